@@ -1,0 +1,5 @@
+import sys
+
+from asymexp.cli import main
+
+sys.exit(main())

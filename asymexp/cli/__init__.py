@@ -1,0 +1,54 @@
+"""The ``asymexp`` command line (contracts in shared/spec/INTERFACES.md).
+
+Each subcommand lives in its own module of this package, named in ``COMMANDS``, and defines ``HELP``,
+``add_arguments(parser)`` and ``run(args)``. Bad input raises :class:`asymexp.errors.AsymexpError`; ``main``
+turns it into one line on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from asymexp.errors import AsymexpError
+
+COMMANDS = ["info", "spec", "data", "demo"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message):  # noqa: D102
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="asymexp", description="Width asymptotics of 1/N^gamma-normalized networks.")
+    from asymexp import __version__
+
+    parser.add_argument("--version", action="version", version=f"asymexp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"asymexp.cli.{name}")
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        status = args._run(args)
+    except AsymexpError as exc:
+        sys.stderr.write(f"asymexp {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"asymexp {args.command}: interrupted; finished results are kept\n")
+        return 130
+    return int(status or 0)

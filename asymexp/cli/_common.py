@@ -1,0 +1,49 @@
+"""Helpers shared by the subcommands: spec arguments and JSON output."""
+from __future__ import annotations
+
+import json
+import sys
+
+from asymexp.spec import ACTIVATIONS, PRESETS, NetworkSpec
+
+
+def add_spec_arguments(parser, widths_required: bool = False, gammas_required: bool = True) -> None:
+    """--gammas, --widths, --activation, --preset (as INTERFACES.md writes them)."""
+    parser.add_argument("--gammas", required=gammas_required,
+                        help="gamma_1..gamma_L in [1/2, 1], comma-separated (0.7 or 7/10; symbols such as g1)")
+    parser.add_argument("--widths", required=widths_required, help="N_1..N_L, comma-separated integers >= 1")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default: the preset's (sigmoid)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="theory",
+                        help="initial laws: theory (C symmetric, mean zero) or paper-mnist")
+
+
+def spec_from_args(args) -> NetworkSpec:
+    return NetworkSpec.from_strings(gammas=args.gammas, widths=args.widths, activation=args.activation,
+                                    preset=args.preset)
+
+
+def add_json_argument(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def emit_json(document) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, indent=None, sort_keys=False, default=_default) + "\n")
+    sys.stdout.flush()
+
+
+def _default(obj):
+    from fractions import Fraction
+
+    if isinstance(obj, Fraction):
+        return str(obj)
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(obj)

@@ -1,0 +1,33 @@
+"""asymexp info: versions, Numba threads, datasets found."""
+import platform
+
+from asymexp.cli._common import add_json_argument, emit_json
+
+HELP = "versions, Numba threads and the datasets found"
+
+
+def add_arguments(parser):
+    add_json_argument(parser)
+
+
+def run(args):
+    import importlib.metadata as md
+
+    from asymexp import __version__
+    from asymexp.mnist.data import available
+
+    versions = {"asymexp": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "scipy", "numba", "sympy", "mpmath", "matplotlib", "tqdm", "dask", "distributed"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    import numba
+
+    doc = {"versions": versions, "numba_threads": numba.config.NUMBA_NUM_THREADS,
+           "machine": platform.machine(), "datasets": available()}
+    if args.json:
+        emit_json(doc)
+    else:
+        for k, v in doc.items():
+            print(f"{k:14s} {v}")

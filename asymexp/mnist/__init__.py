@@ -1,0 +1,1 @@
+"""MNIST: the data layer (:mod:`asymexp.mnist.data`) and the hand-written Numba training loops."""
