@@ -16,7 +16,7 @@ $(STAMP_RUN): $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(STAMP_TEST): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,dask]'
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)

@@ -12,7 +12,7 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "demo"]
+COMMANDS = ["info", "spec", "data", "demo", "sweep"]
 
 
 class _Parser(argparse.ArgumentParser):

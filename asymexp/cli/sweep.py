@@ -1,0 +1,48 @@
+"""asymexp sweep KIND: run a grid of tasks through the resumable executor (asymexp.sweep).
+
+KIND modules (``SWEEP_KINDS``) define ``HELP``, ``add_arguments(parser)``, ``build_tasks(args) -> (tasks, worker)``
+and ``summarize(args, results) -> dict``. This module adds the common options --grid, --out, --workers,
+--scheduler and --json.
+"""
+import importlib
+
+from asymexp.cli._common import add_json_argument, emit_json
+
+HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
+SWEEP_KINDS = {"validate": "asymexp.validate.sweep", "mnist": "asymexp.mnist.sweep"}
+
+
+def add_arguments(parser):
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True, parser_class=type(parser))
+    for kind, module_name in SWEEP_KINDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that layer is not installed in this checkout
+            raise
+        p = kinds.add_parser(kind, help=module.HELP, description=module.HELP)
+        p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                       help="a grid axis (repeatable)")
+        p.add_argument("--out", required=True, help="result folder; finished tasks there are skipped on rerun")
+        p.add_argument("--workers", type=int, default=None, help="local processes (default: CPU count)")
+        p.add_argument("--scheduler", default=None,
+                       help="Dask scheduler: 'local' or an address such as tcp://host:8786 (needs asymexp[dask])")
+        add_json_argument(p)
+        module.add_arguments(p)
+        p.set_defaults(_sweep_module=module)
+
+
+def run(args):
+    from asymexp.sweep import run_tasks
+
+    module = args._sweep_module
+    tasks, worker = module.build_tasks(args)
+    results = run_tasks(tasks, worker, args.out, workers=args.workers, scheduler=args.scheduler,
+                        desc=f"sweep {args.kind}")
+    summary = module.summarize(args, results)
+    if args.json:
+        emit_json(summary)
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {value}")

@@ -1,0 +1,146 @@
+"""Problem files: small data sets for theory and validation (INTERFACES.md, "Problem files").
+
+TOML::
+
+    activation = "tanh"            # or "sigmoid"
+    alpha = 1.0
+    [init]
+    c = "uniform(-1,1)"            # output-layer law
+    w = "normal(0,1)"              # input-layer law, i.i.d. per coordinate
+    [data]
+    x = [[0.1, -0.3, 1.0], ...]    # training inputs, a constant bias coordinate written explicitly
+    y = [0.5, ...]
+    probe = [[0.2, 0.2, 1.0]]      # optional extra evaluation points
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from asymexp.errors import AsymexpError, SpecError
+from asymexp.spec import ACTIVATIONS, Law, NetworkSpec
+
+
+class ProblemError(AsymexpError):
+    """An invalid problem file (names the file, the key and what is allowed)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A small supervised problem and the initial laws of a network trained on it.
+
+    Attributes:
+        activation: "sigmoid" or "tanh".
+        alpha: the base learning rate (float > 0).
+        c_law, w_law: laws of the output weights C and of the first-layer weights W1 (i.i.d.).
+        x: (M, d) training inputs; y: (M,) targets; probe: (Q, d) extra evaluation points (Q may be 0).
+        path: where it was read from (or None).
+    """
+
+    activation: str
+    alpha: float
+    c_law: Law
+    w_law: Law
+    x: np.ndarray
+    y: np.ndarray
+    probe: np.ndarray
+    path: str | None = None
+
+    @property
+    def points(self) -> np.ndarray:
+        """(P, d): the M training points, then the probes."""
+        return np.vstack([self.x, self.probe]) if len(self.probe) else self.x.copy()
+
+    @property
+    def n_train(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.x.shape[1]
+
+    def spec(self, gammas, widths) -> NetworkSpec:
+        """The depth-L network on this data: W1 ~ w_law, inner W ~ normal(0,1), C ~ c_law, no biases."""
+        gammas = list(gammas) if not isinstance(gammas, (str, int, float)) else [gammas]
+        widths = list(widths) if not isinstance(widths, (str, int)) else [widths]
+        depth = len(gammas)
+        laws = [self.w_law] + [Law("normal", 0, 1)] * (depth - 1) + [self.c_law]
+        return NetworkSpec(gammas=tuple(gammas), widths=tuple(widths), activation=self.activation,
+                           input_dim=self.dim, output_dim=1, weight_laws=tuple(laws), bias=False)
+
+
+def _matrix(value, key: str, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{where}: [data] {key} must be a list of equal-length lists of numbers") from None
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ProblemError(f"{where}: [data] {key} must be a non-empty list of equal-length lists of numbers")
+    if not np.all(np.isfinite(arr)):
+        raise ProblemError(f"{where}: [data] {key} has a non-finite entry")
+    return arr
+
+
+def problem_from_mapping(data: dict, where: str = "<problem>") -> Problem:
+    """Validate a parsed problem table (see the module docstring)."""
+    allowed = {"activation", "alpha", "init", "data"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ProblemError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    activation = data.get("activation", "sigmoid")
+    if activation not in ACTIVATIONS:
+        raise ProblemError(f"{where}: activation = {activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+    alpha = data.get("alpha", 1.0)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+        raise ProblemError(f"{where}: alpha = {alpha!r}; a finite number > 0 is required")
+    init = data.get("init", {})
+    try:
+        c_law = Law.parse(init.get("c", "uniform(-1,1)"))
+        w_law = Law.parse(init.get("w", "normal(0,1)"))
+    except SpecError as exc:
+        raise ProblemError(f"{where}: [init] {exc}") from None
+    if "torch-default" in (c_law.kind, w_law.kind):
+        raise ProblemError(f"{where}: [init] torch-default needs a fan-in; use normal(m,s) or uniform(a,b)")
+    if "data" not in data or "x" not in data["data"] or "y" not in data["data"]:
+        raise ProblemError(f"{where}: [data] needs x (M lists of d numbers) and y (M numbers)")
+    x = _matrix(data["data"]["x"], "x", where)
+    try:
+        y = np.asarray(data["data"]["y"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{where}: [data] y must be a list of numbers") from None
+    if y.shape != (x.shape[0],) or not np.all(np.isfinite(y)):
+        raise ProblemError(f"{where}: [data] y has shape {y.shape}; {x.shape[0]} finite numbers (one per x) required")
+    probe = data["data"].get("probe", [])
+    probe = _matrix(probe, "probe", where) if len(probe) else np.zeros((0, x.shape[1]))
+    if probe.shape[1] != x.shape[1]:
+        raise ProblemError(f"{where}: [data] probe points have dimension {probe.shape[1]}; x has {x.shape[1]}")
+    return Problem(activation, float(alpha), c_law, w_law, x, y, probe, None if where == "<problem>" else where)
+
+
+def load_problem(path) -> Problem:
+    """Read and validate a TOML problem file; :class:`ProblemError` names the file and the key."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        builtin = resources.files("asymexp.theory") / "problems" / f"{path.name}"
+        if path.parent == Path(".") and builtin.is_file():
+            return load_problem(Path(str(builtin)))
+        raise ProblemError(f"problem file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemError(f"{path}: not valid TOML: {exc}") from None
+    return problem_from_mapping(data, str(path))
+
+
+def builtin_problem(name: str) -> Path:
+    """Path of a problem shipped with asymexp (``tanh4``, ``sigmoid4``)."""
+    p = Path(str(resources.files("asymexp.theory") / "problems" / f"{name}.toml"))
+    if not p.is_file():
+        raise ProblemError(f"no built-in problem {name!r}")
+    return p
