@@ -34,7 +34,9 @@ def step_data(ctx: DemoContext) -> str:
             f"images of shape {s['train']['shape']}; md5 verified: {s['md5_ok']}.")
 
 
-STEPS = [("spec", step_spec), ("data", step_data)]
+from asymexp.symbolic.demo_step import step_derive  # noqa: E402
+
+STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive)]
 
 
 def run_demo(out="demo-output", quick: bool = False) -> int:

@@ -12,7 +12,7 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "demo", "sweep"]
+COMMANDS = ["info", "spec", "data", "demo", "sweep", "derive"]
 
 
 class _Parser(argparse.ArgumentParser):
