@@ -12,7 +12,7 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "demo", "sweep", "derive"]
+COMMANDS = ["info", "spec", "data", "demo", "sweep", "derive", "theory"]
 
 
 class _Parser(argparse.ArgumentParser):

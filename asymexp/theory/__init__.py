@@ -1,0 +1,22 @@
+"""asymexp.theory: the numeric theory layer (THEORY.md sections 3-5).
+
+Kernels and derivative-tensor expectations over the initial law mu_0, by deterministic quadrature (Gauss-Hermite
+in the span of the data for Gaussian w, Gauss-Legendre for uniform laws) or seeded Monte Carlo, and the solution
+of the hierarchy on the training points and probes: h (= Q_{0,0}), the variance constant V_t, Q_{1,0}, Q_{2,0}.
+The quantities do not depend on gamma; combine them as E g ~ h + eps Q1 + eps^2 Q2, Var g ~ N^{1-2 gamma} V,
+eps = N^{gamma - 1}. For depth L >= 2, :func:`deep_frozen_kernel` and :func:`deep_variance` give the frozen
+limit kernel A = K_C + E[C^2] E[sigma' sigma'] K_{W^L} and V_t (section 4).
+
+>>> from asymexp.theory import load_problem, shallow_theory
+>>> th = shallow_theory(load_problem("tanh4.toml"), gamma=0.75, times=[1.0])
+>>> th.h.shape, th.q1_vanishes
+((1, 5), True)
+
+Details, error control and the API: docs/theory.md.
+"""
+from asymexp.theory.deep import DeepKernel, deep_frozen_kernel, deep_theory, deep_variance
+from asymexp.theory.problem import Problem, ProblemError, builtin_problem, load_problem
+from asymexp.theory.shallow import ShallowTheory, frozen_kernel, q1_vanishing, shallow_theory
+
+__all__ = ["DeepKernel", "Problem", "ProblemError", "ShallowTheory", "builtin_problem", "deep_frozen_kernel",
+           "deep_theory", "deep_variance", "frozen_kernel", "load_problem", "q1_vanishing", "shallow_theory"]

@@ -1,0 +1,302 @@
+"""The numeric theory of the shallow network f = c sigma(w . x) (THEORY.md sections 3 and 5).
+
+:func:`shallow_theory` evaluates the kernels and derivative-tensor expectations over mu_0 and solves the hierarchy
+on the training points and probes: h (= Q_{0,0}), the variance constant V_t, Q_{1,0} and Q_{2,0}. None of these
+depends on gamma; the caller combines them as E g ~ h + eps Q1 + eps^2 Q2 and Var g ~ N^{1 - 2 gamma} V with
+eps = N^{gamma - 1}.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+import numpy as np
+
+from asymexp.errors import SpecError
+from asymexp.spec import Law
+from asymexp.theory import hierarchy
+from asymexp.theory.quadrature import (KERNEL_MAX_NODES_PER_DIM, KERNEL_NODE_BUDGET, SampleSet, default_order,
+                                      monte_carlo_samples, quadrature_samples)
+from asymexp.theory.tensors import ExpectationTensors, expectation_tensors
+
+METHODS = ("quadrature", "monte-carlo")
+DEFAULT_MC_SAMPLES = 200_000
+MC_BATCHES = 10
+
+
+@dataclass(frozen=True)
+class ShallowTheory:
+    """The theory quantities on the evaluation points.
+
+    Attributes:
+        points: (P, d), the M training points then the probes; times: (T,).
+        h, V: (T, P) leading term and variance constant; Q1, Q2: (T, P), or None when ``order`` < 1 / < 2.
+        kernel_error: estimated absolute error of A and S (quadrature: max difference between two orders;
+            Monte Carlo: the largest standard error of an entry).
+        method: "quadrature" or "monte-carlo" (what was actually used).
+        q1_vanishes, q1_reason: whether Q_{1,0} vanishes identically for these laws and sigma, and why.
+        gamma: the gamma asked for (only the regime depends on it); regime: "ntk-gaussian" (gamma = 1/2),
+            "mean-field" (gamma = 1) or "expansion".
+        theory_error: estimated absolute error of h, V, Q1, Q2 (max over points and times): quadrature, the
+            difference between two orders; Monte Carlo, the standard error from batch means.
+        ode_error: estimated integration error of Q1, Q2; A, S: (P, P) kernel and covariance; mean_f: (P,) E f.
+        notes: plain-language remarks (ends of the gamma range, a non-zero initial mean, a fallback).
+        Q3: (T, P) Q_{3,0} from the symbolic layer's contractions when ``order`` = 3, else None.
+    """
+
+    points: np.ndarray
+    times: np.ndarray
+    h: np.ndarray
+    V: np.ndarray
+    Q1: np.ndarray | None
+    Q2: np.ndarray | None
+    kernel_error: float
+    method: str
+    q1_vanishes: bool
+    q1_reason: str
+    gamma: Fraction | None = None
+    regime: str = "expansion"
+    theory_error: dict = field(default_factory=dict)
+    ode_error: float = 0.0
+    A: np.ndarray | None = None
+    S: np.ndarray | None = None
+    mean_f: np.ndarray | None = None
+    notes: tuple = ()
+    Q3: np.ndarray | None = None
+
+    def mean(self, width: int) -> np.ndarray:
+        """The predicted E g^N_t: h + eps Q1 + eps^2 Q2 (terms available), eps = N^{gamma - 1}: (T, P)."""
+        eps = float(width) ** (float(self.gamma) - 1.0)
+        out = self.h.copy()
+        for k, q in ((1, self.Q1), (2, self.Q2), (3, self.Q3)):
+            if q is not None:
+                out = out + eps**k * q
+        return out
+
+    def variance(self, width: int) -> np.ndarray:
+        """The predicted leading Var g^N_t = N^{1 - 2 gamma} V_t: (T, P)."""
+        return float(width) ** (1.0 - 2.0 * float(self.gamma)) * self.V
+
+
+def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
+    """Whether Q_{1,0} vanishes identically, by the odd-moment and parity arguments of THEORY.md section 5.
+
+    B1 is a sum of terms E[c] E_w[sigma(u_q) sigma'(u_p) sigma'(u_n)] (x_p . x_n) (and its transpose) and
+    E[c^3] E_w[sigma'(u_q) sigma''(u_p) sigma'(u_n)] (x_q . x_p)(x_p . x_n). The second is odd under w -> -w for
+    both activations (sigma' even, sigma'' odd); the first is odd only when sigma is odd (tanh, not the logistic).
+    """
+    if c_law.is_symmetric:
+        return True, "the law of c is symmetric: every term of B1 is odd in c (E[c] = E[c^3] = 0)"
+    mean_c = c_law.moment(1)
+    if not w_law.is_symmetric:
+        return False, (f"the law of c ({c_law}) is not symmetric and w ~ {w_law} has non-zero mean, so the parity "
+                       "argument w -> -w does not apply")
+    if activation == "tanh":
+        return True, ("w -> -w parity: w's law is symmetric and with sigma = tanh odd, sigma' even, sigma'' odd "
+                      "every term of B1 is odd in w")
+    if mean_c == 0:
+        return True, ("E[c] = 0 removes the c^1 terms of B1; the c^3 term E[sigma' sigma'' sigma'] is odd in w "
+                      "(w's law is symmetric)")
+    return False, (f"sigma' is even but the logistic sigma is not odd: with E[c] = {mean_c} the term "
+                   "E[c] E[sigma(w.x_q) sigma'(w.x_p) sigma'(w.x_n)] (x_p . x_n) survives w -> -w, so the parity "
+                   "claim of THEORY.md section 5 needs E[c] = 0 here")
+
+
+def regime_of(gamma) -> tuple[Fraction | None, str, str]:
+    """(gamma as a Fraction, regime name, a note on what the regime means); validates gamma in [1/2, 1]."""
+    if gamma is None:
+        return None, "expansion", ""
+    try:
+        g = gamma if isinstance(gamma, Fraction) else Fraction(repr(gamma) if isinstance(gamma, float) else str(gamma))
+    except (ValueError, ZeroDivisionError):
+        raise SpecError(f"gamma = {gamma!r} is not a number; allowed: 1/2 <= gamma <= 1") from None
+    if not Fraction(1, 2) <= g <= 1:
+        raise SpecError(f"gamma = {gamma} is outside [1/2, 1]; allowed: 1/2 <= gamma <= 1")
+    if g == Fraction(1, 2):
+        return g, "ntk-gaussian", ("gamma = 1/2: the limit is random (Gaussian initial term of order 1); Var g -> V_t "
+                                   "without decay and the mean error is O(1/N). h is the limit's mean; eps = 1/sqrt(N) "
+                                   "but h + eps Q1 + eps^2 Q2 is not the expansion of E g here.")
+    if g == 1:
+        return g, "mean-field", ("gamma = 1: mean-field scaling, eps = 1. The mean tends to the mean-field limit, not "
+                                 "to h, with N^{-1/2} fluctuations; h, V, Q1, Q2 are printed but are not an expansion.")
+    return g, "expansion", ""
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise SpecError(f"method = {method!r}; allowed: {', '.join(METHODS)}")
+
+
+def _tensor_sets(problem, method: str, order: int, n_samples, seed: int, quad_order=None):
+    """Returns (list of ExpectationTensors, method used, note). Quadrature: [high order, lower order];
+    Monte Carlo: one tensor set per batch (equal sizes).
+
+    Without ``quad_order``, A, S and E f come from a separate, larger order-0 rule (KERNEL_NODE_BUDGET) and the
+    derivative tensors from the NODE_BUDGET rule; with ``quad_order`` one rule serves everything (one discrete
+    measure, as the consistency tests need)."""
+    pts = problem.points
+    m = problem.x.shape[0]
+    if method == "quadrature":
+        n_hi = quad_order or default_order(problem.w_law, pts)
+        if n_hi is not None:
+            n_lo = max(4, int(round(0.75 * n_hi)))
+            sets = [expectation_tensors(problem.activation,
+                                        quadrature_samples(problem.c_law, problem.w_law, pts, n), pts, m, order)
+                    for n in (n_hi, n_lo)]
+            k_hi = None if quad_order else default_order(problem.w_law, pts, KERNEL_NODE_BUDGET,
+                                                         KERNEL_MAX_NODES_PER_DIM)
+            if k_hi is not None and k_hi > n_hi:
+                k_lo = max(n_hi, int(round(0.75 * k_hi)))
+                kern = [expectation_tensors(problem.activation,
+                                            quadrature_samples(problem.c_law, problem.w_law, pts, n, c_nodes=2),
+                                            pts, m, 0) for n in (k_hi, k_lo)]
+                sets = [replace(s, A=k.A, S=k.S, mean_f=k.mean_f) for s, k in zip(sets, kern)]
+            return sets, "quadrature", ""
+        note = (f"quadrature would need too many nodes (w ~ {problem.w_law} in {pts.shape[1]} dimensions); "
+                "used Monte Carlo instead")
+    else:
+        note = ""
+    n = int(n_samples or DEFAULT_MC_SAMPLES)
+    n -= n % MC_BATCHES
+    if n < 2 * MC_BATCHES:
+        raise SpecError(f"n_samples = {n_samples}; at least {2 * MC_BATCHES} are needed for Monte Carlo")
+    samples = monte_carlo_samples(problem.c_law, problem.w_law, pts.shape[1], n, seed)
+    size = n // MC_BATCHES
+    sets = []
+    for b in range(MC_BATCHES):
+        sl = slice(b * size, (b + 1) * size)
+        part = SampleSet(samples.c[sl], samples.w[sl], np.full(size, 1.0 / size), "monte-carlo")
+        sets.append(expectation_tensors(problem.activation, part, pts, m, order))
+    return sets, "monte-carlo", note
+
+
+def _merge(sets: list[ExpectationTensors]) -> ExpectationTensors:
+    """The average of equal-size batch tensors (= the tensors of all samples); SEs from the batch spread."""
+    def avg(name):
+        vals = [getattr(s, name) for s in sets]
+        return None if vals[0] is None else np.mean(vals, axis=0)
+
+    def se(name):
+        vals = np.array([getattr(s, name) for s in sets])
+        return vals.std(axis=0, ddof=1) / np.sqrt(len(sets))
+
+    mean_f = avg("mean_f")
+    # S is a covariance: rebuild it from the pooled second moment, not by averaging batch covariances
+    second = np.mean([s.S + np.outer(s.mean_f, s.mean_f) for s in sets], axis=0)
+    return ExpectationTensors(avg("A"), second - np.outer(mean_f, mean_f), mean_f, se("A"), se("S"),
+                              avg("G1"), avg("Ta"), avg("G2b"), avg("G2c"))
+
+
+def _solve(problem, tens: ExpectationTensors, times: np.ndarray, order: int):
+    m = problem.x.shape[0]
+    h = hierarchy.leading_term(tens.A, problem.y, problem.alpha, times)
+    v = hierarchy.variance_constant(tens.A, tens.S, m, problem.alpha, times)
+    q1 = q2 = None
+    ode_err = 0.0
+    if order >= 1:
+        q1, q2, ode_err = hierarchy.corrections(tens.A, tens, problem.y, problem.alpha, times, order)
+    return {"h": h, "V": v, "Q1": q1, "Q2": q2}, ode_err
+
+
+def frozen_kernel(problem, method: str = "quadrature", n_samples: int | None = None, seed: int = 0,
+                  quad_order: int | None = None):
+    """The frozen tangent kernel and the initial covariance on ``problem.points`` (THEORY.md section 3).
+
+    A(x, x') = E[sigma(w.x) sigma(w.x') + c^2 sigma'(w.x) sigma'(w.x') x.x'], S(x, x') = Cov(f(x), f(x'))
+    (= E[c^2] E[sigma(w.x) sigma(w.x')] when E f = 0).
+
+    Returns:
+        (A (P, P), S (P, P), error): error as ``ShallowTheory.kernel_error``.
+    """
+    _check_method(method)
+    sets, used, _ = _tensor_sets(problem, method, 0, n_samples, seed, quad_order)
+    if used == "quadrature":
+        hi, lo = sets
+        err = float(max(np.max(np.abs(hi.A - lo.A)), np.max(np.abs(hi.S - lo.S))))
+        return hi.A, hi.S, err
+    merged = _merge(sets)
+    return merged.A, merged.S, float(max(np.max(merged.A_se), np.max(merged.S_se)))
+
+
+def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrature", n_samples: int | None = None,
+                   seed: int = 0, quad_order: int | None = None) -> ShallowTheory:
+    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (THEORY.md sections 3 and 5).
+
+    Args:
+        problem: an :class:`asymexp.theory.problem.Problem` (activation, alpha, c_law, w_law, x (M,d), y (M,),
+            probe (Q,d)); gamma: in [1/2, 1] (sets only ``regime``); times: scalar or (T,) times >= 0;
+        order: 0 (h, V), 1 (+ Q1), 2 (+ Q2) or 3 (+ Q3 from the symbolic layer's contractions, see
+            :func:`third_order`); method: "quadrature" (falls back to Monte Carlo when the product rule would be
+            too large, noted in ``notes``) or "monte-carlo" (``n_samples`` draws, default 200000, with ``seed``);
+        quad_order: nodes per w-dimension for everything (default: A and S from a larger order-0 rule, the
+            derivative tensors from the largest rule within the node budget).
+    Returns:
+        :class:`ShallowTheory` with arrays of shape (T, P), points ordered training then probes.
+    """
+    _check_method(method)
+    if order not in (0, 1, 2, 3):
+        raise SpecError(f"order = {order!r}; allowed: 0, 1, 2, 3 (Q_{{3,0}} from the symbolic layer's contractions)")
+    g, regime, regime_note = regime_of(gamma)
+    times = hierarchy.check_times(times)
+    sets, used, note = _tensor_sets(problem, method, min(order, 2), n_samples, seed, quad_order)
+    if used == "quadrature":
+        tens = sets[0]
+        results = [_solve(problem, s, times, order) for s in sets]
+        (main, ode_err), (other, _) = results
+        kernel_error = float(max(np.max(np.abs(sets[0].A - sets[1].A)), np.max(np.abs(sets[0].S - sets[1].S))))
+        theory_error = {k: float(np.max(np.abs(main[k] - other[k]))) for k in main if main[k] is not None}
+    else:
+        tens = _merge(sets)
+        main, ode_err = _solve(problem, tens, times, order)
+        batch = [_solve(problem, s, times, order)[0] for s in sets]
+        theory_error = {k: float(np.max(np.std([b[k] for b in batch], axis=0, ddof=1)) / np.sqrt(len(batch)))
+                        for k in main if main[k] is not None}
+        kernel_error = float(max(np.max(tens.A_se), np.max(tens.S_se)))
+    vanishes, reason = q1_vanishing(problem.c_law, problem.w_law, problem.activation)
+    notes = [n for n in (regime_note, note) if n]
+    q3 = None
+    if order >= 3:
+        q3, q3_err, q3_note = third_order(problem, times, method=used, n_samples=n_samples, seed=seed)
+        theory_error["Q3"] = q3_err
+        notes.append(q3_note)
+    scale = max(1.0, float(np.max(np.abs(tens.A))))
+    if np.max(np.abs(tens.mean_f)) > max(10 * kernel_error, 1e-10 * scale):
+        notes.append("E f(theta_0, x) is not zero here (max |E f| = %.3g): the initial mean of g is "
+                     "N^{1-gamma} E f, which the hierarchy (h_0 = 0) does not describe" % np.max(np.abs(tens.mean_f)))
+    return ShallowTheory(points=problem.points, times=times, h=main["h"], V=main["V"], Q1=main["Q1"], Q2=main["Q2"],
+                         kernel_error=kernel_error, method=used, q1_vanishes=vanishes, q1_reason=reason, gamma=g,
+                         regime=regime, theory_error=theory_error, ode_error=ode_err, A=tens.A, S=tens.S,
+                         mean_f=tens.mean_f, notes=tuple(notes), Q3=q3)
+
+
+#: Nodes per w-dimension for Q_{3,0} (its contractions carry D^4 f; the error estimate uses 3/4 of it).
+Q3_QUAD_ORDER = 12
+
+
+def third_order(problem, times, method: str = "quadrature", n_samples=None, seed: int = 0):
+    """Q_{3,0} (T, P) from ``asymexp.symbolic.source_contractions(1..3)`` with the spec's vanishing terms pruned.
+
+    Returns (Q3, error estimate, note). Quadrature: Q3_QUAD_ORDER nodes per dimension, error = difference from
+    3/4 of that order; Monte Carlo: ``n_samples`` // 10 draws (at most 20000), error from two halves.
+    """
+    from asymexp.theory.contractions import solve_contractions
+
+    spec = problem.spec([Fraction(3, 4)], [1])
+    pts, m = problem.points, problem.x.shape[0]
+
+    def run(samples):
+        a = expectation_tensors(problem.activation, samples, pts, m, 0).A
+        return solve_contractions(problem, samples, a, times, 3, spec=spec)[2]
+
+    if method == "quadrature":
+        n_hi = min(Q3_QUAD_ORDER, default_order(problem.w_law, pts) or Q3_QUAD_ORDER)
+        q_hi, q_lo = (run(quadrature_samples(problem.c_law, problem.w_law, pts, n))
+                      for n in (n_hi, max(4, int(round(0.75 * n_hi)))))
+        return q_hi, float(np.max(np.abs(q_hi - q_lo))), f"Q3 by quadrature with {n_hi} nodes per dimension"
+    n = min(int(n_samples or DEFAULT_MC_SAMPLES) // 10, 20_000)
+    samples = monte_carlo_samples(problem.c_law, problem.w_law, pts.shape[1], 2 * (n // 2), seed + 1)
+    half = n // 2
+    parts = [SampleSet(samples.c[sl], samples.w[sl], np.full(half, 1.0 / half), "monte-carlo")
+             for sl in (slice(0, half), slice(half, 2 * half))]
+    q_a, q_b = (run(part) for part in parts)
+    return 0.5 * (q_a + q_b), float(np.max(np.abs(q_a - q_b))) / 2.0, f"Q3 by Monte Carlo with {2 * half} draws"

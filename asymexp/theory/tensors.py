@@ -1,0 +1,136 @@
+"""Derivative tensors of f(theta, x) = c sigma(w . x) and their expectations over theta ~ mu_0.
+
+theta = (c, w) in R^D, D = 1 + d (index 0 is c). Per sample and point (THEORY.md section 5 notation)::
+
+    gf  = (sigma(u), c sigma'(u) x)                       u = w . x
+    Hf  = [[0, sigma'(u) x^T], [sigma'(u) x, c sigma''(u) x x^T]]
+    D3f : d^3 f / dc dw dw = sigma''(u) x x (every placement of the one c index), d^3 f / dw^3 = c sigma'''(u) x x x
+
+The expectation tensors that the hierarchy needs (p, q over all P points; a, b, n over the M training points)::
+
+    A[p,q]        = E[gf_p . gf_q]                    (the frozen tangent kernel, section 3)
+    S[p,q]        = Cov(f_p, f_q)                     (= E[c^2] E[sigma sigma] when E f = 0)
+    G1[p,q,n]     = E[gf_q^T Hf_p gf_n]
+    Ta[p,q,a,b]   = E[(Hf_p gf_a) . (Hf_q gf_b)]
+    G2b[p,q,a,b]  = E[gf_q^T Hf_p Hf_a gf_b]
+    G2c[p,q,a,b]  = E[gf_q . D3f_p[gf_a, gf_b]]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from asymexp.theory.activations import sigma_derivatives
+from asymexp.theory.quadrature import SampleSet
+
+
+def derivative_tensors(activation: str, c: np.ndarray, w: np.ndarray, points: np.ndarray, order: int = 3):
+    """Per-sample derivatives of f = c sigma(w . x) at ``points``.
+
+    Args:
+        c: (K,), w: (K, d) samples; points: (P, d); order: highest derivative (0..3).
+    Returns:
+        [f (K,P), gf (K,P,D), Hf (K,P,D,D), D3f (K,P,D,D,D)] truncated to ``order`` + 1 entries; D = 1 + d.
+    """
+    c = np.asarray(c, dtype=np.float64)
+    x = np.asarray(points, dtype=np.float64)
+    u = np.asarray(w, dtype=np.float64) @ x.T
+    s = sigma_derivatives(activation, u, max(order, 0))
+    k, p = u.shape
+    d = x.shape[1]
+    cc = c[:, None]
+    out = [cc * s[0]]
+    if order >= 1:
+        gf = np.empty((k, p, d + 1))
+        gf[..., 0] = s[0]
+        gf[..., 1:] = (cc * s[1])[..., None] * x[None]
+        out.append(gf)
+    if order >= 2:
+        hf = np.zeros((k, p, d + 1, d + 1))
+        cross = s[1][..., None] * x[None]
+        hf[..., 0, 1:] = cross
+        hf[..., 1:, 0] = cross
+        hf[..., 1:, 1:] = (cc * s[2])[..., None, None] * np.einsum("pi,pj->pij", x, x)[None]
+        out.append(hf)
+    if order >= 3:
+        d3 = np.zeros((k, p, d + 1, d + 1, d + 1))
+        xx = s[2][..., None, None] * np.einsum("pi,pj->pij", x, x)[None]
+        d3[..., 0, 1:, 1:] = xx
+        d3[..., 1:, 0, 1:] = xx
+        d3[..., 1:, 1:, 0] = xx
+        d3[..., 1:, 1:, 1:] = (cc * s[3])[..., None, None, None] * np.einsum("pi,pj,pl->pijl", x, x, x)[None]
+        out.append(d3)
+    return out
+
+
+@dataclass(frozen=True)
+class ExpectationTensors:
+    """Expectations over theta ~ mu_0 (see the module docstring for the index conventions).
+
+    ``A_se`` / ``S_se``: Monte Carlo standard errors of A and S (zeros for quadrature). G1 is None for
+    ``order`` < 1; Ta, G2b, G2c are None for ``order`` < 2.
+    """
+
+    A: np.ndarray
+    S: np.ndarray
+    mean_f: np.ndarray
+    A_se: np.ndarray
+    S_se: np.ndarray
+    G1: np.ndarray | None = None
+    Ta: np.ndarray | None = None
+    G2b: np.ndarray | None = None
+    G2c: np.ndarray | None = None
+
+
+def expectation_tensors(activation: str, samples: SampleSet, points: np.ndarray, n_train: int,
+                        order: int = 2, chunk: int = 2048) -> ExpectationTensors:
+    """Accumulate the expectation tensors over ``samples`` in chunks.
+
+    Args:
+        activation: "sigmoid" or "tanh"; samples: weighted (c, w); points: (P, d), training points first;
+        n_train: M; order: 0 (A, S), 1 (+ G1) or 2 (+ Ta, G2b, G2c).
+    """
+    x = np.asarray(points, dtype=np.float64)
+    m = n_train
+    sums: dict[str, np.ndarray] = {}
+
+    def add(name, value):
+        sums[name] = sums[name] + value if name in sums else value
+
+    for part in samples.chunks(chunk):
+        wq = part.weight
+        tens = derivative_tensors(activation, part.c, part.w, x, order=min(order, 2) + 1)
+        f, gf = tens[0], tens[1]
+        # plain (single-threaded) einsum throughout: on a shared machine BLAS threads on these small
+        # contractions cost more than they bring
+        a_k = np.einsum("kpi,kqi->kpq", gf, gf)
+        s_k = np.einsum("kp,kq->kpq", f, f)
+        add("A", np.einsum("k,kpq->pq", wq, a_k))
+        add("A2", np.einsum("k,kpq->pq", wq, a_k * a_k))
+        add("S", np.einsum("k,kpq->pq", wq, s_k))
+        add("S2", np.einsum("k,kpq->pq", wq, s_k * s_k))
+        add("f", wq @ f)
+        if order >= 1:
+            hf = tens[2]
+            wgf = wq[:, None, None] * gf
+            hg = np.einsum("kpij,knj->kpni", hf, gf)                       # Hf_p gf_n, (k, P, P, D)
+            add("G1", np.einsum("kqi,kpni->pqn", wgf, hg[:, :, :m]))
+        if order >= 2:
+            gm = gf[:, :m]
+            whg = wq[:, None, None, None] * hg
+            add("Ta", np.einsum("kpai,kqbi->pqab", whg[:, :, :m], hg[:, :, :m]))
+            # gf_q^T Hf_p Hf_a gf_b = (Hf_p gf_q) . (Hf_a gf_b), Hf symmetric
+            add("G2b", np.einsum("kpqi,kabi->pqab", whg, hg[:, :m, :m]))
+            d3ab = np.einsum("kpijl,kaj,kbl->kpiab", tens[3], gm, gm)       # D3f_p[gf_a, gf_b], (k, P, D, M, M)
+            add("G2c", np.einsum("kqi,kpiab->pqab", wgf, d3ab))
+    mean_f = sums["f"]
+    cov = sums["S"] - np.outer(mean_f, mean_f)
+    if samples.kind == "monte-carlo":
+        n = len(samples)
+        a_se = np.sqrt(np.maximum(sums["A2"] - sums["A"] ** 2, 0.0) / (n - 1))
+        s_se = np.sqrt(np.maximum(sums["S2"] - sums["S"] ** 2, 0.0) / (n - 1))
+    else:
+        a_se = s_se = np.zeros_like(cov)
+    return ExpectationTensors(sums["A"], cov, mean_f, a_se, s_se, sums.get("G1"), sums.get("Ta"), sums.get("G2b"),
+                              sums.get("G2c"))

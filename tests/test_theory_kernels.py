@@ -1,0 +1,160 @@
+"""Kernels and tensor expectations over mu_0: quadrature vs Monte Carlo vs mpmath (issue 4, item 1)."""
+import tomllib
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from asymexp.errors import SpecError
+from asymexp.spec import Law
+from asymexp.theory import frozen_kernel, load_problem
+from asymexp.theory.problem import problem_from_mapping
+from asymexp.theory.quadrature import c_rule, monte_carlo_samples, quadrature_samples
+from asymexp.theory.tensors import derivative_tensors, expectation_tensors
+
+
+def problem_with(name="tanh4.toml", **changes):
+    """A built-in problem with some TOML lines replaced (e.g. c law, w law, activation)."""
+    from asymexp.theory.problem import builtin_problem
+
+    data = tomllib.loads(builtin_problem(name.removesuffix(".toml")).read_text())
+    for key, value in changes.items():
+        if key in ("c", "w"):
+            data["init"][key] = value
+        else:
+            data[key] = value
+    return problem_from_mapping(data)
+
+
+@pytest.mark.parametrize("law", ["uniform(-1,1)", "uniform(0,1)", "normal(3/10,2)", "normal(0,1)"])
+def test_c_rule_reproduces_exact_moments_up_to_degree_5(law):
+    law = Law.parse(law)
+    nodes, weights = c_rule(law)
+    for k in range(6):
+        exact = float(law.moment(k))
+        assert weights @ nodes**k == pytest.approx(exact, rel=1e-12, abs=1e-13)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_derivative_tensors_match_finite_differences(activation):
+    rng = np.random.default_rng(3)
+    pts = rng.normal(size=(3, 3))
+    c, w = rng.normal(size=2), rng.normal(size=(2, 3))
+    f, gf, hf, d3 = derivative_tensors(activation, c, w, pts, 3)
+    h = 1e-5
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = h
+        up = derivative_tensors(activation, c + e[0], w + e[1:], pts, 2)
+        dn = derivative_tensors(activation, c - e[0], w - e[1:], pts, 2)
+        # central differences: truncation O(h^2) ~ 1e-10 relative, rounding ~ 1e-16/h ~ 1e-11
+        np.testing.assert_allclose((up[0] - dn[0]) / (2 * h), gf[..., i], atol=1e-8)
+        np.testing.assert_allclose((up[1] - dn[1]) / (2 * h), hf[..., i], atol=1e-8)
+        np.testing.assert_allclose((up[2] - dn[2]) / (2 * h), d3[..., i], atol=1e-8)
+
+
+def _mpmath_kernel(x, xp, c2, diagonal):
+    """A(x, x') for tanh, w ~ N(0, I), by mpmath tanh-sinh quadrature at 12 significant digits."""
+    import mpmath as mp
+
+    mp.mp.dps = 12
+    xi = [mp.mpf(repr(float(v))) for v in x]
+    xj = [mp.mpf(repr(float(v))) for v in xp]
+    b = sum(p * q for p, q in zip(xi, xj))
+    a = mp.sqrt(sum(p * p for p in xi))
+    if diagonal:
+        def g(z):
+            t = mp.tanh(a * z)
+            return (t * t + c2 * (1 - t * t) ** 2 * b) * mp.exp(-z * z / 2) / mp.sqrt(2 * mp.pi)
+        return float(mp.quad(g, [-mp.inf, 0, mp.inf]))
+    rho = b / a
+    s = mp.sqrt(sum(q * q for q in xj) - rho**2)
+
+    def g2(z1, z2):
+        tu, tv = mp.tanh(a * z1), mp.tanh(rho * z1 + s * z2)
+        return (tu * tv + c2 * (1 - tu * tu) * (1 - tv * tv) * b) * mp.exp(-(z1 * z1 + z2 * z2) / 2) / (2 * mp.pi)
+    return float(mp.quad(g2, [-mp.inf, 0, mp.inf], [-mp.inf, 0, mp.inf]))
+
+
+def test_quadrature_kernel_matches_mpmath_reference():
+    p = load_problem("tanh4.toml")
+    A, _, err = frozen_kernel(p)
+    c2 = Fraction(1, 3)  # E[c^2] for U(-1, 1)
+    for i, j in [(0, 0), (0, 1)]:
+        ref = _mpmath_kernel(p.points[i], p.points[j], c2, i == j)
+        # the reported error (difference between two Gauss-Hermite orders) must bound the actual error
+        assert abs(A[i, j] - ref) <= err
+        assert abs(A[i, j] - ref) < 1e-6
+
+
+@pytest.mark.parametrize("name,w_law", [("tanh4", "normal(0,1)"), ("sigmoid4", "uniform(-1,1)"),
+                                        ("sigmoid4", "normal(1/2,1)")])
+def test_quadrature_agrees_with_monte_carlo_within_5_standard_errors(name, w_law):
+    p = problem_with(name, w=w_law, c="uniform(0,1)")
+    order = 24 if w_law.startswith("normal") else 16
+    quad = expectation_tensors(p.activation, quadrature_samples(p.c_law, p.w_law, p.points, order), p.points, 4, 0)
+    _, _, err_q = frozen_kernel(p, quad_order=order)
+    mc = expectation_tensors(p.activation, monte_carlo_samples(p.c_law, p.w_law, 3, 100_000, 11), p.points, 4, 0)
+    # seeded; entrywise per-sample standard errors of the MC means of gf.gf and f f; 5 sigma (false-alarm
+    # probability < 1e-5 over the 30 entries); the quadrature's own error estimate err_q is added
+    assert np.all(np.abs(quad.A - mc.A) <= 5 * mc.A_se + err_q)
+    second_q = quad.S + np.outer(quad.mean_f, quad.mean_f)
+    second_m = mc.S + np.outer(mc.mean_f, mc.mean_f)
+    assert np.all(np.abs(second_q - second_m) <= 5 * mc.S_se + err_q)
+    A_m, _, _ = frozen_kernel(p, method="monte-carlo", n_samples=100_000, seed=11)
+    np.testing.assert_allclose(A_m, mc.A, rtol=1e-12)  # the batched estimate is the same sample mean
+
+
+@pytest.mark.parametrize("name,w_law", [("tanh4", "normal(0,1)"), ("sigmoid4", "normal(1/2,3/2)")])
+def test_joint_span_rule_agrees_with_the_pairwise_rule(name, w_law):
+    from asymexp.theory.pairwise import shallow_kernel_pairwise
+
+    p = problem_with(name, w=w_law, c="uniform(0,1)")
+    A, S, err = frozen_kernel(p)
+    A2, S2, mean_f = shallow_kernel_pairwise(p.activation, p.c_law, p.w_law, p.points, 160)
+    # two different quadratures of the same integrals: agreement within the reported error (and 1e-6)
+    assert np.abs(A - A2).max() <= max(err, 1e-12) and np.abs(S - S2).max() <= max(err, 1e-12)
+    assert err < 1e-6
+
+
+def test_uniform_w_law_uses_a_legendre_product_over_all_coordinates():
+    s = quadrature_samples(Law.parse("uniform(-1,1)"), Law.parse("uniform(-1,1)"), np.eye(3), 5)
+    assert len(s) == 3 * 5**3 and s.weight.sum() == pytest.approx(1.0)
+    # E[w_1^2 w_2^2] = 1/9 exactly for U(-1,1)^3 (degree 4 <= 2*5-1)
+    assert s.weight @ (s.w[:, 0] ** 2 * s.w[:, 1] ** 2) == pytest.approx(1 / 9, rel=1e-12)
+
+
+def test_normal_w_rule_lives_in_the_span_and_keeps_projections_exact():
+    pts = np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0]])  # rank 2 in R^4
+    s = quadrature_samples(Law.parse("uniform(-1,1)"), Law.parse("normal(1/2,2)"), pts, 10)
+    assert len(s) == 3 * 10**2
+    u = s.w @ pts.T
+    # u_p ~ N(mu sum(x_p), s^2 |x_p|^2): mean 1, variance 8
+    np.testing.assert_allclose(s.weight @ u, [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(s.weight @ (u - 1.0) ** 2, [8.0, 8.0], rtol=1e-12)
+    np.testing.assert_allclose(s.weight @ ((u[:, 0] - 1) * (u[:, 1] - 1)), 4.0, rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), activation=st.sampled_from(["tanh", "sigmoid"]))
+def test_kernel_and_covariance_are_symmetric_positive_semidefinite(seed, activation):
+    rng = np.random.default_rng(seed)
+    pts = rng.normal(size=(4, 3))
+    tens = expectation_tensors(activation, quadrature_samples(Law.parse("uniform(-1,1)"), Law.parse("normal(0,1)"),
+                                                              pts, 8), pts, 4, 0)
+    for mat in (tens.A, tens.S):
+        np.testing.assert_allclose(mat, mat.T, atol=1e-14)
+        assert np.linalg.eigvalsh(mat).min() > -1e-12 * max(1.0, np.abs(mat).max())
+
+
+def test_monte_carlo_is_seeded_and_rejects_too_few_samples():
+    p = load_problem("sigmoid4.toml")
+    a1 = frozen_kernel(p, method="monte-carlo", n_samples=2000, seed=5)[0]
+    a2 = frozen_kernel(p, method="monte-carlo", n_samples=2000, seed=5)[0]
+    a3 = frozen_kernel(p, method="monte-carlo", n_samples=2000, seed=6)[0]
+    assert np.array_equal(a1, a2) and not np.array_equal(a1, a3)
+    with pytest.raises(SpecError, match="n_samples"):
+        frozen_kernel(p, method="monte-carlo", n_samples=5)
+    with pytest.raises(SpecError, match="method"):
+        frozen_kernel(p, method="simpson")
