@@ -36,7 +36,9 @@ def step_data(ctx: DemoContext) -> str:
 
 from asymexp.symbolic.demo_step import step_derive  # noqa: E402
 
-STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive)]
+from asymexp.mnist.demo_step import step_mnist  # noqa: E402
+
+STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive), ("mnist", step_mnist)]
 
 
 def run_demo(out="demo-output", quick: bool = False) -> int:

@@ -12,7 +12,7 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "demo", "sweep", "derive", "theory"]
+COMMANDS = ["info", "spec", "data", "demo", "sweep", "derive", "theory", "mnist", "plot"]
 
 
 class _Parser(argparse.ArgumentParser):

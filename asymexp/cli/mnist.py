@@ -1,0 +1,113 @@
+"""asymexp mnist: train a 1/N^gamma-normalized sigmoid MLP on MNIST with plain SGD (issue 5).
+
+stdout: one JSON line per epoch ``{"epoch", "train_loss", "train_acc", "test_acc", "seconds", ...}`` (with
+--json; else a readable line), then a final summary line. Progress bar on stderr. Exit status: 0 finished,
+2 bad input, 3 training diverged (the message names epoch, step and layers; the last good checkpoint is kept).
+"""
+import sys
+
+from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.spec import ACTIVATIONS, PRESETS
+
+HELP = "train an MLP on MNIST with the theory's per-layer learning rates (hand-written Numba SGD)"
+EXIT_DIVERGED = 3
+
+
+def add_arguments(parser):
+    parser.add_argument("--layers", type=int, default=None, help="L hidden layers (a single --gammas/--widths "
+                        "value is then used for every layer)")
+    parser.add_argument("--gammas", required=True, help="gamma_1..gamma_L in [1/2, 1], comma-separated")
+    parser.add_argument("--widths", default="100", help="N_1..N_L, comma-separated (default 100 each)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce",
+                        help="ce: softmax cross-entropy; mse: 1/2 |out - onehot|^2 on raw outputs (the theory's "
+                        "loss); paper-mse: MSE of log-softmax outputs vs one-hot, as the authors' code")
+    parser.add_argument("--lr-scale", type=float, default=1.0, help="base rate alpha multiplying every layer's "
+                        "rate alpha_m (THEORY.md section 2)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper-mnist",
+                        help="initial laws (default paper-mnist: the authors' set-up)")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=None)
+    parser.add_argument("--bias", dest="bias", action="store_true", default=None, help="trainable biases")
+    parser.add_argument("--no-bias", dest="bias", action="store_false", help="no biases")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch "
+                        "(default: batches in file order, as the paper)")
+    parser.add_argument("--threads", type=int, default=None, help="Numba threads for evaluation passes "
+                        "(training is sequential; results do not depend on it)")
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    parser.add_argument("--data-dir", default=None, help="IDX folder (default: embedded MNIST, 8000/2000)")
+    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images")
+    parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch; rerun to resume")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_json_argument(parser)
+
+
+def config_from_args(args):
+    from asymexp.mnist.train import TrainConfig
+
+    return TrainConfig(gammas=args.gammas, widths=args.widths, layers=args.layers, preset=args.preset,
+                       activation=args.activation, bias=args.bias, loss=args.loss, lr_scale=args.lr_scale,
+                       epochs=args.epochs, batch=args.batch, dtype=args.dtype, seed=args.seed,
+                       shuffle=args.shuffle, threads=args.threads, dataset=args.dataset, data_dir=args.data_dir,
+                       n_train=args.n_train, n_test=args.n_test)
+
+
+def _print(args, record):
+    if args.json:
+        emit_json(record)
+    elif record.get("summary"):
+        print(f"{record['status']}: {record['epochs']} epochs, final test accuracy {record['final_test_acc']}, "
+              f"best {record['best_test_acc']} (epoch {record['best_epoch']}), "
+              f"{record['seconds_per_epoch']} s/epoch")
+    else:
+        print(f"epoch {record['epoch']:4d}  train loss {record['train_loss']:.5f}  train acc "
+              f"{record['train_acc']:.4f}  test acc {record['test_acc']:.4f}  {record['seconds']:.3f} s")
+    sys.stdout.flush()
+
+
+def run(args):
+    from tqdm import tqdm
+
+    from asymexp.errors import DivergenceError
+    from asymexp.mnist.train import build_spec, run_summary, train
+
+    cfg = config_from_args(args)
+    build_spec(cfg)  # validate before any work
+    previous: list = []
+    history: list = []
+    bar = tqdm(total=cfg.epochs, desc="mnist", unit="epoch", file=sys.stderr,
+               disable=args.no_progress or None)
+    try:
+        runner = train(cfg, args.out, resumed=previous)
+        first = True
+        for record in runner:
+            if first:
+                for old in previous:
+                    _print(args, old)
+                history.extend(previous)
+                bar.update(len(previous))
+                first = False
+            history.append(record)
+            _print(args, record)
+            bar.update(1)
+            bar.set_postfix(test_acc=f"{record['test_acc']:.4f}")
+        if first and previous:  # nothing left to train: replay the finished run
+            for old in previous:
+                _print(args, old)
+            history.extend(previous)
+    except DivergenceError as exc:
+        bar.close()
+        if first:
+            for old in previous:
+                _print(args, old)
+            history.extend(previous)
+        _print(args, run_summary(cfg, history, status="diverged") | {"error": str(exc)})
+        sys.stderr.write(f"asymexp mnist: error: {exc}\n")
+        return EXIT_DIVERGED
+    finally:
+        bar.close()
+    _print(args, run_summary(cfg, history))
+    return 0

@@ -1,0 +1,438 @@
+"""Fused Numba kernels of the MNIST trainer: one SGD epoch, and a forward-only evaluation.
+
+The maths is that of :mod:`asymexp.nn.kernels` (THEORY.md section 1: hidden layer m's output is multiplied by
+N_m^{-gamma_m} before the next product, biases are added after the scaling), rewritten for speed:
+
+- Batch-major workspaces: ``H (B, U)`` holds the activations of all hidden layers of a batch, layer m in columns
+  ``U_OFF[m] .. U_OFF[m] + N_OUT[m]``; every inner loop runs over a contiguous row.
+- First layer on the raw pixels. With p in [0, 1] (about 80% zeros) and x = (p - mu) / sd, write v = p / sd
+  (sparse, CSR) and c = mu / sd, so x = v - c 1. The first layer's weights are kept transposed,
+  ``W1^T = S + 1 u^T`` with ``S (d, N1)`` and an offset row ``u (N1,)``; ``cs`` = column sums of S. Then
+
+      W1 x = S^T v + u sum(v) - c (cs + d u)                       (only the non-zero pixels of v are read)
+      W1 <- W1 - r delta x^T  <=>  S[j] -= r v_j delta (j non-zero),  u += r c delta,  cs -= r sum(v) delta
+
+  which is exact algebra: the same SGD step as the dense product, up to rounding. ``u`` and ``cs`` are float64.
+- The forward pass adds four rows S[j] per pass over an image's row of activations; the update visits the
+  batch's pixels pixel-major (a counting sort of its non-zero pixels), so each row S[j] is written once.
+- The update is fused into the backward pass (each row of W_m changes right after delta has been sent back
+  through it), so no gradient vector is formed; dense loops work on four images at a time.
+
+Losses (``loss_kind``), each a mean over the batch:
+    0 ``ce``: softmax cross-entropy;  1 ``mse``: 1/2 sum_k (out_k - y_k)^2 on the raw outputs (the theory's loss);
+    2 ``paper-mse``: mean over batch *and* classes of (log_softmax(out)_k - y_k)^2, as the authors' code did
+    (PyTorch ``MSELoss`` applied to ``log_softmax`` outputs).
+Training is sequential (bit-reproducible); evaluation runs in parallel over images, each image's arithmetic
+independent of the thread count.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no 'nnan'/'ninf': divergence checks must see NaN/inf
+LOSSES = {"ce": 0, "mse": 1, "paper-mse": 2}
+
+
+@njit(cache=True, inline="always")
+def _act(z, kind, one, zlo):
+    """sigma(z) in the dtype of ``one`` (1 in theta's dtype).
+
+    Sigmoid: 1 for z > 40 (exact: 1/(1 + e^-40) rounds to 1 in float32 and float64), and 0 where sigma(z)
+    < ~1e-20 (z < -46; float64: z < -460). Those values, and exp(-z) near overflow, are or create subnormal
+    numbers in the products of the backward pass, which slow the CPU down by orders of magnitude; their
+    contribution to any sum or update is far below the dtype's rounding (float32 eps = 6e-8 next to O(1)
+    weights). ``zlo`` = -46 for float32, -460 for float64 (:func:`_zlo`)."""
+    if kind == 0:
+        if z > 40.0:
+            return one
+        if z < zlo:
+            return one * 0
+        return one / (one + np.exp(-z))
+    if zlo == -46.0:  # float32
+        return _tanh_rational(z)
+    return np.tanh(z)
+
+
+@njit(cache=True, inline="always")
+def _act_row(row, kind, one, zlo):
+    """row <- sigma(row) in place (a separate loop, so that the float32 tanh vectorizes)."""
+    for i in range(row.shape[0]):
+        row[i] = _act(row[i], kind, one, zlo)
+
+
+@njit(cache=True, inline="always")
+def _tanh_rational(z):
+    """tanh for float32 runs: Eigen's rational approximation (``generic_fast_tanh_float``), within 6 float32
+    ulp of tanh (checked in tests/test_mnist_kernels.py) and about 4x faster than libm's tanhf here (no SVML)."""
+    x = min(max(z, -7.90531110763549805), 7.90531110763549805)
+    if abs(x) < 0.0004:
+        return x
+    x2 = x * x
+    p = -2.76076847742355e-16
+    p = p * x2 + 2.00018790482477e-13
+    p = p * x2 - 8.60467152213735e-11
+    p = p * x2 + 5.12229709037114e-08
+    p = p * x2 + 1.48572235717979e-05
+    p = p * x2 + 6.37261928875436e-04
+    p = p * x2 + 4.89352455891786e-03
+    q = 1.19825839466702e-06
+    q = q * x2 + 1.18534705686654e-04
+    q = q * x2 + 2.26843463243900e-03
+    q = q * x2 + 4.89352518554385e-03
+    return x * p / q
+
+
+@njit(cache=True, inline="always")
+def _zlo(theta):
+    """The sigmoid's flush-to-zero threshold for theta's dtype (see :func:`_act`)."""
+    return -46.0 if theta.dtype.type(1e-50) == 0 else -460.0
+
+
+@njit(cache=True, inline="always")
+def _dact_from_h(h, kind, one):
+    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh."""
+    if kind == 0:
+        return h * (one - h)
+    return one - h * h
+
+
+@njit(cache=True, inline="always")
+def _pixel_major(indptr, indices, values, order, lo, B, d, start, eb, ev):
+    """Counting sort of the non-zero pixels of images ``order[lo:lo+B]`` by pixel: the entries of pixel j are
+    ``start[j] .. start[j+1]``, each with its image slot ``eb`` (0..B-1) and value ``ev``. start (d+1,) int64."""
+    for j in range(d + 1):
+        start[j] = 0
+    for b in range(B):
+        img = order[lo + b]
+        for k in range(indptr[img], indptr[img + 1]):
+            start[indices[k] + 1] += 1
+    for j in range(d):
+        start[j + 1] += start[j]
+    for b in range(B):
+        img = order[lo + b]
+        for k in range(indptr[img], indptr[img + 1]):
+            j = indices[k]
+            pos = start[j]
+            eb[pos] = b
+            ev[pos] = values[k]
+            start[j] = pos + 1
+    for j in range(d, 0, -1):
+        start[j] = start[j - 1]
+    start[0] = 0
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H):
+    """H[b, :N1] <- sigma(W1 x_b + b1) for images ``order[lo:lo+B]`` from their CSR pixels (four non-zero
+    pixels per pass over a row of H)."""
+    d, n1 = S.shape[0], S.shape[1]
+    b01 = table[0, 1]
+    for b in range(B):  # image-major, four pixels per pass over h
+        img = order[lo + b]
+        h = H[b, 0:n1]
+        for i in range(n1):
+            h[i] = 0.0
+        k, k1 = indptr[img], indptr[img + 1]
+        while k + 3 < k1:
+            s0, s1, s2, s3 = S[indices[k]], S[indices[k + 1]], S[indices[k + 2]], S[indices[k + 3]]
+            v0, v1, v2, v3 = values[k], values[k + 1], values[k + 2], values[k + 3]
+            for i in range(n1):
+                h[i] += v0 * s0[i] + v1 * s1[i] + v2 * s2[i] + v3 * s3[i]
+            k += 4
+        while k < k1:
+            s0, v0 = S[indices[k]], values[k]
+            for i in range(n1):
+                h[i] += v0 * s0[i]
+            k += 1
+    for b in range(B):
+        vs = vsum[order[lo + b]]
+        h = H[b, 0:n1]
+        for i in range(n1):
+            a = h[i] + (u[i] * vs - shift * (cs[i] + d * u[i]))
+            if b01 >= 0:
+                a += theta[b01 + i]
+            h[i] = a
+        _act_row(h, kind, theta.dtype.type(1.0), _zlo(theta))
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _dense_forward(theta, table, scales, kind, B, H, OUT):
+    """Layers 2..L+1 of the batch: H (B, U) hidden activations (layer 1 filled), OUT (B, K) outputs."""
+    n_layers = table.shape[0]
+    for m in range(1, n_layers):
+        w0, b0, no, ni, q0 = table[m, 0], table[m, 1], table[m, 2], table[m, 3], table[m, 4]
+        p0 = table[m - 1, 4]
+        W = theta[w0:w0 + no * ni].reshape((no, ni))
+        s = scales[m]
+        last = m == n_layers - 1
+        zero = theta.dtype.type(0.0)
+        b = 0
+        while b < B:
+            nb = min(4, B - b)
+            h0 = H[b, p0:p0 + ni]
+            h1 = H[b + min(1, nb - 1), p0:p0 + ni]
+            h2 = H[b + min(2, nb - 1), p0:p0 + ni]
+            h3 = H[b + min(3, nb - 1), p0:p0 + ni]
+            for i0 in range(0, no, 2):  # two rows of W times four images per pass
+                i1 = min(i0 + 1, no - 1)
+                wr, wq = W[i0], W[i1]
+                a0, a1, a2, a3 = zero, zero, zero, zero
+                e0, e1, e2, e3 = zero, zero, zero, zero
+                for j in range(ni):
+                    w, x = wr[j], wq[j]
+                    a0 += h0[j] * w
+                    a1 += h1[j] * w
+                    a2 += h2[j] * w
+                    a3 += h3[j] * w
+                    e0 += h0[j] * x
+                    e1 += h1[j] * x
+                    e2 += h2[j] * x
+                    e3 += h3[j] * x
+                for i, acc in ((i0, (a0, a1, a2, a3)), (i1, (e0, e1, e2, e3))):
+                    bias = theta[b0 + i] if b0 >= 0 else zero
+                    for k in range(nb):
+                        a = acc[k] * s + bias
+                        if last:
+                            OUT[b + k, i] = a
+                        else:
+                            H[b + k, q0 + i] = a
+            if not last:
+                for k in range(nb):
+                    _act_row(H[b + k, q0:q0 + no], kind, theta.dtype.type(1.0), _zlo(theta))
+            b += nb
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _loss_and_dout(out, label, loss_kind, dout, inv_b):
+    """Loss of one image (K outputs, integer label) and dout = dLoss/dout * inv_b. Returns the loss (float64)."""
+    K = out.shape[0]
+    if loss_kind == 1:
+        loss = 0.0
+        for k in range(K):
+            e = out[k] - (1.0 if k == label else 0.0)
+            loss += 0.5 * e * e
+            dout[k] = e * inv_b
+        return loss
+    mx = out[0]
+    for k in range(1, K):
+        mx = max(mx, out[k])
+    z = 0.0
+    for k in range(K):
+        z += np.exp(np.float64(out[k] - mx))
+    lse = mx + np.log(z)
+    if loss_kind == 0:
+        for k in range(K):
+            p = np.exp(out[k] - lse)
+            dout[k] = (p - (1.0 if k == label else 0.0)) * inv_b
+        return lse - out[label]
+    # paper-mse: L = 1/K sum_k (l_k - y_k)^2 with l = log_softmax(out); dL/do_j = g_j - softmax_j sum_k g_k
+    loss, gsum = 0.0, 0.0
+    for k in range(K):
+        e = out[k] - lse - (1.0 if k == label else 0.0)
+        loss += e * e / K
+        dout[k] = 2.0 * e / K
+        gsum += 2.0 * e / K
+    for k in range(K):
+        dout[k] = (dout[k] - np.exp(out[k] - lse) * gsum) * inv_b
+    return loss
+
+
+@njit(cache=True, inline="always")
+def _argmax(out):
+    best = 0
+    for k in range(1, out.shape[0]):
+        if out[k] > out[best]:
+            best = k
+    return best
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2):
+    """Backward pass through layers L+1..2 with the SGD update fused in. On entry D[:B, :K] = dLoss/dout; on
+    exit D[:B, :N1] = dLoss/d(pre-activation of layer 1). D2 is workspace. Rows of W_m change right after
+    delta has been sent back through them."""
+    n_layers = table.shape[0]
+    dt = theta.dtype.type
+    one = dt(1.0)
+    for m in range(n_layers - 1, 0, -1):
+        w0, b0, no, ni = table[m, 0], table[m, 1], table[m, 2], table[m, 3]
+        p0 = table[m - 1, 4]
+        s = scales[m]
+        r = dt(rates[m])
+        W = theta[w0:w0 + no * ni].reshape((no, ni))
+        for b in range(B):
+            d2 = D2[b, 0:ni]
+            for j in range(ni):
+                d2[j] = 0.0
+        for i0 in range(0, no, 4):
+            nr = min(4, no - i0)
+            r0, r1 = W[i0], W[i0 + min(1, nr - 1)]
+            r2, r3 = W[i0 + min(2, nr - 1)], W[i0 + min(3, nr - 1)]
+            for b in range(B):  # back-propagate through rows i0..i0+3 before they change
+                g0 = D[b, i0]
+                g1 = D[b, i0 + 1] if nr > 1 else dt(0.0)
+                g2 = D[b, i0 + 2] if nr > 2 else dt(0.0)
+                g3 = D[b, i0 + 3] if nr > 3 else dt(0.0)
+                d2 = D2[b, 0:ni]
+                for j in range(ni):
+                    d2[j] += g0 * r0[j] + g1 * r1[j] + g2 * r2[j] + g3 * r3[j]
+            for i in range(i0, i0 + nr):
+                _update_row(W[i], theta, b0, i, r, s, D, H, B, p0, ni)
+        for b in range(B):
+            d2 = D2[b, 0:ni]
+            hp = H[b, p0:p0 + ni]
+            db = D[b, 0:ni]
+            for j in range(ni):
+                db[j] = d2[j] * s * _dact_from_h(hp[j], kind, one)
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _update_row(wr, theta, b0, i, r, s, D, H, B, p0, ni):
+    """W_i -= r s sum_b delta_bi h_b (four images at a time) and b_i -= r sum_b delta_bi."""
+    dt = theta.dtype.type
+    b = 0
+    while b < B:
+        nb = min(4, B - b)
+        c0 = r * s * D[b, i]
+        c1 = r * s * D[b + 1, i] if nb > 1 else dt(0.0)
+        c2 = r * s * D[b + 2, i] if nb > 2 else dt(0.0)
+        c3 = r * s * D[b + 3, i] if nb > 3 else dt(0.0)
+        h0 = H[b, p0:p0 + ni]
+        h1 = H[b + min(1, nb - 1), p0:p0 + ni]
+        h2 = H[b + min(2, nb - 1), p0:p0 + ni]
+        h3 = H[b + min(3, nb - 1), p0:p0 + ni]
+        for j in range(ni):
+            wr[j] -= c0 * h0[j] + c1 * h1[j] + c2 * h2[j] + c3 * h3[j]
+        b += nb
+    if b0 >= 0:
+        acc = dt(0.0)
+        for b in range(B):
+            acc += D[b, i]
+        theta[b0 + i] -= r * acc
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, ev, rate, D):
+    """SGD step of the first layer from D[:B, :N1], pixel-major (S rows), plus the rank-one part (u, cs) and
+    the bias: W1 <- W1 - rate * sum_b delta_b x_b^T with x_b = v_b - shift."""
+    d, n1 = S.shape[0], S.shape[1]
+    dt = theta.dtype.type
+    b01 = table[0, 1]
+    r = dt(rate)
+    for j in range(d):  # S[j] -= r sum_b v_bj delta_b, pixel-major
+        e = start[j]
+        e1 = start[j + 1]
+        if e1 == e:
+            continue
+        srow = S[j]
+        while e < e1:
+            c0 = r * ev[e]
+            d0 = D[eb[e], 0:n1]
+            if e + 1 < e1:
+                c1 = r * ev[e + 1]
+                d1 = D[eb[e + 1], 0:n1]
+                for i in range(n1):
+                    srow[i] -= c0 * d0[i] + c1 * d1[i]
+                e += 2
+            else:
+                for i in range(n1):
+                    srow[i] -= c0 * d0[i]
+                e += 1
+    for b in range(B):
+        vs = vsum[order[lo + b]]
+        for i in range(n1):
+            di = np.float64(D[b, i])
+            u[i] += rate * shift * di
+            cs[i] -= rate * vs * di
+    if b01 >= 0:
+        for i in range(n1):
+            acc = dt(0.0)
+            for b in range(B):
+                acc += D[b, i]
+            theta[b01 + i] -= r * acc
+
+
+@njit(cache=True, fastmath=_FM)
+def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, values, vsum, labels, order,
+                batch, rates, loss_kind):
+    """One epoch of mini-batch SGD over the images in ``order`` (int64 (n,)), batches of ``batch``.
+
+    Args:
+        theta: parameters (P,) float32/float64, layout of :mod:`asymexp.nn.layout`; the first layer's block is
+            NOT used (it lives in ``S``, ``u``, ``cs``); all other blocks are updated in place.
+        table, kind: the layout; scales (L+1,) in theta's dtype.
+        S (d, N1) theta's dtype, u (N1,) and cs (N1,) float64: the first layer (module docstring), updated.
+        shift: mu / sd; indptr (n+1,), indices, values, vsum (n,): CSR pixels v = p / sd and their sums.
+        labels (n,) int64; rates (L+1,) float64 per weight group (biases use their layer's rate).
+        loss_kind: 0 ce, 1 mse, 2 paper-mse.
+    Returns:
+        (sum of batch losses, batches done, correct predictions seen during training, index of the batch whose
+        loss was not finite or -1). The epoch stops at a non-finite loss, before that batch's update.
+    """
+    n_layers = table.shape[0]
+    n = order.shape[0]
+    d = S.shape[0]
+    U = 0
+    for m in range(n_layers - 1):
+        U = max(U, table[m, 4] + table[m, 2])
+    K = table[n_layers - 1, 2]
+    W_ = max(U, K)
+    H = np.zeros((batch, U), dtype=theta.dtype)
+    OUT = np.zeros((batch, K), dtype=theta.dtype)
+    D = np.zeros((batch, W_), dtype=theta.dtype)
+    D2 = np.zeros((batch, W_), dtype=theta.dtype)
+    start = np.zeros(d + 1, dtype=np.int64)
+    eb = np.zeros(batch * d, dtype=np.int64)
+    ev = np.zeros(batch * d, dtype=theta.dtype)
+    total, correct = 0.0, 0
+    n_batches = (n + batch - 1) // batch
+    for t in range(n_batches):
+        lo = t * batch
+        B = min(batch, n - lo)
+        inv_b = 1.0 / B
+        loss = 0.0
+        _pixel_major(indptr, indices, values, order, lo, B, d, start, eb, ev)
+        _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H)
+        _dense_forward(theta, table, scales, kind, B, H, OUT)
+        for b in range(B):
+            lab = labels[order[lo + b]]
+            loss += _loss_and_dout(OUT[b], lab, loss_kind, D[b, :K], inv_b)
+            if _argmax(OUT[b]) == lab:
+                correct += 1
+        loss *= inv_b
+        if not np.isfinite(loss):
+            return total, t, correct, t
+        total += loss
+        _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2)
+        _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, ev, rates[0], D)
+    return total, n_batches, correct, -1
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def evaluate(theta, table, scales, kind, S, u, cs, shift, indptr, indices, values, vsum, labels, loss_kind,
+             losses, predictions):
+    """Forward pass of every image (parallel over chunks of images): fills losses (n,) float64 and
+    predictions (n,) int64. Same arguments as :func:`train_epoch`; nothing else is modified. Each image's
+    arithmetic is the same whatever the thread count."""
+    n = labels.shape[0]
+    n_layers = table.shape[0]
+    U = 0
+    for m in range(n_layers - 1):
+        U = max(U, table[m, 4] + table[m, 2])
+    K = table[n_layers - 1, 2]
+    order = np.arange(n)
+    chunk = 32
+    n_chunks = (n + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        H = np.empty((chunk, U), dtype=theta.dtype)  # every entry used is written first
+        OUT = np.empty((chunk, K), dtype=theta.dtype)
+        dout = np.empty(K, dtype=theta.dtype)
+        lo = c * chunk
+        B = min(n, lo + chunk) - lo
+        _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H)
+        _dense_forward(theta, table, scales, kind, B, H, OUT)
+        for b in range(B):
+            img = order[lo + b]
+            losses[img] = _loss_and_dout(OUT[b], labels[img], loss_kind, dout, 1.0)
+            predictions[img] = _argmax(OUT[b])

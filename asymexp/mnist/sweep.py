@@ -1,0 +1,124 @@
+"""``asymexp sweep mnist``: the paper's gamma grid through the shared resumable executor (asymexp.sweep).
+
+``--grid "gammas=0.5,0.7,1.0" --layers 3`` makes every gamma_l range over the list: 27 configurations for three
+hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. Each task
+trains one network single-threaded and checkpoints every epoch under ``OUT/runs/<key>/``, so an interrupted
+sweep resumes inside unfinished tasks too. ``summarize`` writes ``OUT/summary.json`` and ``OUT/figure.png``
+(the figure of ``asymexp plot``).
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+from asymexp.sweep import SweepError, Task, parse_grid
+
+HELP = "the paper's MNIST gamma grid (27 configurations for 3 layers), resumable"
+AXES = ("gammas", "seed", "lr_scale", "loss")
+
+
+def add_arguments(parser):
+    parser.add_argument("--layers", type=int, default=3, help="hidden layers L (each gamma_l runs over the grid)")
+    parser.add_argument("--widths", default="100", help="N_1..N_L or one width for all (default 100)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce")
+    parser.add_argument("--lr-scale", type=float, default=1.0)
+    parser.add_argument("--preset", default="paper-mnist")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
+    parser.add_argument("--shuffle", action="store_true")
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--n-train", type=int, default=None)
+    parser.add_argument("--n-test", type=int, default=None)
+
+
+def _task_key(gammas, seed, extra):
+    key = "g=" + ",".join(gammas) + f"+seed={seed}"
+    for name, value in extra:
+        key += f"+{name}={value}"
+    return key
+
+
+def build_tasks(args):
+    """The grid as :class:`asymexp.sweep.Task` list and the worker :func:`train_worker`."""
+    from asymexp.mnist.train import TrainConfig, build_spec
+
+    axes = parse_grid(args.grid)
+    unknown = sorted(set(axes) - set(AXES))
+    if unknown:
+        raise SweepError(f"--grid axis {', '.join(unknown)} is unknown for mnist; allowed: {', '.join(AXES)}")
+    if "gammas" not in axes:
+        raise SweepError('asymexp sweep mnist needs --grid "gammas=V1,V2,..." (each gamma_l runs over the list)')
+    if args.layers < 1:
+        raise SweepError(f"--layers {args.layers} is not allowed; at least 1 hidden layer")
+    seeds = axes.pop("seed", None) or [s.strip() for s in str(args.seeds).split(",")]
+    try:
+        seeds = [int(s) for s in seeds]
+    except ValueError:
+        raise SweepError(f"seeds {seeds} must be integers") from None
+    lr_scales = [float(v) for v in axes.pop("lr_scale", [args.lr_scale])]
+    losses = axes.pop("loss", [args.loss])
+    out = Path(os.path.abspath(args.out))
+    tasks = []
+    for gammas in itertools.product(axes["gammas"], repeat=args.layers):
+        for seed, lr, loss in itertools.product(seeds, lr_scales, losses):
+            extra = []
+            if len(lr_scales) > 1:
+                extra.append(("lr", lr))
+            if len(losses) > 1:
+                extra.append(("loss", loss))
+            key = _task_key(gammas, seed, extra)
+            cfg = TrainConfig(gammas=",".join(gammas), widths=args.widths, layers=args.layers, preset=args.preset,
+                              loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch, dtype=args.dtype,
+                              seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
+                              data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test)
+            build_spec(cfg)  # validate every configuration before starting any
+            params = {"config": _config_dict(cfg), "checkpoint_dir": str(out / "runs" / key)}
+            tasks.append(Task(key, params))
+    return tasks, train_worker
+
+
+def _config_dict(cfg) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(cfg)
+
+
+def train_worker(params: dict) -> dict:
+    """Train one configuration (single-threaded); returns its history and final numbers (JSON-ready).
+
+    A diverged run is a result (``status: "diverged"`` with the message), not a crash of the sweep."""
+    from asymexp.errors import DivergenceError
+    from asymexp.mnist.train import TrainConfig, train
+
+    cfg = TrainConfig(**params["config"])
+    previous: list = []
+    history: list = []
+    status, error = "finished", None
+    try:
+        for record in train(cfg, params.get("checkpoint_dir"), resumed=previous):
+            history.append(record)
+    except DivergenceError as exc:
+        status, error = "diverged", str(exc)
+    history = previous + history
+    return {"status": status, "error": error, "history": history,
+            "final_test_acc": history[-1]["test_acc"] if history else None,
+            "seconds_per_epoch": (sum(h["seconds"] for h in history) / len(history)) if history else None}
+
+
+def summarize(args, results: dict) -> dict:
+    """Analysis of the finished grid (:func:`asymexp.mnist.report.analyse`); also writes summary.json and
+    figure.png into ``args.out``."""
+    import json
+
+    from asymexp.mnist.report import analyse, draw_figure, load_runs
+
+    runs = load_runs(args.out)
+    summary = analyse(runs)
+    draw_figure(runs, Path(args.out) / "figure.png")
+    summary["figure"] = str(Path(args.out) / "figure.png")
+    (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary

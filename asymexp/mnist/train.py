@@ -1,0 +1,278 @@
+"""The MNIST trainer: plain mini-batch SGD with per-layer rates, evaluation per epoch, checkpoints, resume.
+
+One :class:`TrainConfig` describes a run (network, loss, rates, data); :func:`train` runs it epoch by epoch,
+yielding one record per epoch ``{"epoch", "train_loss", "train_acc", "test_acc", "seconds", ...}``:
+
+- ``seconds``: the training pass alone (the fused kernel of :mod:`asymexp.mnist.fused`), wall clock;
+  ``cpu_seconds``: the same pass in process CPU time (steadier on a shared machine);
+- ``train_loss``, ``train_acc``, ``test_acc``: an evaluation pass with the weights at the end of the epoch
+  (``train_loss_running``: the mean of the epoch's batch losses, as seen during training).
+
+With ``out`` the run is checkpointed after every epoch to ``out/checkpoint.npz`` (parameters, NumPy RNG state,
+history; written to a temporary file, then renamed) and the same call resumes from it. A resumed run is
+bit-identical to an uninterrupted one: an epoch depends only on the parameters and the RNG state at its start.
+A non-finite loss or weight stops the run with :class:`asymexp.errors.DivergenceError` naming the epoch, the
+step and the layers; the last good checkpoint is kept.
+
+Example::
+
+    from asymexp.mnist.train import TrainConfig, train
+    for rec in train(TrainConfig(gammas="1,1,1", widths="100,100,100", epochs=2)):
+        print(rec["epoch"], rec["test_acc"])
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from asymexp.errors import AsymexpError, DivergenceError, SpecError
+from asymexp.spec import NetworkSpec
+
+CHECKPOINT = "checkpoint.npz"
+DTYPES = ("float32", "float64")
+_NOT_IDENTITY = ("epochs", "threads")  # may change between a run and its resumption
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One MNIST training run. ``gammas``/``widths``: comma-separated strings, or one value for every layer
+    when ``layers`` is given. ``bias=None`` takes the preset's choice. ``n_train``/``n_test`` use only the first
+    images of each part (tests). ``lr_scale`` multiplies every layer's rate alpha_m (THEORY.md section 2)."""
+
+    gammas: str = "1,1,1"
+    widths: str = "100,100,100"
+    layers: int | None = None
+    preset: str = "paper-mnist"
+    activation: str | None = None
+    bias: bool | None = None
+    loss: str = "ce"
+    lr_scale: float = 1.0
+    epochs: int = 1
+    batch: int = 20
+    dtype: str = "float32"
+    seed: int = 0
+    shuffle: bool = False
+    threads: int | None = None
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+
+    def identity(self) -> dict:
+        """The fields a checkpoint must match to be resumed."""
+        d = dataclasses.asdict(self)
+        return {k: v for k, v in d.items() if k not in _NOT_IDENTITY}
+
+
+def _broadcast(text: str, layers: int | None, what: str) -> str:
+    items = [t.strip() for t in str(text).split(",")]
+    if layers is None:
+        return str(text)
+    if layers < 1:
+        raise SpecError(f"--layers {layers} is not allowed; at least 1 hidden layer")
+    if len(items) == 1:
+        return ",".join(items * layers)
+    if len(items) != layers:
+        raise SpecError(f"--{what} {text!r} has {len(items)} entries but --layers is {layers}")
+    return str(text)
+
+
+def build_spec(cfg: TrainConfig) -> NetworkSpec:
+    """The network of ``cfg``: 784 inputs, 10 outputs, the preset's laws (paper-mnist: the authors')."""
+    from asymexp.mnist.fused import LOSSES
+
+    if cfg.loss not in LOSSES:
+        raise SpecError(f"--loss {cfg.loss!r} is unknown; allowed: {', '.join(LOSSES)}")
+    if cfg.dtype not in DTYPES:
+        raise SpecError(f"--dtype {cfg.dtype!r} is unknown; allowed: {', '.join(DTYPES)}")
+    if cfg.batch < 1:
+        raise SpecError(f"--batch {cfg.batch} is not allowed; a batch size >= 1 is required")
+    if cfg.epochs < 0:
+        raise SpecError(f"--epochs {cfg.epochs} is not allowed; epochs >= 0")
+    kwargs = {"input_dim": 784, "output_dim": 10}
+    if cfg.bias is not None:
+        kwargs["bias"] = cfg.bias
+    spec = NetworkSpec.from_strings(_broadcast(cfg.gammas, cfg.layers, "gammas"),
+                                    _broadcast(cfg.widths, cfg.layers, "widths"),
+                                    activation=cfg.activation, preset=cfg.preset, **kwargs)
+    if spec.is_symbolic:
+        raise SpecError(f"gammas {[str(g) for g in spec.gammas]} are symbolic; training needs numbers")
+    return spec
+
+
+def _set_threads(threads: int | None) -> None:
+    import numba
+
+    if threads is None:
+        return
+    top = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= threads <= top:
+        raise SpecError(f"--threads {threads} is not allowed; 1..{top} (NUMBA_NUM_THREADS) here")
+    numba.set_num_threads(threads)
+
+
+class _FirstLayer:
+    """W1 kept transposed as S + 1 u^T with column sums cs (see :mod:`asymexp.mnist.fused`)."""
+
+    def __init__(self, theta, layout):
+        w0, _, n1, d, _ = layout.table[0]
+        self.block = theta[w0:w0 + n1 * d].reshape(n1, d)
+        self.S = np.ascontiguousarray(self.block.T)
+        self.u = np.zeros(n1)
+        self.cs = self.S.astype(np.float64).sum(axis=0)
+
+    def fold(self):
+        """Write W1 = (S + 1 u^T)^T back into theta."""
+        self.block[...] = (self.S.astype(np.float64) + self.u[None, :]).T.astype(self.block.dtype)
+
+
+def _save(path: Path, theta, meta: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, theta=theta, meta=np.array(json.dumps(meta)))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path) -> tuple[np.ndarray, dict]:
+    """``(theta, meta)`` of a checkpoint file; meta has ``config``, ``epoch``, ``history``, ``rng_state``."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["theta"].copy(), json.loads(str(z["meta"]))
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise AsymexpError(f"{path}: not a readable asymexp checkpoint ({exc})") from None
+
+
+def _evaluate(theta, layout, scales, first, data, loss_kind):
+    from asymexp.mnist.fused import evaluate
+    from asymexp.mnist.prepare import SHIFT
+
+    losses = np.empty(data.n)
+    pred = np.empty(data.n, dtype=np.int64)
+    evaluate(theta, layout.table, scales, layout.activation, first.S, first.u, first.cs, SHIFT, data.indptr,
+             data.indices, data.values, data.vsum, data.labels, loss_kind, losses, pred)
+    return float(losses.mean()), float((pred == data.labels).mean())
+
+
+def _divergence_message(epoch, step, n_steps, theta, layout, names, cause, last_good):
+    bad = [n for m, n in enumerate(names)
+           if not np.isfinite(layout.block(theta, m)).all()
+           or (layout.bias(theta, m) is not None and not np.isfinite(layout.bias(theta, m)).all())]
+    if bad:
+        where = f"non-finite weights in layer(s) {', '.join(bad)}"
+    else:
+        big = ", ".join(f"{n} {float(np.abs(layout.block(theta, m)).max()):.3g}" for m, n in enumerate(names))
+        where = f"weights still finite (largest |w|: {big})"
+    keep = f"the last good checkpoint (epoch {last_good}) is kept" if last_good is not None else "no checkpoint"
+    return (f"training diverged at epoch {epoch}, step {step} of {n_steps}: {cause}; {where}; {keep}. "
+            "Lower --lr-scale.")
+
+
+def _warm_up(theta, layout, scales, data, batch, rates, loss_kind):
+    """Load (or compile) the kernels outside the timed region: an epoch over no images changes nothing."""
+    from asymexp.mnist.fused import train_epoch
+    from asymexp.mnist.prepare import SHIFT
+
+    first = _FirstLayer(theta, layout)
+    train_epoch(theta, layout.table, scales, layout.activation, first.S, first.u, first.cs, SHIFT, data.indptr,
+                data.indices, data.values, data.vsum, data.labels, np.zeros(0, dtype=np.int64), batch, rates,
+                loss_kind)
+
+
+def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[dict]:
+    """Run ``cfg`` and yield one record per epoch (see the module docstring).
+
+    Args:
+        cfg: the run.
+        out: checkpoint folder, or None. A checkpoint there with the same :meth:`TrainConfig.identity` is resumed
+            (its epochs are not yielded again; ``resumed`` receives their records); a different one is an error.
+    Raises:
+        DivergenceError: non-finite loss or weights (names epoch, step and layers; the checkpoint is kept).
+    """
+    from asymexp.mnist.fused import LOSSES, train_epoch
+    from asymexp.mnist.prepare import SHIFT, load_sparse
+    from asymexp.mnist.rates import layer_rates
+    from asymexp.nn.layout import build_layout, init_params
+
+    spec = build_spec(cfg)
+    _set_threads(cfg.threads)
+    layout = build_layout(spec)
+    rates = layer_rates(spec, cfg.lr_scale)
+    dtype = np.dtype(cfg.dtype)
+    scales = layout.scales.astype(dtype)
+    loss_kind = LOSSES[cfg.loss]
+    train_data, test_data, _ = load_sparse(cfg.dataset, cfg.data_dir, cfg.dtype, cfg.n_train, cfg.n_test)
+    rng = np.random.default_rng(cfg.seed)
+    theta = init_params(spec, rng, layout, dtype)
+    start, history = 0, []
+    ckpt = Path(out) / CHECKPOINT if out is not None else None
+    if ckpt is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        if ckpt.exists():
+            theta_c, meta = load_checkpoint(ckpt)
+            if meta["config"] != json.loads(json.dumps(cfg.identity())):
+                diff = sorted(k for k in cfg.identity() if meta["config"].get(k) != cfg.identity()[k])
+                raise AsymexpError(f"{ckpt} belongs to a run with other settings ({', '.join(diff)} differ); "
+                                   "use another --out folder")
+            theta, start, history = theta_c.astype(dtype), int(meta["epoch"]), meta["history"]
+            rng.bit_generator.state = meta["rng_state"]
+            if resumed is not None:
+                resumed.extend(history)
+    n_steps = (train_data.n + cfg.batch - 1) // cfg.batch
+    _warm_up(theta, layout, scales, train_data, cfg.batch, rates, loss_kind)
+    for epoch in range(start + 1, cfg.epochs + 1):
+        order = rng.permutation(train_data.n) if cfg.shuffle else np.arange(train_data.n)
+        first = _FirstLayer(theta, layout)
+        t0, c0 = time.perf_counter(), time.process_time()
+        total, done, _, bad = train_epoch(theta, layout.table, scales, layout.activation, first.S, first.u,
+                                          first.cs, SHIFT, train_data.indptr, train_data.indices,
+                                          train_data.values, train_data.vsum, train_data.labels, order,
+                                          cfg.batch, rates, loss_kind)
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+        first.fold()
+        last_good = epoch - 1 if ckpt is not None and epoch > 1 else None
+        if bad >= 0:
+            raise DivergenceError(_divergence_message(epoch, bad + 1, n_steps, theta, layout, spec.layer_names,
+                                                      "non-finite loss", last_good))
+        if not np.isfinite(theta).all():
+            raise DivergenceError(_divergence_message(epoch, n_steps, n_steps, theta, layout, spec.layer_names,
+                                                      "non-finite weights at the end of the epoch", last_good))
+        first = _FirstLayer(theta, layout)
+        train_loss, train_acc = _evaluate(theta, layout, scales, first, train_data, loss_kind)
+        _, test_acc = _evaluate(theta, layout, scales, first, test_data, loss_kind)
+        record = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "test_acc": test_acc,
+                  "seconds": seconds, "train_loss_running": total / max(done, 1), "cpu_seconds": cpu_seconds}
+        history.append(record)
+        if ckpt is not None:
+            _save(ckpt, theta, {"config": cfg.identity(), "epoch": epoch, "history": history,
+                                "rng_state": rng.bit_generator.state, "spec": spec.to_dict()})
+        yield record
+
+
+def run_summary(cfg: TrainConfig, history: list[dict], status: str = "finished") -> dict:
+    """The final JSON line of ``asymexp mnist``: spec, rates, best/final accuracy, mean seconds per epoch."""
+    from asymexp.mnist.rates import layer_rates, rate_exponents
+
+    spec = build_spec(cfg)
+    rates = layer_rates(spec, cfg.lr_scale)
+    accs = [h["test_acc"] for h in history]
+    best = int(np.argmax(accs)) if accs else None
+    return {"summary": True, "status": status, "epochs": len(history),
+            "final_test_acc": accs[-1] if accs else None,
+            "best_test_acc": accs[best] if accs else None,
+            "best_epoch": history[best]["epoch"] if accs else None,
+            "seconds_per_epoch": float(np.mean([h["seconds"] for h in history])) if history else None,
+            "learning_rates": {n: float(r) for n, r in zip(spec.layer_names, rates)},
+            "learning_rate_exponents": {n: {k: str(v) for k, v in e.items()}
+                                        for n, e in rate_exponents(spec).items()},
+            "loss": cfg.loss, "lr_scale": cfg.lr_scale, "batch": cfg.batch, "dtype": cfg.dtype, "seed": cfg.seed,
+            "spec": spec.to_dict()}
