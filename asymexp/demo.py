@@ -34,11 +34,12 @@ def step_data(ctx: DemoContext) -> str:
             f"images of shape {s['train']['shape']}; md5 verified: {s['md5_ok']}.")
 
 
-from asymexp.symbolic.demo_step import step_derive  # noqa: E402
-
 from asymexp.mnist.demo_step import step_mnist  # noqa: E402
+from asymexp.symbolic.demo_step import step_derive  # noqa: E402
+from asymexp.validate.demo_step import step_validate  # noqa: E402
 
-STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive), ("mnist", step_mnist)]
+STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive), ("validate", step_validate),
+         ("mnist", step_mnist)]
 
 
 def run_demo(out="demo-output", quick: bool = False) -> int:

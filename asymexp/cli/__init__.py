@@ -12,7 +12,7 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "demo", "sweep", "derive", "theory", "mnist", "plot"]
+COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,120 @@
+"""asymexp validate: Monte Carlo check of the expansion at finite widths (INTERFACES.md, THEORY.md section 5)."""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.errors import AsymexpError
+
+HELP = "train many finite-width networks and hold mean and variance against the theory (fits, CIs, verdict)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--problem", required=True, help="problem TOML (or a built-in name such as tanh4.toml)")
+    parser.add_argument("--gamma", help="gamma of the one hidden layer, in [1/2, 1] (0.75 or 3/4)")
+    parser.add_argument("--depth", type=int, default=1, help="hidden layers L (>= 2 needs --gammas)")
+    parser.add_argument("--gammas", help="gamma_1..gamma_L for --depth L >= 2, comma-separated")
+    parser.add_argument("--widths", required=True, help="widths N, comma-separated (equal in all layers when deep)")
+    parser.add_argument("--replicas", type=int, default=512, help="networks per width (even with antithetic pairs)")
+    parser.add_argument("--time", type=float, default=1.0, help="time t >= 0 (t = k / N_L)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dynamics", choices=("flow", "gd", "sgd"), default=None,
+                        help="gradient flow (RK4; default for L = 1), full-batch GD (default for L >= 2) or online SGD")
+    parser.add_argument("--flow-dt", default=None,
+                        help="RK4 step for --dynamics flow (default 1/N; e.g. 1/64: the step error is reported "
+                             "in docs/validation.md)")
+    parser.add_argument("--no-antithetic", action="store_true", help="independent replicas instead of pairs (C,W),(-C,W)")
+    parser.add_argument("--no-control", action="store_true", help="no frozen-kernel control variate")
+    parser.add_argument("--chunk", type=int, default=256, help="replicas per task (one result file each)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local processes (default: this process, Numba-parallel over replicas)")
+    parser.add_argument("--scheduler", default=None, help="Dask scheduler: 'local' or tcp://host:port")
+    parser.add_argument("--out", default=None, help="folder for tasks/ (resumable), result.json, report.md, figures")
+    parser.add_argument("--quad-order", type=int, default=None,
+                        help="nodes per dimension of the theory layer's quadrature (default: its most accurate)")
+    parser.add_argument("--sensitivity-width", type=int, default=128,
+                        help="deep: width of the per-gamma_l sensitivity table (0: skip)")
+    parser.add_argument("--sensitivity-replicas", type=int, default=None, help="deep: replicas per table cell")
+    add_json_argument(parser)
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        widths = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise AsymexpError(f"--widths {text!r} is not a comma-separated list of integers >= 1") from None
+    if not widths or any(w < 1 for w in widths) or sorted(set(widths)) != widths:
+        raise AsymexpError(f"--widths {text!r}: give distinct increasing integers >= 1")
+    return widths
+
+
+def _fraction(text: str, what: str) -> Fraction:
+    try:
+        value = Fraction(str(text).strip())
+    except (ValueError, ZeroDivisionError):
+        raise AsymexpError(f"{what} {text!r} is not a number (e.g. 0.75 or 3/4)") from None
+    if not Fraction(1, 2) <= value <= 1:
+        raise AsymexpError(f"{what} {text!r} is outside [1/2, 1]")
+    return value
+
+
+def run(args) -> int:
+    from asymexp.theory.problem import load_problem
+    from asymexp.validate import figures, report
+
+    problem = load_problem(args.problem)
+    widths = _widths(args.widths)
+    if args.replicas < 4:
+        raise AsymexpError(f"--replicas {args.replicas}: at least 4 are needed")
+    if args.time < 0:
+        raise AsymexpError(f"--time {args.time}: a time >= 0 is required")
+    flow_dt = None if args.flow_dt is None else float(_fraction_any(args.flow_dt))
+    out = Path(args.out) if args.out else None
+    common = dict(replicas=args.replicas, t=args.time, seed=args.seed, antithetic=not args.no_antithetic,
+                  chunk=args.chunk, out=out, workers=args.workers, scheduler=args.scheduler, progress=True)
+    if args.depth < 1:
+        raise AsymexpError(f"--depth {args.depth}: depth must be >= 1")
+    if args.depth == 1:
+        if args.gamma is None and args.gammas is None:
+            raise AsymexpError("--gamma is required for a one-hidden-layer validation (e.g. --gamma 0.75)")
+        gamma = _fraction(args.gamma if args.gamma is not None else args.gammas, "--gamma")
+        from asymexp.validate.run import validate_shallow
+
+        doc = validate_shallow(problem, gamma, widths, dynamics=args.dynamics or "flow",
+                               control=False if args.no_control else None, flow_dt=flow_dt,
+                               quad_order=args.quad_order, **common)
+        make_figures = figures.shallow_figures
+    else:
+        if args.gammas is None:
+            raise AsymexpError(f"--depth {args.depth} needs --gammas g1,...,g{args.depth}")
+        gammas = [_fraction(g, "--gammas entry") for g in args.gammas.split(",")]
+        if len(gammas) != args.depth:
+            raise AsymexpError(f"--gammas has {len(gammas)} entries but --depth is {args.depth}")
+        from asymexp.validate.deep import validate_deep
+
+        doc = validate_deep(problem, gammas, widths, dynamics=args.dynamics or "gd",
+                            sensitivity_width=args.sensitivity_width or None,
+                            sensitivity_replicas=args.sensitivity_replicas, **common)
+        make_figures = figures.deep_figures
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        doc["figures"] = make_figures(doc, out)
+        (out / "result.json").write_text(json.dumps(doc, indent=1))
+        (out / "report.md").write_text(report.markdown(doc) + "\n")
+    if args.json:
+        emit_json(doc)
+    else:
+        print(report.markdown(doc))
+    return 0
+
+
+def _fraction_any(text: str) -> Fraction:
+    try:
+        value = Fraction(str(text).strip())
+    except (ValueError, ZeroDivisionError):
+        raise AsymexpError(f"--flow-dt {text!r} is not a number (e.g. 1/64)") from None
+    if value <= 0:
+        raise AsymexpError(f"--flow-dt {text!r}: a step > 0 is required")
+    return value

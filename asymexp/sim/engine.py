@@ -1,0 +1,122 @@
+"""Numba drivers: train R independent networks in parallel (prange over replicas) and record outputs.
+
+Every replica runs the shared core (:mod:`asymexp.nn.kernels`) or, for one hidden layer without biases, the
+fused kernel (:mod:`asymexp.nn.fused`, equal to the core to rounding). A replica's numbers depend only on its
+own initial parameters (and, for SGD, its own drawn data indices), never on the thread that runs it, so the
+results do not depend on the thread count.
+
+Dynamics (``mode``): 0 full-batch GD (theta -= rates * grad of the mean loss, one step = 1/N_L in time),
+1 online SGD (one data point per step, index given), 2 gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from asymexp.nn import fused as F
+from asymexp.nn import kernels as K
+
+GD, SGD, FLOW = 0, 1, 2
+MODES = {"gd": GD, "sgd": SGD, "flow": FLOW}
+
+
+@njit(cache=True)
+def _output(theta, table, scales, kind, use_fused, X, Z, H, out):
+    if use_fused:
+        F.forward(theta, table, scales, kind, X, Z, H, out)
+    else:
+        K.forward(theta, table, scales, kind, X, Z, H, out)
+
+
+@njit(cache=True)
+def _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad):
+    """grad <- gradient of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
+    _output(theta, table, scales, kind, use_fused, X, Z, H, out)
+    K.mse_dout(out, Y, dout)
+    inv = 1.0 / X.shape[0]
+    for b in range(dout.shape[1]):
+        dout[0, b] *= inv
+    if use_fused:
+        F.backward(theta, table, scales, kind, X, H, dout, grad)
+    else:
+        K.backward(theta, table, scales, kind, X, H, dout, grad)
+
+
+@njit(cache=True)
+def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
+              time_scale, rec_steps, sgd_idx, rec_out):
+    """Train one network in place and write its outputs at Xev (P, d) into rec_out (T, P) whenever the step
+    counter equals rec_steps[j] (sorted, >= 0).
+
+    theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode GD/SGD/FLOW; n_steps steps of
+    1/time_scale (GD, SGD) or dt (FLOW); sgd_idx (n_steps,) int64 data indices for SGD (ignored otherwise).
+    """
+    M = Xtr.shape[0]
+    P = Xev.shape[0]
+    Zt = np.empty((n_hidden, M))
+    Ht = np.empty((n_hidden, M))
+    Ze = np.empty((n_hidden, P))
+    He = np.empty((n_hidden, P))
+    Z1 = np.empty((n_hidden, 1))
+    H1 = np.empty((n_hidden, 1))
+    outt = np.empty((1, M))
+    doutt = np.empty((1, M))
+    oute = np.empty((1, P))
+    out1 = np.empty((1, 1))
+    dout1 = np.empty((1, 1))
+    Y1 = np.empty((1, 1))
+    X1 = np.empty((1, Xtr.shape[1]))
+    grad = np.empty_like(theta)
+    T = rec_steps.shape[0]
+    j = 0
+    while j < T and rec_steps[j] == 0:
+        _output(theta, table, scales, kind, use_fused, Xev, Ze, He, oute)
+        rec_out[j, :] = oute[0, :]
+        j += 1
+    if mode == FLOW:
+        g1 = np.empty_like(theta)
+        g2 = np.empty_like(theta)
+        g3 = np.empty_like(theta)
+        tmp = np.empty_like(theta)
+        half = rates * (time_scale * dt * 0.5)
+        full = rates * (time_scale * dt)
+        sixth = rates * (time_scale * dt / 6.0)
+    for k in range(n_steps):
+        if mode == GD:
+            _mean_loss_grad(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
+            K.sgd_update(theta, grad, table, rates)
+        elif mode == SGD:
+            m = sgd_idx[k]
+            Y1[0, 0] = Ytr[0, m]
+            X1[0, :] = Xtr[m, :]
+            _mean_loss_grad(theta, table, scales, kind, use_fused, X1, Y1, Z1, H1, out1, dout1, grad)
+            K.sgd_update(theta, grad, table, rates)
+        else:
+            _mean_loss_grad(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g1)
+            tmp[:] = theta
+            K.sgd_update(tmp, g1, table, half)
+            _mean_loss_grad(tmp, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g2)
+            tmp[:] = theta
+            K.sgd_update(tmp, g2, table, half)
+            _mean_loss_grad(tmp, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g3)
+            tmp[:] = theta
+            K.sgd_update(tmp, g3, table, full)
+            _mean_loss_grad(tmp, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
+            for p in range(theta.shape[0]):
+                grad[p] += 2.0 * (g2[p] + g3[p]) + g1[p]
+            K.sgd_update(theta, grad, table, sixth)
+        while j < T and rec_steps[j] == k + 1:
+            _output(theta, table, scales, kind, use_fused, Xev, Ze, He, oute)
+            rec_out[j, :] = oute[0, :]
+            j += 1
+
+
+@njit(parallel=True, cache=True)
+def train_many(thetas, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
+               time_scale, rec_steps, sgd_idx, rec_out):
+    """:func:`train_one` for every row of thetas (R, n_params), in parallel over replicas.
+
+    sgd_idx (R, n_steps) int64; rec_out (R, T, P). thetas is overwritten with the final parameters."""
+    for r in prange(thetas.shape[0]):
+        train_one(thetas[r], table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
+                  time_scale, rec_steps, sgd_idx[r], rec_out[r])

@@ -1,0 +1,27 @@
+"""The ``validate`` step of ``make demo``: a quick shallow validation and a small deep sensitivity table."""
+from __future__ import annotations
+
+
+def step_validate(ctx) -> str:
+    """Shallow tanh4, gamma = 3/4, gradient flow to t = 1 (about a minute; tiny with ctx.quick), then deep
+    sigmoid L = 3 at t = 0 (Rao-Blackwell) with the per-gamma_l table. Report and figures in ctx.out/validate*/."""
+    from asymexp.theory.problem import load_problem
+    from asymexp.validate import figures, report
+    from asymexp.validate.deep import validate_deep
+    from asymexp.validate.run import validate_shallow
+
+    quick = ctx.quick
+    out = ctx.out / "validate"
+    widths = [16, 32, 64] if quick else [64, 128, 256, 512]
+    reps = 64 if quick else 512
+    doc = validate_shallow(load_problem("tanh4.toml"), "3/4", widths, reps, t=1.0, seed=1, flow_dt=1 / 32,
+                           out=out / "tasks-shallow", quad_order=16 if quick else None, progress=False)
+    figs = figures.shallow_figures(doc, out)
+    deep_widths = [16, 32, 64] if quick else [16, 32, 64, 128, 256]
+    deep = validate_deep(load_problem("sigmoid4.toml"), ["3/5", "7/10", "9/10"], deep_widths, 64 if quick else 256,
+                         t=0.0, seed=1, out=out / "tasks-deep", sensitivity_width=32 if quick else 128,
+                         sensitivity_replicas=32 if quick else 128, progress=False)
+    figs += figures.deep_figures(deep, out)
+    names = ", ".join(f"`{p.split('/')[-1]}`" for p in figs if p.endswith(".png"))
+    return ("## Validation (asymexp validate)\n\n" + report.markdown(doc) + "\n\n" + report.markdown(deep)
+            + f"\n\nFigures in `{out}`: {names}.")

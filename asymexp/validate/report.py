@@ -1,0 +1,74 @@
+"""A readable Markdown summary of a validation document (shallow or deep)."""
+from __future__ import annotations
+
+
+def _ci(c):
+    return "n/a" if not c else f"[{c[0]:.4f}, {c[1]:.4f}]"
+
+
+def markdown(doc: dict) -> str:
+    """Markdown tables and the verdict of one validation document."""
+    if "depth" in doc:
+        return _deep(doc)
+    lines = [f"### Shallow validation: gamma = {doc['gamma']}, t = {doc['time']}, {doc['dynamics']}"
+             + (f" (RK4 step {doc['flow_dt']})" if doc.get("flow_dt") else ""),
+             "",
+             f"Estimator: {'antithetic pairs' if doc['antithetic'] else 'plain'}"
+             f"{' + frozen-kernel control variate' if doc['control_variate'] else ''}; theory: {doc['theory']['note']}.",
+             "", "| N | replicas | r(N) = Var N^(2g-1)/V_t | SE | RMS(E g - h) | RMS after correction | mean SE |",
+             "|---|---|---|---|---|---|---|"]
+    mr = doc["mean_residual"]
+    for i, n in enumerate(doc["widths"]):
+        lines.append(f"| {n} | {doc['replicas'][i]} | {doc['ratio'][i]:.5f} | {doc['ratio_se'][i]:.5f} | "
+                     f"{mr['raw'][i]:.3g} | {mr['corrected'][i]:.3g} | {mr['se'][i]:.3g} |")
+    s, r = doc.get("var_slope") or {}, doc.get("var_ratio") or {}
+    lines.append("")
+    if doc.get("end"):
+        lines.append(f"**End of the gamma range.** {doc['end']}")
+        if s:
+            lines.append(f"Raw log-log slope {s['raw']:.4f} {_ci(s.get('raw_ci95'))} (predicted {s['predicted']}).")
+    else:
+        if s:
+            lines.append(f"- variance exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}, predicted "
+                         f"{s['predicted']:.4f}; raw log-log slope {s['raw']:.4f} {_ci(s['raw_ci95'])} (not judged alone)")
+        if r:
+            lines.append(f"- constant ({r['model']}): b0 = {r['b0']:.4f} {_ci(r['ci95'])}, b1 = {r['b1']:.4f}, "
+                         f"chi2/dof = {r['chi2']:.2f}/{r['dof']}")
+        nxt = doc.get("next_order_check")
+        if nxt:
+            ns, nr = nxt.get("var_slope"), nxt["var_ratio"]
+            lines.append("- next-order diagnostic (eps^4 added; not used by the verdict): "
+                         + (f"exponent {ns['fit']:.4f} {_ci(ns['ci95'])}, " if ns else "")
+                         + f"b0 {nr['b0']:.4f} {_ci(nr['ci95'])}")
+        ratio = mr.get("ratio_at_largest")
+        lines.append(f"- mean residual at N = {doc['widths'][-1]}: |E g - h| / |E g - ({mr['model']})| = "
+                     f"{ratio:.3g}" if ratio else "- mean residual: n/a")
+    lines += ["", f"**Verdict: {doc['verdict']}** ({doc.get('verdict_reason', '')})"]
+    return "\n".join(lines)
+
+
+def _deep(doc: dict) -> str:
+    lines = [f"### Deep validation: L = {doc['depth']}, gammas {', '.join(doc['gammas'])}, {doc['activation']}, "
+             f"t = {doc['time']} ({doc['dynamics']})", "", f"Estimator: {doc['estimator']}.", "",
+             "| N | replicas | sum Var | SE |", "|---|---|---|---|"]
+    for i, n in enumerate(doc["widths"]):
+        lines.append(f"| {n} | {doc['replicas'][i]} | {doc['var_total'][i]:.5g} | {doc['var_total_se'][i]:.3g} |")
+    s = doc.get("var_slope")
+    if s:
+        lines += ["", f"- exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; raw {s['raw']:.4f} "
+                      f"{_ci(s['raw_ci95'])}; predicted {s['predicted_exact']} ({doc['prediction_source']})"]
+    for flag in doc.get("degenerate", []):
+        lines.append(f"- degenerate: **{flag['kind']}**: {flag['reason']}")
+    for note in doc.get("notes", []):
+        lines.append(f"- note: {note}")
+    sens = doc.get("sensitivity")
+    if sens:
+        lines += ["", f"Sensitivity at N = {sens['width']} (sum Var, one gamma_l varied, others at "
+                      f"{', '.join(sens['base']['gammas'])}):", "",
+                  "| layer | " + " | ".join(sens["grid"]) + " | max/min |",
+                  "|---|" + "---|" * (len(sens["grid"]) + 1)]
+        for name, row, sp in zip(sens["layers"], sens["var"], sens["spread"]):
+            lines.append(f"| {name} | " + " | ".join(f"{v:.4g}" for v in row) + f" | {sp:.3g} |")
+        lines.append(f"\nOuter layer dominates: {sens['outer_dominates']} ({sens['summary']}).")
+    lines += ["", f"**Verdict: {doc['verdict']}** ({doc.get('verdict_reason', '')})"]
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""Validation of the shallow expansion against finite-width networks (THEORY.md sections 3 and 5).
+
+For each width N: the Monte Carlo mean and variance of g^N_t at the training points and probes with standard
+errors (antithetic pairs and the frozen-kernel control variate by default), then
+
+- the variance exponent fitted with the predicted correction, Var = V N^p (1 + b eps^2), next to the raw slope;
+- the constant r(N) = Var N^{2gamma-1} / V_t fitted as b0 + b1 eps^2 (trace over points);
+- the mean residuals E g - h and E g - h - eps Q1 - eps^2 Q2;
+- a verdict: "disagree" when a 95% interval excludes the prediction, "agree" when both intervals contain it and
+  are narrower than the targets, "undetermined" otherwise (too few replicas to tell).
+
+At gamma = 1/2 and 1 there is no expansion to fit: the report states what the ends do (no decay of the variance;
+the mean-field mean) with the measured numbers.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from asymexp.validate import estimators as est
+from asymexp.validate import fits
+
+B0_TARGET = 0.02
+P_TARGET = 0.05
+
+
+_CACHE: dict = {}
+
+
+def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None):
+    """(frozen kernel of asymexp.validate.frozen, ShallowTheory or None, note); cached per problem and time
+    (the theory quantities do not depend on gamma). quad_order: nodes per dimension for the theory layer."""
+    from asymexp.validate.frozen import frozen_kernel
+
+    key = (problem.activation, problem.alpha, str(problem.c_law), str(problem.w_law), problem.x.tobytes(),
+           problem.y.tobytes(), problem.probe.tobytes(), float(t), quad_order)
+    if key in _CACHE:
+        return _CACHE[key]
+    fk = frozen_kernel(problem)
+    try:
+        from asymexp.theory import shallow_theory
+
+        th = shallow_theory(problem, gamma, [t], order=2, quad_order=quad_order)
+        note = "h, Q1, Q2 from asymexp.theory.shallow_theory; V_t and the control variate from 2-D Gauss-Hermite"
+    except ImportError:  # pragma: no cover - the theory layer ships with the package
+        th, note = None, "asymexp.theory unavailable: h and V_t from the frozen kernel only, no Q1/Q2"
+    _CACHE[key] = (fk, th, note)
+    return fk, th, note
+
+
+def analyse_width(data: dict, width: int, gamma: float, t: float, L: np.ndarray, V: np.ndarray, antithetic: bool,
+                  control: bool, phi=None, A=None) -> dict:
+    """Mean and variance estimates at one width from stacked chunk outputs {"g0", "gt", "ntk0"} (R, P).
+
+    With ``control``: the variance uses the control L_t g_0 (odd in C) and the mean the response of h_t to the
+    kernel fluctuation A_N - A at initialization, sum_{j,m} phi[:, j, m] (A_N - A)[j, m] (even in C, mean zero)."""
+    gt, g0 = data["gt"], data["g0"]
+    mean_control = None
+    if control and phi is not None and "ntk0" in data:
+        P, M = phi.shape[1], phi.shape[2]
+        dA = data["ntk0"].reshape(-1, P, M) - A[None, :, :M]
+        mean_control = np.einsum("pjm,rjm->rp", phi, dA)
+    mean = est.mean_estimate(gt, antithetic, mean_control)
+    if t == 0 and antithetic:
+        control = False
+    if control:
+        var = est.variance_estimate(gt, True, g0 @ L.T, width ** (1 - 2 * gamma) * V)
+    else:
+        var = est.variance_estimate(gt, antithetic)
+    total, total_se = var.total()
+    scale = width ** (2 * gamma - 1) / V.sum()
+    return {"mean": mean.value, "mean_se": mean.se, "var": var.value, "var_se": var.se, "var_total": total,
+            "var_total_se": total_se, "ratio": total * scale, "ratio_se": total_se * scale,
+            "replicas": int(gt.shape[0])}
+
+
+def _norm(v):
+    return float(np.sqrt(np.mean(np.square(v))))
+
+
+def mean_residuals(rows, widths, gamma, h, Q1, Q2) -> dict:
+    """E g - h and E g - h - eps Q1 - eps^2 Q2 per width (RMS over points), their SEs, and the ratio at the
+    largest width."""
+    out = {"widths": list(widths), "model": "h + eps*Q1 + eps^2*Q2", "raw": [], "corrected": [], "se": [],
+           "raw_points": [], "corrected_points": []}
+    for row, n in zip(rows, widths):
+        eps = n ** (gamma - 1)
+        d0 = row["mean"] - h
+        d2 = d0 - (eps * Q1 if Q1 is not None else 0) - (eps ** 2 * Q2 if Q2 is not None else 0)
+        out["raw"].append(_norm(d0))
+        out["corrected"].append(_norm(d2))
+        out["se"].append(_norm(row["mean_se"]))
+        out["raw_points"].append(d0.tolist())
+        out["corrected_points"].append(d2.tolist())
+    if Q2 is None:
+        out["model"] = "h (Q1, Q2 unavailable)"
+    last = -1
+    out["ratio_at_largest"] = out["raw"][last] / out["corrected"][last] if out["corrected"][last] > 0 else None
+    # the corrected residual is indistinguishable from zero when it is within 3 Monte Carlo SEs (RMS)
+    out["corrected_within_3se"] = bool(out["corrected"][last] <= 3 * out["se"][last])
+    return out
+
+
+def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict], antithetic: bool, control: bool,
+              dynamics: str, flow_dt=None, quad_order: int | None = None) -> dict:
+    """The ``asymexp validate`` document (INTERFACES.md) from stacked outputs per width."""
+    g = float(gamma)
+    fk, th, note = theory_for(problem, gamma, t, quad_order)
+    L, V, h = fk.propagator(t), fk.V(t), fk.h(t)
+    Q1 = Q2 = None
+    if th is not None:
+        h = th.h[0]
+        Q1 = th.Q1[0] if th.Q1 is not None else None
+        Q2 = th.Q2[0] if th.Q2 is not None else None
+    phi = fk.kernel_response(t, problem.y, problem.alpha) if control else None
+    rows = [analyse_width(d, n, g, t, L, V, antithetic, control, phi, fk.A) for d, n in zip(per_width, widths)]
+    widths = [int(n) for n in widths]
+    N = np.array(widths, dtype=float)
+    tot = np.array([r["var_total"] for r in rows])
+    tot_se = np.array([r["var_total_se"] for r in rows])
+    ratio = np.array([r["ratio"] for r in rows])
+    ratio_se = np.array([r["ratio_se"] for r in rows])
+    predicted = 1 - 2 * g
+    doc = {
+        "problem": problem.path, "gamma": str(gamma), "time": t, "dynamics": dynamics,
+        "flow_dt": flow_dt if dynamics == "flow" else None, "antithetic": antithetic, "control_variate": control,
+        "widths": widths, "replicas": [r["replicas"] for r in rows],
+        "points": problem.points.tolist(),
+        "mean": [r["mean"].tolist() for r in rows], "mean_se": [r["mean_se"].tolist() for r in rows],
+        "var": [r["var"].tolist() for r in rows], "var_se": [r["var_se"].tolist() for r in rows],
+        "theory": {"h": h.tolist(), "V": V.tolist(), "Q1": None if Q1 is None else Q1.tolist(),
+                   "Q2": None if Q2 is None else Q2.tolist(), "kernel_error": fk.error, "note": note,
+                   "V_theory_layer": None if th is None else th.V[0].tolist()},
+        "ratio": ratio.tolist(), "ratio_se": ratio_se.tolist(),
+    }
+    raw = fits.raw_slope(N, tot, tot_se) if len(widths) >= 2 else None
+    doc["mean_residual"] = mean_residuals(rows, widths, g, h, Q1, Q2)
+    if gamma in (Fraction(1, 2), Fraction(1)):
+        doc.update(_ends(gamma, raw, ratio, ratio_se, doc["mean_residual"]))
+        return doc
+    eps2 = N ** (2 * g - 2)
+    slope = fits.exponent_fit(N, tot, tot_se, 2 * g - 2, predicted) if len(widths) >= 2 else None
+    if slope is not None:
+        slope["raw"] = raw["slope"]
+        slope["raw_ci95"] = raw["ci95"]
+    ratio_fit = fits.ratio_fit(eps2, ratio, ratio_se) if len(widths) >= 2 else None
+    doc["var_slope"] = slope
+    doc["var_ratio"] = ratio_fit
+    doc["next_order_check"] = fits.next_order_fits(N, tot, tot_se, ratio, ratio_se, 2 * g - 2)
+    doc["verdict"], doc["verdict_reason"] = verdict(slope, ratio_fit, predicted)
+    return doc
+
+
+def _contains(ci, value):
+    return ci[0] <= value <= ci[1]
+
+
+def verdict(slope: dict | None, ratio: dict | None, predicted: float) -> tuple[str, str]:
+    """agree / disagree / undetermined from the 95% intervals of the exponent and of b0."""
+    if slope is None or ratio is None:
+        return "undetermined", "fewer than two widths: nothing to fit"
+    p_in, b_in = _contains(slope["ci95"], predicted), _contains(ratio["ci95"], 1.0)
+    p_half = (slope["ci95"][1] - slope["ci95"][0]) / 2
+    b_half = (ratio["ci95"][1] - ratio["ci95"][0]) / 2
+    text = (f"exponent {slope['fit']:.4f} CI [{slope['ci95'][0]:.4f}, {slope['ci95'][1]:.4f}] vs {predicted:.4f}; "
+            f"b0 {ratio['b0']:.4f} CI [{ratio['ci95'][0]:.4f}, {ratio['ci95'][1]:.4f}] vs 1")
+    if not (p_in and b_in):
+        return "disagree", "a 95% interval excludes the prediction: " + text
+    if b_half > B0_TARGET or p_half > P_TARGET:
+        return "undetermined", (f"intervals contain the predictions but are wide (half-widths b0 {b_half:.4f} > "
+                                f"{B0_TARGET} or p {p_half:.4f} > {P_TARGET}): " + text)
+    return "agree", text
+
+
+def _ends(gamma, raw, ratio, ratio_se, mean_res) -> dict:
+    if gamma == Fraction(1, 2):
+        text = ("gamma = 1/2 (Xavier/NTK end): eta = 1, the initial fluctuation is O(1) and the limit is random "
+                "(Gaussian); the variance does not decay (predicted slope 0) and Var -> V_t (r(N) -> 1); the mean "
+                "error is O(1/N). No expansion is fitted.")
+        predicted = 0.0
+    else:
+        text = ("gamma = 1 (mean-field end): eps = 1, parameters move O(1) and the mean tends to the mean-field "
+                "limit, not to h; the fluctuations are O(N^{-1/2}) (predicted slope -1) with a constant that is "
+                "not V_t. No expansion is fitted.")
+        predicted = -1.0
+    doc = {"end": text,
+           "var_slope": None if raw is None else {"fit": None, "ci95": None, "predicted": predicted,
+                                                  "model": "none (end of the gamma range)", "raw": raw["slope"],
+                                                  "raw_ci95": raw["ci95"]},
+           "var_ratio": {"b0": None, "ci95": None, "model": "none (end of the gamma range)",
+                         "per_width": ratio.tolist(), "per_width_se": ratio_se.tolist()}}
+    if raw is None:
+        doc["verdict"], doc["verdict_reason"] = "undetermined", text
+    elif _contains(raw["ci95"], predicted):
+        doc["verdict"], doc["verdict_reason"] = "agree", (f"raw slope {raw['slope']:.4f} CI {raw['ci95']} contains "
+                                                          f"{predicted}; " + text)
+    else:
+        doc["verdict"], doc["verdict_reason"] = "disagree", (f"raw slope {raw['slope']:.4f} CI {raw['ci95']} "
+                                                             f"excludes {predicted}; " + text)
+    return doc

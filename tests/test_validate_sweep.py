@@ -1,0 +1,82 @@
+"""`asymexp sweep validate` and `asymexp validate`: an interrupted sweep resumes without recomputing finished
+tasks; the CLI prints the INTERFACES.md fields and exits 2 on bad input."""
+import json
+
+import pytest
+
+from asymexp.cli import main
+from asymexp.validate import worker as worker_module
+
+SWEEP = ["sweep", "validate", "--grid", "gamma=0.6,0.9", "--grid", "width=8,16", "--replicas", "8", "--chunk", "4",
+         "--dynamics", "gd", "--workers", "0", "--json",
+         "--quad-order", "12"]
+
+
+def test_interrupted_sweep_resumes_without_recomputing(tmp_path, monkeypatch, capsys):
+    real = worker_module.simulate_chunk
+    calls = []
+
+    def failing(params):
+        calls.append((params["gammas"][0], params["widths"][0], params["start"]))
+        if len(calls) == 5:
+            raise RuntimeError("simulated crash of the sweep after 4 finished tasks")
+        return real(params)
+
+    monkeypatch.setattr(worker_module, "simulate_chunk", failing)
+    out = tmp_path / "sweep"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        main(SWEEP + ["--out", str(out)])
+    done = sorted((out / "tasks").glob("*.json"))
+    assert len(done) == 4
+    stamps = {p.name: p.stat().st_mtime_ns for p in done}
+    calls.clear()
+    monkeypatch.setattr(worker_module, "simulate_chunk", lambda params: (calls.append(1), real(params))[1])
+    capsys.readouterr()
+    assert main(SWEEP + ["--out", str(out)]) == 0
+    assert len(calls) == 8 - 4                      # 2 gammas x 2 widths x 2 chunks, 4 already finished
+    assert {p.name: p.stat().st_mtime_ns for p in done} == stamps
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary["by_gamma"]) == {"3/5", "9/10"}
+    assert all(v["verdict"] in ("agree", "disagree", "undetermined") for v in summary["by_gamma"].values())
+    assert (out / "gamma-0.6" / "ratio.png").is_file()
+
+
+def test_validate_cli_json_fields(tmp_path, capsys):
+    code = main(["validate", "--problem", "tanh4.toml", "--gamma", "0.75", "--widths", "8,16,32", "--replicas", "16",
+                 "--time", "0.5", "--flow-dt", "1/8", "--quad-order", "12", "--out", str(tmp_path), "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    for key in ("widths", "mean", "mean_se", "var", "var_se", "var_slope", "var_ratio", "mean_residual", "verdict"):
+        assert key in doc
+    assert set(doc["var_slope"]) >= {"fit", "ci95", "predicted", "model", "raw"}
+    assert set(doc["var_ratio"]) >= {"b0", "ci95", "model"}
+    assert len(doc["var"]) == 3 and len(doc["var"][0]) == 5
+    for name in ("variance", "ratio", "mean_residual"):
+        assert (tmp_path / f"{name}.png").is_file() and (tmp_path / f"{name}.pdf").is_file()
+
+
+def test_validate_cli_reports_the_ends(capsys):
+    assert main(["validate", "--problem", "tanh4.toml", "--gamma", "1", "--widths", "8,16", "--replicas", "8",
+                 "--dynamics", "gd", "--quad-order", "12", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "mean-field" in doc["end"] and doc["var_ratio"]["b0"] is None and doc["var_slope"]["fit"] is None
+
+
+def test_validate_cli_deep_with_sensitivity(tmp_path, capsys):
+    assert main(["validate", "--problem", "tanh4.toml", "--depth", "2", "--gammas", "0.75,0.75", "--widths", "8,16",
+                 "--replicas", "8", "--time", "0", "--sensitivity-width", "8", "--out", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["var_slope"]["predicted_exact"] and len(doc["sensitivity"]["var"]) == 2
+    assert (tmp_path / "sensitivity.png").is_file() and (tmp_path / "deep_variance.pdf").is_file()
+
+
+@pytest.mark.parametrize("argv,needle", [(["--gamma", "0.3"], "outside"), (["--gamma", "x"], "not a number"),
+                                         (["--gamma", "0.75", "--widths", "8,a"], "widths"),
+                                         (["--depth", "2", "--gamma", "0.7"], "--gammas")])
+def test_validate_cli_bad_input_exits_2(argv, needle, capsys):
+    base = ["validate", "--problem", "tanh4.toml", "--widths", "8,16", "--replicas", "8"]
+    if "--widths" in argv:
+        base = base[:3] + base[5:]
+    assert main(base + argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
