@@ -18,19 +18,9 @@ def closed_form_exponents(spec: NetworkSpec) -> dict[str, dict[str, Fraction]]:
     """Exponents of alpha_m / alpha: ``{"W1": {"N1": e, ..., "NL": e}, ..., "C": {...}}`` (exact Fractions)."""
     if spec.is_symbolic:
         raise SpecError(f"gammas {[str(g) for g in spec.gammas]} are symbolic; learning rates need numbers")
-    L, g = spec.depth, spec.gammas
-    out = {}
-    for m in range(1, L + 2):
-        e = {f"N{l}": Fraction(0) for l in range(1, L + 1)}
-        e[f"N{L}"] -= 1
-        if m <= L:
-            e[f"N{m}"] += 2 * g[m - 1] - 1
-        if m >= 2:
-            e[f"N{m - 1}"] += 2 * g[m - 2] - 1
-        for l in range(m + 1, L + 1):
-            e[f"N{l}"] += 2 * g[l - 1] - 2
-        out[spec.layer_names[m - 1]] = e
-    return out
+    from asymexp.sim.rates import rate_exponents as closed_form
+
+    return dict(zip(spec.layer_names, closed_form(spec.gammas)))
 
 
 def _symbolic_exponents(spec: NetworkSpec):

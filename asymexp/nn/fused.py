@@ -4,29 +4,16 @@ Same signatures, layout and maths as :func:`asymexp.nn.kernels.forward` / ``back
 L = 1, no biases, one output: ``theta`` holds W1 (N, d) row-major at ``table[0, W_OFF]`` and C (1, N) at
 ``table[1, W_OFF]``; ``scales[1] = N^-gamma``. Instead of BLAS calls on tiny matrices (d = 3, a few points) it
 makes one pass over the units with the inner products in registers and allocates nothing. It equals the
-generic core to rounding (tests/test_sim_fused.py); the simulators use it when the network qualifies.
+generic core to rounding (tests/test_sim_engine.py); the simulators use it when the network qualifies.
 
 Shapes: X (B, d), Z and H (N, B) workspaces (Z is left untouched: the backward pass needs only H),
 out and dout (1, B), grad (P,).
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
-
-@njit(cache=True, inline="always")
-def _act(z, kind):
-    if kind == 0:
-        return 1.0 / (1.0 + np.exp(-z))
-    return np.tanh(z)
-
-
-@njit(cache=True, inline="always")
-def _dact_from_h(h, kind):
-    if kind == 0:
-        return h * (1.0 - h)
-    return 1.0 - h * h
+from asymexp.nn.kernels import _act, _dact_from_h
 
 
 def qualifies(layout, output_dim: int = 1) -> bool:
