@@ -117,3 +117,16 @@ def test_verdict_is_honest_about_width_of_the_intervals():
     assert verdict(slope, {"b0": 1.0, "ci95": [0.9, 1.1]}, -0.5)[0] == "undetermined"
     assert verdict({"fit": -0.4, "ci95": [-0.42, -0.38]}, {"b0": 1.0, "ci95": [0.99, 1.01]}, -0.5)[0] == "disagree"
     assert verdict(None, None, -0.5)[0] == "undetermined"
+
+
+def test_mean_residuals_with_inverse_n_term_removes_exactly_that_term():
+    from asymexp.validate.shallow import mean_residuals
+
+    rng = np.random.default_rng(3)
+    h, Q2, c = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)
+    widths, gamma = [64, 256, 1024], 0.75
+    rows = [{"mean": h + n ** (2 * gamma - 2) * Q2 + c / n, "mean_se": np.full(5, 1e-9)} for n in widths]
+    out = mean_residuals(rows, widths, gamma, h, None, Q2, c)
+    np.testing.assert_allclose(out["corrected"], [np.sqrt(np.mean(c ** 2)) / n for n in widths], rtol=1e-9)
+    assert max(out["inverse_n"]["corrected"]) < 1e-12 and out["inverse_n"]["corrected_within_3se"]
+    assert "inverse_n" not in mean_residuals(rows, widths, gamma, h, None, Q2)

@@ -23,6 +23,15 @@ def markdown(doc: dict) -> str:
                      f"{mr['raw'][i]:.3g} | {mr['corrected'][i]:.3g} | {mr['se'][i]:.3g} |")
     s, r = doc.get("var_slope") or {}, doc.get("var_ratio") or {}
     lines.append("")
+    lines.append(f"Mean model {mr['model']}: RMS(E g - h) / RMS(residual) at N = {doc['widths'][-1]} is "
+                 f"{mr['ratio_at_largest'] or float('nan'):.2f}.")
+    inv = mr.get("inverse_n")
+    if inv:
+        lines.append(f"With the 1/N term ({inv['model']}): residuals "
+                     + ", ".join(f"{v:.3g}" for v in inv["corrected"])
+                     + f"; ratio at the largest N {inv['ratio_at_largest'] or float('nan'):.2f}; within 3 Monte Carlo "
+                       f"SEs: {inv['corrected_within_3se']}. {inv['note']}.")
+    lines.append("")
     if doc.get("end"):
         lines.append(f"**End of the gamma range.** {doc['end']}")
         if s:
