@@ -74,6 +74,8 @@ def shallow_figures(doc: dict, out) -> list[str]:
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.loglog(N, mr["raw"], "o-", label=r"$|E g - h|$ (RMS)")
     ax.loglog(N, mr["corrected"], "s-", label=f"after {mr['model']}")
+    if mr.get("inverse_n"):
+        ax.loglog(N, mr["inverse_n"]["corrected"], "^-", label=f"after {mr['inverse_n']['model']}")
     ax.loglog(N, mr["se"], "k:", label="Monte Carlo SE")
     ax.set_xlabel("N")
     ax.set_ylabel("mean residual")
