@@ -31,6 +31,13 @@ def _dact_from_h(h, kind):
     return 1.0 - h * h
 
 
+@njit(cache=True, inline="always")
+def _rows(H, p0, n):
+    """Rows p0 .. p0+n of the C-contiguous (U, B) workspace, typed as contiguous (a view, no copy)."""
+    B = H.shape[1]
+    return H.reshape(H.size)[p0 * B:(p0 + n) * B].reshape((n, B))
+
+
 @njit(cache=True)
 def forward(theta, table, scales, kind, X, Z, H, out):
     """Fill Z, H (U, B) and out (K, B) for inputs X (B, d). Returns nothing."""
@@ -43,7 +50,7 @@ def forward(theta, table, scales, kind, X, Z, H, out):
             A = np.dot(W, X.T)
         else:
             p0 = table[m - 1, 4]
-            A = np.dot(W, H[p0:p0 + ni, :])
+            A = np.dot(W, _rows(H, p0, ni))
         s = theta.dtype.type(scales[m])
         last = m == n_layers - 1
         for i in range(no):
@@ -73,7 +80,7 @@ def backward(theta, table, scales, kind, X, H, dout, grad):
             gW = np.dot(delta, X)
         else:
             p0 = table[m - 1, 4]
-            Hp = H[p0:p0 + ni, :]
+            Hp = _rows(H, p0, ni)
             gW = np.dot(delta, Hp.T)
         g = grad[w0:w0 + no * ni].reshape((no, ni))
         for i in range(no):
