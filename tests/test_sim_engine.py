@@ -117,6 +117,75 @@ def test_fused_kernel_equals_generic_core(n, act, g, seed, B):
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-15)
 
 
+@numba.njit(error_model="numpy")
+def _fused_act_loop(z, kind):
+    out = np.empty_like(z)
+    for i in range(z.size):
+        out[i] = fused.sigmoid(z[i]) if kind == 0 else fused.tanh(z[i])
+    return out
+
+
+def _act_grid():
+    rng = np.random.default_rng(7)
+    tiny = 10.0 ** rng.uniform(-323, 0, 20000) * rng.choice([-1.0, 1.0], 20000)
+    special = [0.0, 5e-324, 1e-300, 1e-8, 0.5, 1.0, 1 - 1e-16, 1 + 2e-16, 19.0, 19.99, 20.0, 20.01, 36.0, 37.0,
+               40.0, 100.0, 700.0, 709.8, 740.0, 745.2, 750.0, 800.0, 1e308, np.inf]
+    return np.concatenate([np.linspace(-40.0, 40.0, 800001), rng.standard_normal(200000) * 5, tiny,
+                           rng.uniform(-750.0, 750.0, 20000), special, -np.array(special)])
+
+
+def test_fused_activations_match_numpy_to_a_few_ulp():
+    """fused.tanh / fused.sigmoid (branch-free float64, vectorizable) against np.tanh and 1 / (1 + np.exp(-z)).
+
+    Bound: both are within ~2.2 ulp of the exact value by construction (exp/expm1 reduction with one rounding,
+    polynomial error < 0.2 ulp, two or three more roundings; see asymexp/nn/fused.py; measured <= 1.3 ulp
+    against mpmath), and libm's tanh / exp (plus the two roundings of 1 / (1 + .)) within ~2 ulp, so they differ
+    by < 5 ulp = 1.1e-15 relative; we assert 2e-15 (~9 ulp), far below the 1e-13 to which the fused kernel
+    must equal the generic core."""
+    z = _act_grid()
+    t = _fused_act_loop(z, 1)
+    ref = np.tanh(z)
+    assert np.all(np.abs(t - ref) <= 2e-15 * np.abs(ref))
+    assert np.array_equal(np.signbit(t), np.signbit(ref))               # odd, -0.0 kept
+    assert np.all(t[np.abs(z) >= 20.0] == np.sign(z[np.abs(z) >= 20.0]))   # exactly +-1 (as np.tanh)
+    small = np.abs(z) < 5e-17        # expm1(-2a) = -2a and 2 + e rounds to 2 there, so the result is a itself
+    assert np.array_equal(t[small], z[small])                            # tanh z = z in float64 there
+    # 1 - tanh^2 (the backward pass's derivative) near saturation: tanh rounds nearly correctly for |z| >= 1
+    mid = (np.abs(z) >= 1.0) & (np.abs(z) <= 15.0)
+    assert np.all(np.abs((1 - t[mid] ** 2) - (1 - ref[mid] ** 2)) <= 8e-16)
+    s = _fused_act_loop(z, 0)
+    with np.errstate(over="ignore"):
+        ref = 1.0 / (1.0 + np.exp(-z))
+    normal = ref >= 1e-300
+    assert np.all(np.abs(s - ref)[normal] <= 2e-15 * ref[normal])
+    assert np.all(np.abs(s - ref)[~normal] <= 2.3e-308)                  # underflow: both (near) 0
+    assert np.all(s[z >= 40.0] == 1.0) and np.all(s[z <= -746.0] == 0.0)
+    assert np.isnan(_fused_act_loop(np.array([np.nan]), 0)[0]) and np.isnan(_fused_act_loop(np.array([np.nan]), 1)[0])
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("B", [1, 4, 5])
+def test_fused_kernel_equals_generic_core_with_saturated_units(act, B):
+    """Like the test above with inputs 10x larger (most units saturated, where 1 - h^2 amplifies the activation's
+    last-bit differences), to the same tolerances."""
+    for seed in range(40):
+        spec = NetworkSpec.from_strings("3/4", "37", activation=act, input_dim=3)
+        lay = build_layout(spec)
+        rng = np.random.default_rng(seed)
+        theta = init_params(spec, rng, lay)
+        Xb = 10.0 * rng.standard_normal((B, 3))
+        outs, grads = [], []
+        for mod in (kernels, fused):
+            Z, H = np.zeros((37, B)), np.zeros((37, B))
+            out, grad = np.zeros((1, B)), np.zeros_like(theta)
+            mod.forward(theta, lay.table, lay.scales, lay.activation, Xb, Z, H, out)
+            mod.backward(theta, lay.table, lay.scales, lay.activation, Xb, H, out - 0.3, grad)
+            outs.append(out)
+            grads.append(grad)
+        np.testing.assert_allclose(outs[1], outs[0], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-15)
+
+
 def test_fused_and_generic_engines_agree_after_training():
     spec = NetworkSpec.from_strings("3/4", "32", activation="tanh", input_dim=3)
     a = simulate(spec, X, Y, PTS, [1.0], 4, dynamics="gd", engine="fused").outputs

@@ -7,6 +7,10 @@ results do not depend on the thread count.
 
 Dynamics (``mode``): 0 full-batch GD (theta -= rates * grad of the mean loss, one step = 1/N_L in time),
 1 online SGD (one data point per step, index given), 2 gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
+
+Developers: Numba's on-disk cache of these drivers is keyed on this file alone, yet the kernels of
+``asymexp.nn.kernels`` and ``asymexp.nn.fused`` are compiled into them. After editing those kernels, delete
+``asymexp/sim/__pycache__/engine.*.nb[ic]`` (or touch this file), or the old kernels keep running.
 """
 from __future__ import annotations
 
