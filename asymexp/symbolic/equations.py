@@ -102,8 +102,9 @@ def _deriv(name: str):
     return order, where == "M"
 
 
-def contraction_text(c: Contraction, drop_probe: bool = False) -> str:
-    """Plain-text form, e.g. ``alpha**2 mean_{m,n} r[m] R[n] E[ gf(x)_i Hf(x_m)_ij gf(x_n)_j ]``."""
+def _factors(c: Contraction):
+    """Split a term's operands into (mean indices, time factors [(name, idx)], derivative tensors
+    [(order, at_training_point, idx)]), in operand order; the sample weights wq are the implicit E[...]."""
     sums, times, derivs = [], [], []
     for name, idx in _parse(c):
         if name == "wq":
@@ -111,15 +112,24 @@ def contraction_text(c: Contraction, drop_probe: bool = False) -> str:
         if name == "muM":
             sums.append(idx)
         elif name[-1] in "PM" and (name[:-1] in ("f", "gf", "Hf") or name.startswith("D")):
-            order, training = _deriv(name)
-            point = f"x_{idx[1]}" if training else "x"
-            if drop_probe and not training and order == 1:
-                free = idx[2:]
-                continue
-            label = {0: "f", 1: "gf", 2: "Hf"}.get(order, f"D{order}f")
-            derivs.append(f"{label}({point})_{idx[2:]}" if idx[2:] else f"{label}({point})")
+            derivs.append((*_deriv(name), idx))
         else:
-            times.append(f"{name}[{','.join(idx)}]")
+            times.append((name, idx))
+    return sums, times, derivs
+
+
+def contraction_text(c: Contraction, drop_probe: bool = False) -> str:
+    """Plain-text form, e.g. ``alpha**2 mean_{m,n} r[m] R[n] E[ gf(x)_i Hf(x_m)_ij gf(x_n)_j ]``."""
+    sums, time_factors, deriv_factors = _factors(c)
+    times = [f"{name}[{','.join(idx)}]" for name, idx in time_factors]
+    derivs = []
+    for order, training, idx in deriv_factors:
+        if drop_probe and not training and order == 1:
+            free = idx[2:]
+            continue
+        point = f"x_{idx[1]}" if training else "x"
+        label = {0: "f", 1: "gf", 2: "Hf"}.get(order, f"D{order}f")
+        derivs.append(f"{label}({point})_{idx[2:]}" if idx[2:] else f"{label}({point})")
     coeff = str(c.coefficient)
     mean = f"mean_{{{','.join(sums)}}} " if sums else ""
     if drop_probe:
@@ -140,21 +150,15 @@ def _tex_time(name: str, idx: str) -> str:
 
 def contraction_tex(c: Contraction, drop_probe: bool = False) -> str:
     """LaTeX (amsmath only) of one term."""
-    sums, times, derivs = [], [], []
-    for name, idx in _parse(c):
-        if name == "wq":
+    sums, time_factors, deriv_factors = _factors(c)
+    times = [_tex_time(name, idx) for name, idx in time_factors]
+    derivs = []
+    for order, training, idx in deriv_factors:
+        if drop_probe and not training and order == 1:
             continue
-        if name == "muM":
-            sums.append(idx)
-        elif name[-1] in "PM" and (name[:-1] in ("f", "gf", "Hf") or name.startswith("D")):
-            order, training = _deriv(name)
-            if drop_probe and not training and order == 1:
-                continue
-            point = f"x_{{{idx[1]}}}" if training else "x"
-            power = "" if order == 1 else f"^{{{order}}}"
-            derivs.append(f"\\partial{power} f({point})_{{{idx[2:]}}}")
-        else:
-            times.append(_tex_time(name, idx))
+        point = f"x_{{{idx[1]}}}" if training else "x"
+        power = "" if order == 1 else f"^{{{order}}}"
+        derivs.append(f"\\partial{power} f({point})_{{{idx[2:]}}}")
     coeff = sympy.latex(c.coefficient)
     mean = f"\\operatorname{{mean}}_{{{','.join(sums)}}}\\," if sums else ""
     if drop_probe:
@@ -164,17 +168,11 @@ def contraction_tex(c: Contraction, drop_probe: bool = False) -> str:
 
 def _expression(c: Contraction) -> sympy.Expr:
     """A SymPy expression of one term: coefficient * mean(points, time factors * E(derivative tensors))."""
-    sums, times, derivs = [], [], []
-    for name, idx in _parse(c):
-        if name == "wq":
-            continue
-        if name == "muM":
-            sums.append(sympy.Symbol(idx))
-        elif name[-1] in "PM" and (name[:-1] in ("f", "gf", "Hf") or name.startswith("D")):
-            order, training = _deriv(name)
-            point = sympy.Symbol(f"x_{idx[1]}" if training else "x")
-            derivs.append(sympy.IndexedBase(f"D{order}f")[(point,) + tuple(sympy.Symbol(i) for i in idx[2:])])
-        else:
-            times.append(sympy.IndexedBase(name)[tuple(sympy.Symbol(i) for i in idx)])
+    sums, time_factors, deriv_factors = _factors(c)
+    sums = [sympy.Symbol(idx) for idx in sums]
+    times = [sympy.IndexedBase(name)[tuple(sympy.Symbol(i) for i in idx)] for name, idx in time_factors]
+    derivs = [sympy.IndexedBase(f"D{order}f")[(sympy.Symbol(f"x_{idx[1]}" if training else "x"),)
+                                              + tuple(sympy.Symbol(i) for i in idx[2:])]
+              for order, training, idx in deriv_factors]
     body = sympy.Mul(*times) * E(sympy.Mul(*derivs))
     return c.coefficient * MEAN(sympy.Tuple(*sums), body)
