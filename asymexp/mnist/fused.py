@@ -353,6 +353,16 @@ def _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, 
             theta[b01 + i] -= r * acc
 
 
+@njit(cache=True, inline="always")
+def _workspace_sizes(table):
+    """(U, K): total hidden units (columns of the H workspace) and number of outputs."""
+    n_layers = table.shape[0]
+    U = 0
+    for m in range(n_layers - 1):
+        U = max(U, table[m, 4] + table[m, 2])
+    return U, table[n_layers - 1, 2]
+
+
 @njit(cache=True, fastmath=_FM)
 def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, values, vsum, labels, order,
                 batch, rates, loss_kind):
@@ -370,13 +380,9 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
         (sum of batch losses, batches done, correct predictions seen during training, index of the batch whose
         loss was not finite or -1). The epoch stops at a non-finite loss, before that batch's update.
     """
-    n_layers = table.shape[0]
     n = order.shape[0]
     d = S.shape[0]
-    U = 0
-    for m in range(n_layers - 1):
-        U = max(U, table[m, 4] + table[m, 2])
-    K = table[n_layers - 1, 2]
+    U, K = _workspace_sizes(table)
     W_ = max(U, K)
     H = np.zeros((batch, U), dtype=theta.dtype)
     OUT = np.zeros((batch, K), dtype=theta.dtype)
@@ -416,11 +422,7 @@ def evaluate(theta, table, scales, kind, S, u, cs, shift, indptr, indices, value
     predictions (n,) int64. Same arguments as :func:`train_epoch`; nothing else is modified. Each image's
     arithmetic is the same whatever the thread count."""
     n = labels.shape[0]
-    n_layers = table.shape[0]
-    U = 0
-    for m in range(n_layers - 1):
-        U = max(U, table[m, 4] + table[m, 2])
-    K = table[n_layers - 1, 2]
+    U, K = _workspace_sizes(table)
     order = np.arange(n)
     chunk = 32
     n_chunks = (n + chunk - 1) // chunk
