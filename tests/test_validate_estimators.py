@@ -81,12 +81,12 @@ def test_ratio_fit_recovers_exact_line_and_covers_at_nominal_rate():
     N = np.array([64, 128, 256, 512, 1024.0])
     eps2 = N ** (2 * 0.9 - 2)
     se = np.full(5, 0.01)
-    f = fits.ratio_fit(eps2, 1.0 + 0.3 * eps2, se)
+    f = fits.ratio_fit(N, 1.0 + 0.3 * eps2, se, [(2 * 0.9 - 2, "eps^2")])
     assert abs(f["b0"] - 1) < 1e-12 and abs(f["b1"] - 0.3) < 1e-12 and f["chi2"] < 1e-20
     rng = np.random.default_rng(5)
     covered = 0
     for _ in range(200):
-        f = fits.ratio_fit(eps2, 1.0 + 0.3 * eps2 + se * rng.standard_normal(5), se)
+        f = fits.ratio_fit(N, 1.0 + 0.3 * eps2 + se * rng.standard_normal(5), se, [2 * 0.9 - 2])
         covered += f["ci95"][0] <= 1.0 <= f["ci95"][1]
     # binomial(200, 0.95): mean 190, sd 3.1; 5 sd below is 174.6
     assert covered >= 175
@@ -105,7 +105,7 @@ def test_exponent_fit_sees_through_the_correction_that_biases_the_raw_slope():
 
 def test_fits_refuse_degenerate_input():
     with pytest.raises(AsymexpError):
-        fits.ratio_fit([0.1], [1.0], [0.01])
+        fits.ratio_fit([64], [1.0], [0.01], [-0.5])
     with pytest.raises(AsymexpError):
         fits.raw_slope([1, 2], [1.0, 2.0], [0.0, 0.1])
 

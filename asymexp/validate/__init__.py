@@ -3,7 +3,8 @@
 The coord-check of this toolkit (THEORY.md section 5): train many networks of each width with
 :mod:`asymexp.sim`, estimate the mean and variance of g^N_t with standard errors (antithetic pairs, the
 frozen-kernel control variate, Rao-Blackwell at t = 0 for deep nets), fit the variance exponent together with
-its predicted correction, the constant r(N) = b0 + b1 eps^2, the mean residuals after eps Q1 + eps^2 Q2, and
+its predicted corrections, the constant r(N) = b0 + b1 eps^2 + ... (as many corrections as the declared
+goodness-of-fit rule needs), the mean residuals after eps Q1 + eps^2 Q2, and
 give a verdict agree / disagree / undetermined. ``asymexp validate`` is the command; docs/validation.md the guide.
 
 >>> from asymexp.theory import load_problem

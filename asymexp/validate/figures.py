@@ -1,7 +1,7 @@
 """Figures of a validation (matplotlib, Agg; each saved as PNG and PDF).
 
-Shallow: log-log variance (trace over points) with the predicted line N^{1-2gamma} sum V_t and the fit;
-r(N) with the fit b0 + b1 eps^2; mean residuals |E g - h| and after subtracting eps Q1 + eps^2 Q2.
+Shallow: log-log variance (trace over points) with the predicted line N^{1-2gamma} sum V_t; r(N) against N
+with the selected fit b0 + sum_k b_k N^{s_k}; mean residuals |E g - h| and after subtracting eps Q1 + eps^2 Q2.
 Deep: the variance with the fitted and the predicted exponent; the per-gamma_l sensitivity heat-map.
 """
 from __future__ import annotations
@@ -53,21 +53,21 @@ def shallow_figures(doc: dict, out) -> list[str]:
     s = doc.get("var_slope") or {}
     title = f"gamma = {doc['gamma']}, t = {doc['time']}"
     if s.get("fit") is not None:
-        title += f"\nfit p = {s['fit']:.4f} [{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}], raw {s['raw']:.4f}"
+        title += f"\nfit p = {s['fit']:.4f} [{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}] ({s['model']}), raw {s['raw']:.4f}"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     paths += _save(fig, out, "variance")
     fig, ax = plt.subplots(figsize=(5, 4))
-    eps2 = N ** (2 * g - 2)
-    ax.errorbar(eps2, ratio, yerr=1.96 * ratio_se, fmt="o", label="r(N) (95%)")
+    ax.errorbar(N, ratio, yerr=1.96 * ratio_se, fmt="o", label="r(N) (95%)")
     r = doc.get("var_ratio") or {}
     if r.get("b0") is not None:
-        e = np.linspace(0, eps2.max() * 1.05, 50)
-        ax.plot(e, r["b0"] + r["b1"] * e, "C1-", label=f"b0 = {r['b0']:.4f} [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}]")
+        curve = np.full_like(grid, r["b0"]) + sum(b * grid ** s_ for b, (s_, _) in zip(r["b"], r["corrections"]))
+        ax.plot(grid, curve, "C1-", label=f"{r['model']}\nb0 = {r['b0']:.4f} [{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}]")
     ax.axhline(1.0, color="k", ls=":", lw=1)
-    ax.set_xlabel(r"$\varepsilon^2 = N^{2\gamma-2}$")
+    ax.set_xscale("log")
+    ax.set_xlabel("N")
     ax.set_ylabel(r"$r(N) = \mathrm{Var}\, N^{2\gamma-1} / V_t$")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     ax.set_title(title.split("\n")[0], fontsize=9)
     paths += _save(fig, out, "ratio")
     mr = doc["mean_residual"]

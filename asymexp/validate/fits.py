@@ -1,9 +1,14 @@
-"""Fits across widths: the variance exponent with its predicted correction, the raw log-log slope, and the
-variance constant r(N) = b0 + b1 eps^2 (THEORY.md section 5: "fit, never trust a raw slope").
+"""Fits across widths: the variance exponent with its predicted corrections, the raw log-log slope, and the
+variance constant r(N) = b0 + corrections (THEORY.md section 5: "fit, never trust a raw slope").
 
 All fits are weighted least squares with the Monte Carlo standard errors as known sigmas
-(``absolute_sigma``); 95% intervals are estimate +- 1.96 sd from the covariance. chi2 / dof is reported so a
-model that does not describe the data shows up as such.
+(``absolute_sigma``); 95% intervals are estimate +- 1.96 sd from the covariance.
+
+Which model the verdict uses is declared here, not chosen after looking at the prediction. The expansion
+predicts the relative corrections of the variance (:func:`correction_terms`: eps^2, then N^-1 or eps^4, ...).
+Candidates add them one at a time, slowest first. :func:`select_model` takes the first candidate that the data
+do not reject by a chi2 goodness-of-fit test at the 5% level. If every candidate is rejected, no verdict is
+given. The selection uses only chi2 and dof, never the distance to the prediction.
 """
 from __future__ import annotations
 
@@ -42,11 +47,67 @@ def ci(value: float, var: float) -> list[float]:
     return [float(value - half), float(value + half)]
 
 
-def ratio_fit(eps2, r, se) -> dict:
-    """r(N) = b0 + b1 eps^2. Returns {"b0", "b1", "ci95", "b1_ci95", "chi2", "dof", "model"}."""
-    f = linear_fit(eps2, r, se)
-    return {"b0": f["a"], "ci95": ci(f["a"], f["cov"][0, 0]), "b1": f["b"], "b1_ci95": ci(f["b"], f["cov"][1, 1]),
-            "chi2": f["chi2"], "dof": f["dof"], "model": "b0 + b1*eps^2"}
+def correction_terms(gamma: float, count: int = 3, odd: bool = False) -> list[tuple[float, str]]:
+    """The relative corrections N^s of the variance that the expansion predicts, slowest first, as
+    (s, name) pairs: Var = V N^{1-2gamma} (1 + sum_k b_k N^{s_k}).
+
+    With a symmetric law of c (THEORY.md section 5): even powers of eps = N^{gamma-1} (eps^2, eps^4, ...) and
+    N^{-1} = eps^2 eta^2 (the kernel fluctuation at initialization met twice); odd powers of eps join them when
+    ``odd`` (a skewed c). Terms of equal order are merged; gamma = 1 (eps = 1) leaves only N^{-1}.
+    """
+    step = (gamma - 1.0) if odd else 2.0 * (gamma - 1.0)
+    terms: dict[float, str] = {}
+    for k in range(1, count + 1):
+        if round(k * step, 12) < 0:
+            terms[round(k * step, 12)] = f"eps^{k if odd else 2 * k}"
+    key = -1.0
+    terms[key] = terms[key] + " = 1/N" if key in terms else "1/N"
+    return sorted(terms.items(), key=lambda kv: -kv[0])[:count]
+
+
+def _terms(corrections) -> list[tuple[float, str]]:
+    """Accept (s, name) pairs or bare exponents s."""
+    out = []
+    for c in corrections:
+        if isinstance(c, tuple):
+            out.append((float(c[0]), str(c[1])))
+        else:
+            out.append((float(c), f"N^{float(c):g}"))
+    return out
+
+
+def p_value(chi2: float, dof: int) -> float | None:
+    """Goodness of fit: P(chi2_dof >= chi2) for a correct model with correct SEs (None without dof)."""
+    if dof <= 0:
+        return None
+    from scipy.stats import chi2 as chi2_law
+
+    return float(chi2_law.sf(chi2, dof))
+
+
+def ratio_fit(widths, r, se, corrections=()) -> dict:
+    """r(N) = b0 + sum_k b_k N^{s_k} by weighted linear least squares.
+
+    corrections: (s, name) pairs (see :func:`correction_terms`) or bare exponents. Returns {"b0", "ci95",
+    "b" (list), "b_ci95", "chi2", "dof", "p_value", "model"}; "b1" is the first correction's coefficient."""
+    terms = _terms(corrections)
+    widths, r, se = _arrays(widths, r, se)
+    k = 1 + len(terms)
+    if widths.size < k:
+        raise AsymexpError(f"fitting b0 and {len(terms)} correction(s) needs at least {k} widths, got {widths.size}")
+    X = np.column_stack([np.ones_like(widths)] + [widths ** s for s, _ in terms])
+    Xw = X / se[:, None]
+    cov = np.linalg.inv(Xw.T @ Xw)
+    coef = cov @ Xw.T @ (r / se)
+    resid = (r - X @ coef) / se
+    chi2, dof = float(resid @ resid), int(widths.size - k)
+    out = {"b0": float(coef[0]), "ci95": ci(coef[0], cov[0, 0]), "b": [float(c) for c in coef[1:]],
+           "b_ci95": [ci(coef[i], cov[i, i]) for i in range(1, k)], "chi2": chi2, "dof": dof,
+           "p_value": p_value(chi2, dof), "corrections": [[s_, n_] for s_, n_ in terms],
+           "model": "b0" + "".join(f" + b{i}*{n}" for i, (_, n) in enumerate(terms, 1))}
+    if terms:
+        out["b1"], out["b1_ci95"] = out["b"][0], out["b_ci95"][0]
+    return out
 
 
 def raw_slope(widths, var, se) -> dict:
@@ -56,68 +117,58 @@ def raw_slope(widths, var, se) -> dict:
     return {"slope": f["b"], "ci95": ci(f["b"], f["cov"][1, 1]), "chi2": f["chi2"], "dof": f["dof"]}
 
 
-def exponent_fit(widths, var, se, eps2_power: float, predicted: float | None = None) -> dict:
-    """Var = V N^p (1 + b N^eps2_power) by weighted nonlinear least squares (scipy.optimize.curve_fit).
+def exponent_fit(widths, var, se, corrections=(), predicted: float | None = None) -> dict:
+    """Var = V N^p (1 + sum_k b_k N^{s_k}) by weighted nonlinear least squares (scipy.optimize.curve_fit).
 
-    eps2_power = 2 gamma_L - 2 (eps^2 = N^{2gamma-2}). With fewer than 4 widths (no degree of freedom left), or
-    eps2_power = 0 (gamma = 1), the correction is dropped and the model is V N^p (named in "model"). Returns {"fit", "ci95", "b", "chi2", "dof", "model"}.
-    """
+    corrections: (s, name) pairs (:func:`correction_terms`) or bare exponents s < 0; a bare float is one
+    exponent (e.g. 2 gamma_L - 2 for eps^2). Corrections that would leave no degree of freedom are dropped from
+    the end (the model actually fitted is named in "model"). Returns {"fit", "ci95", "b" (list), "chi2", "dof",
+    "p_value", "model"} and "predicted" when given."""
     from scipy.optimize import curve_fit
 
+    if isinstance(corrections, (int, float)):
+        corrections = [corrections] if corrections < 0 else []
+    terms = [t for t in _terms(corrections) if t[0] < 0]
     widths, var, se = _arrays(widths, var, se)
+    terms = terms[:max(0, widths.size - 3)]
     start = raw_slope(widths, var, se)["slope"]
     logn = np.log(widths)
-    if widths.size >= 4 and eps2_power < 0:
-        def model(ln, logv, p, b):
-            return np.exp(logv + p * ln) * (1.0 + b * np.exp(eps2_power * ln))
-        p0 = [float(np.log(var[0]) - start * logn[0]), start, 0.0]
-        name = "V*N^p*(1+b*eps^2)"
-    else:
-        def model(ln, logv, p):
-            return np.exp(logv + p * ln)
-        p0 = [float(np.log(var[0]) - start * logn[0]), start]
-        name = "V*N^p"
+    powers = np.array([s for s, _ in terms])
+
+    def model(ln, logv, p, *b):
+        corr = 1.0 + sum(bk * np.exp(sk * ln) for bk, sk in zip(b, powers))
+        return np.exp(logv + p * ln) * corr
+
+    p0 = [float(np.log(var[0]) - start * logn[0]), start] + [0.0] * len(terms)
     try:
         coef, cov = curve_fit(model, logn, var, p0=p0, sigma=se, absolute_sigma=True, maxfev=20000)
     except (RuntimeError, ValueError) as exc:
         raise AsymexpError(f"the variance-exponent fit did not converge: {exc}") from None
     resid = (var - model(logn, *coef)) / se
-    out = {"fit": float(coef[1]), "ci95": ci(coef[1], cov[1, 1]), "chi2": float(resid @ resid),
-           "dof": int(widths.size - len(coef)), "model": name}
-    if len(coef) == 3:
-        out["b"] = float(coef[2])
+    chi2, dof = float(resid @ resid), int(widths.size - len(coef))
+    out = {"fit": float(coef[1]), "ci95": ci(coef[1], cov[1, 1]), "b": [float(c) for c in coef[2:]],
+           "chi2": chi2, "dof": dof, "p_value": p_value(chi2, dof), "corrections": [[s_, n_] for s_, n_ in terms],
+           "model": "V*N^p" + (f"*(1 + {' + '.join(f'b{i}*{n}' for i, (_, n) in enumerate(terms, 1))})"
+                               if terms else "")}
     if predicted is not None:
         out["predicted"] = float(predicted)
     return out
 
 
-def next_order_fits(widths, var, se, ratio, ratio_se, eps2_power: float) -> dict | None:
-    """A diagnostic beside the main fits: the same models with the next relative order eps^4 added,
-    Var = V N^p (1 + b eps^2 + b2 eps^4) and r(N) = b0 + b1 eps^2 + b2 eps^4 (needs >= 5 widths).
+P_FIT = 0.05
 
-    Not used by the verdict; it shows how much the main intervals depend on the neglected order."""
-    from scipy.optimize import curve_fit
 
-    widths, var, se = _arrays(widths, var, se)
-    if widths.size < 5 or eps2_power >= 0:
-        return None
-    e2 = widths ** eps2_power
-    r, rse = np.asarray(ratio, float), np.asarray(ratio_se, float)
-    X = np.column_stack([np.ones_like(e2), e2, e2 ** 2]) / rse[:, None]
-    cov = np.linalg.inv(X.T @ X)
-    coef = cov @ X.T @ (r / rse)
-    logn = np.log(widths)
-
-    def model(ln, logv, p, b, b2):
-        e = np.exp(eps2_power * ln)
-        return np.exp(logv + p * ln) * (1.0 + b * e + b2 * e * e)
-
-    start = raw_slope(widths, var, se)["slope"]
-    try:
-        pc, pcov = curve_fit(model, logn, var, p0=[float(np.log(var[0]) - start * logn[0]), start, 0.0, 0.0],
-                             sigma=se, absolute_sigma=True, maxfev=20000)
-        exponent = {"fit": float(pc[1]), "ci95": ci(pc[1], pcov[1, 1]), "model": "V*N^p*(1+b*eps^2+b2*eps^4)"}
-    except (RuntimeError, ValueError):
-        exponent = None
-    return {"var_slope": exponent,
-            "var_ratio": {"b0": float(coef[0]), "ci95": ci(coef[0], cov[0, 0]), "model": "b0 + b1*eps^2 + b2*eps^4"}}
+def select_model(candidates: list[dict], level: float = P_FIT) -> tuple[dict | None, str]:
+    """The verdict model, chosen before any prediction is looked at: the first candidate (fewest corrections)
+    whose chi2 goodness-of-fit p-value is at least ``level``. Candidates without a degree of freedom cannot be
+    tested and are taken only when nothing testable exists. Returns (chosen or None, reason)."""
+    testable = [c for c in candidates if c.get("p_value") is not None]
+    if not testable:
+        if candidates:
+            return candidates[0], "no degree of freedom left to test the model; taken untested"
+        return None, "no model could be fitted"
+    for c in testable:
+        if c["p_value"] >= level:
+            return c, f"fewest corrections with chi2 p-value >= {level} (p = {c['p_value']:.3g})"
+    worst = ", ".join(f"{c['model']}: p = {c['p_value']:.2g}" for c in testable)
+    return None, f"every predicted model is rejected by its chi2 test at level {level} ({worst})"

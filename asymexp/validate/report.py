@@ -41,14 +41,21 @@ def markdown(doc: dict) -> str:
             lines.append(f"- variance exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}, predicted "
                          f"{s['predicted']:.4f}; raw log-log slope {s['raw']:.4f} {_ci(s['raw_ci95'])} (not judged alone)")
         if r:
-            lines.append(f"- constant ({r['model']}): b0 = {r['b0']:.4f} {_ci(r['ci95'])}, b1 = {r['b1']:.4f}, "
+            lines.append(f"- constant ({r['model']}): b0 = {r['b0']:.4f} {_ci(r['ci95'])}, "
                          f"chi2/dof = {r['chi2']:.2f}/{r['dof']}")
-        nxt = doc.get("next_order_check")
-        if nxt:
-            ns, nr = nxt.get("var_slope"), nxt["var_ratio"]
-            lines.append("- next-order diagnostic (eps^4 added; not used by the verdict): "
-                         + (f"exponent {ns['fit']:.4f} {_ci(ns['ci95'])}, " if ns else "")
-                         + f"b0 {nr['b0']:.4f} {_ci(nr['ci95'])}")
+        sel = doc.get("model_selection")
+        if sel:
+            lines += ["", f"Model selection ({sel['rule']}); predicted corrections, slowest first: "
+                          f"{', '.join(sel['corrections'])}.", "",
+                      "| quantity | model | estimate [95% CI] | chi2/dof | p-value | chosen |", "|---|---|---|---|---|---|"]
+            for what, key, chosen in (("exponent", "fit", s), ("b0", "b0", r)):
+                part = sel["exponent" if what == "exponent" else "constant"]
+                for c in part["candidates"]:
+                    pv = "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}"
+                    mark = "yes" if chosen and c["model"] == chosen.get("model") else ""
+                    lines.append(f"| {what} | {c['model']} | {c[key]:.4f} {_ci(c['ci95'])} | "
+                                 f"{c['chi2']:.2f}/{c['dof']} | {pv} | {mark} |")
+            lines.append("")
         ratio = mr.get("ratio_at_largest")
         lines.append(f"- mean residual at N = {doc['widths'][-1]}: |E g - h| / |E g - ({mr['model']})| = "
                      f"{ratio:.3g}" if ratio else "- mean residual: n/a")

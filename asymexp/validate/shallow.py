@@ -3,8 +3,9 @@
 For each width N: the Monte Carlo mean and variance of g^N_t at the training points and probes with standard
 errors (antithetic pairs and the frozen-kernel control variate by default), then
 
-- the variance exponent fitted with the predicted correction, Var = V N^p (1 + b eps^2), next to the raw slope;
-- the constant r(N) = Var N^{2gamma-1} / V_t fitted as b0 + b1 eps^2 (trace over points);
+- the variance exponent fitted with the predicted corrections, Var = V N^p (1 + b1 eps^2 + ...), next to the raw
+  slope, and the constant r(N) = Var N^{2gamma-1} / V_t fitted as b0 + b1 eps^2 + ... (trace over points); the
+  number of corrections is chosen by the declared goodness-of-fit rule of :mod:`asymexp.validate.fits`;
 - the mean residuals E g - h and E g - h - eps Q1 - eps^2 Q2;
 - a verdict: "disagree" when a 95% interval excludes the prediction, "agree" when both intervals contain it and
   are narrower than the targets, "undetermined" otherwise (too few replicas to tell).
@@ -165,32 +166,62 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
     if gamma in (Fraction(1, 2), Fraction(1)):
         doc.update(_ends(gamma, raw, ratio, ratio_se, doc["mean_residual"]))
         return doc
-    eps2 = N ** (2 * g - 2)
-    slope = fits.exponent_fit(N, tot, tot_se, 2 * g - 2, predicted) if len(widths) >= 2 else None
-    if slope is not None:
-        slope["raw"] = raw["slope"]
-        slope["raw_ci95"] = raw["ci95"]
-    ratio_fit = fits.ratio_fit(eps2, ratio, ratio_se) if len(widths) >= 2 else None
-    doc["var_slope"] = slope
-    doc["var_ratio"] = ratio_fit
-    doc["next_order_check"] = fits.next_order_fits(N, tot, tot_se, ratio, ratio_se, 2 * g - 2)
-    doc["verdict"], doc["verdict_reason"] = verdict(slope, ratio_fit, predicted)
+    odd = not problem.c_law.is_symmetric
+    doc["var_slope"], doc["var_ratio"], doc["model_selection"] = fit_models(N, tot, tot_se, ratio, ratio_se, g,
+                                                                            predicted, raw, odd)
+    doc["verdict"], doc["verdict_reason"] = verdict(doc["var_slope"], doc["var_ratio"], predicted,
+                                                    doc["model_selection"])
     return doc
+
+
+MAX_CORRECTIONS = 3
+
+
+def fit_models(N, tot, tot_se, ratio, ratio_se, gamma: float, predicted: float, raw: dict | None,
+               odd: bool = False) -> tuple[dict | None, dict | None, dict]:
+    """Candidate fits with 1..MAX_CORRECTIONS predicted corrections (:func:`fits.correction_terms`) for the
+    exponent (Var = V N^p (1 + ...)) and the constant (r = b0 + ...), each chosen by :func:`fits.select_model`.
+
+    Returns (exponent fit, constant fit, {"exponent": {"candidates", "reason"}, "constant": {...}}); a fit is
+    None when no candidate passes its goodness-of-fit test."""
+    n = len(N)
+    terms = fits.correction_terms(gamma, MAX_CORRECTIONS, odd)
+    slope_cands = [fits.exponent_fit(N, tot, tot_se, terms[:k], predicted) for k in range(1, len(terms) + 1)
+                   if n >= 3 + k] or ([fits.exponent_fit(N, tot, tot_se, [], predicted)] if n >= 2 else [])
+    ratio_cands = [fits.ratio_fit(N, ratio, ratio_se, terms[:k]) for k in range(1, len(terms) + 1)
+                   if n >= 2 + k] or ([fits.ratio_fit(N, ratio, ratio_se, [])] if n >= 1 else [])
+    slope, slope_why = fits.select_model(slope_cands)
+    ratio_fit, ratio_why = fits.select_model(ratio_cands)
+    if slope is not None:
+        slope = dict(slope)
+        slope["raw"], slope["raw_ci95"] = raw["slope"], raw["ci95"]
+    selection = {"rule": "fewest predicted corrections whose chi2 goodness-of-fit p-value is >= "
+                         f"{fits.P_FIT}; chosen without reference to the prediction",
+                 "corrections": [name for _, name in terms],
+                 "exponent": {"reason": slope_why, "candidates": slope_cands},
+                 "constant": {"reason": ratio_why, "candidates": ratio_cands}}
+    return slope, ratio_fit, selection
 
 
 def _contains(ci, value):
     return ci[0] <= value <= ci[1]
 
 
-def verdict(slope: dict | None, ratio: dict | None, predicted: float) -> tuple[str, str]:
-    """agree / disagree / undetermined from the 95% intervals of the exponent and of b0."""
+def verdict(slope: dict | None, ratio: dict | None, predicted: float, selection: dict | None = None
+            ) -> tuple[str, str]:
+    """agree / disagree / undetermined from the 95% intervals of the exponent and of b0 in the selected models."""
     if slope is None or ratio is None:
-        return "undetermined", "fewer than two widths: nothing to fit"
+        why = "fewer than two widths: nothing to fit"
+        if selection is not None and selection["exponent"]["candidates"]:
+            why = ("no predicted model describes the data, so no interval is judged: exponent: "
+                   f"{selection['exponent']['reason']}; constant: {selection['constant']['reason']}")
+        return "undetermined", why
     p_in, b_in = _contains(slope["ci95"], predicted), _contains(ratio["ci95"], 1.0)
     p_half = (slope["ci95"][1] - slope["ci95"][0]) / 2
     b_half = (ratio["ci95"][1] - ratio["ci95"][0]) / 2
-    text = (f"exponent {slope['fit']:.4f} CI [{slope['ci95'][0]:.4f}, {slope['ci95'][1]:.4f}] vs {predicted:.4f}; "
-            f"b0 {ratio['b0']:.4f} CI [{ratio['ci95'][0]:.4f}, {ratio['ci95'][1]:.4f}] vs 1")
+    text = (f"exponent {slope['fit']:.4f} CI [{slope['ci95'][0]:.4f}, {slope['ci95'][1]:.4f}] vs {predicted:.4f} "
+            f"({slope.get('model', 'model not named')}); b0 {ratio['b0']:.4f} CI [{ratio['ci95'][0]:.4f}, {ratio['ci95'][1]:.4f}] vs 1 "
+            f"({ratio.get('model', 'model not named')})")
     if not (p_in and b_in):
         return "disagree", "a 95% interval excludes the prediction: " + text
     if b_half > B0_TARGET or p_half > P_TARGET:
