@@ -4,11 +4,13 @@ variance constant r(N) = b0 + corrections (THEORY.md section 5: "fit, never trus
 All fits are weighted least squares with the Monte Carlo standard errors as known sigmas
 (``absolute_sigma``); 95% intervals are estimate +- 1.96 sd from the covariance.
 
-Which model the verdict uses is declared here, not chosen after looking at the prediction. The expansion
+Which models the verdict uses is declared here, not chosen after looking at the prediction. The expansion
 predicts the relative corrections of the variance (:func:`correction_terms`: eps^2, then N^-1 or eps^4, ...).
-Candidates add them one at a time, slowest first. :func:`select_model` takes the first candidate that the data
-do not reject by a chi2 goodness-of-fit test at the 5% level. If every candidate is rejected, no verdict is
-given. The selection uses only chi2 and dof, never the distance to the prediction.
+Candidates add them one at a time, slowest first. A candidate is acceptable when a chi2 goodness-of-fit test
+at the 5% level does not reject it. :func:`select_model` names the first acceptable candidate; its numbers are
+the reported estimate. :func:`model_interval` gives the judged interval: the union of the 95% intervals of all
+acceptable candidates. If every candidate is rejected, no verdict is given. Neither function looks at the
+distance to the prediction.
 """
 from __future__ import annotations
 
@@ -172,3 +174,13 @@ def select_model(candidates: list[dict], level: float = P_FIT) -> tuple[dict | N
             return c, f"fewest corrections with chi2 p-value >= {level} (p = {c['p_value']:.3g})"
     worst = ", ".join(f"{c['model']}: p = {c['p_value']:.2g}" for c in testable)
     return None, f"every predicted model is rejected by its chi2 test at level {level} ({worst})"
+
+
+def model_interval(candidates: list[dict], chosen: dict | None, level: float = P_FIT) -> list[float] | None:
+    """The judged 95% interval: the union of the intervals of every candidate that passes its chi2 test at
+    ``level`` (model uncertainty: when the data cannot tell the predicted models apart, the verdict must not
+    depend on which one is used). Falls back to the chosen model's own interval."""
+    ok = [c["ci95"] for c in candidates if c.get("p_value") is not None and c["p_value"] >= level]
+    if not ok:
+        return None if chosen is None else list(chosen["ci95"])
+    return [min(c[0] for c in ok), max(c[1] for c in ok)]

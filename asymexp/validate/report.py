@@ -38,23 +38,27 @@ def markdown(doc: dict) -> str:
             lines.append(f"Raw log-log slope {s['raw']:.4f} {_ci(s.get('raw_ci95'))} (predicted {s['predicted']}).")
     else:
         if s:
-            lines.append(f"- variance exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}, predicted "
-                         f"{s['predicted']:.4f}; raw log-log slope {s['raw']:.4f} {_ci(s['raw_ci95'])} (not judged alone)")
+            lines.append(f"- variance exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; judged interval "
+                         f"(acceptable models) {_ci(s.get('ci95_models'))}; predicted {s['predicted']:.4f}; raw "
+                         f"log-log slope {s['raw']:.4f} {_ci(s['raw_ci95'])} (not judged alone)")
         if r:
             lines.append(f"- constant ({r['model']}): b0 = {r['b0']:.4f} {_ci(r['ci95'])}, "
-                         f"chi2/dof = {r['chi2']:.2f}/{r['dof']}")
+                         f"chi2/dof = {r['chi2']:.2f}/{r['dof']}; judged interval (acceptable models) "
+                         f"{_ci(r.get('ci95_models'))}; predicted 1")
         sel = doc.get("model_selection")
         if sel:
             lines += ["", f"Model selection ({sel['rule']}); predicted corrections, slowest first: "
                           f"{', '.join(sel['corrections'])}.", "",
-                      "| quantity | model | estimate [95% CI] | chi2/dof | p-value | chosen |", "|---|---|---|---|---|---|"]
+                      "| quantity | model | estimate [95% CI] | chi2/dof | p-value | acceptable | estimate reported |",
+                      "|---|---|---|---|---|---|---|"]
             for what, key, chosen in (("exponent", "fit", s), ("b0", "b0", r)):
                 part = sel["exponent" if what == "exponent" else "constant"]
                 for c in part["candidates"]:
                     pv = "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}"
                     mark = "yes" if chosen and c["model"] == chosen.get("model") else ""
+                    ok = "n/a" if c["p_value"] is None else ("yes" if c["p_value"] >= 0.05 else "no")
                     lines.append(f"| {what} | {c['model']} | {c[key]:.4f} {_ci(c['ci95'])} | "
-                                 f"{c['chi2']:.2f}/{c['dof']} | {pv} | {mark} |")
+                                 f"{c['chi2']:.2f}/{c['dof']} | {pv} | {ok} | {mark} |")
             lines.append("")
         ratio = mr.get("ratio_at_largest")
         lines.append(f"- mean residual at N = {doc['widths'][-1]}: |E g - h| / |E g - ({mr['model']})| = "

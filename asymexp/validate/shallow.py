@@ -174,7 +174,7 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
     return doc
 
 
-MAX_CORRECTIONS = 3
+MAX_CORRECTIONS = 2  # the issue's eps^2 model and the next predicted order
 
 
 def fit_models(N, tot, tot_se, ratio, ratio_se, gamma: float, predicted: float, raw: dict | None,
@@ -193,10 +193,13 @@ def fit_models(N, tot, tot_se, ratio, ratio_se, gamma: float, predicted: float, 
     slope, slope_why = fits.select_model(slope_cands)
     ratio_fit, ratio_why = fits.select_model(ratio_cands)
     if slope is not None:
-        slope = dict(slope)
+        slope = dict(slope, ci95_models=fits.model_interval(slope_cands, slope))
         slope["raw"], slope["raw_ci95"] = raw["slope"], raw["ci95"]
-    selection = {"rule": "fewest predicted corrections whose chi2 goodness-of-fit p-value is >= "
-                         f"{fits.P_FIT}; chosen without reference to the prediction",
+    if ratio_fit is not None:
+        ratio_fit = dict(ratio_fit, ci95_models=fits.model_interval(ratio_cands, ratio_fit))
+    selection = {"rule": f"acceptable: chi2 goodness-of-fit p-value >= {fits.P_FIT}; estimate: the acceptable "
+                         "model with the fewest corrections; judged interval: the union of the acceptable models' "
+                         "95% intervals; chosen without reference to the prediction",
                  "corrections": [name for _, name in terms],
                  "exponent": {"reason": slope_why, "candidates": slope_cands},
                  "constant": {"reason": ratio_why, "candidates": ratio_cands}}
@@ -209,19 +212,21 @@ def _contains(ci, value):
 
 def verdict(slope: dict | None, ratio: dict | None, predicted: float, selection: dict | None = None
             ) -> tuple[str, str]:
-    """agree / disagree / undetermined from the 95% intervals of the exponent and of b0 in the selected models."""
+    """agree / disagree / undetermined from the judged intervals of the exponent and of b0 ("ci95_models": the
+    union over the acceptable models, :func:`fits.model_interval`; a bare "ci95" where that is absent)."""
     if slope is None or ratio is None:
         why = "fewer than two widths: nothing to fit"
         if selection is not None and selection["exponent"]["candidates"]:
             why = ("no predicted model describes the data, so no interval is judged: exponent: "
                    f"{selection['exponent']['reason']}; constant: {selection['constant']['reason']}")
         return "undetermined", why
-    p_in, b_in = _contains(slope["ci95"], predicted), _contains(ratio["ci95"], 1.0)
-    p_half = (slope["ci95"][1] - slope["ci95"][0]) / 2
-    b_half = (ratio["ci95"][1] - ratio["ci95"][0]) / 2
-    text = (f"exponent {slope['fit']:.4f} CI [{slope['ci95'][0]:.4f}, {slope['ci95'][1]:.4f}] vs {predicted:.4f} "
-            f"({slope.get('model', 'model not named')}); b0 {ratio['b0']:.4f} CI [{ratio['ci95'][0]:.4f}, {ratio['ci95'][1]:.4f}] vs 1 "
-            f"({ratio.get('model', 'model not named')})")
+    p_ci, b_ci = slope.get("ci95_models") or slope["ci95"], ratio.get("ci95_models") or ratio["ci95"]
+    p_in, b_in = _contains(p_ci, predicted), _contains(b_ci, 1.0)
+    p_half = (p_ci[1] - p_ci[0]) / 2
+    b_half = (b_ci[1] - b_ci[0]) / 2
+    text = (f"exponent {slope['fit']:.4f}, judged interval [{p_ci[0]:.4f}, {p_ci[1]:.4f}] vs {predicted:.4f} "
+            f"(estimate from {slope.get('model', 'model not named')}); b0 {ratio['b0']:.4f}, judged interval "
+            f"[{b_ci[0]:.4f}, {b_ci[1]:.4f}] vs 1 (estimate from {ratio.get('model', 'model not named')})")
     if not (p_in and b_in):
         return "disagree", "a 95% interval excludes the prediction: " + text
     if b_half > B0_TARGET or p_half > P_TARGET:
