@@ -67,7 +67,7 @@ def test_deep_control_variate_agrees_with_plain_estimator():
     spec = problem.spec(gammas, [N, N])
     res = simulate(spec, problem.x, problem.y, problem.points, [t], 800, seed=14, dynamics="gd")
     np.testing.assert_allclose(np.einsum("rpp->rp", res.hidden_gram), res.hidden_sq, rtol=1e-14)
-    L = deep_propagator(problem, gammas, N, t)
+    L = deep_propagator(problem, gammas, [N, N], t)
     second = N ** -1.8 / 3 * np.einsum("xi,rij,xj->rx", L, res.hidden_gram, L)
     gt = res.outputs[:, 0]
     plain = est.variance_estimate(gt, True)

@@ -70,9 +70,32 @@ def test_validate_cli_deep_with_sensitivity(tmp_path, capsys):
     assert (tmp_path / "sensitivity.png").is_file() and (tmp_path / "deep_variance.pdf").is_file()
 
 
+def test_validate_cli_deep_width_path(tmp_path, capsys):
+    """N_1 = N^(1/2), N_2 = N: the tasks run those layer widths and the prediction is sum_l b_l e_l
+    = 1/2 (1 - 2 * 0.7) + (1 - 2 * 0.9) = -1 for tanh (the collapse sum of THEORY.md section 4)."""
+    assert main(["validate", "--problem", "tanh4.toml", "--depth", "2", "--gammas", "0.7,0.9", "--widths", "16,64",
+                 "--width-path", "1:1/2,1:1", "--replicas", "8", "--time", "0", "--sensitivity-width", "0",
+                 "--out", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["layer_widths"] == [[4, 16], [8, 64]] and doc["width_path"] == ["1:1/2", "1:1"]
+    assert doc["var_slope"]["predicted_exact"] == "-1"
+    names = sorted(p.name for p in (tmp_path / "tasks").iterdir())
+    assert any("_N4+16_" in n for n in names) and any("_N8+64_" in n for n in names)
+    assert "width path" in (tmp_path / "report.md").read_text()
+
+
 @pytest.mark.parametrize("argv,needle", [(["--gamma", "0.3"], "outside"), (["--gamma", "x"], "not a number"),
                                          (["--gamma", "0.75", "--widths", "8,a"], "widths"),
-                                         (["--depth", "2", "--gamma", "0.7"], "--gammas")])
+                                         (["--depth", "2", "--gamma", "0.7"], "--gammas"),
+                                         (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "1:1/2"],
+                                          "but the depth is 2"),
+                                         (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "1:1/2,2:1"],
+                                          "outer layer must be 1:1"),
+                                         (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "x,1:1"],
+                                          "not c:beta"),
+                                         (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "1:-1,1:1"],
+                                          "beta > 0"),
+                                         (["--gamma", "0.7", "--width-path", "1:1"], "deep networks")])
 def test_validate_cli_bad_input_exits_2(argv, needle, capsys):
     base = ["validate", "--problem", "tanh4.toml", "--widths", "8,16", "--replicas", "8"]
     if "--widths" in argv:

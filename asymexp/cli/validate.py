@@ -17,6 +17,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--depth", type=int, default=1, help="hidden layers L (>= 2 needs --gammas)")
     parser.add_argument("--gammas", help="gamma_1..gamma_L for --depth L >= 2, comma-separated")
     parser.add_argument("--widths", required=True, help="widths N, comma-separated (equal in all layers when deep)")
+    parser.add_argument("--width-path", default=None,
+                        help="deep: layer widths along N as c_1:b_1,...,c_L:b_L, N_l = round(c_l N^b_l) with the outer "
+                             "layer 1:1 (default: equal widths), e.g. 2:1/2,1:1")
     parser.add_argument("--replicas", type=int, default=512, help="networks per width (even with antithetic pairs)")
     parser.add_argument("--time", type=float, default=1.0, help="time t >= 0 (t = k / N_L)")
     parser.add_argument("--seed", type=int, default=0)
@@ -82,6 +85,9 @@ def run(args) -> int:
         gamma = _fraction(args.gamma if args.gamma is not None else args.gammas, "--gamma")
         from asymexp.validate.run import validate_shallow
 
+        if args.width_path:
+            raise AsymexpError("--width-path applies to deep networks (--depth >= 2) only")
+
         doc = validate_shallow(problem, gamma, widths, dynamics=args.dynamics or "flow",
                                control=False if args.no_control else None, flow_dt=flow_dt,
                                quad_order=args.quad_order, **common)
@@ -96,7 +102,7 @@ def run(args) -> int:
 
         doc = validate_deep(problem, gammas, widths, dynamics=args.dynamics or "gd",
                             sensitivity_width=args.sensitivity_width or None,
-                            sensitivity_replicas=args.sensitivity_replicas, **common)
+                            sensitivity_replicas=args.sensitivity_replicas, width_path=args.width_path, **common)
         make_figures = figures.deep_figures
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
-"""Deep networks (L >= 2, THEORY.md section 4): the variance exponent in N with equal widths, the sensitivity of
-the variance to each gamma_l at a fixed width (does the outer layer dominate?), and degenerate limits.
+"""Deep networks (L >= 2, THEORY.md section 4): the variance exponent in N = N_L (equal widths, or a width path
+N_l = round(c_l N^{b_l})), the sensitivity of the variance to each gamma_l at a fixed width (does the outer layer
+dominate?), and degenerate limits.
 
 The variance at t = 0 uses the exact conditional variance given the inner weights (Rao-Blackwell:
 Var(g_0 | W^1..W^L) = N_L^{-2 gamma_L} Var(C) sum_i H^{L,i}(x)^2 for mean-zero C); at t > 0 antithetic pairs.
@@ -12,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from asymexp.errors import AsymexpError
 from asymexp.validate import estimators as est
 from asymexp.validate import fits
 from asymexp.validate.run import chunk_tasks, execute, group_results
@@ -20,26 +22,60 @@ EXPONENT_TARGET = 0.05
 DEFAULT_GRID = (Fraction(1, 2), Fraction(5, 8), Fraction(3, 4), Fraction(7, 8), Fraction(1))
 
 
-def predicted_exponent(gammas, activation: str) -> tuple[Fraction, str]:
-    """Exponent of N in Var g^N for equal widths, and where it came from."""
+def parse_width_path(text: str | None, depth: int) -> list[tuple[Fraction, Fraction]] | None:
+    """``"c_1:b_1,...,c_L:b_L"`` -> [(c_l, b_l)]: layer l has N_l = round(c_l N^{b_l}) units (THEORY.md section 4,
+    width paths). The outer layer must be ``1:1`` so that N is N_L. None or "" -> None (equal widths)."""
+    if not text:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != depth:
+        raise AsymexpError(f"--width-path {text!r} has {len(parts)} entries but the depth is {depth}")
+    path = []
+    for part in parts:
+        try:
+            c, b = (Fraction(v.strip()) for v in part.split(":"))
+        except (ValueError, ZeroDivisionError):
+            raise AsymexpError(f"--width-path entry {part!r} is not c:beta (e.g. 2:1/2)") from None
+        if c <= 0 or b <= 0:
+            raise AsymexpError(f"--width-path entry {part!r}: c > 0 and beta > 0 are required")
+        path.append((c, b))
+    if path[-1] != (1, 1):
+        raise AsymexpError(f"--width-path {text!r}: the outer layer must be 1:1 (N is N_L), got "
+                           f"{parts[-1]!r}")
+    return path
+
+
+def layer_widths(n: int, path, depth: int) -> list[int]:
+    """[N_1, ..., N_L] at outer width n: equal widths without a path, else round(c_l n^{b_l}) (at least 1)."""
+    if path is None:
+        return [int(n)] * depth
+    return [max(1, int(round(float(c) * float(n) ** float(b)))) for c, b in path]
+
+
+def predicted_exponent(gammas, activation: str, path=None) -> tuple[Fraction, str]:
+    """Exponent of N in Var g^N along the width path (equal widths without one), and where it came from: the
+    per-layer exponents e_l of N_l summed with the path's powers, sum_l b_l e_l."""
     gammas = [Fraction(g) for g in gammas]
+    L = len(gammas)
+    betas = [Fraction(1)] * L if path is None else [b for _, b in path]
+    along = "equal widths" if path is None else "the width path"
     try:
         from asymexp.symbolic.deep import variance_exponent
         from asymexp.symbolic.scalings import gamma_symbols
 
         e = variance_exponent(gamma_symbols(gammas), activation)
-        total = sum(Fraction(int(v.p), int(v.q)) for v in e)
-        return total, "asymexp.symbolic.deep.variance_exponent (summed over equal widths)"
+        total = sum(b * Fraction(int(v.p), int(v.q)) for b, v in zip(betas, e))
+        return total, f"asymexp.symbolic.deep.variance_exponent (summed over {along})"
     except ImportError:
         pass
-    L = len(gammas)
     if activation == "sigmoid":
         return 1 - 2 * gammas[-1], "THEORY.md section 4 rule (sigmoid: 1 - 2 gamma_L), computed in asymexp.validate"
     start = 0
     for l in range(L - 1):
         if gammas[l] == Fraction(1, 2):
             start = l + 1
-    return sum(1 - 2 * g for g in gammas[start:]), "THEORY.md section 4 rule (tanh collapse sum), computed here"
+    return (sum(b * (1 - 2 * g) for b, g in zip(betas[start:], gammas[start:])),
+            "THEORY.md section 4 rule (tanh collapse sum), computed here")
 
 
 def degenerate_flags(gammas, activation: str) -> list[dict]:
@@ -67,14 +103,14 @@ def degenerate_flags(gammas, activation: str) -> list[dict]:
     return out
 
 
-def deep_propagator(problem, gammas, width: int, t: float) -> np.ndarray:
+def deep_propagator(problem, gammas, widths: list[int], t: float) -> np.ndarray:
     """L_t = expm(t G), G[x, m] = -alpha A(x, x_m) / M, with A the frozen limit kernel of asymexp.theory (section 4)
-    at equal widths ``width`` (collapse factors at that width): (P, P)."""
+    at layer widths ``widths`` (collapse factors at those widths): (P, P)."""
     from scipy.linalg import expm
 
     from asymexp.theory import deep_frozen_kernel
 
-    spec = problem.spec([str(g) for g in gammas], [width] * len(gammas))
+    spec = problem.spec([str(g) for g in gammas], list(widths))
     A = deep_frozen_kernel(spec, problem.points).A
     M = problem.n_train
     G = np.zeros_like(A)
@@ -82,12 +118,13 @@ def deep_propagator(problem, gammas, width: int, t: float) -> np.ndarray:
     return expm(t * G)
 
 
-def _variance(data, width, gammas, c_var, t, antithetic, problem=None):
+def _variance(data, widths: list[int], gammas, c_var, t, antithetic, problem=None):
+    width = widths[-1]
     if t == 0:
         return est.rao_blackwell_t0(data["hidden_sq"], width, float(gammas[-1]), c_var, antithetic)
     if antithetic and problem is not None and "hidden_gram" in data and problem.c_law.is_symmetric:
         P = data["g0"].shape[1]
-        L = deep_propagator(problem, gammas, width, t)
+        L = deep_propagator(problem, gammas, widths, t)
         gram = data["hidden_gram"].reshape(-1, P, P)
         second = float(width) ** (-2.0 * float(gammas[-1])) * c_var * np.einsum("xi,rij,xj->rx", L, gram, L)
         return est.variance_estimate(data["gt"], True, data["g0"] @ L.T, second)
@@ -97,13 +134,17 @@ def _variance(data, width, gammas, c_var, t, antithetic, problem=None):
 def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: int = 0, dynamics: str = "gd",
                   antithetic: bool = True, chunk: int = 128, out=None, workers=None, scheduler=None,
                   progress=True, sensitivity_width: int | None = 128, sensitivity_grid=DEFAULT_GRID,
-                  sensitivity_replicas: int | None = None) -> dict:
-    """Deep validation document: exponent fit over equal widths and the per-gamma_l sensitivity table."""
+                  sensitivity_replicas: int | None = None, width_path=None) -> dict:
+    """Deep validation document: exponent fit in N = N_L (equal widths, or ``width_path`` [(c_l, b_l)] from
+    :func:`parse_width_path`) and the per-gamma_l sensitivity table at equal widths."""
     gammas = [Fraction(g) for g in gammas]
     L = len(gammas)
+    if isinstance(width_path, str):
+        width_path = parse_width_path(width_path, L)
+    paths = {int(n): layer_widths(n, width_path, L) for n in widths}
     c_var = float(problem.c_law.moment(2)) - float(problem.c_law.moment(1)) ** 2
-    tasks = chunk_tasks(problem, gammas, [[n] * L for n in widths], replicas, t, seed, dynamics, antithetic, None,
-                        chunk)
+    tasks = chunk_tasks(problem, gammas, [paths[int(n)] for n in widths], replicas, t, seed, dynamics, antithetic,
+                        None, chunk)
     sens_cells = []
     if sensitivity_width:
         for l in range(L):
@@ -120,25 +161,28 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
             tasks += chunk_tasks(problem, gs, [[sensitivity_width] * L], sensitivity_replicas or replicas, t, seed,
                                  dynamics, antithetic, None, chunk)
         tasks += chunk_tasks(problem, gammas, [[sensitivity_width] * L], sensitivity_replicas or replicas, t, seed,
-                             dynamics, antithetic, None, chunk) if sensitivity_width not in widths else []
+                             dynamics, antithetic, None, chunk) \
+            if [sensitivity_width] * L not in paths.values() else []
     results = execute(tasks, out, workers, scheduler, progress)
     grouped = group_results(tasks, results)
     gkey = tuple(str(g) for g in gammas)
     rows = []
     for n in widths:
-        data = grouped[(gkey, tuple([int(n)] * L))]
-        var = _variance(data, n, gammas, c_var, t, antithetic, problem)
+        data = grouped[(gkey, tuple(paths[int(n)]))]
+        var = _variance(data, paths[int(n)], gammas, c_var, t, antithetic, problem)
         mean = est.mean_estimate(data["gt"], antithetic)
         tot, se = var.total()
         rows.append({"mean": mean.value.tolist(), "mean_se": mean.se.tolist(), "var": var.value.tolist(),
                      "var_se": var.se.tolist(), "var_total": tot, "var_total_se": se,
                      "replicas": int(data["gt"].shape[0])})
-    predicted, source = predicted_exponent(gammas, problem.activation)
+    predicted, source = predicted_exponent(gammas, problem.activation, width_path)
     N = np.array(widths, dtype=float)
     tot = np.array([r["var_total"] for r in rows])
     tot_se = np.array([r["var_total_se"] for r in rows])
     doc = {"problem": problem.path, "depth": L, "gammas": [str(g) for g in gammas], "time": t,
            "dynamics": dynamics, "activation": problem.activation, "widths": [int(n) for n in widths],
+           "width_path": None if width_path is None else [f"{c}:{b}" for c, b in width_path],
+           "layer_widths": [paths[int(n)] for n in widths],
            "estimator": "Rao-Blackwell (exact conditional variance given inner weights)" if t == 0 else
            ("antithetic pairs + control variate L_t g_0 (frozen limit kernel, asymexp.theory.deep_frozen_kernel) "
             "with its conditional second moment given the inner weights" if antithetic else "plain"),
@@ -188,7 +232,7 @@ def sensitivity_table(grouped, gammas, width, cells, c_var, t, antithetic, probl
     """Var (trace over points) at width N for gamma_l varied over a grid, the others fixed at ``gammas``."""
     L = len(gammas)
     grid = sorted({g for _, g, _ in cells})
-    base = _variance(grouped[(tuple(str(g) for g in gammas), tuple([width] * L))], width, gammas, c_var, t,
+    base = _variance(grouped[(tuple(str(g) for g in gammas), tuple([width] * L))], [width] * L, gammas, c_var, t,
                      antithetic, problem).total()
     table, table_se, spread = [], [], []
     for l in range(L):
@@ -196,7 +240,7 @@ def sensitivity_table(grouped, gammas, width, cells, c_var, t, antithetic, probl
         for g in grid:
             gs = list(gammas)
             gs[l] = g
-            v, se = _variance(grouped[(tuple(str(x) for x in gs), tuple([width] * L))], width, gs, c_var, t,
+            v, se = _variance(grouped[(tuple(str(x) for x in gs), tuple([width] * L))], [width] * L, gs, c_var, t,
                               antithetic, problem).total()
             row.append(v)
             row_se.append(se)

@@ -69,10 +69,14 @@ def markdown(doc: dict) -> str:
 
 def _deep(doc: dict) -> str:
     lines = [f"### Deep validation: L = {doc['depth']}, gammas {', '.join(doc['gammas'])}, {doc['activation']}, "
-             f"t = {doc['time']} ({doc['dynamics']})", "", f"Estimator: {doc['estimator']}.", "",
-             "| N | replicas | sum Var | SE |", "|---|---|---|---|"]
+             f"t = {doc['time']} ({doc['dynamics']})", "", f"Estimator: {doc['estimator']}.",
+             "Widths: " + ("equal in all layers" if not doc.get("width_path") else
+                           f"width path N_l = round(c_l N^b_l), c:b = {', '.join(doc['width_path'])}") + ".", "",
+             "| N | layer widths | replicas | sum Var | SE |", "|---|---|---|---|---|"]
     for i, n in enumerate(doc["widths"]):
-        lines.append(f"| {n} | {doc['replicas'][i]} | {doc['var_total'][i]:.5g} | {doc['var_total_se'][i]:.3g} |")
+        lw = doc.get("layer_widths", [[n]] * len(doc["widths"]))[i]
+        lines.append(f"| {n} | {'x'.join(map(str, lw))} | {doc['replicas'][i]} | {doc['var_total'][i]:.5g} | "
+                     f"{doc['var_total_se'][i]:.3g} |")
     s = doc.get("var_slope")
     if s:
         lines += ["", f"- exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; raw {s['raw']:.4f} "
