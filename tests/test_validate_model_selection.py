@@ -113,3 +113,18 @@ def test_union_interval_covers_when_the_simplest_model_is_biased_but_not_rejecte
         union += ci is not None and ci[0] <= 1.0 <= ci[1]
         first += cands[0]["ci95"][0] <= 1.0 <= cands[0]["ci95"][1]
     assert union >= 331 and first < 200
+
+
+def test_deep_corrections_come_from_the_collapse_at_t0_and_add_eps_at_t1():
+    from asymexp.validate.deep import deep_correction_terms, parse_width_path
+
+    powers = lambda *a, **k: [s for s, _ in deep_correction_terms(*a, **k)]  # noqa: E731
+    # tanh: q_2 = E (Z^2)^2 ~ N^{1 - 2 gamma_1}; every collapsed layer enters alone
+    assert powers(["7/10", "9/10"], "tanh", 0) == [-0.4, -0.8]
+    assert powers(["3/5", "7/10", "9/10"], "tanh", 0) == [-0.2, -0.4]
+    # sigmoid: E sigma(Z^L)^2 = 1/4 + q_L/16 + ..., so every correction contains q_L
+    assert powers(["3/5", "7/10", "9/10"], "sigmoid", 0) == [-0.4, -0.6]
+    assert powers(["3/5", "7/10", "9/10"], "sigmoid", 1) == [-0.2, -0.4]      # eps_L^2 = N^-0.2 at t > 0
+    assert powers(["1/2", "1/2"], "tanh", 0) == []                            # nothing collapses
+    # along N_1 = N^(1/2) the collapse is half as fast
+    assert powers(["7/10", "9/10"], "tanh", 0, parse_width_path("1:1/2,1:1", 2)) == [-0.2, -0.4]

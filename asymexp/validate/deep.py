@@ -103,6 +103,47 @@ def degenerate_flags(gammas, activation: str) -> list[dict]:
     return out
 
 
+def deep_correction_terms(gammas, activation: str, t: float, path=None, count: int = 2
+                          ) -> list[tuple[float, str]]:
+    """Relative corrections N^s of Var g^N_t along the width path (equal widths without one), slowest first.
+
+    At t = 0, Var g_0 = N_L^{1-2gamma_L} Var(C) E sigma(Z^L)^2 exactly, with no eps correction. E sigma(Z^L)^2
+    is analytic in the second moments q_l = E (Z^l)^2 of the collapsing layers. These are of order N^{v_l}, with
+    v_l from :func:`asymexp.symbolic.deep.collapse_orders` (THEORY.md section 4). The corrections are therefore
+    the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0.
+    - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone.
+    - sigmoid (sigma(0) != 0, sigma''(0) = 0: E sigma(Z^L)^2 = 1/4 + q_L / 16 + ...): each term contains v_L.
+    At t > 0 the training correction eps_L^2 = N_L^{2gamma_L-2} joins them."""
+    from asymexp.symbolic.deep import collapse_orders
+    from asymexp.symbolic.scalings import gamma_symbols
+
+    gammas = [Fraction(g) for g in gammas]
+    L = len(gammas)
+    betas = [Fraction(1)] * L if path is None else [b for _, b in path]
+    v = [sum((b * Fraction(int(x.p), int(x.q)) for b, x in zip(betas, vl)), Fraction(0))
+         for vl in collapse_orders(gamma_symbols(gammas), activation)]
+    layers = [l for l in range(1, L) if v[l] < 0]          # 0-based index l is layer l + 1 (Z^{l+1})
+    terms: dict[Fraction, str] = {}
+
+    def add(power: Fraction, name: str) -> None:
+        if power < 0:
+            terms[power] = terms[power] + " = " + name if power in terms else name
+
+    def combos(k_left: int, start: int, power: Fraction, used: tuple) -> None:
+        if used and (activation != "sigmoid" or (L - 1) in used):
+            add(power, "*".join(f"q{l + 1}" for l in used))
+        if k_left == 0:
+            return
+        for i in range(start, len(layers)):
+            combos(k_left - 1, i, power + v[layers[i]], used + (layers[i],))
+
+    combos(count + 1, 0, Fraction(0), ())
+    if t > 0 and gammas[-1] < 1:
+        add(betas[-1] * (2 * gammas[-1] - 2), "eps_L^2")
+    ordered = sorted(terms.items(), key=lambda kv: -kv[0])[:count]
+    return [(float(p), f"{name} (N^{p})") for p, name in ordered]
+
+
 def deep_propagator(problem, gammas, widths: list[int], t: float) -> np.ndarray:
     """L_t = expm(t G), G[x, m] = -alpha A(x, x_m) / M, with A the frozen limit kernel of asymexp.theory (section 4)
     at layer widths ``widths`` (collapse factors at those widths): (P, P)."""
@@ -198,26 +239,39 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     doc["notes"] = notes
     if len(widths) >= 2:
         raw = fits.raw_slope(N, tot, tot_se)
-        slope = fits.exponent_fit(N, tot, tot_se, [(2 * float(gammas[-1]) - 2, "eps_L^2")], float(predicted))
-        slope["raw"], slope["raw_ci95"] = raw["slope"], raw["ci95"]
-        slope["predicted_exact"] = str(predicted)
-        doc["var_slope"] = slope
-        inside = slope["ci95"][0] <= float(predicted) <= slope["ci95"][1]
-        raw_inside = raw["ci95"][0] <= float(predicted) <= raw["ci95"][1]
-        half = (slope["ci95"][1] - slope["ci95"][0]) / 2
-        text = (f"exponent {slope['fit']:.4f} CI [{slope['ci95'][0]:.4f}, {slope['ci95'][1]:.4f}] ({slope['model']}), "
-                f"raw slope {raw['slope']:.4f} CI [{raw['ci95'][0]:.4f}, {raw['ci95'][1]:.4f}], predicted "
-                f"{predicted}")
-        if not inside:
-            doc["verdict"] = "disagree"
-        elif half > EXPONENT_TARGET:
-            doc["verdict"] = "undetermined"
-            text += f"; the interval is wide (half-width {half:.3f} > {EXPONENT_TARGET})"
+        terms = deep_correction_terms(gammas, problem.activation, t, width_path)
+        cands = [fits.exponent_fit(N, tot, tot_se, terms[:k], float(predicted))
+                 for k in range(1, len(terms) + 1) if len(widths) >= 3 + k] \
+            or [fits.exponent_fit(N, tot, tot_se, [], float(predicted))]
+        slope, why = fits.select_model(cands)
+        doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.validate.fits): acceptable if chi2 "
+                                          f"p >= {fits.P_FIT}; judged interval = union over acceptable models",
+                                  "corrections": [name for _, name in terms],
+                                  "exponent": {"reason": why, "candidates": cands}}
+        if slope is None:
+            doc["var_slope"], doc["verdict"] = None, "undetermined"
+            doc["verdict_reason"] = "no predicted model describes the data: " + why
         else:
-            doc["verdict"] = "agree"
-        if inside != raw_inside:
-            text += "; the raw slope alone would " + ("exclude" if inside else "contain") + " the prediction"
-        doc["verdict_reason"] = text
+            slope = dict(slope, ci95_models=fits.model_interval(cands, slope), raw=raw["slope"],
+                         raw_ci95=raw["ci95"], predicted_exact=str(predicted))
+            doc["var_slope"] = slope
+            ci = slope["ci95_models"]
+            inside = ci[0] <= float(predicted) <= ci[1]
+            raw_inside = raw["ci95"][0] <= float(predicted) <= raw["ci95"][1]
+            half = (ci[1] - ci[0]) / 2
+            text = (f"exponent {slope['fit']:.4f} ({slope['model']}), judged interval [{ci[0]:.4f}, {ci[1]:.4f}] "
+                    f"(acceptable models), raw slope {raw['slope']:.4f} CI [{raw['ci95'][0]:.4f}, "
+                    f"{raw['ci95'][1]:.4f}], predicted {predicted}")
+            if not inside:
+                doc["verdict"] = "disagree"
+            elif half > EXPONENT_TARGET:
+                doc["verdict"] = "undetermined"
+                text += f"; the interval is wide (half-width {half:.3f} > {EXPONENT_TARGET})"
+            else:
+                doc["verdict"] = "agree"
+            if inside != raw_inside:
+                text += "; the raw slope alone would " + ("exclude" if inside else "contain") + " the prediction"
+            doc["verdict_reason"] = text
     else:
         doc["var_slope"], doc["verdict"], doc["verdict_reason"] = None, "undetermined", "one width: nothing to fit"
     doc["var_ratio"] = None

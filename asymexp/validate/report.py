@@ -79,8 +79,15 @@ def _deep(doc: dict) -> str:
                      f"{doc['var_total_se'][i]:.3g} |")
     s = doc.get("var_slope")
     if s:
-        lines += ["", f"- exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; raw {s['raw']:.4f} "
-                      f"{_ci(s['raw_ci95'])}; predicted {s['predicted_exact']} ({doc['prediction_source']})"]
+        lines += ["", f"- exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; judged interval (acceptable "
+                      f"models) {_ci(s.get('ci95_models'))}; raw {s['raw']:.4f} {_ci(s['raw_ci95'])}; predicted "
+                      f"{s['predicted_exact']} ({doc['prediction_source']})"]
+    sel = doc.get("model_selection")
+    if sel:
+        lines.append(f"- predicted corrections, slowest first: {', '.join(sel['corrections']) or 'none'}; "
+                     + "; ".join(f"{c['model']}: {c['fit']:.4f} {_ci(c['ci95'])}, chi2/dof {c['chi2']:.2f}/{c['dof']}, "
+                                 f"p = {'n/a' if c['p_value'] is None else format(c['p_value'], '.3g')}"
+                                 for c in sel["exponent"]["candidates"]))
     for flag in doc.get("degenerate", []):
         lines.append(f"- degenerate: **{flag['kind']}**: {flag['reason']}")
     for note in doc.get("notes", []):
