@@ -95,7 +95,9 @@ def test_validate_cli_deep_width_path(tmp_path, capsys):
                                           "not c:beta"),
                                          (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "1:-1,1:1"],
                                           "beta > 0"),
-                                         (["--gamma", "0.7", "--width-path", "1:1"], "deep networks")])
+                                         (["--gamma", "0.7", "--width-path", "1:1"], "deep networks"),
+                                         (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "1:1/2,1:1"],
+                                          "width 8: the width path gives N_1 = 1*8^1/2 = 2.82843")])
 def test_validate_cli_bad_input_exits_2(argv, needle, capsys):
     base = ["validate", "--problem", "tanh4.toml", "--widths", "8,16", "--replicas", "8"]
     if "--widths" in argv:

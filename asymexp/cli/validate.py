@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--gammas", help="gamma_1..gamma_L for --depth L >= 2, comma-separated")
     parser.add_argument("--widths", required=True, help="widths N, comma-separated (equal in all layers when deep)")
     parser.add_argument("--width-path", default=None,
-                        help="deep: layer widths along N as c_1:b_1,...,c_L:b_L, N_l = round(c_l N^b_l) with the outer "
+                        help="deep: layer widths along N as c_1:b_1,...,c_L:b_L, N_l = c_l N^b_l with the outer "
                              "layer 1:1 (default: equal widths), e.g. 2:1/2,1:1")
     parser.add_argument("--replicas", type=int, default=512, help="networks per width (even with antithetic pairs)")
     parser.add_argument("--time", type=float, default=1.0, help="time t >= 0 (t = k / N_L)")

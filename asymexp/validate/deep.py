@@ -1,5 +1,5 @@
 """Deep networks (L >= 2, THEORY.md section 4): the variance exponent in N = N_L (equal widths, or a width path
-N_l = round(c_l N^{b_l})), the sensitivity of the variance to each gamma_l at a fixed width (does the outer layer
+N_l = c_l N^{b_l}), the sensitivity of the variance to each gamma_l at a fixed width (does the outer layer
 dominate?), and degenerate limits.
 
 The variance at t = 0 uses the exact conditional variance given the inner weights (Rao-Blackwell:
@@ -23,7 +23,7 @@ DEFAULT_GRID = (Fraction(1, 2), Fraction(5, 8), Fraction(3, 4), Fraction(7, 8), 
 
 
 def parse_width_path(text: str | None, depth: int) -> list[tuple[Fraction, Fraction]] | None:
-    """``"c_1:b_1,...,c_L:b_L"`` -> [(c_l, b_l)]: layer l has N_l = round(c_l N^{b_l}) units (THEORY.md section 4,
+    """``"c_1:b_1,...,c_L:b_L"`` -> [(c_l, b_l)]: layer l has N_l = c_l N^{b_l} units (THEORY.md section 4,
     width paths). The outer layer must be ``1:1`` so that N is N_L. None or "" -> None (equal widths)."""
     if not text:
         return None
@@ -46,10 +46,18 @@ def parse_width_path(text: str | None, depth: int) -> list[tuple[Fraction, Fract
 
 
 def layer_widths(n: int, path, depth: int) -> list[int]:
-    """[N_1, ..., N_L] at outer width n: equal widths without a path, else round(c_l n^{b_l}) (at least 1)."""
+    """[N_1, ..., N_L] at outer width n: equal widths without a path, else c_l n^{b_l}, which must be an integer."""
     if path is None:
         return [int(n)] * depth
-    return [max(1, int(round(float(c) * float(n) ** float(b)))) for c, b in path]
+    out = []
+    for l, (c, b) in enumerate(path, 1):
+        exact = float(c) * float(n) ** float(b)
+        if exact < 1 or abs(exact - round(exact)) > 1e-9 * exact:
+            raise AsymexpError(f"width {n}: the width path gives N_{l} = {c}*{n}^{b} = {exact:.6g}, not an integer "
+                               ">= 1; choose widths on which every layer width is exact (e.g. powers of 4 for b = 1/2), "
+                               "since rounding would move the variance off the path's power law")
+        out.append(int(round(exact)))
+    return out
 
 
 def predicted_exponent(gammas, activation: str, path=None) -> tuple[Fraction, str]:

@@ -71,7 +71,7 @@ def _deep(doc: dict) -> str:
     lines = [f"### Deep validation: L = {doc['depth']}, gammas {', '.join(doc['gammas'])}, {doc['activation']}, "
              f"t = {doc['time']} ({doc['dynamics']})", "", f"Estimator: {doc['estimator']}.",
              "Widths: " + ("equal in all layers" if not doc.get("width_path") else
-                           f"width path N_l = round(c_l N^b_l), c:b = {', '.join(doc['width_path'])}") + ".", "",
+                           f"width path N_l = c_l N^b_l, c:b = {', '.join(doc['width_path'])}") + ".", "",
              "| N | layer widths | replicas | sum Var | SE |", "|---|---|---|---|---|"]
     for i, n in enumerate(doc["widths"]):
         lw = doc.get("layer_widths", [[n]] * len(doc["widths"]))[i]
