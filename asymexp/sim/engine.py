@@ -1,7 +1,9 @@
 """Numba drivers: train R independent networks in parallel (prange over replicas) and record outputs.
 
-Every replica runs the shared core (:mod:`asymexp.nn.kernels`) or, for one hidden layer without biases, the
-fused kernel (:mod:`asymexp.nn.fused`, equal to the core to rounding). A replica's numbers depend only on its
+Every replica runs the shared core (:mod:`asymexp.nn.kernels`, engine code 0) or a fused kernel equal to the
+core to rounding: for one hidden layer without biases :mod:`asymexp.nn.fused` (code 1), for L >= 2 hidden
+layers without biases :mod:`asymexp.nn.fused_deep` (code 2; GD and SGD steps then fuse the backward pass
+with the update, bit for bit equal to backward + ``sgd_update``). A replica's numbers depend only on its
 own initial parameters (and, for SGD, its own drawn data indices), never on the thread that runs it, so the
 results do not depend on the thread count.
 
@@ -9,7 +11,7 @@ Dynamics (``mode``): 0 full-batch GD (theta -= rates * grad of the mean loss, on
 1 online SGD (one data point per step, index given), 2 gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
 
 Developers: Numba's on-disk cache of these drivers is keyed on this file alone, yet the kernels of
-``asymexp.nn.kernels`` and ``asymexp.nn.fused`` are compiled into them. After editing those kernels, delete
+``asymexp.nn.kernels``, ``asymexp.nn.fused`` and ``asymexp.nn.fused_deep`` are compiled into them. After editing those kernels, delete
 ``asymexp/sim/__pycache__/engine.*.nb[ic]`` (or touch this file), or the old kernels keep running.
 """
 from __future__ import annotations
@@ -18,32 +20,57 @@ import numpy as np
 from numba import njit, prange
 
 from asymexp.nn import fused as F
+from asymexp.nn import fused_deep as FD
 from asymexp.nn import kernels as K
 
 GD, SGD, FLOW = 0, 1, 2
 MODES = {"gd": GD, "sgd": SGD, "flow": FLOW}
+GENERIC, FUSED_SHALLOW, FUSED_DEEP = 0, 1, 2
 
 
 @njit(cache=True)
 def _output(theta, table, scales, kind, use_fused, X, Z, H, out):
-    if use_fused:
+    """Forward pass with the kernel of engine code use_fused (0 generic, 1 shallow fused, 2 deep fused)."""
+    if use_fused == FUSED_SHALLOW:
         F.forward(theta, table, scales, kind, X, Z, H, out)
+    elif use_fused == FUSED_DEEP:
+        FD.forward(theta, table, scales, kind, X, Z, H, out)
     else:
         K.forward(theta, table, scales, kind, X, Z, H, out)
 
 
 @njit(cache=True)
-def _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad):
-    """grad <- gradient of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
+def _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout):
+    """Forward pass, then dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
     _output(theta, table, scales, kind, use_fused, X, Z, H, out)
     K.mse_dout(out, Y, dout)
     inv = 1.0 / X.shape[0]
     for b in range(dout.shape[1]):
         dout[0, b] *= inv
-    if use_fused:
+
+
+@njit(cache=True)
+def _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad):
+    """grad <- gradient of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
+    _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
+    if use_fused == FUSED_SHALLOW:
         F.backward(theta, table, scales, kind, X, H, dout, grad)
+    elif use_fused == FUSED_DEEP:
+        FD.backward(theta, table, scales, kind, X, H, dout, grad)
     else:
         K.backward(theta, table, scales, kind, X, H, dout, grad)
+
+
+@njit(cache=True)
+def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad, rates):
+    """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With the deep fused kernel the
+    backward pass and the update are one pass (bit for bit the same numbers); grad is then left untouched."""
+    if use_fused == FUSED_DEEP:
+        _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
+        FD.backward_update(theta, table, scales, kind, X, H, dout, rates)
+    else:
+        _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad)
+        K.sgd_update(theta, grad, table, rates)
 
 
 @njit(cache=True)
@@ -52,6 +79,7 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
     """Train one network in place and write its outputs at Xev (P, d) into rec_out (T, P) whenever the step
     counter equals rec_steps[j] (sorted, >= 0).
 
+    use_fused: engine code (GENERIC 0, FUSED_SHALLOW 1, FUSED_DEEP 2; the caller checks that it applies).
     theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode GD/SGD/FLOW; n_steps steps of
     1/time_scale (GD, SGD) or dt (FLOW); sgd_idx (n_steps,) int64 data indices for SGD (ignored otherwise).
     """
@@ -87,14 +115,12 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
         sixth = rates * (time_scale * dt / 6.0)
     for k in range(n_steps):
         if mode == GD:
-            _mean_loss_grad(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
-            K.sgd_update(theta, grad, table, rates)
+            _mean_loss_step(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
         elif mode == SGD:
             m = sgd_idx[k]
             Y1[0, 0] = Ytr[0, m]
             X1[0, :] = Xtr[m, :]
-            _mean_loss_grad(theta, table, scales, kind, use_fused, X1, Y1, Z1, H1, out1, dout1, grad)
-            K.sgd_update(theta, grad, table, rates)
+            _mean_loss_step(theta, table, scales, kind, use_fused, X1, Y1, Z1, H1, out1, dout1, grad, rates)
         else:
             _mean_loss_grad(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g1)
             tmp[:] = theta

@@ -147,13 +147,15 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
         dynamics: ``"flow"`` (RK4, step ``flow_dt``, default 1/N_L), ``"gd"`` (full batch) or ``"sgd"``
             (one uniformly drawn data point per step).
         antithetic: replicas in pairs (C, W), (-C, W) (THEORY.md section 5).
-        engine: ``"auto"`` (fused kernel when it applies), ``"fused"`` or ``"generic"`` (asymexp.nn.kernels).
+        engine: ``"auto"`` (a fused kernel when one applies: asymexp.nn.fused for one hidden layer,
+            asymexp.nn.fused_deep for two or more), ``"fused"`` (that kernel, an error if none applies) or
+            ``"generic"`` (asymexp.nn.kernels).
         start: index of the first replica (a chunk of a larger run).
         chunk: replicas per parallel batch; with ``out_dir`` each finished chunk is saved as .npz and reused.
     Returns:
         :class:`SimResult` with outputs (R, T, P).
     """
-    from asymexp.nn import fused
+    from asymexp.nn import fused, fused_deep
     from asymexp.nn.layout import build_layout
     from asymexp.sim import engine as E
     from asymexp.sim.blas import single_threaded_blas
@@ -174,9 +176,11 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     if spec.input_dim is None:
         spec = spec.replace(input_dim=x.shape[1])
     layout = build_layout(spec)
-    use_fused = fused.qualifies(layout) if engine == "auto" else engine == "fused"
-    if use_fused and not fused.qualifies(layout):
-        raise SimError("engine 'fused' needs one hidden layer without biases and one output")
+    fused_code = (E.FUSED_SHALLOW if fused.qualifies(layout)
+                  else E.FUSED_DEEP if fused_deep.qualifies(layout) else E.GENERIC)
+    if engine == "fused" and fused_code == E.GENERIC:
+        raise SimError("engine 'fused' needs a network without biases and with one output")
+    use_fused = E.GENERIC if engine == "generic" else fused_code
     time_scale = spec.require_widths()[-1]
     rec_steps, dt = _schedule(times, dynamics, time_scale, flow_dt)
     n_steps = int(rec_steps[-1])
