@@ -248,10 +248,8 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     if len(widths) >= 2:
         raw = fits.raw_slope(N, tot, tot_se)
         terms = deep_correction_terms(gammas, problem.activation, t, width_path)
-        cands = [fits.exponent_fit(N, tot, tot_se, terms[:k], float(predicted))
-                 for k in range(1, len(terms) + 1) if len(widths) >= 3 + k] \
-            or [fits.exponent_fit(N, tot, tot_se, [], float(predicted))]
-        slope, why = fits.select_model(cands)
+        cands = fits.exponent_candidates(N, tot, tot_se, terms, float(predicted))
+        slope, why = fits.judge(cands)
         doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.validate.fits): acceptable if chi2 "
                                           f"p >= {fits.P_FIT}; judged interval = union over acceptable models",
                                   "corrections": [name for _, name in terms],
@@ -260,8 +258,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
             doc["var_slope"], doc["verdict"] = None, "undetermined"
             doc["verdict_reason"] = "no predicted model describes the data: " + why
         else:
-            slope = dict(slope, ci95_models=fits.model_interval(cands, slope), raw=raw["slope"],
-                         raw_ci95=raw["ci95"], predicted_exact=str(predicted))
+            slope.update(raw=raw["slope"], raw_ci95=raw["ci95"], predicted_exact=str(predicted))
             doc["var_slope"] = slope
             ci = slope["ci95_models"]
             inside = ci[0] <= float(predicted) <= ci[1]

@@ -157,6 +157,14 @@ def exponent_fit(widths, var, se, corrections=(), predicted: float | None = None
     return out
 
 
+def exponent_candidates(widths, var, se, terms, predicted: float | None = None) -> list[dict]:
+    """:func:`exponent_fit` with the first k of ``terms`` for every k >= 1 that leaves a degree of freedom;
+    the bare model V N^p when none does (and at least two widths exist)."""
+    n = np.asarray(widths).size
+    cands = [exponent_fit(widths, var, se, terms[:k], predicted) for k in range(1, len(terms) + 1) if n >= 3 + k]
+    return cands or ([exponent_fit(widths, var, se, [], predicted)] if n >= 2 else [])
+
+
 P_FIT = 0.05
 
 
@@ -184,3 +192,12 @@ def model_interval(candidates: list[dict], chosen: dict | None, level: float = P
     if not ok:
         return None if chosen is None else list(chosen["ci95"])
     return [min(c[0] for c in ok), max(c[1] for c in ok)]
+
+
+def judge(candidates: list[dict], level: float = P_FIT) -> tuple[dict | None, str]:
+    """:func:`select_model` and :func:`model_interval` together: a copy of the chosen candidate with the judged
+    interval added as "ci95_models" (None when every candidate is rejected), and the reason."""
+    chosen, why = select_model(candidates, level)
+    if chosen is None:
+        return None, why
+    return dict(chosen, ci95_models=model_interval(candidates, chosen, level)), why

@@ -180,23 +180,19 @@ MAX_CORRECTIONS = 2  # the issue's eps^2 model and the next predicted order
 def fit_models(N, tot, tot_se, ratio, ratio_se, gamma: float, predicted: float, raw: dict | None,
                odd: bool = False) -> tuple[dict | None, dict | None, dict]:
     """Candidate fits with 1..MAX_CORRECTIONS predicted corrections (:func:`fits.correction_terms`) for the
-    exponent (Var = V N^p (1 + ...)) and the constant (r = b0 + ...), each chosen by :func:`fits.select_model`.
+    exponent (Var = V N^p (1 + ...)) and the constant (r = b0 + ...), each chosen and judged by :func:`fits.judge`.
 
     Returns (exponent fit, constant fit, {"exponent": {"candidates", "reason"}, "constant": {...}}); a fit is
     None when no candidate passes its goodness-of-fit test."""
     n = len(N)
     terms = fits.correction_terms(gamma, MAX_CORRECTIONS, odd)
-    slope_cands = [fits.exponent_fit(N, tot, tot_se, terms[:k], predicted) for k in range(1, len(terms) + 1)
-                   if n >= 3 + k] or ([fits.exponent_fit(N, tot, tot_se, [], predicted)] if n >= 2 else [])
+    slope_cands = fits.exponent_candidates(N, tot, tot_se, terms, predicted)
     ratio_cands = [fits.ratio_fit(N, ratio, ratio_se, terms[:k]) for k in range(1, len(terms) + 1)
                    if n >= 2 + k] or ([fits.ratio_fit(N, ratio, ratio_se, [])] if n >= 1 else [])
-    slope, slope_why = fits.select_model(slope_cands)
-    ratio_fit, ratio_why = fits.select_model(ratio_cands)
+    slope, slope_why = fits.judge(slope_cands)
+    ratio_fit, ratio_why = fits.judge(ratio_cands)
     if slope is not None:
-        slope = dict(slope, ci95_models=fits.model_interval(slope_cands, slope))
         slope["raw"], slope["raw_ci95"] = raw["slope"], raw["ci95"]
-    if ratio_fit is not None:
-        ratio_fit = dict(ratio_fit, ci95_models=fits.model_interval(ratio_cands, ratio_fit))
     selection = {"rule": f"acceptable: chi2 goodness-of-fit p-value >= {fits.P_FIT}; estimate: the acceptable "
                          "model with the fewest corrections; judged interval: the union of the acceptable models' "
                          "95% intervals; chosen without reference to the prediction",
