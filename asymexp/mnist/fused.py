@@ -4,7 +4,10 @@ The maths is that of :mod:`asymexp.nn.kernels` (THEORY.md section 1: hidden laye
 N_m^{-gamma_m} before the next product, biases are added after the scaling), rewritten for speed:
 
 - Batch-major workspaces: ``H (B, U)`` holds the activations of all hidden layers of a batch, layer m in columns
-  ``U_OFF[m] .. U_OFF[m] + N_OUT[m]``; every inner loop runs over a contiguous row.
+  ``U_OFF[m] .. U_OFF[m] + N_OUT[m]``; every inner loop runs over a contiguous row. Layers 2..L+1 (forward, and
+  backward with the update) are the dense-layer core :mod:`asymexp.nn.dense` shared with the deep simulators
+  (:mod:`asymexp.nn.fused_deep`), inlined here and compiled with this module's fast-math flags; the sparse first
+  layer, the losses and the activations' choice (libm, float32 tanh rational) are this module's.
 - First layer on the raw pixels. With p in [0, 1] (about 80% zeros) and x = (p - mu) / sd, write v = p / sd
   (sparse, CSR) and c = mu / sd, so x = v - c 1. The first layer's weights are kept transposed,
   ``W1^T = S + 1 u^T`` with ``S (d, N1)`` and an offset row ``u (N1,)``; ``cs`` = column sums of S. Then
@@ -16,7 +19,8 @@ N_m^{-gamma_m} before the next product, biases are added after the scaling), rew
 - The forward pass adds four rows S[j] per pass over an image's row of activations; the update visits the
   batch's pixels pixel-major (a counting sort of its non-zero pixels), so each row S[j] is written once.
 - The update is fused into the backward pass (each row of W_m changes right after delta has been sent back
-  through it), so no gradient vector is formed; dense loops work on four images at a time.
+  through it), so no gradient vector is formed (one row's gradient at a time, in a scratch row); dense loops
+  work on four images at a time.
 
 Losses (``loss_kind``), each a mean over the batch:
     0 ``ce``: softmax cross-entropy;  1 ``mse``: 1/2 sum_k (out_k - y_k)^2 on the raw outputs (the theory's loss);
@@ -30,71 +34,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from asymexp.nn import dense
+from asymexp.nn.dense import tanh_rational as _tanh_rational  # noqa: F401 (the float32 tanh, tested here)
+
 _FM = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no 'nnan'/'ninf': divergence checks must see NaN/inf
 LOSSES = {"ce": 0, "mse": 1, "paper-mse": 2}
-
-
-@njit(cache=True, inline="always")
-def _act(z, kind, one, zlo):
-    """sigma(z) in the dtype of ``one`` (1 in theta's dtype).
-
-    Sigmoid: 1 for z > 40 (exact: 1/(1 + e^-40) rounds to 1 in float32 and float64), and 0 where sigma(z)
-    < ~1e-20 (z < -46; float64: z < -460). Those values, and exp(-z) near overflow, are or create subnormal
-    numbers in the products of the backward pass, which slow the CPU down by orders of magnitude; their
-    contribution to any sum or update is far below the dtype's rounding (float32 eps = 6e-8 next to O(1)
-    weights). ``zlo`` = -46 for float32, -460 for float64 (:func:`_zlo`)."""
-    if kind == 0:
-        if z > 40.0:
-            return one
-        if z < zlo:
-            return one * 0
-        return one / (one + np.exp(-z))
-    if zlo == -46.0:  # float32
-        return _tanh_rational(z)
-    return np.tanh(z)
-
-
-@njit(cache=True, inline="always")
-def _act_row(row, kind, one, zlo):
-    """row <- sigma(row) in place (a separate loop, so that the float32 tanh vectorizes)."""
-    for i in range(row.shape[0]):
-        row[i] = _act(row[i], kind, one, zlo)
-
-
-@njit(cache=True, inline="always")
-def _tanh_rational(z):
-    """tanh for float32 runs: Eigen's rational approximation (``generic_fast_tanh_float``), within 6 float32
-    ulp of tanh (checked in tests/test_mnist_kernels.py) and about 4x faster than libm's tanhf here (no SVML)."""
-    x = min(max(z, -7.90531110763549805), 7.90531110763549805)
-    if abs(x) < 0.0004:
-        return x
-    x2 = x * x
-    p = -2.76076847742355e-16
-    p = p * x2 + 2.00018790482477e-13
-    p = p * x2 - 8.60467152213735e-11
-    p = p * x2 + 5.12229709037114e-08
-    p = p * x2 + 1.48572235717979e-05
-    p = p * x2 + 6.37261928875436e-04
-    p = p * x2 + 4.89352455891786e-03
-    q = 1.19825839466702e-06
-    q = q * x2 + 1.18534705686654e-04
-    q = q * x2 + 2.26843463243900e-03
-    q = q * x2 + 4.89352518554385e-03
-    return x * p / q
-
-
-@njit(cache=True, inline="always")
-def _zlo(theta):
-    """The sigmoid's flush-to-zero threshold for theta's dtype (see :func:`_act`)."""
-    return -46.0 if theta.dtype.type(1e-50) == 0 else -460.0
-
-
-@njit(cache=True, inline="always")
-def _dact_from_h(h, kind, one):
-    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh."""
-    if kind == 0:
-        return h * (one - h)
-    return one - h * h
 
 
 @njit(cache=True, inline="always")
@@ -153,54 +97,23 @@ def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values,
             if b01 >= 0:
                 a += theta[b01 + i]
             h[i] = a
-        _act_row(h, kind, theta.dtype.type(1.0), _zlo(theta))
+    dense.activate(H, 0, n1, B, kind, False)
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
 def _dense_forward(theta, table, scales, kind, B, H, OUT):
-    """Layers 2..L+1 of the batch: H (B, U) hidden activations (layer 1 filled), OUT (B, K) outputs."""
+    """Layers 2..L+1 of the batch through the shared core (:mod:`asymexp.nn.dense`): H (B, U) hidden
+    activations (layer 1 filled), OUT (B, K) outputs."""
     n_layers = table.shape[0]
     for m in range(1, n_layers):
         w0, b0, no, ni, q0 = table[m, 0], table[m, 1], table[m, 2], table[m, 3], table[m, 4]
-        p0 = table[m - 1, 4]
         W = theta[w0:w0 + no * ni].reshape((no, ni))
-        s = scales[m]
+        bias = theta[b0:b0 + no] if b0 >= 0 else theta[0:0]
         last = m == n_layers - 1
-        zero = theta.dtype.type(0.0)
-        b = 0
-        while b < B:
-            nb = min(4, B - b)
-            h0 = H[b, p0:p0 + ni]
-            h1 = H[b + min(1, nb - 1), p0:p0 + ni]
-            h2 = H[b + min(2, nb - 1), p0:p0 + ni]
-            h3 = H[b + min(3, nb - 1), p0:p0 + ni]
-            for i0 in range(0, no, 2):  # two rows of W times four images per pass
-                i1 = min(i0 + 1, no - 1)
-                wr, wq = W[i0], W[i1]
-                a0, a1, a2, a3 = zero, zero, zero, zero
-                e0, e1, e2, e3 = zero, zero, zero, zero
-                for j in range(ni):
-                    w, x = wr[j], wq[j]
-                    a0 += h0[j] * w
-                    a1 += h1[j] * w
-                    a2 += h2[j] * w
-                    a3 += h3[j] * w
-                    e0 += h0[j] * x
-                    e1 += h1[j] * x
-                    e2 += h2[j] * x
-                    e3 += h3[j] * x
-                for i, acc in ((i0, (a0, a1, a2, a3)), (i1, (e0, e1, e2, e3))):
-                    bias = theta[b0 + i] if b0 >= 0 else zero
-                    for k in range(nb):
-                        a = acc[k] * s + bias
-                        if last:
-                            OUT[b + k, i] = a
-                        else:
-                            H[b + k, q0 + i] = a
-            if not last:
-                for k in range(nb):
-                    _act_row(H[b + k, q0:q0 + no], kind, theta.dtype.type(1.0), _zlo(theta))
-            b += nb
+        Y = OUT if last else H
+        dense.affine(W, scales[m], bias, H, table[m - 1, 4], Y, 0 if last else q0, B)
+        if not last:
+            dense.activate(H, q0, no, B, kind, False)
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
@@ -248,68 +161,20 @@ def _argmax(out):
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2):
-    """Backward pass through layers L+1..2 with the SGD update fused in. On entry D[:B, :K] = dLoss/dout; on
-    exit D[:B, :N1] = dLoss/d(pre-activation of layer 1). D2 is workspace. Rows of W_m change right after
-    delta has been sent back through them."""
+def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G):
+    """Backward pass through layers L+1..2 with the SGD update fused in (:func:`asymexp.nn.dense.backward`).
+    On entry D[:B, :K] = dLoss/dout; on exit D[:B, :N1] = dLoss/d(pre-activation of layer 1). D2 (B, >= U) and
+    G (>= U,) are workspace. Rows of W_m change right after delta has been sent back through them."""
     n_layers = table.shape[0]
     dt = theta.dtype.type
-    one = dt(1.0)
     for m in range(n_layers - 1, 0, -1):
         w0, b0, no, ni = table[m, 0], table[m, 1], table[m, 2], table[m, 3]
         p0 = table[m - 1, 4]
         s = scales[m]
-        r = dt(rates[m])
         W = theta[w0:w0 + no * ni].reshape((no, ni))
-        for b in range(B):
-            d2 = D2[b, 0:ni]
-            for j in range(ni):
-                d2[j] = 0.0
-        for i0 in range(0, no, 4):
-            nr = min(4, no - i0)
-            r0, r1 = W[i0], W[i0 + min(1, nr - 1)]
-            r2, r3 = W[i0 + min(2, nr - 1)], W[i0 + min(3, nr - 1)]
-            for b in range(B):  # back-propagate through rows i0..i0+3 before they change
-                g0 = D[b, i0]
-                g1 = D[b, i0 + 1] if nr > 1 else dt(0.0)
-                g2 = D[b, i0 + 2] if nr > 2 else dt(0.0)
-                g3 = D[b, i0 + 3] if nr > 3 else dt(0.0)
-                d2 = D2[b, 0:ni]
-                for j in range(ni):
-                    d2[j] += g0 * r0[j] + g1 * r1[j] + g2 * r2[j] + g3 * r3[j]
-            for i in range(i0, i0 + nr):
-                _update_row(W[i], theta, b0, i, r, s, D, H, B, p0, ni)
-        for b in range(B):
-            d2 = D2[b, 0:ni]
-            hp = H[b, p0:p0 + ni]
-            db = D[b, 0:ni]
-            for j in range(ni):
-                db[j] = d2[j] * s * _dact_from_h(hp[j], kind, one)
-
-
-@njit(cache=True, fastmath=_FM, inline="always")
-def _update_row(wr, theta, b0, i, r, s, D, H, B, p0, ni):
-    """W_i -= r s sum_b delta_bi h_b (four images at a time) and b_i -= r sum_b delta_bi."""
-    dt = theta.dtype.type
-    b = 0
-    while b < B:
-        nb = min(4, B - b)
-        c0 = r * s * D[b, i]
-        c1 = r * s * D[b + 1, i] if nb > 1 else dt(0.0)
-        c2 = r * s * D[b + 2, i] if nb > 2 else dt(0.0)
-        c3 = r * s * D[b + 3, i] if nb > 3 else dt(0.0)
-        h0 = H[b, p0:p0 + ni]
-        h1 = H[b + min(1, nb - 1), p0:p0 + ni]
-        h2 = H[b + min(2, nb - 1), p0:p0 + ni]
-        h3 = H[b + min(3, nb - 1), p0:p0 + ni]
-        for j in range(ni):
-            wr[j] -= c0 * h0[j] + c1 * h1[j] + c2 * h2[j] + c3 * h3[j]
-        b += nb
-    if b0 >= 0:
-        acc = dt(0.0)
-        for b in range(B):
-            acc += D[b, i]
-        theta[b0 + i] -= r * acc
+        bias = theta[b0:b0 + no] if b0 >= 0 else theta[0:0]
+        dense.backward(W, s, D, H, p0, B, W, bias, True, dt(rates[m]), G, D2, True)
+        dense.delta_below(D2, H, p0, ni, B, s, kind, D)
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
@@ -388,6 +253,7 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
     OUT = np.zeros((batch, K), dtype=theta.dtype)
     D = np.zeros((batch, W_), dtype=theta.dtype)
     D2 = np.zeros((batch, W_), dtype=theta.dtype)
+    G = np.zeros(W_, dtype=theta.dtype)
     start = np.zeros(d + 1, dtype=np.int64)
     eb = np.zeros(batch * d, dtype=np.int64)
     ev = np.zeros(batch * d, dtype=theta.dtype)
@@ -410,7 +276,7 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
         if not np.isfinite(loss):
             return total, t, correct, t
         total += loss
-        _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2)
+        _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G)
         _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, ev, rates[0], D)
     return total, n_batches, correct, -1
 

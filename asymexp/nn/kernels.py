@@ -1,7 +1,11 @@
 """Numba kernels: forward pass, backward pass and SGD update of one network on a batch.
 
-These are the single forward/backward core shared by the Monte Carlo simulators (``asymexp.sim``) and the
-MNIST trainer (``asymexp.mnist``). They are pure functions over arrays (the layout of ``asymexp.nn.layout``);
+This is the generic reference core. The fast paths are tested against it to rounding:
+- ``asymexp.nn.fused`` (one hidden layer);
+- ``asymexp.nn.fused_deep`` (deep simulators);
+- ``asymexp.mnist.fused`` (trainer).
+Both of the last two run their dense layers on the shared batch-major core ``asymexp.nn.dense``. The simulators
+fall back to this core for networks the fused kernels do not cover. They are pure functions over arrays (the layout of ``asymexp.nn.layout``);
 orchestration (loops over replicas, epochs, batches) lives outside them.
 
 Shapes (B = batch size, d = input dimension, K = outputs, U = total hidden units):

@@ -11,8 +11,9 @@ Dynamics (``mode``): 0 full-batch GD (theta -= rates * grad of the mean loss, on
 1 online SGD (one data point per step, index given), 2 gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
 
 Developers: Numba's on-disk cache of these drivers is keyed on this file alone, yet the kernels of
-``asymexp.nn.kernels``, ``asymexp.nn.fused`` and ``asymexp.nn.fused_deep`` are compiled into them. After editing those kernels, delete
-``asymexp/sim/__pycache__/engine.*.nb[ic]`` (or touch this file), or the old kernels keep running.
+``asymexp.nn.kernels``, ``asymexp.nn.fused``, ``asymexp.nn.fused_deep`` and ``asymexp.nn.dense`` are compiled
+into them. The same holds for ``asymexp.mnist.fused``, which compiles ``asymexp.nn.dense`` in. After editing those
+kernels, delete ``asymexp/**/__pycache__/*.nb[ic]`` (or touch the drivers' files), or the old kernels keep running.
 """
 from __future__ import annotations
 

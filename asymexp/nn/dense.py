@@ -1,0 +1,275 @@
+"""Batch-major dense layers: the forward/backward core shared by the MNIST trainer (:mod:`asymexp.mnist.fused`)
+and the deep simulators (:mod:`asymexp.nn.fused_deep`).
+
+The maths is that of :mod:`asymexp.nn.kernels` for one layer m with weights W (no, ni), scale s = N^-gamma of
+the layer below and optional bias b (THEORY.md section 1; biases are added after the scaling):
+
+    forward    Y_b = sigma(s W X_b + b)                                    (sigma omitted on the output layer)
+    backward   Dn_b = W^T D_b  (then delta below = s Dn_b sigma'(from X_b)),
+               grad W_i = s sum_b D_bi X_b,   grad b_i = sum_b D_bi,
+               optionally fused with the update  W_i -= r grad W_i,  b_i -= r grad b_i.
+
+Layout ("batch-major"): a batch's activations are the rows of a C-contiguous 2D array, (B, .) with the n units
+of a layer at the columns ``x0 .. x0 + n`` (several layers may share one array at different column offsets), and
+W is row-major (a reshaped view of theta's block). Every inner loop then runs over contiguous memory, so LLVM
+vectorizes it: the products are dot products along a weight row (two rows by four images per pass, every load
+feeding two or four multiply-adds), W^T delta is a sum of weight rows (four per pass), the gradient of a row a
+sum of activation rows (four images per pass, into a scratch row G).
+
+Everything here is ``inline="always"`` (inlined at Numba IR level): each caller compiles the core with its own
+fast-math flags and dtype (float32 or float64). Dot products vectorize only with ``reassoc``, so callers
+compile :func:`affine` in a function with that flag; the branch-free float64 activations of
+:mod:`asymexp.nn.fused` must be compiled *without* it (their range reduction relies on exact rounding), so
+:func:`activate` with ``vec=True`` belongs in a function without fast-math. The summation order is fixed by the
+code and the shapes, never by addresses or threads.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from asymexp.nn.fused import sigmoid, tanh
+
+
+@njit(cache=True, inline="always")
+def tanh_rational(z):
+    """tanh for float32 runs: Eigen's rational approximation (``generic_fast_tanh_float``), within 6 float32
+    ulp of tanh (checked in tests/test_mnist_kernels.py) and about 4x faster than libm's tanhf here (no SVML)."""
+    x = min(max(z, -7.90531110763549805), 7.90531110763549805)
+    if abs(x) < 0.0004:
+        return x
+    x2 = x * x
+    p = -2.76076847742355e-16
+    p = p * x2 + 2.00018790482477e-13
+    p = p * x2 - 8.60467152213735e-11
+    p = p * x2 + 5.12229709037114e-08
+    p = p * x2 + 1.48572235717979e-05
+    p = p * x2 + 6.37261928875436e-04
+    p = p * x2 + 4.89352455891786e-03
+    q = 1.19825839466702e-06
+    q = q * x2 + 1.18534705686654e-04
+    q = q * x2 + 2.26843463243900e-03
+    q = q * x2 + 4.89352518554385e-03
+    return x * p / q
+
+
+@njit(cache=True, inline="always")
+def zlo(a):
+    """The sigmoid's flush-to-zero threshold for the dtype of array ``a`` (see :func:`act`)."""
+    return -46.0 if a.dtype.type(1e-50) == 0 else -460.0
+
+
+@njit(cache=True, inline="always")
+def act(z, kind, one, lo):
+    """sigma(z) (kind 0 sigmoid, 1 tanh) in the dtype of ``one`` (1 in the arrays' dtype), from libm.
+
+    Sigmoid: 1 for z > 40 (exact: 1/(1 + e^-40) rounds to 1 in float32 and float64), and 0 where sigma(z)
+    < ~1e-20 (z < -46; float64: z < -460). Those values, and exp(-z) near overflow, are or create subnormal
+    numbers in the products of the backward pass, which slow the CPU down by orders of magnitude; their
+    contribution to any sum or update is far below the dtype's rounding (float32 eps = 6e-8 next to O(1)
+    weights). ``lo`` = -46 for float32, -460 for float64 (:func:`zlo`). tanh: :func:`tanh_rational` in float32,
+    libm's in float64."""
+    if kind == 0:
+        if z > 40.0:
+            return one
+        if z < lo:
+            return one * 0
+        return one / (one + np.exp(-z))
+    if lo == -46.0:  # float32
+        return tanh_rational(z)
+    return np.tanh(z)
+
+
+@njit(cache=True, inline="always")
+def dact_from_h(h, kind, one):
+    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh."""
+    if kind == 0:
+        return h * (one - h)
+    return one - h * h
+
+
+@njit(cache=True, inline="always")
+def activate(Y, y0, n, B, kind, vec):
+    """Y[b, y0:y0+n] <- sigma(Y[b, y0:y0+n]) for b < B, in place, one loop per row (so that it vectorizes).
+
+    vec: the branch-free float64 :func:`asymexp.nn.fused.sigmoid` / ``tanh`` (float64 only; compile without
+    fast-math); otherwise :func:`act` (libm, float32 tanh rational)."""
+    one = Y.dtype.type(1.0)
+    lo = zlo(Y)
+    for b in range(B):
+        row = Y[b, y0:y0 + n]
+        if vec:
+            if kind == 0:
+                for k in range(n):
+                    row[k] = sigmoid(np.float64(row[k]))
+            else:
+                for k in range(n):
+                    row[k] = tanh(np.float64(row[k]))
+        else:
+            for k in range(n):
+                row[k] = act(row[k], kind, one, lo)
+
+
+@njit(cache=True, inline="always")
+def affine(W, s, bias, X, x0, Y, y0, B):
+    """Y[b, y0 + i] = s (W[i] . X[b, x0:x0+ni]) + bias[i] for b < B, i < no.
+
+    W (no, ni); X (>= B, >= x0 + ni) and Y (>= B, >= y0 + no) batch-major; bias (no,), or empty for none.
+    Two weight rows by four images per pass (eight sums, each vectorized over the units when compiled with
+    ``reassoc``); leftover images (B not a multiple of 4) two rows by one image."""
+    no, ni = W.shape[0], W.shape[1]
+    has_bias = bias.shape[0] > 0
+    zero = W.dtype.type(0.0)
+    b = 0
+    while b + 4 <= B:
+        h0 = X[b, x0:x0 + ni]
+        h1 = X[b + 1, x0:x0 + ni]
+        h2 = X[b + 2, x0:x0 + ni]
+        h3 = X[b + 3, x0:x0 + ni]
+        for i0 in range(0, no, 2):
+            i1 = min(i0 + 1, no - 1)
+            wr, wq = W[i0], W[i1]
+            a0, a1, a2, a3 = zero, zero, zero, zero
+            e0, e1, e2, e3 = zero, zero, zero, zero
+            for j in range(ni):
+                w, x = wr[j], wq[j]
+                a0 += h0[j] * w
+                a1 += h1[j] * w
+                a2 += h2[j] * w
+                a3 += h3[j] * w
+                e0 += h0[j] * x
+                e1 += h1[j] * x
+                e2 += h2[j] * x
+                e3 += h3[j] * x
+            for i, acc in ((i0, (a0, a1, a2, a3)), (i1, (e0, e1, e2, e3))):
+                if has_bias:
+                    c = bias[i]
+                    for k in range(4):
+                        Y[b + k, y0 + i] = acc[k] * s + c
+                else:
+                    for k in range(4):
+                        Y[b + k, y0 + i] = acc[k] * s
+        b += 4
+    while b < B:
+        h0 = X[b, x0:x0 + ni]
+        for i0 in range(0, no, 2):
+            i1 = min(i0 + 1, no - 1)
+            wr, wq = W[i0], W[i1]
+            a0, e0 = zero, zero
+            for j in range(ni):
+                a0 += h0[j] * wr[j]
+                e0 += h0[j] * wq[j]
+            if has_bias:
+                Y[b, y0 + i0] = a0 * s + bias[i0]
+                Y[b, y0 + i1] = e0 * s + bias[i1]
+            else:
+                Y[b, y0 + i0] = a0 * s
+                Y[b, y0 + i1] = e0 * s
+        b += 1
+
+
+@njit(cache=True, inline="always")
+def back_rows(W, D, Dn, B, i, R):
+    """Dn[b, j] += sum_{r < R} W[i + r, j] D[b, i + r] for b < B, j < ni: W^T delta accumulated over the rows
+    i..i+R-1 (R = 4 or 1; four rows per pass, so that a row of Dn is loaded and stored once per four)."""
+    ni = W.shape[1]
+    w0 = W[i]
+    if R == 4:
+        w1, w2, w3 = W[i + 1], W[i + 2], W[i + 3]
+        for b in range(B):
+            e0, e1, e2, e3 = D[b, i], D[b, i + 1], D[b, i + 2], D[b, i + 3]
+            dn = Dn[b, 0:ni]
+            for j in range(ni):
+                dn[j] = dn[j] + w0[j] * e0 + w1[j] * e1 + w2[j] * e2 + w3[j] * e3
+    else:
+        for b in range(B):
+            e0 = D[b, i]
+            dn = Dn[b, 0:ni]
+            for j in range(ni):
+                dn[j] = dn[j] + w0[j] * e0
+
+
+@njit(cache=True, inline="always")
+def grad_row(dst, update, s, r, D, i, B, X, x0, G):
+    """Row i of the weight gradient g_j = s sum_b D[b, i] X[b, x0 + j] (images summed in order, four per pass),
+    written dst[j] = g_j, or with the update dst[j] -= r g_j (the expression of
+    :func:`asymexp.nn.kernels.sgd_update`). dst (ni,) the row in grad or theta; G (>= ni,) scratch."""
+    ni = dst.shape[0]
+    nq = B // 4
+    for q in range(nq):
+        b = 4 * q
+        e0, e1, e2, e3 = D[b, i], D[b + 1, i], D[b + 2, i], D[b + 3, i]
+        t0 = X[b, x0:x0 + ni]
+        t1 = X[b + 1, x0:x0 + ni]
+        t2 = X[b + 2, x0:x0 + ni]
+        t3 = X[b + 3, x0:x0 + ni]
+        if q == 0:
+            for j in range(ni):
+                G[j] = e0 * t0[j] + e1 * t1[j] + e2 * t2[j] + e3 * t3[j]
+        else:
+            for j in range(ni):
+                G[j] = G[j] + (e0 * t0[j] + e1 * t1[j] + e2 * t2[j] + e3 * t3[j])
+    b1 = 4 * nq
+    if nq == 0:
+        e0 = D[0, i]
+        t0 = X[0, x0:x0 + ni]
+        for j in range(ni):
+            G[j] = e0 * t0[j]
+        b1 = 1
+    for b in range(b1, B):
+        e0 = D[b, i]
+        t0 = X[b, x0:x0 + ni]
+        for j in range(ni):
+            G[j] = G[j] + e0 * t0[j]
+    if update:
+        for j in range(ni):
+            dst[j] -= r * (G[j] * s)
+    else:
+        for j in range(ni):
+            dst[j] = G[j] * s
+
+
+@njit(cache=True, inline="always")
+def backward(W, s, D, X, x0, B, dst, bdst, update, r, G, Dn, back):
+    """Backward pass of one layer, W (no, ni), from D (>= B, >= no) = dLoss/d(pre-activation) of its outputs.
+
+    back: first Dn[b, :ni] = W^T D[b, :no] (Dn (>= B, >= ni), overwritten). Then, row by row right after the
+    row has served W^T delta, the gradient of W (inputs X[b, x0:x0+ni]) via :func:`grad_row` into dst (no, ni)
+    (grad, or theta with ``update``: W itself), and the bias gradient sum_b D[b, i] into bdst (no,) (empty: no
+    bias), written or (update) applied as bdst[i] -= r sum. G (>= ni,) scratch."""
+    no, ni = W.shape[0], W.shape[1]
+    has_bias = bdst.shape[0] > 0
+    if back:
+        for b in range(B):
+            dn = Dn[b, 0:ni]
+            for j in range(ni):
+                dn[j] = 0.0
+    i = 0
+    while i < no:
+        R = 4 if i + 4 <= no else 1
+        if back:
+            back_rows(W, D, Dn, B, i, R)
+        for q in range(i, i + R):
+            grad_row(dst[q], update, s, r, D, q, B, X, x0, G)
+            if has_bias:
+                acc = D[0, q]
+                for b in range(1, B):
+                    acc += D[b, q]
+                if update:
+                    bdst[q] -= r * acc
+                else:
+                    bdst[q] = acc
+        i += R
+
+
+@njit(cache=True, inline="always")
+def delta_below(Dn, X, x0, n, B, s, kind, D):
+    """D[b, j] = Dn[b, j] s sigma'(from X[b, x0 + j]) for b < B, j < n: the delta of the layer below, whose
+    activations X[b, x0:x0+n] = sigma(z) fed this layer (sigma' from h = sigma(z), :func:`dact_from_h`)."""
+    one = D.dtype.type(1.0)
+    for b in range(B):
+        dn = Dn[b, 0:n]
+        h = X[b, x0:x0 + n]
+        d = D[b, 0:n]
+        for j in range(n):
+            d[j] = dn[j] * s * dact_from_h(h[j], kind, one)
