@@ -5,7 +5,9 @@ This is the generic reference core. The fast paths are tested against it to roun
 - ``asymexp.nn.fused_deep`` (deep simulators);
 - ``asymexp.mnist.fused`` (trainer).
 Both of the last two run their dense layers on the shared batch-major core ``asymexp.nn.dense``. The simulators
-fall back to this core for networks the fused kernels do not cover. They are pure functions over arrays (the layout of ``asymexp.nn.layout``);
+fall back to this core for networks the fused kernels do not cover.
+
+They are pure functions over arrays (the layout of ``asymexp.nn.layout``);
 orchestration (loops over replicas, epochs, batches) lives outside them.
 
 Shapes (B = batch size, d = input dimension, K = outputs, U = total hidden units):
