@@ -117,6 +117,28 @@ def test_fused_kernel_equals_generic_core(n, act, g, seed, B):
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-15)
 
 
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), act=st.sampled_from(["sigmoid", "tanh"]), d=st.sampled_from([2, 3, 5]),
+       seed=st.integers(0, 2**31), B=st.integers(1, 5))
+def test_fused_backward_update_is_backward_then_sgd_update_bitwise(n, act, d, seed, B):
+    """The fused step applies the same update expression to the same gradient values: equal bits."""
+    spec = NetworkSpec.from_strings("3/4", str(n), activation=act, input_dim=d)
+    lay = build_layout(spec)
+    rng = np.random.default_rng(seed)
+    theta = init_params(spec, rng, lay)
+    Xb = rng.standard_normal((B, d))
+    rates = rng.uniform(0.1, 2.0, 2)
+    Z, H, out = np.zeros((n, B)), np.zeros((n, B)), np.zeros((1, B))
+    fused.forward(theta, lay.table, lay.scales, lay.activation, Xb, Z, H, out)
+    dout = out - 0.3
+    a, b = theta.copy(), theta.copy()
+    grad = np.zeros_like(theta)
+    fused.backward(a, lay.table, lay.scales, lay.activation, Xb, H, dout, grad)
+    kernels.sgd_update(a, grad, lay.table, rates)
+    fused.backward_update(b, lay.table, lay.scales, lay.activation, Xb, H, dout, np.zeros_like(theta), rates)
+    assert np.array_equal(a, b) and not np.array_equal(a, theta)
+
+
 @numba.njit(error_model="numpy")
 def _fused_act_loop(z, kind):
     out = np.empty_like(z)

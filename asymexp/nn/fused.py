@@ -256,6 +256,18 @@ def forward(theta, table, scales, kind, X, Z, H, out):
 def backward(theta, table, scales, kind, X, H, dout, grad):
     """grad <- dLoss/dtheta from H and dout (1, B): dC_i = s sum_b dout_b H_ib,
     dW_ik = s C_i sum_b dout_b sigma'_ib X_bk (sums over b in order, as the generic core's loops)."""
+    _backward(theta, table, scales, kind, X, H, dout, grad, scales, False)
+
+
+@njit(cache=True, error_model="numpy")
+def backward_update(theta, table, scales, kind, X, H, dout, grad, rates):
+    """:func:`backward` then ``asymexp.nn.kernels.sgd_update(theta, grad, table, rates)``, bit for bit, with
+    the update applied where the gradient is finished instead of in a second pass (grad (P,) is scratch)."""
+    _backward(theta, table, scales, kind, X, H, dout, grad, rates, True)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
     w0, n, d, c0 = table[0, 0], table[0, 2], table[0, 3], table[1, 0]
     B = X.shape[0]
     s = scales[1]
@@ -304,6 +316,21 @@ def backward(theta, table, scales, kind, X, H, dout, grad):
                 xk = X[b, k]
                 for i in range(n):
                     G[k * n + i] += F[i] * xk
+    if update:                      # the expressions of kernels.sgd_update: theta -= r * grad
+        rw, rc = rates[0], rates[1]
+        W = theta[w0:w0 + n * d]
+        if d == 3:
+            for i in range(n):
+                W[3 * i] -= rw * G[i]
+                W[3 * i + 1] -= rw * G[n + i]
+                W[3 * i + 2] -= rw * G[2 * n + i]
+        else:
+            for i in range(n):
+                for k in range(d):
+                    W[i * d + k] -= rw * G[k * n + i]
+        for i in range(n):
+            C[i] -= rc * (s * gC[i])
+        return
     if d == 3:
         for i in range(n):
             gW[3 * i] = G[i]

@@ -2,8 +2,8 @@
 
 Every replica runs the shared core (:mod:`asymexp.nn.kernels`, engine code 0) or a fused kernel equal to the
 core to rounding: for one hidden layer without biases :mod:`asymexp.nn.fused` (code 1), for L >= 2 hidden
-layers without biases :mod:`asymexp.nn.fused_deep` (code 2; GD and SGD steps then fuse the backward pass
-with the update, bit for bit equal to backward + ``sgd_update``). A replica's numbers depend only on its
+layers without biases :mod:`asymexp.nn.fused_deep` (code 2). With either fused kernel, GD and SGD steps fuse
+the backward pass with the update, bit for bit equal to backward + ``sgd_update``. A replica's numbers depend only on its
 own initial parameters (and, for SGD, its own drawn data indices), never on the thread that runs it, so the
 results do not depend on the thread count.
 
@@ -64,11 +64,14 @@ def _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout
 
 @njit(cache=True)
 def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad, rates):
-    """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With the deep fused kernel the
-    backward pass and the update are one pass (bit for bit the same numbers); grad is then left untouched."""
+    """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With a fused kernel the backward
+    pass and the update are one pass (bit for bit the same numbers as backward then sgd_update)."""
     if use_fused == FUSED_DEEP:
         _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
         FD.backward_update(theta, table, scales, kind, X, H, dout, rates)
+    elif use_fused == FUSED_SHALLOW:
+        _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
+        F.backward_update(theta, table, scales, kind, X, H, dout, grad, rates)
     else:
         _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad)
         K.sgd_update(theta, grad, table, rates)
