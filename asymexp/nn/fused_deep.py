@@ -13,8 +13,15 @@ branch-free :func:`asymexp.nn.fused.tanh` / ``sigmoid``.
 Rounding: the dot products are compiled with the fast-math flags ``reassoc`` / ``contract`` / ``nsz`` only (no
 ``nnan``/``ninf``: NaN and infinities propagate as usual) so that LLVM may split a sum into vector partial
 sums and use FMA; the result equals the generic core to rounding (a different summation order than BLAS,
-tests/test_fused_deep.py). The order is fixed by the compiled code and the shapes, not by the data's
-addresses nor by threads: a replica's numbers do not depend on the thread count.
+tests/test_fused_deep.py). The backward pass is compiled without fast-math; its sums are explicit chains of
+``llvm.fma`` (correctly rounded, :func:`asymexp.nn.fused._fma`) in a fixed order: W^T delta over the weight rows
+in order, the weight gradient grad[i, j] = sum_b (s delta_bi) X_bj over the points in order. One pass over
+each block of four weight rows computes both, so each weight row is read once per step. The order is fixed by
+the compiled code and the shapes, not by the data's addresses nor by threads: a replica's numbers do not depend
+on the thread count.
+
+:func:`forward_rows` / :func:`backward_update_rows` are the same passes on a batch-major activation workspace
+T (B, U) that persists between them (the simulator's GD/SGD step), without the (U, B) copies of Z and H.
 
 :func:`backward_update` is the backward pass fused with the GD/SGD update theta <- theta - rates[m] grad_m,
 without writing grad: it computes the same grad values (same code) and applies the same update expression as
@@ -30,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from asymexp.nn import dense
+from asymexp.nn.fused import _fma
 
 _FM = {"reassoc", "contract", "nsz"}
 
@@ -55,13 +63,12 @@ def _affine(W, s, X, x0, Y, y0, B):
     dense.affine(W, s, W[0, 0:0], X, x0, Y, y0, B)
 
 
-@njit(cache=True, error_model="numpy")
-def forward(theta, table, scales, kind, X, Z, H, out):
-    """Fill Z, H (U, B) and out (1, B) for inputs X (B, d), like the generic core. Returns nothing."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _forward_rows(theta, table, scales, kind, X, T, out, Z, H, copy):
+    """The forward pass into the batch-major T (B, >= U): every hidden layer's activations, layer m at columns
+    u0..; out (1, B). copy: also fill the (U, B) workspaces Z (pre-activations) and H (activations)."""
     n_layers = table.shape[0]
     B = X.shape[0]
-    U = H.shape[0]
-    T = np.empty((B, U))                  # every hidden layer's activations, batch-major: layer m at columns u0..
     for m in range(n_layers):
         w0, no, ni, u0 = table[m, 0], table[m, 2], table[m, 3], table[m, 4]
         W = theta[w0:w0 + no * ni].reshape((no, ni))
@@ -77,29 +84,169 @@ def forward(theta, table, scales, kind, X, Z, H, out):
             _affine(W, s, X, 0, T, u0, B)
         else:
             _affine(W, s, T, table[m - 1, 4], T, u0, B)
-        for b in range(B):
-            for i in range(no):
-                Z[u0 + i, b] = T[b, u0 + i]
+        if copy:
+            for b in range(B):
+                for i in range(no):
+                    Z[u0 + i, b] = T[b, u0 + i]
         dense.activate(T, u0, no, B, kind, True)
-        for b in range(B):
-            for i in range(no):
-                H[u0 + i, b] = T[b, u0 + i]
+        if copy:
+            for b in range(B):
+                for i in range(no):
+                    H[u0 + i, b] = T[b, u0 + i]
 
 
 @njit(cache=True, error_model="numpy")
-def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
+def forward(theta, table, scales, kind, X, Z, H, out):
+    """Fill Z, H (U, B) and out (1, B) for inputs X (B, d), like the generic core. Returns nothing."""
+    T = np.empty((X.shape[0], H.shape[0]))
+    _forward_rows(theta, table, scales, kind, X, T, out, Z, H, True)
+
+
+@njit(cache=True, error_model="numpy")
+def forward_rows(theta, table, scales, kind, X, T, out):
+    """out (1, B) for inputs X (B, d), keeping the activations batch-major in T (B, U) (no Z, no (U, B) copies)
+    for :func:`backward_update_rows`: the same numbers as :func:`forward` (T = H transposed)."""
+    _forward_rows(theta, table, scales, kind, X, T, out, T, T, False)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _quad_rows(W, dst, i, D, E, X, x0, Dn, b, back, G, mode, update, r):
+    """Rows i..i+3 of W (no, ni) against the points b..b+3: Dn[b+k, j] += sum_q W[i+q, j] D[b+k, i+q]
+    (back; rows in order, one FMA each), and the gradient g[q, j] = sum_k E[b+k, i+q] X[b+k, x0+j] (points
+    in order, FMAs; E = s D): mode 0 writes G[q] = g (first quad), 1 adds it, chained from G[q] (later
+    quads), 2 (the only quad) writes dst[i+q] directly (dst = g, or with update dst -= r g: the expression
+    of sgd_update). Each loop stores into one row only (few runtime alias checks, so LLVM vectorizes it)."""
+    ni = W.shape[1]
+    w0, w1, w2, w3 = W[i], W[i + 1], W[i + 2], W[i + 3]
+    if back:
+        for k in range(b, b + 4):
+            n = Dn[k, 0:ni]
+            c0, c1, c2, c3 = D[k, i], D[k, i + 1], D[k, i + 2], D[k, i + 3]
+            for j in range(ni):
+                n[j] = _fma(w3[j], c3, _fma(w2[j], c2, _fma(w1[j], c1, _fma(w0[j], c0, n[j]))))
+    t0 = X[b, x0:x0 + ni]
+    t1 = X[b + 1, x0:x0 + ni]
+    t2 = X[b + 2, x0:x0 + ni]
+    t3 = X[b + 3, x0:x0 + ni]
+    for q in range(i, i + 4):
+        e0, e1, e2, e3 = E[b, q], E[b + 1, q], E[b + 2, q], E[b + 3, q]
+        if mode == 0:
+            g = G[q - i, 0:ni]
+            for j in range(ni):
+                g[j] = _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], e0 * t0[j])))
+        elif mode == 1:
+            g = G[q - i, 0:ni]
+            for j in range(ni):
+                g[j] = _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], _fma(e0, t0[j], g[j]))))
+        elif update:
+            o = dst[q]
+            for j in range(ni):
+                o[j] -= r * _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], e0 * t0[j])))
+        else:
+            o = dst[q]
+            for j in range(ni):
+                o[j] = _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], e0 * t0[j])))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _one_point_rows(W, i, R, D, E, X, x0, Dn, b, back, G, first):
+    """Rows i..i+R-1 (R <= 4) against the single point b: Dn[b] += sum_q W[i+q] D[b, i+q] (back, rows in
+    order), and G[q] = E[b, i+q] X[b] (first) or G[q] = fma(E[b, i+q], X[b], G[q])."""
+    ni = W.shape[1]
+    t = X[b, x0:x0 + ni]
+    if back:
+        n = Dn[b, 0:ni]
+        for q in range(R):
+            w = W[i + q]
+            dq = D[b, i + q]
+            for j in range(ni):
+                n[j] = _fma(w[j], dq, n[j])
+    for q in range(R):
+        g = G[q, 0:ni]
+        eq = E[b, i + q]
+        if first:
+            for j in range(ni):
+                g[j] = eq * t[j]
+        else:
+            for j in range(ni):
+                g[j] = _fma(eq, t[j], g[j])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _layer_backward(W, dst, D, E, X, x0, B, Dn, back, G, update, r):
+    """Backward pass of one layer W (no, ni) given its delta D (B, no) and E = s D (s the layer's scale):
+    Dn[b, :ni] = W^T D[b] (back; overwritten), and the weight gradient grad[i, j] = sum_b E[b, i] X[b, x0+j]
+    written into dst (no, ni), or applied as dst -= r grad (update; dst = W: each row is updated after it
+    served W^T delta). Weight rows four at a time, points four at a time (then one at a time); every sum
+    is a chain of FMAs in a fixed order (rows in order for W^T delta, points in order for the gradient)."""
+    no, ni = W.shape[0], W.shape[1]
+    if not back and ni <= G.shape[0]:
+        # first layer (ni = d inputs, few): gradient columns G[j, :no] = sum_b E[b, :no] X[b, x0+j], vectorized
+        # over the rows (the same chain of FMAs over the points as below), then the (no, ni) block row by row
+        for j in range(ni):
+            g = G[j, 0:no]
+            xj = X[0, x0 + j]
+            e = E[0, 0:no]
+            for q in range(no):
+                g[q] = e[q] * xj
+            for b in range(1, B):
+                xj = X[b, x0 + j]
+                e = E[b, 0:no]
+                for q in range(no):
+                    g[q] = _fma(e[q], xj, g[q])
+        for q in range(no):
+            o = dst[q]
+            if update:
+                for j in range(ni):
+                    o[j] -= r * G[j, q]
+            else:
+                for j in range(ni):
+                    o[j] = G[j, q]
+        return
+    if back:
+        for b in range(B):
+            for j in range(ni):
+                Dn[b, j] = 0.0
+    nq = B // 4
+    i = 0
+    while i < no:
+        R = 4 if i + 4 <= no else 1
+        if R == 4 and nq == 1 and B == 4:
+            _quad_rows(W, dst, i, D, E, X, x0, Dn, 0, back, G, 2, update, r)
+        else:
+            for q in range(nq):
+                if R == 4:
+                    _quad_rows(W, dst, i, D, E, X, x0, Dn, 4 * q, back, G, 0 if q == 0 else 1, update, r)
+                else:
+                    for b in range(4 * q, 4 * q + 4):
+                        _one_point_rows(W, i, 1, D, E, X, x0, Dn, b, back, G, b == 0)
+            for b in range(4 * nq, B):
+                _one_point_rows(W, i, R, D, E, X, x0, Dn, b, back, G, b == 0)
+            for q in range(R):
+                g = G[q, 0:ni]
+                o = dst[i + q]
+                if update:
+                    for j in range(ni):
+                        o[j] -= r * g[j]
+                else:
+                    for j in range(ni):
+                        o[j] = g[j]
+        i += R
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _backward_rows(theta, table, scales, kind, X, T, dout, grad, rates, update):
+    """Backward pass from the batch-major activations T (B, >= U): grad, or (update) theta -= rates[m] grad."""
     n_layers = table.shape[0]
     B = X.shape[0]
     d = X.shape[1]
-    U = H.shape[0]
     wmax = 1
     for m in range(n_layers):
         wmax = max(wmax, table[m, 2], table[m, 3])
-    T = np.empty((B, U))                  # H transposed, batch-major
-    _to_rows(H, B, T)
     D = np.empty((B, wmax))               # delta of the current layer, (B, n_out)
+    E = np.empty((B, wmax))               # s D
     Dn = np.empty((B, wmax))              # W^T delta, (B, n_in)
-    G = np.empty(max(wmax, d))            # one row of the weight gradient
+    G = np.empty((4, max(wmax, d)))       # four rows of the weight gradient (first layer: four columns)
     K = table[n_layers - 1, 2]
     for i in range(K):
         for b in range(B):
@@ -110,12 +257,29 @@ def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
         W = theta[w0:w0 + no * ni].reshape((no, ni))
         Wd = dst[w0:w0 + no * ni].reshape((no, ni))
         s = scales[m]
+        for b in range(B):
+            for i in range(no):
+                E[b, i] = s * D[b, i]
         if m == 0:
-            dense.backward(W, s, D, X, 0, B, Wd, theta[0:0], update, rates[m], G, Dn, False)
+            _layer_backward(W, Wd, D, E, X, 0, B, Dn, False, G, update, rates[m])
         else:
             p0 = table[m - 1, 4]
-            dense.backward(W, s, D, T, p0, B, Wd, theta[0:0], update, rates[m], G, Dn, True)
+            _layer_backward(W, Wd, D, E, T, p0, B, Dn, True, G, update, rates[m])
             dense.delta_below(Dn, T, p0, ni, B, s, kind, D)
+
+
+@njit(cache=True, error_model="numpy")
+def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
+    T = np.empty((X.shape[0], H.shape[0]))   # H transposed, batch-major
+    _to_rows(H, X.shape[0], T)
+    _backward_rows(theta, table, scales, kind, X, T, dout, grad, rates, update)
+
+
+@njit(cache=True, error_model="numpy")
+def backward_update_rows(theta, table, scales, kind, X, T, dout, rates):
+    """:func:`backward_update` from the batch-major activations T (B, U) of :func:`forward_rows` (the same
+    numbers: one core for both)."""
+    _backward_rows(theta, table, scales, kind, X, T, dout, theta, rates, True)
 
 
 @njit(cache=True, error_model="numpy")

@@ -67,8 +67,13 @@ def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout
     """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With a fused kernel the backward
     pass and the update are one pass (bit for bit the same numbers as backward then sgd_update)."""
     if use_fused == FUSED_DEEP:
-        _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
-        FD.backward_update(theta, table, scales, kind, X, H, dout, rates)
+        T = H.reshape((X.shape[0], H.shape[0]))     # H's memory as the batch-major (B, U) workspace
+        FD.forward_rows(theta, table, scales, kind, X, T, out)
+        K.mse_dout(out, Y, dout)
+        inv = 1.0 / X.shape[0]
+        for b in range(dout.shape[1]):
+            dout[0, b] *= inv
+        FD.backward_update_rows(theta, table, scales, kind, X, T, dout, rates)
     elif use_fused == FUSED_SHALLOW:
         _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
         F.backward_update(theta, table, scales, kind, X, H, dout, grad, rates)
