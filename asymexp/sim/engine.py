@@ -41,13 +41,19 @@ def _output(theta, table, scales, kind, use_fused, X, Z, H, out):
 
 
 @njit(cache=True)
+def _mean_mse_dout(out, Y, dout):
+    """dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2; out, Y, dout (1, B)."""
+    K.mse_dout(out, Y, dout)
+    inv = 1.0 / out.shape[1]
+    for b in range(dout.shape[1]):
+        dout[0, b] *= inv
+
+
+@njit(cache=True)
 def _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout):
     """Forward pass, then dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
     _output(theta, table, scales, kind, use_fused, X, Z, H, out)
-    K.mse_dout(out, Y, dout)
-    inv = 1.0 / X.shape[0]
-    for b in range(dout.shape[1]):
-        dout[0, b] *= inv
+    _mean_mse_dout(out, Y, dout)
 
 
 @njit(cache=True)
@@ -69,10 +75,7 @@ def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout
     if use_fused == FUSED_DEEP:
         T = H.reshape((X.shape[0], H.shape[0]))     # H's memory as the batch-major (B, U) workspace
         FD.forward_rows(theta, table, scales, kind, X, T, out)
-        K.mse_dout(out, Y, dout)
-        inv = 1.0 / X.shape[0]
-        for b in range(dout.shape[1]):
-            dout[0, b] *= inv
+        _mean_mse_dout(out, Y, dout)
         FD.backward_update_rows(theta, table, scales, kind, X, T, dout, rates)
     elif use_fused == FUSED_SHALLOW:
         _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
