@@ -1,5 +1,8 @@
-"""Batch-major dense layers: the forward/backward core shared by the MNIST trainer (:mod:`asymexp.mnist.fused`)
-and the deep simulators (:mod:`asymexp.nn.fused_deep`).
+"""Batch-major dense layers: the forward/backward core of the MNIST trainer (:mod:`asymexp.mnist.fused`), whose
+forward products (:func:`affine`), activations (:func:`activate`) and delta propagation (:func:`delta_below`)
+the deep simulators (:mod:`asymexp.nn.fused_deep`) share. The deep simulators' weight-gradient pass is their own
+FMA-blocked loop (faster there, without biases). :func:`backward` here serves the trainer. Merging the two
+gradient passes is open.
 
 The maths is that of :mod:`asymexp.nn.kernels` for one layer m with weights W (no, ni), scale s = N^-gamma of
 the layer below and optional bias b (THEORY.md section 1; biases are added after the scaling):

@@ -3,8 +3,9 @@
 Same signatures, layout and maths as :func:`asymexp.nn.kernels.forward` / ``backward`` (Z^m = s_m W_m H^{m-1},
 H^m = sigma(Z^m), out = s_L C H^L; delta^{m-1} = (W_m^T delta^m) s_m sigma'(from H^{m-1}), grad W_m =
 s_m delta^m (H^{m-1})^T), restricted to networks that :func:`qualifies` accepts. Instead of one BLAS call per
-layer on a tall-skinny product (B = 1..8 points) and scalar libm activations, it runs the batch-major dense-layer
-core :mod:`asymexp.nn.dense` (shared with the MNIST trainer): every layer's activations are kept transposed, (B, U)
+layer on a tall-skinny product (B = 1..8 points) and scalar libm activations, it runs the forward products, the
+activations and the delta propagation of the batch-major core :mod:`asymexp.nn.dense` (shared with the MNIST
+trainer; the weight-gradient pass below is this module's own): every layer's activations are kept transposed, (B, U)
 with layer m's units contiguous at columns u0.., so that each loop runs innermost over contiguous units and LLVM
 vectorizes it: the products W x_b are dot products along a weight row (two rows by four points at a time, so
 every load feeds two or four multiply-adds), W^T delta is a sum of weight rows (axpy), and the activation is the

@@ -4,7 +4,8 @@ This is the generic reference core. The fast paths are tested against it to roun
 - ``asymexp.nn.fused`` (one hidden layer);
 - ``asymexp.nn.fused_deep`` (deep simulators);
 - ``asymexp.mnist.fused`` (trainer).
-Both of the last two run their dense layers on the shared batch-major core ``asymexp.nn.dense``. The simulators
+The last two share the batch-major core ``asymexp.nn.dense`` for the forward products, the activations and
+the delta propagation. Each keeps its own weight-gradient pass. The simulators
 fall back to this core for networks the fused kernels do not cover.
 
 They are pure functions over arrays (the layout of ``asymexp.nn.layout``);
