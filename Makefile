@@ -32,4 +32,6 @@ derivations: $(STAMP_RUN)
 	$(BIN)/python -m asymexp.symbolic.regenerate derivations
 
 clean:
+	-if [ -x $(BIN)/python ]; then $(BIN)/python -m asymexp.jit --clear; fi
+	find asymexp \( -name '*.nbi' -o -name '*.nbc' \) -type f -delete
 	rm -rf $(VENV) demo-output .pytest_cache .hypothesis

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,17 +38,20 @@ Gamma = Union[Fraction, str]
 
 
 def _exact(text: Any, what: str) -> Fraction:
-    """Parse a finite number ("0.7", "7/10", 0.7, 1) exactly; floats go through their shortest repr."""
-    if isinstance(text, bool):
+    """Parse a finite number exactly: "0.7", "7/10", 7/10 as a Fraction, ints, and floats (Python's or NumPy's)
+    through their shortest decimal, so that 0.9 gives 9/10 (not the binary 8106479329266893/2^53)."""
+    if isinstance(text, bool) or type(text).__name__ == "bool_":
         raise SpecError(f"{what} = {text!r} is not a number")
     if isinstance(text, Fraction):
         return text
-    if isinstance(text, int):
-        return Fraction(text)
-    if isinstance(text, float):
-        if not math.isfinite(text):
-            raise SpecError(f"{what} = {text!r} is not finite; a finite number is required")
-        return Fraction(repr(text))
+    if isinstance(text, numbers.Integral):
+        return Fraction(int(text))
+    if isinstance(text, numbers.Real) and not isinstance(text, numbers.Rational):
+        value = float(text)
+        if not math.isfinite(value):
+            raise SpecError(f"{what} = {value!r} is not finite; a finite number is required")
+        # NumPy scalars print their own shortest decimal (a float32 0.9 gives "0.9"); Python floats use repr
+        return Fraction(str(text) if type(text).__module__ == "numpy" else float.__repr__(value))
     try:
         value = Fraction(str(text).strip())
     except (ValueError, ZeroDivisionError):
@@ -150,19 +154,38 @@ def _parse_gamma(value: Any, index: int) -> Gamma:
         raise SpecError(f"{what} = {value.strip()!r} is not finite; allowed: 1/2 <= gamma <= 1 (or a symbol name)")
     if isinstance(value, str) and _SYMBOL.match(value.strip()):
         return value.strip()
-    try:
-        import sympy  # noqa: F401  (only when a SymPy object is passed in)
-
-        if hasattr(value, "free_symbols") and getattr(value, "free_symbols"):
+    if type(value).__module__.startswith("sympy"):
+        if getattr(value, "free_symbols", None):
             return str(value)
-        if hasattr(value, "is_Rational") and value.is_Rational:
+        if getattr(value, "is_Rational", False):
             value = Fraction(int(value.p), int(value.q))
-    except ImportError:  # pragma: no cover - sympy is a dependency
-        pass
     g = _exact(value, what)
     if not Fraction(1, 2) <= g <= 1:
         raise SpecError(f"{what} = {_show(value)} is outside [1/2, 1]; allowed: 1/2 <= gamma <= 1")
     return g
+
+
+def parse_gammas(values: "str | Sequence", numeric: bool = False) -> tuple[Gamma, ...]:
+    """The one gamma parser: "0.7,7/10,1" or a sequence of str, int, float, Fraction, NumPy scalars (e.g.
+    ``np.linspace(0.5, 1, 3)``) or symbol names, to exact Fractions in [1/2, 1] (or names). :class:`SpecError`
+    names a bad value and what is allowed; ``numeric=True`` refuses symbol names."""
+    raw = _split(values, "gammas") if isinstance(values, str) else list(values)
+    if not raw:
+        raise SpecError("gammas is empty; at least one hidden layer (one gamma) is required")
+    gammas = tuple(_parse_gamma(g, i + 1) for i, g in enumerate(raw))
+    for i, g in enumerate(gammas):
+        if numeric and isinstance(g, str):
+            raise SpecError(f"gamma_{i + 1} = {g!r} is a symbol; a number in [1/2, 1] is required here (e.g. 0.75)")
+    return gammas
+
+
+def exact_number(value: Any, what: str, positive: bool = False) -> Fraction:
+    """A finite number parsed exactly, as gammas are (floats through their shortest decimal); ``what`` names it
+    in the error; ``positive=True`` also requires value > 0."""
+    x = _exact(value, what)
+    if positive and not x > 0:
+        raise SpecError(f"{what} = {_show(value)} is not allowed; a number > 0 is required")
+    return x
 
 
 def _show(value: Any) -> str:
@@ -239,10 +262,7 @@ class NetworkSpec:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
-        raw = _split(self.gammas, "gammas") if isinstance(self.gammas, str) else list(self.gammas)
-        if not raw:
-            raise SpecError("gammas is empty; at least one hidden layer (one gamma) is required")
-        gammas = tuple(_parse_gamma(g, i + 1) for i, g in enumerate(raw))
+        gammas = parse_gammas(self.gammas)
         object.__setattr__(self, "gammas", gammas)
         depth = len(gammas)
         if self.widths is not None:
@@ -364,6 +384,11 @@ class NetworkSpec:
         if depth is not None and depth != spec.depth:
             raise SpecError(f"depth = {depth} but {spec.depth} gammas were given")
         return spec
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "NetworkSpec":
+        """The inverse of :meth:`to_dict`: ``NetworkSpec.from_dict(spec.to_dict()) == spec``, gammas exact."""
+        return cls.from_mapping(data)
 
     @classmethod
     def from_toml(cls, path) -> "NetworkSpec":

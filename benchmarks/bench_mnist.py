@@ -92,8 +92,8 @@ def torch_run(base, epochs, seed=0):
     Returns ``(wall seconds per epoch, test accuracy after each epoch, CPU seconds per epoch)``."""
     import torch
 
-    from asymexp.mnist.data import load
-    from asymexp.mnist.rates import layer_rates
+    from asymexp.inputs.datasets import load
+    from asymexp.mnist.train import layer_rates
 
     torch.set_num_threads(1)
     spec, layout, theta = _initial_theta(base, seed)

@@ -18,8 +18,9 @@ import numpy as np
 from numba import njit, prange
 
 from asymexp.nn.layout import build_layout
-from asymexp.sim import initial_parameters, learning_rates, simulate
-from asymexp.theory.problem import load_problem
+from asymexp.sim import initial_parameters, simulate
+from asymexp.symbolic.rules import rules_for
+from asymexp.inputs.problems import load_problem
 
 
 def numpy_shallow_gd(W, c, X, Y, s, rate, steps):
@@ -100,7 +101,7 @@ def shallow_case(replicas):
     d, M = problem.dim, problem.n_train
     W = thetas[:, :N * d].reshape(replicas, N, d).copy()
     c = thetas[:, N * d:].copy()
-    rate = learning_rates(spec)[0]
+    rate = rules_for(spec).learning_rates(spec.widths)[0]
     out = {}
     t_numpy = _timed(lambda: out.setdefault("g", numpy_shallow_gd(W, c, problem.x, problem.y, lay.scales[1], rate, N)))
     err = np.abs(out["g"][:4] - res.outputs[:, 0]).max()
@@ -123,7 +124,7 @@ def deep_case(replicas):
     blocks = [np.stack([lay.block(th, m).copy() for th in thetas]) for m in range(L + 1)]
     out = {}
     t_numpy = _timed(lambda: out.setdefault("g", numpy_deep_gd(blocks, problem.x, problem.y, lay.scales,
-                                                               learning_rates(spec), N)))
+                                                               rules_for(spec).learning_rates(spec.widths), N)))
     err = np.abs(out["g"][:4] - res.outputs[:, 0]).max()
     d, M = problem.dim, problem.n_train
     per_pass = 2 * N * d * M + (L - 1) * 2 * N * N * M + 2 * N * M
@@ -143,7 +144,7 @@ def main():
     print(f"[shallow N=1024, 4 points, GD t=1 (1024 steps), {1024 // div} replicas] numba {tn:.2f} s, "
           f"numpy {tp:.2f} s, ratio {tp / tn:.2f}x; effective {flops / tn / 1e9:.2f} GFLOP/s; "
           f"max |numba - numpy| = {err:.2e}; the same number of libm np.tanh calls alone takes {t_tanh:.2f} s = "
-          f"{100 * t_tanh / tn:.0f}% of the simulator's time (the simulator uses asymexp.nn.fused's vectorized tanh)")
+          f"{100 * t_tanh / tn:.0f}% of the simulator's time (the simulator uses asymexp.nn.shallow_kernel's vectorized tanh)")
     tn, tp, flops, err = deep_case(256 // div)
     print(f"[deep L=3, N=128, GD t=1 (128 steps), {256 // div} replicas] numba {tn:.2f} s, numpy {tp:.2f} s, "
           f"ratio {tp / tn:.2f}x; effective {flops / tn / 1e9:.2f} GFLOP/s; max |numba - numpy| = {err:.2e}")

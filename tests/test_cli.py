@@ -39,7 +39,7 @@ def test_data_json_embedded(capsys):
 
 
 def test_data_dir_with_truncated_file_exits_2_naming_it(tmp_path):
-    from asymexp.mnist.data import embedded_dir
+    from asymexp.inputs.datasets import embedded_dir
 
     src = (embedded_dir() / "t10k-images-idx3-ubyte.gz").read_bytes()
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(src[: len(src) // 3])

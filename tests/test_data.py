@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import DataError
-from asymexp.mnist import data
-from asymexp.mnist.data import IDXError, parse_idx
+from asymexp.inputs import datasets
+from asymexp.inputs.datasets import IDXError, parse_idx
 
 
 @settings(max_examples=300, deadline=None)
@@ -43,10 +43,10 @@ def test_valid_idx_round_trips_and_every_truncation_is_caught(shape, data_):
 
 
 def test_embedded_mnist_shapes_md5_and_split():
-    ds = data.load("mnist")
+    ds = datasets.load("mnist")
     assert ds.md5_ok and ds.summary()["md5_ok"] is True
     assert ds.train_images.shape == (8000, 28, 28) and ds.test_images.shape == (2000, 28, 28)
-    full, _ = data.read_idx(data.embedded_dir() / "t10k-images-idx3-ubyte.gz")
+    full, _ = datasets.read_idx(datasets.embedded_dir() / "t10k-images-idx3-ubyte.gz")
     np.testing.assert_array_equal(ds.test_images, full[4::5])  # documented split: i % 5 == 4 is test
     counts = np.bincount(ds.train_labels, minlength=10)
     assert counts.min() > 600  # every digit present in the training part (about 800 each)
@@ -58,14 +58,14 @@ def test_embedded_mnist_shapes_md5_and_split():
 
 
 def test_one_hot():
-    oh = data.one_hot(np.array([3, 0, 9]))
+    oh = datasets.one_hot(np.array([3, 0, 9]))
     assert oh.shape == (3, 10) and oh.sum() == 3 and oh[0, 3] == 1 and oh[2, 9] == 1
     with pytest.raises(DataError, match="0..9"):
-        data.one_hot(np.array([10]))
+        datasets.one_hot(np.array([10]))
 
 
 def _copy_embedded(dst):
-    for f in data.embedded_dir().glob("*.gz"):
+    for f in datasets.embedded_dir().glob("*.gz"):
         shutil.copy(f, dst / f.name)
 
 
@@ -74,7 +74,7 @@ def test_truncated_gzip_in_data_dir_names_the_file(tmp_path):
     victim = tmp_path / "t10k-images-idx3-ubyte.gz"
     victim.write_bytes(victim.read_bytes()[:5000])
     with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz"):
-        data.load("mnist", tmp_path)
+        datasets.load("mnist", tmp_path)
 
 
 def test_truncated_raw_idx_names_the_file(tmp_path):
@@ -83,25 +83,25 @@ def test_truncated_raw_idx_names_the_file(tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(raw[:-7])
     with pytest.raises(IDXError, match="t10k-labels-idx1-ubyte: truncated"):
-        data.load("mnist", tmp_path)
+        datasets.load("mnist", tmp_path)
 
 
 def test_unknown_md5_is_reported_not_hidden(tmp_path):
     _copy_embedded(tmp_path)
     p = tmp_path / "t10k-labels-idx1-ubyte.gz"
     p.write_bytes(gzip.compress(gzip.decompress(p.read_bytes()), mtime=0))
-    assert hashlib.md5(p.read_bytes()).hexdigest() not in data.KNOWN_MD5["mnist"][p.name]
-    ds = data.load("mnist", tmp_path)
+    assert hashlib.md5(p.read_bytes()).hexdigest() not in datasets.KNOWN_MD5["mnist"][p.name]
+    ds = datasets.load("mnist", tmp_path)
     assert ds.md5_ok is False and ds.train_images.shape == (8000, 28, 28)
 
 
 def test_missing_dataset_lists_where_it_looked(tmp_path):
     with pytest.raises(DataError, match=str(tmp_path)):
-        data.load("mnist", tmp_path)
+        datasets.load("mnist", tmp_path)
     with pytest.raises(DataError, match="does not exist"):
-        data.load("mnist", tmp_path / "nope")
+        datasets.load("mnist", tmp_path / "nope")
     with pytest.raises(DataError, match="allowed"):
-        data.load("cifar")
+        datasets.load("cifar")
 
 
 def test_full_dataset_dir_with_train_files(tmp_path):
@@ -111,15 +111,15 @@ def test_full_dataset_dir_with_train_files(tmp_path):
                       "t10k-images-idx3-ubyte": rng.integers(0, 255, (7, 28, 28), dtype=np.uint8),
                       "t10k-labels-idx1-ubyte": rng.integers(0, 10, 7, dtype=np.uint8)}.items():
         (tmp_path / stem).write_bytes(_idx(arr))
-    ds = data.load("mnist", tmp_path)
+    ds = datasets.load("mnist", tmp_path)
     assert ds.train_images.shape[0] == 30 and ds.test_images.shape[0] == 7 and ds.md5_ok is False
     (tmp_path / "train-labels-idx1-ubyte").write_bytes(_idx(rng.integers(0, 10, 29, dtype=np.uint8)))
     with pytest.raises(DataError, match="29 labels for 30 images"):
-        data.load("mnist", tmp_path)
+        datasets.load("mnist", tmp_path)
 
 
-@pytest.mark.skipif(not (data.FASHION_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz").exists(),
+@pytest.mark.skipif(not (datasets.FASHION_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz").exists(),
                     reason="Debian's dataset-fashion-mnist is not installed")
 def test_fashion_mnist_from_debian_package():
-    ds = data.load("fashion-mnist")
+    ds = datasets.load("fashion-mnist")
     assert ds.md5_ok and ds.train_images.shape == (60000, 28, 28) and ds.test_images.shape == (10000, 28, 28)

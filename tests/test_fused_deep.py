@@ -1,7 +1,7 @@
-"""The deep fused kernel (asymexp.nn.fused_deep) against the generic core (asymexp.nn.kernels).
+"""The deep fused kernel (asymexp.nn.deep_kernel) against the generic core (asymexp.nn.generic_kernel).
 
 Tolerances: both compute the same sums in different orders (BLAS vs vectorized partial sums, FMA), and the
-activations differ by a few ulp (asymexp.nn.fused.tanh/sigmoid vs libm); with O(1) inputs, widths <= 64 and
+activations differ by a few ulp (asymexp.floatmath.tanh/sigmoid vs libm); with O(1) inputs, widths <= 64 and
 depth <= 4 the accumulated difference is a few hundred ulp at most, so 1e-12 relative (4500 ulp) to the
 largest entry of each array is safe and still fails on any wrong index, scale or transpose (those give O(1)
 relative errors).
@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asymexp.nn import fused, fused_deep
-from asymexp.nn import kernels as K
+from asymexp.nn import shallow_kernel
+
+from asymexp.nn import deep_kernel
+from asymexp.nn import generic_kernel as K
 from asymexp.nn.layout import build_layout, init_params
 from asymexp.sim import simulate
 
@@ -20,7 +22,7 @@ RTOL = 1e-12
 
 
 def _make(widths, activation, d, seed):
-    from asymexp.theory.problem import load_problem
+    from asymexp.inputs.problems import load_problem
 
     problem = load_problem("tanh4.toml")
     spec = problem.spec(["3/4"] * len(widths), list(widths)).replace(activation=activation, input_dim=d)
@@ -42,7 +44,7 @@ CASES = [((8, 8), "tanh", 3, 1), ((16, 8), "sigmoid", 3, 2), ((5, 7, 3), "tanh",
 @pytest.mark.parametrize("saturate", [False, True])
 def test_deep_fused_equals_generic_core(widths, activation, d, B, saturate):
     spec, layout, theta = _make(widths, activation, d, seed=len(widths) * 100 + B)
-    assert fused_deep.qualifies(layout) and not fused.qualifies(layout)
+    assert deep_kernel.qualifies(layout) and not shallow_kernel.qualifies(layout)
     rng = np.random.default_rng(B)
     X = rng.standard_normal((B, d))
     if saturate:                          # large first-layer weights: many units at sigma' ~ 0 or h = +-1
@@ -50,7 +52,7 @@ def test_deep_fused_equals_generic_core(widths, activation, d, B, saturate):
         theta[w0:w0 + no * ni] *= 40.0
     U = layout.n_hidden
     outs = []
-    for mod in (K, fused_deep):
+    for mod in (K, deep_kernel):
         Z = np.full((U, B), np.nan)
         H = np.full((U, B), np.nan)
         out = np.full((1, B), np.nan)
@@ -74,15 +76,15 @@ def test_backward_update_is_backward_then_sgd_update_bitwise(widths, activation,
     X = np.random.default_rng(0).standard_normal((B, d))
     U = layout.n_hidden
     Z, H, out = np.empty((U, B)), np.empty((U, B)), np.empty((1, B))
-    fused_deep.forward(theta, layout.table, layout.scales, layout.activation, X, Z, H, out)
+    deep_kernel.forward(theta, layout.table, layout.scales, layout.activation, X, Z, H, out)
     dout = out - 1.0
     rates = np.linspace(0.1, 0.4, layout.n_layers)
     grad = np.empty_like(theta)
-    fused_deep.backward(theta, layout.table, layout.scales, layout.activation, X, H, dout, grad)
+    deep_kernel.backward(theta, layout.table, layout.scales, layout.activation, X, H, dout, grad)
     a = theta.copy()
     K.sgd_update(a, grad, layout.table, rates)
     b = theta.copy()
-    fused_deep.backward_update(b, layout.table, layout.scales, layout.activation, X, H, dout, rates)
+    deep_kernel.backward_update(b, layout.table, layout.scales, layout.activation, X, H, dout, rates)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, theta)
 
@@ -98,9 +100,9 @@ def test_results_do_not_depend_on_memory_offset():
         th[:] = theta
         U = layout.n_hidden
         Z, H, out = np.empty((U, 3)), np.empty((U, 3)), np.empty((1, 3))
-        fused_deep.forward(th, layout.table, layout.scales, layout.activation, X, Z, H, out)
+        deep_kernel.forward(th, layout.table, layout.scales, layout.activation, X, Z, H, out)
         grad = np.empty_like(theta)
-        fused_deep.backward(th, layout.table, layout.scales, layout.activation, X, H, out.copy(), grad)
+        deep_kernel.backward(th, layout.table, layout.scales, layout.activation, X, H, out.copy(), grad)
         res.append((out.copy(), grad))
     for o, g in res[1:]:
         assert np.array_equal(o, res[0][0]) and np.array_equal(g, res[0][1])
@@ -109,13 +111,13 @@ def test_results_do_not_depend_on_memory_offset():
 def test_qualifies():
     _, lay2, _ = _make((8, 8), "tanh", 3, 0)
     _, lay1, _ = _make((8,), "tanh", 3, 0)
-    assert fused_deep.qualifies(lay2) and not fused_deep.qualifies(lay1)
-    assert not fused_deep.qualifies(lay2, output_dim=2)
+    assert deep_kernel.qualifies(lay2) and not deep_kernel.qualifies(lay1)
+    assert not deep_kernel.qualifies(lay2, output_dim=2)
 
 
 @pytest.mark.parametrize("dynamics", ["gd", "sgd", "flow"])
 def test_auto_and_generic_engines_agree_after_training(dynamics):
-    from asymexp.theory.problem import load_problem
+    from asymexp.inputs.problems import load_problem
 
     problem = load_problem("tanh4.toml")
     spec = problem.spec(["3/4", "3/4", "3/4"], [16, 12, 8])
@@ -130,7 +132,7 @@ def test_auto_and_generic_engines_agree_after_training(dynamics):
 
 def test_deep_results_do_not_depend_on_thread_count():
     import numba
-    from asymexp.theory.problem import load_problem
+    from asymexp.inputs.problems import load_problem
 
     problem = load_problem("tanh4.toml")
     spec = problem.spec(["3/4", "3/4"], [24, 16])

@@ -1,12 +1,12 @@
-"""The batch-major GD-step entry points of asymexp.nn.fused_deep (used by the simulator's deep GD/SGD steps)
+"""The batch-major GD-step entry points of asymexp.nn.deep_kernel (used by the simulator's deep GD/SGD steps)
 against the public (U, B) ones: the same numbers bit for bit."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from asymexp.nn import fused_deep
-from asymexp.nn import kernels as K
+from asymexp.nn import deep_kernel
+from asymexp.nn import generic_kernel as K
 from asymexp.nn.layout import build_layout, init_params
 
 CASES = [((8, 8), "tanh", 3, 4), ((16, 8), "sigmoid", 3, 2), ((5, 7, 3), "tanh", 2, 5), ((17, 16, 9, 4), "sigmoid", 4, 8),
@@ -14,7 +14,7 @@ CASES = [((8, 8), "tanh", 3, 4), ((16, 8), "sigmoid", 3, 2), ((5, 7, 3), "tanh",
 
 
 def _make(widths, activation, d, seed):
-    from asymexp.theory.problem import load_problem
+    from asymexp.inputs.problems import load_problem
 
     problem = load_problem("tanh4.toml")
     spec = problem.spec(["3/4"] * len(widths), list(widths)).replace(activation=activation, input_dim=d)
@@ -30,19 +30,19 @@ def test_rows_entry_points_equal_public_ones_bitwise(widths, activation, d, B):
     X = np.random.default_rng(B).standard_normal((B, d))
     U = layout.n_hidden
     Z, H, out = np.empty((U, B)), np.empty((U, B)), np.empty((1, B))
-    fused_deep.forward(theta, *args, X, Z, H, out)
+    deep_kernel.forward(theta, *args, X, Z, H, out)
     T, out2 = np.full((B, U), np.nan), np.empty((1, B))
-    fused_deep.forward_rows(theta, *args, X, T, out2)
+    deep_kernel.forward_rows(theta, *args, X, T, out2)
     assert np.array_equal(out, out2) and np.array_equal(T, H.T)
     dout = out - 0.7
     rates = np.linspace(0.2, 0.5, layout.n_layers)
     a = theta.copy()
-    fused_deep.backward_update(a, *args, X, H, dout, rates)
+    deep_kernel.backward_update(a, *args, X, H, dout, rates)
     b = theta.copy()
-    fused_deep.backward_update_rows(b, *args, X, T, dout, rates)
+    deep_kernel.backward_update_rows(b, *args, X, T, dout, rates)
     assert np.array_equal(a, b) and not np.array_equal(a, theta)
     grad = np.empty_like(theta)
-    fused_deep.backward(theta, *args, X, H, dout, grad)
+    deep_kernel.backward(theta, *args, X, H, dout, grad)
     c = theta.copy()
     K.sgd_update(c, grad, layout.table, rates)
     assert np.array_equal(a, c)

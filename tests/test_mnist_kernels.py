@@ -2,7 +2,8 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from asymexp.mnist import fused
+from asymexp import floatmath
+from asymexp.mnist import epoch_kernel
 from asymexp.mnist.prepare import SHIFT, sparse_images
 from asymexp.nn.layout import build_layout, init_params
 from asymexp.spec import NetworkSpec
@@ -35,7 +36,7 @@ def _first(theta, lay):
 def _mean_loss(theta, lay, data, loss_kind):
     S, u, cs = _first(theta, lay)
     losses, pred = np.empty(data.n), np.empty(data.n, dtype=np.int64)
-    fused.evaluate(theta, lay.table, lay.scales.astype(theta.dtype), lay.activation, S, u, cs, SHIFT, data.indptr,
+    epoch_kernel.evaluate(theta, lay.table, lay.scales.astype(theta.dtype), lay.activation, S, u, cs, SHIFT, data.indptr,
                    data.indices, data.values, data.vsum, data.labels, loss_kind, losses, pred)
     return losses.mean()
 
@@ -44,7 +45,7 @@ def _one_step(theta, lay, data, loss_kind, rates):
     """theta after one SGD step on the whole data set as one batch (W1 folded back into theta)."""
     theta = theta.copy()
     S, u, cs = _first(theta, lay)
-    total, done, _, bad = fused.train_epoch(theta, lay.table, lay.scales.astype(theta.dtype), lay.activation, S, u,
+    total, done, _, bad = epoch_kernel.train_epoch(theta, lay.table, lay.scales.astype(theta.dtype), lay.activation, S, u,
                                             cs, SHIFT, data.indptr, data.indices, data.values, data.vsum,
                                             data.labels, np.arange(data.n), data.n, rates, loss_kind)
     assert done == 1 and bad == -1
@@ -55,7 +56,7 @@ def _one_step(theta, lay, data, loss_kind, rates):
 
 @settings(max_examples=30, deadline=None)
 @given(depth=st.integers(1, 3), data=st.data(), act=st.sampled_from(["sigmoid", "tanh"]), bias=st.booleans(),
-       loss=st.sampled_from(sorted(fused.LOSSES)), seed=st.integers(0, 2**31))
+       loss=st.sampled_from(sorted(epoch_kernel.LOSSES)), seed=st.integers(0, 2**31))
 def test_sgd_step_is_gradient_of_the_loss(depth, data, act, bias, loss, seed):
     """With every rate 1, theta - theta' is the gradient of the mean batch loss: compare it, for every
     parameter of every layer, with central differences of the loss (float64)."""
@@ -65,7 +66,7 @@ def test_sgd_step_is_gradient_of_the_loss(depth, data, act, bias, loss, seed):
     spec = NetworkSpec.from_strings(",".join(gs), ",".join(map(str, widths)), activation=act, input_dim=d,
                                     output_dim=K, bias=bias)
     lay, theta, images = _setup(spec, seed, n)
-    kind = fused.LOSSES[loss]
+    kind = epoch_kernel.LOSSES[loss]
     after, total = _one_step(theta, lay, images, kind, np.ones(lay.n_layers))
     grad = theta - after
     assert np.isclose(total, _mean_loss(theta, lay, images, kind), rtol=1e-12)  # evaluate() agrees
@@ -118,7 +119,7 @@ def test_one_sgd_step_equals_numpy_transcription():
     lay, theta, images = _setup(spec, 3, 7)
     rates = np.array([0.3, 0.2, 0.1, 0.05])
     X = images.dense()
-    for loss, kind in fused.LOSSES.items():
+    for loss, kind in epoch_kernel.LOSSES.items():
         got, _ = _one_step(theta, lay, images, kind, rates)
         want = _numpy_step(theta, lay, X, images.labels, loss, rates, lay.scales, lay.activation)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)  # float64: only rounding differs
@@ -143,7 +144,7 @@ def test_divergent_batch_is_reported_before_its_update():
     theta[lay.table[1, 0]] = np.inf
     before = theta.copy()
     S, u, cs = _first(theta, lay)
-    total, done, _, bad = fused.train_epoch(theta, lay.table, lay.scales, lay.activation, S, u, cs, SHIFT,
+    total, done, _, bad = epoch_kernel.train_epoch(theta, lay.table, lay.scales, lay.activation, S, u, cs, SHIFT,
                                             images.indptr, images.indices, images.values, images.vsum,
                                             images.labels, np.arange(4), 2, np.ones(2), 1)
     assert bad == 0 and done == 0
@@ -151,7 +152,7 @@ def test_divergent_batch_is_reported_before_its_update():
 
 
 def test_sparse_pixels_reconstruct_the_normalized_inputs():
-    from asymexp.mnist.data import load
+    from asymexp.inputs.datasets import load
 
     ds = load()
     x, _, _, _ = ds.arrays(dtype="float64")
@@ -162,14 +163,14 @@ def test_sparse_pixels_reconstruct_the_normalized_inputs():
 
 
 def test_fused_step_equals_shared_core_step():
-    """The MNIST kernels and asymexp.nn.kernels (used by the simulators) implement the same network: one mse
+    """The MNIST kernels and asymexp.nn.generic_kernel (used by the simulators) implement the same network: one mse
     step of the fused trainer equals forward + mse_dout + backward + sgd_update of the shared core."""
-    from asymexp.nn import kernels as K
+    from asymexp.nn import generic_kernel as K
 
     spec = NetworkSpec.from_strings("3/5,9/10", "7,5", activation="tanh", input_dim=15, output_dim=4, bias=True)
     lay, theta, images = _setup(spec, 11, 6)
     rates = np.array([0.4, 0.3, 0.2])
-    got, _ = _one_step(theta, lay, images, fused.LOSSES["mse"], rates)
+    got, _ = _one_step(theta, lay, images, epoch_kernel.LOSSES["mse"], rates)
     X = np.ascontiguousarray(images.dense())
     Y = np.eye(4)[:, images.labels]
     Z = np.zeros((lay.n_hidden, 6)); H = Z.copy(); out = np.zeros((4, 6)); dout = out.copy()
@@ -191,7 +192,7 @@ def test_float32_tanh_is_within_six_ulp():
     def tanh32(x):
         out = np.empty_like(x)
         for i in range(x.size):
-            out[i] = fused._tanh_rational(x[i])
+            out[i] = floatmath.tanh_rational(x[i])
         return out
 
     x = np.concatenate([np.linspace(-12, 12, 40001), np.geomspace(1e-7, 9, 4001), -np.geomspace(1e-7, 9, 4001)])

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from asymexp.cli import main
-from asymexp.mnist import sweep as S
-from asymexp.mnist.report import analyse
-from asymexp.sweep import SweepError
+from asymexp.mnist import mnist_grid as S
+from asymexp.mnist.grid_report import analyse
+from asymexp.executor import SweepError
 
 
 def _args(tmp_path, grid, layers, **kw):

@@ -7,7 +7,8 @@ import pytest
 
 from asymexp.cli import main
 from asymexp.errors import DivergenceError, SpecError
-from asymexp.mnist.rates import closed_form_exponents, layer_rates, rate_exponents
+from asymexp.mnist.train import layer_rates
+from asymexp.symbolic.rules import rules_for
 from asymexp.mnist.train import CHECKPOINT, TrainConfig, _save, build_spec, load_checkpoint, train
 from asymexp.spec import NetworkSpec
 
@@ -80,7 +81,7 @@ def test_learning_rates_reproduce_published_formulas():
     """THEORY.md section 2: L = 3 formulas and L = 1 (alpha = N^{2 gamma - 2} for both layers)."""
     g1, g2, g3 = Fraction(1, 2), Fraction(7, 10), Fraction(9, 10)
     spec = NetworkSpec(gammas=(g1, g2, g3), widths=(50, 60, 70))
-    e = closed_form_exponents(spec)
+    e = rules_for(spec).rate_exponents
     assert e["C"] == {"N1": 0, "N2": 0, "N3": 2 * g3 - 2}
     assert e["W3"] == {"N1": 0, "N2": 2 * g2 - 1, "N3": 2 * g3 - 2}
     assert e["W2"] == {"N1": 2 * g1 - 1, "N2": 2 * g2 - 1, "N3": 2 * g3 - 3}
@@ -91,16 +92,16 @@ def test_learning_rates_reproduce_published_formulas():
     assert layer_rates(shallow, 1.0) == pytest.approx([64 ** -0.5, 64 ** -0.5])
 
 
-def test_symbolic_layer_agrees_with_closed_form():
-    pytest.importorskip("asymexp.symbolic")
-    from asymexp.mnist import rates as R
+def test_rules_agree_with_the_closed_formula_oracle():
+    """The derived exponents (the one rule) against the closed formula of docs/theory/2-learning-rates.md."""
+    from asymexp.symbolic.scalings import closed_form_rates, gamma_symbols
 
     for gammas in ("1/2,7/10,1", "3/4,1", "9/10"):
         spec = NetworkSpec.from_strings(gammas, ",".join(["100"] * len(gammas.split(","))))
-        sym = R._symbolic_exponents(spec)
-        if sym is None:
-            pytest.skip("asymexp.symbolic has no learning_rate_exponents yet")
-        assert sym == closed_form_exponents(spec) == rate_exponents(spec)
+        oracle = closed_form_rates(gamma_symbols(spec.gammas))
+        derived = rules_for(spec).rate_exponents
+        for name in spec.layer_names:
+            assert [Fraction(str(v)) for v in oracle[name]] == [derived[name][f"N{l}"] for l in range(1, spec.depth + 1)]
 
 
 def test_bad_input_is_named():

@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from asymexp.nn import kernels as K
+from asymexp.nn import generic_kernel as K
 from asymexp.nn.layout import build_layout, init_params
 from asymexp.spec import NetworkSpec
 

@@ -8,9 +8,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import AsymexpError
-from asymexp.nn import fused, kernels
+from asymexp import floatmath
+from asymexp.nn import shallow_kernel
+from asymexp.nn import generic_kernel
 from asymexp.nn.layout import build_layout, init_params
-from asymexp.sim import SimError, initial_parameters, learning_rates, rate_exponents, simulate
+from asymexp.sim import SimError, initial_parameters, simulate
+from asymexp.symbolic.rules import rules_for
 from asymexp.spec import NetworkSpec
 
 X = np.array([[0.1, -0.3, 1.0], [0.8, 0.4, 1.0], [-0.6, 0.7, 1.0], [-0.2, -0.9, 1.0]])
@@ -59,7 +62,7 @@ def numpy_grad(spec, theta, xs, ys):
 
 def numpy_train(spec, theta, dynamics, t, idx=None, dt=None):
     lay = build_layout(spec)
-    rates = np.repeat(learning_rates(spec), [lay.table[m, 2] * lay.table[m, 3] for m in range(lay.n_layers)])
+    rates = np.repeat(rules_for(spec).learning_rates(spec.widths), [lay.table[m, 2] * lay.table[m, 3] for m in range(lay.n_layers)])
     NL = spec.widths[-1]
     theta = theta.copy()
     if dynamics == "gd":
@@ -104,7 +107,7 @@ def test_fused_kernel_equals_generic_core(n, act, g, seed, B):
     theta = init_params(spec, rng, lay)
     Xb = rng.standard_normal((B, 3))
     outs, grads = [], []
-    for mod in (kernels, fused):
+    for mod in (generic_kernel, shallow_kernel):
         Z, H = np.zeros((n, B)), np.zeros((n, B))
         out, grad = np.zeros((1, B)), np.zeros_like(theta)
         mod.forward(theta, lay.table, lay.scales, lay.activation, Xb, Z, H, out)
@@ -112,7 +115,7 @@ def test_fused_kernel_equals_generic_core(n, act, g, seed, B):
         mod.backward(theta, lay.table, lay.scales, lay.activation, Xb, H, dout, grad)
         outs.append(out)
         grads.append(grad)
-    assert fused.qualifies(lay)
+    assert shallow_kernel.qualifies(lay)
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-15)
 
@@ -129,13 +132,13 @@ def test_fused_backward_update_is_backward_then_sgd_update_bitwise(n, act, d, se
     Xb = rng.standard_normal((B, d))
     rates = rng.uniform(0.1, 2.0, 2)
     Z, H, out = np.zeros((n, B)), np.zeros((n, B)), np.zeros((1, B))
-    fused.forward(theta, lay.table, lay.scales, lay.activation, Xb, Z, H, out)
+    shallow_kernel.forward(theta, lay.table, lay.scales, lay.activation, Xb, Z, H, out)
     dout = out - 0.3
     a, b = theta.copy(), theta.copy()
     grad = np.zeros_like(theta)
-    fused.backward(a, lay.table, lay.scales, lay.activation, Xb, H, dout, grad)
-    kernels.sgd_update(a, grad, lay.table, rates)
-    fused.backward_update(b, lay.table, lay.scales, lay.activation, Xb, H, dout, np.zeros_like(theta), rates)
+    shallow_kernel.backward(a, lay.table, lay.scales, lay.activation, Xb, H, dout, grad)
+    generic_kernel.sgd_update(a, grad, lay.table, rates)
+    shallow_kernel.backward_update(b, lay.table, lay.scales, lay.activation, Xb, H, dout, np.zeros_like(theta), rates)
     assert np.array_equal(a, b) and not np.array_equal(a, theta)
 
 
@@ -143,7 +146,7 @@ def test_fused_backward_update_is_backward_then_sgd_update_bitwise(n, act, d, se
 def _fused_act_loop(z, kind):
     out = np.empty_like(z)
     for i in range(z.size):
-        out[i] = fused.sigmoid(z[i]) if kind == 0 else fused.tanh(z[i])
+        out[i] = floatmath.sigmoid(z[i]) if kind == 0 else floatmath.tanh(z[i])
     return out
 
 
@@ -157,10 +160,10 @@ def _act_grid():
 
 
 def test_fused_activations_match_numpy_to_a_few_ulp():
-    """fused.tanh / fused.sigmoid (branch-free float64, vectorizable) against np.tanh and 1 / (1 + np.exp(-z)).
+    """floatmath.tanh / floatmath.sigmoid (branch-free float64, vectorizable) against np.tanh and 1 / (1 + np.exp(-z)).
 
     Bound: both are within ~2.2 ulp of the exact value by construction (exp/expm1 reduction with one rounding,
-    polynomial error < 0.2 ulp, two or three more roundings; see asymexp/nn/fused.py; measured <= 1.3 ulp
+    polynomial error < 0.2 ulp, two or three more roundings; see asymexp/nn/shallow_kernel.py; measured <= 1.3 ulp
     against mpmath), and libm's tanh / exp (plus the two roundings of 1 / (1 + .)) within ~2 ulp, so they differ
     by < 5 ulp = 1.1e-15 relative; we assert 2e-15 (~9 ulp), far below the 1e-13 to which the fused kernel
     must equal the generic core."""
@@ -197,7 +200,7 @@ def test_fused_kernel_equals_generic_core_with_saturated_units(act, B):
         theta = init_params(spec, rng, lay)
         Xb = 10.0 * rng.standard_normal((B, 3))
         outs, grads = [], []
-        for mod in (kernels, fused):
+        for mod in (generic_kernel, shallow_kernel):
             Z, H = np.zeros((37, B)), np.zeros((37, B))
             out, grad = np.zeros((1, B)), np.zeros_like(theta)
             mod.forward(theta, lay.table, lay.scales, lay.activation, Xb, Z, H, out)
@@ -248,26 +251,28 @@ def test_chunks_stream_to_disk_and_are_reused(tmp_path):
     assert np.array_equal(first.outputs, again.outputs)
 
 
-def test_rates_closed_formula_matches_section_2_examples():
+def test_rates_match_the_section_2_examples():
     g1, g2, g3 = Fraction(7, 10), Fraction(4, 5), Fraction(9, 10)
-    e = rate_exponents([g1, g2, g3])
-    assert e[3] == {"N1": 0, "N2": 0, "N3": 2 * g3 - 2}
-    assert e[2] == {"N1": 0, "N2": 2 * g2 - 1, "N3": 2 * g3 - 2}
-    assert e[1] == {"N1": 2 * g1 - 1, "N2": 2 * g2 - 1, "N3": 2 * g3 - 3}
-    assert e[0] == {"N1": 2 * g1 - 1, "N2": 2 * g2 - 2, "N3": 2 * g3 - 3}
+    e = rules_for(NetworkSpec(gammas=(g1, g2, g3))).rate_exponents
+    assert e["C"] == {"N1": 0, "N2": 0, "N3": 2 * g3 - 2}
+    assert e["W3"] == {"N1": 0, "N2": 2 * g2 - 1, "N3": 2 * g3 - 2}
+    assert e["W2"] == {"N1": 2 * g1 - 1, "N2": 2 * g2 - 1, "N3": 2 * g3 - 3}
+    assert e["W1"] == {"N1": 2 * g1 - 1, "N2": 2 * g2 - 2, "N3": 2 * g3 - 3}
     spec = NetworkSpec.from_strings("3/4", "256", input_dim=3)
-    np.testing.assert_allclose(learning_rates(spec, 2.0), 2.0 * 256 ** -0.5 * np.ones(2), rtol=1e-15)
+    np.testing.assert_allclose(rules_for(spec).learning_rates(spec.widths, 2.0), 2.0 * 256 ** -0.5 * np.ones(2),
+                               rtol=1e-15)
 
 
 @settings(max_examples=25, deadline=None)
 @given(gs=st.lists(st.sampled_from(["1/2", "3/5", "7/10", "3/4", "9/10", "1"]), min_size=1, max_size=4))
-def test_rates_agree_with_the_symbolic_layer(gs):
-    scalings = pytest.importorskip("asymexp.symbolic.scalings")
-    gammas = [Fraction(g) for g in gs]
-    derived = scalings.group_scalings(scalings.gamma_symbols(gammas))
-    mine = rate_exponents(gammas)
-    for group, e in zip(derived, mine):
-        assert [Fraction(str(v)) for v in group.learning_rate] == [e[f"N{l}"] for l in range(1, len(gs) + 1)]
+def test_rates_agree_with_the_closed_formula_oracle(gs):
+    from asymexp.symbolic.scalings import closed_form_rates, gamma_symbols
+
+    spec = NetworkSpec(gammas=tuple(gs))
+    oracle = closed_form_rates(gamma_symbols(spec.gammas))
+    derived = rules_for(spec).rate_exponents
+    for name in spec.layer_names:
+        assert [Fraction(str(v)) for v in oracle[name]] == [derived[name][f"N{l}"] for l in range(1, len(gs) + 1)]
 
 
 @pytest.mark.parametrize("kwargs,needle", [({"dynamics": "adam"}, "dynamics"), ({"replicas": 3}, "replicas"),

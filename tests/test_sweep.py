@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from asymexp.sweep import SweepError, Task, grid_product, load_results, parse_grid, run_tasks
+from asymexp.executor import SweepError, Task, grid_product, load_results, parse_grid, run_tasks
 
 
 def square(params):
@@ -51,7 +51,7 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path):
     log = tmp_path / "log.txt"
     script.write_text(textwrap.dedent(f"""
         import os, sys, time
-        from asymexp.sweep import Task, run_tasks
+        from asymexp.executor import Task, run_tasks
         def work(p):
             with open({str(log)!r}, "a") as fh:
                 fh.write(f"{{p['x']}}\\n")

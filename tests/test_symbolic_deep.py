@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from asymexp.spec import NetworkSpec
 from asymexp.symbolic import derive
-from asymexp.symbolic.deep import theory_tanh_rule
+from asymexp.symbolic.collapse import theory_tanh_rule
 
 gamma_values = st.fractions(min_value=Fraction(1, 2), max_value=Fraction(1), max_denominator=30)
 deep_vectors = st.integers(2, 8).flatmap(lambda L: st.lists(gamma_values, min_size=L, max_size=L))

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from asymexp.theory import shallow_theory
-from asymexp.theory.activations import sigma_derivatives
-from asymexp.theory.contractions import derivative_tensor, sigma_derivative_polys, solve_contractions
+from asymexp.activations import sigma_derivatives
+from asymexp.theory.einsum_eval import derivative_tensor, sigma_derivative_polys, solve_contractions
 from asymexp.theory.quadrature import quadrature_samples
-from asymexp.theory.tensors import derivative_tensors
+from asymexp.theory.derivative_tensors import derivative_tensors
 
 from test_theory_hierarchy import particle_mean
 from test_theory_kernels import problem_with

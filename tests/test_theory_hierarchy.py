@@ -8,7 +8,7 @@ from asymexp.errors import SpecError
 from asymexp.theory import load_problem, shallow_theory
 from asymexp.theory import hierarchy
 from asymexp.theory.quadrature import quadrature_samples
-from asymexp.theory.tensors import derivative_tensors
+from asymexp.theory.derivative_tensors import derivative_tensors
 
 from test_theory_kernels import problem_with
 
@@ -147,7 +147,7 @@ def test_eigen_integral_handles_zero_eigenvalues():
 def test_quadrature_falls_back_to_monte_carlo_in_high_dimension():
     rng = np.random.default_rng(4)
     x = np.hstack([rng.uniform(-1, 1, size=(3, 7)), np.ones((3, 1))])
-    from asymexp.theory.problem import problem_from_mapping
+    from asymexp.inputs.problems import problem_from_mapping
 
     p = problem_from_mapping({"activation": "tanh", "init": {"c": "uniform(-1,1)", "w": "uniform(-1,1)"},
                               "data": {"x": x.tolist(), "y": [0.1, 0.2, 0.3]}})

@@ -8,15 +8,15 @@ from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import SpecError
 from asymexp.spec import Law
-from asymexp.theory import frozen_kernel, load_problem
-from asymexp.theory.problem import problem_from_mapping
+from asymexp.theory import kernel_matrices, load_problem
+from asymexp.inputs.problems import problem_from_mapping
 from asymexp.theory.quadrature import c_rule, monte_carlo_samples, quadrature_samples
-from asymexp.theory.tensors import derivative_tensors, expectation_tensors
+from asymexp.theory.derivative_tensors import derivative_tensors, expectation_tensors
 
 
 def problem_with(name="tanh4.toml", **changes):
     """A built-in problem with some TOML lines replaced (e.g. c law, w law, activation)."""
-    from asymexp.theory.problem import builtin_problem
+    from asymexp.inputs.problems import builtin_problem
 
     data = tomllib.loads(builtin_problem(name.removesuffix(".toml")).read_text())
     for key, value in changes.items():
@@ -79,7 +79,7 @@ def _mpmath_kernel(x, xp, c2, diagonal):
 
 def test_quadrature_kernel_matches_mpmath_reference():
     p = load_problem("tanh4.toml")
-    A, _, err = frozen_kernel(p)
+    A, _, err = kernel_matrices(p)
     c2 = Fraction(1, 3)  # E[c^2] for U(-1, 1)
     for i, j in [(0, 0), (0, 1)]:
         ref = _mpmath_kernel(p.points[i], p.points[j], c2, i == j)
@@ -94,7 +94,7 @@ def test_quadrature_agrees_with_monte_carlo_within_5_standard_errors(name, w_law
     p = problem_with(name, w=w_law, c="uniform(0,1)")
     order = 24 if w_law.startswith("normal") else 16
     quad = expectation_tensors(p.activation, quadrature_samples(p.c_law, p.w_law, p.points, order), p.points, 4, 0)
-    _, _, err_q = frozen_kernel(p, quad_order=order)
+    _, _, err_q = kernel_matrices(p, quad_order=order)
     mc = expectation_tensors(p.activation, monte_carlo_samples(p.c_law, p.w_law, 3, 100_000, 11), p.points, 4, 0)
     # seeded; entrywise per-sample standard errors of the MC means of gf.gf and f f; 5 sigma (false-alarm
     # probability < 1e-5 over the 30 entries); the quadrature's own error estimate err_q is added
@@ -102,7 +102,7 @@ def test_quadrature_agrees_with_monte_carlo_within_5_standard_errors(name, w_law
     second_q = quad.S + np.outer(quad.mean_f, quad.mean_f)
     second_m = mc.S + np.outer(mc.mean_f, mc.mean_f)
     assert np.all(np.abs(second_q - second_m) <= 5 * mc.S_se + err_q)
-    A_m, _, _ = frozen_kernel(p, method="monte-carlo", n_samples=100_000, seed=11)
+    A_m, _, _ = kernel_matrices(p, method="monte-carlo", n_samples=100_000, seed=11)
     np.testing.assert_allclose(A_m, mc.A, rtol=1e-12)  # the batched estimate is the same sample mean
 
 
@@ -111,7 +111,7 @@ def test_joint_span_rule_agrees_with_the_pairwise_rule(name, w_law):
     from asymexp.theory.pairwise import shallow_kernel_pairwise
 
     p = problem_with(name, w=w_law, c="uniform(0,1)")
-    A, S, err = frozen_kernel(p)
+    A, S, err = kernel_matrices(p)
     A2, S2, mean_f = shallow_kernel_pairwise(p.activation, p.c_law, p.w_law, p.points, 160)
     # two different quadratures of the same integrals: agreement within the reported error (and 1e-6)
     assert np.abs(A - A2).max() <= max(err, 1e-12) and np.abs(S - S2).max() <= max(err, 1e-12)
@@ -150,11 +150,11 @@ def test_kernel_and_covariance_are_symmetric_positive_semidefinite(seed, activat
 
 def test_monte_carlo_is_seeded_and_rejects_too_few_samples():
     p = load_problem("sigmoid4.toml")
-    a1 = frozen_kernel(p, method="monte-carlo", n_samples=2000, seed=5)[0]
-    a2 = frozen_kernel(p, method="monte-carlo", n_samples=2000, seed=5)[0]
-    a3 = frozen_kernel(p, method="monte-carlo", n_samples=2000, seed=6)[0]
+    a1 = kernel_matrices(p, method="monte-carlo", n_samples=2000, seed=5)[0]
+    a2 = kernel_matrices(p, method="monte-carlo", n_samples=2000, seed=5)[0]
+    a3 = kernel_matrices(p, method="monte-carlo", n_samples=2000, seed=6)[0]
     assert np.array_equal(a1, a2) and not np.array_equal(a1, a3)
     with pytest.raises(SpecError, match="n_samples"):
-        frozen_kernel(p, method="monte-carlo", n_samples=5)
+        kernel_matrices(p, method="monte-carlo", n_samples=5)
     with pytest.raises(SpecError, match="method"):
-        frozen_kernel(p, method="simpson")
+        kernel_matrices(p, method="simpson")

@@ -8,7 +8,7 @@ import pytest
 from asymexp.errors import AsymexpError
 from asymexp.validate import estimators as est
 from asymexp.validate import fits
-from asymexp.validate.shallow import verdict
+from asymexp.validate.shallow_validation import verdict
 
 
 def _pairs(odd, even):
@@ -120,7 +120,7 @@ def test_verdict_is_honest_about_width_of_the_intervals():
 
 
 def test_mean_residuals_with_inverse_n_term_removes_exactly_that_term():
-    from asymexp.validate.shallow import mean_residuals
+    from asymexp.validate.shallow_validation import mean_residuals
 
     rng = np.random.default_rng(3)
     h, Q2, c = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)

@@ -17,7 +17,7 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path, monkeypatch, ca
     calls = []
 
     def failing(params):
-        calls.append((params["gammas"][0], params["widths"][0], params["start"]))
+        calls.append((params["spec"]["gammas"][0], params["spec"]["widths"][0], params["start"]))
         if len(calls) == 5:
             raise RuntimeError("simulated crash of the sweep after 4 finished tasks")
         return real(params)
@@ -84,7 +84,7 @@ def test_validate_cli_deep_width_path(tmp_path, capsys):
     assert "width path" in (tmp_path / "report.md").read_text()
 
 
-@pytest.mark.parametrize("argv,needle", [(["--gamma", "0.3"], "outside"), (["--gamma", "x"], "not a number"),
+@pytest.mark.parametrize("argv,needle", [(["--gamma", "0.3"], "outside"), (["--gamma", "x"], "a number in [1/2, 1] is required"),
                                          (["--gamma", "0.75", "--widths", "8,a"], "widths"),
                                          (["--depth", "2", "--gamma", "0.7"], "--gammas"),
                                          (["--depth", "2", "--gammas", "0.7,0.9", "--width-path", "1:1/2"],

@@ -1,6 +1,6 @@
 """asymexp data: load and verify a dataset."""
 from asymexp.cli._common import add_json_argument, emit_json
-from asymexp.mnist.data import DATASETS, load
+from asymexp.inputs.datasets import DATASETS, load
 
 HELP = "load and verify a dataset (embedded MNIST by default)"
 

@@ -14,7 +14,7 @@ def run(args):
     import importlib.metadata as md
 
     from asymexp import __version__
-    from asymexp.mnist.data import available
+    from asymexp.inputs.datasets import available
 
     versions = {"asymexp": __version__, "python": platform.python_version()}
     for pkg in ("numpy", "scipy", "numba", "sympy", "mpmath", "matplotlib", "tqdm", "dask", "distributed"):

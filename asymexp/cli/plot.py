@@ -11,7 +11,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from asymexp.mnist.report import analyse, draw_figure, load_runs
+    from asymexp.mnist.grid_report import analyse, draw_figure, load_runs
 
     runs = load_runs(args.sweep)
     summary = analyse(runs)

@@ -1,4 +1,4 @@
-"""asymexp sweep KIND: run a grid of tasks through the resumable executor (asymexp.sweep).
+"""asymexp sweep KIND: run a grid of tasks through the resumable executor (asymexp.executor).
 
 KIND modules (``SWEEP_KINDS``) define ``HELP``, ``add_arguments(parser)``, ``build_tasks(args) -> (tasks, worker)``
 and ``summarize(args, results) -> dict``. This module adds the common options --grid, --out, --workers,
@@ -9,7 +9,7 @@ import importlib
 from asymexp.cli._common import add_json_argument, emit_json
 
 HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
-SWEEP_KINDS = {"validate": "asymexp.validate.sweep", "mnist": "asymexp.mnist.sweep"}
+SWEEP_KINDS = {"validate": "asymexp.validate.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
 
 
 def add_arguments(parser):
@@ -34,7 +34,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from asymexp.sweep import run_tasks
+    from asymexp.executor import run_tasks
 
     module = args._sweep_module
     tasks, worker = module.build_tasks(args)

@@ -49,7 +49,8 @@ def _rows(arr, single: bool):
 
 def run(args):
     from asymexp.theory import load_problem, shallow_theory
-    from asymexp.theory.shallow import regime_of
+    from asymexp.symbolic.rules import rules_for
+    from asymexp.theory.shallow_theory import regime_of
 
     gamma, regime, note = regime_of(args.gamma)
     times = _times(args.time)
@@ -76,9 +77,10 @@ def run(args):
         doc["inverse_n_note"] = ("coefficient c of 1/N in E g under gradient flow (E g ~ h + eps Q1 + eps^2 Q2 + c/N), "
                                  "quadrature with 5 nodes per dimension, about 5% accurate; GD adds its own O(1/N)")
     if regime == "expansion":
-        doc["eps_exponent"] = gamma - 1
-        doc["variance_exponent"] = 1 - 2 * gamma
-        doc["nu"] = math.ceil((2 * gamma - 1) / (2 * (1 - gamma)))
+        rules = rules_for(problem.spec([gamma], [1]))
+        doc["eps_exponent"] = rules.eps_exponents["N1"]
+        doc["variance_exponent"] = rules.variance_exponent["N1"]
+        doc["nu"] = rules.nu
     for line in th.notes:
         sys.stderr.write(f"asymexp theory: note: {line}\n")
     if args.json:

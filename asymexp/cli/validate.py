@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 from asymexp.cli._common import add_json_argument, emit_json
 from asymexp.errors import AsymexpError
+from asymexp.spec import exact_number, parse_gammas
 
 HELP = "train many finite-width networks and hold mean and variance against the theory (fits, CIs, verdict)"
 
@@ -53,19 +53,10 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-def _fraction(text: str, what: str) -> Fraction:
-    try:
-        value = Fraction(str(text).strip())
-    except (ValueError, ZeroDivisionError):
-        raise AsymexpError(f"{what} {text!r} is not a number (e.g. 0.75 or 3/4)") from None
-    if not Fraction(1, 2) <= value <= 1:
-        raise AsymexpError(f"{what} {text!r} is outside [1/2, 1]")
-    return value
-
-
 def run(args) -> int:
-    from asymexp.theory.problem import load_problem
-    from asymexp.validate import figures, report
+    from asymexp.inputs.problems import load_problem
+    from asymexp.validate import figures
+    from asymexp.validate import markdown_report
 
     problem = load_problem(args.problem)
     widths = _widths(args.widths)
@@ -73,7 +64,7 @@ def run(args) -> int:
         raise AsymexpError(f"--replicas {args.replicas}: at least 4 are needed")
     if args.time < 0:
         raise AsymexpError(f"--time {args.time}: a time >= 0 is required")
-    flow_dt = None if args.flow_dt is None else float(_fraction_any(args.flow_dt))
+    flow_dt = None if args.flow_dt is None else float(exact_number(args.flow_dt, "--flow-dt", positive=True))
     out = Path(args.out) if args.out else None
     common = dict(replicas=args.replicas, t=args.time, seed=args.seed, antithetic=not args.no_antithetic,
                   chunk=args.chunk, out=out, workers=args.workers, scheduler=args.scheduler, progress=True)
@@ -82,8 +73,8 @@ def run(args) -> int:
     if args.depth == 1:
         if args.gamma is None and args.gammas is None:
             raise AsymexpError("--gamma is required for a one-hidden-layer validation (e.g. --gamma 0.75)")
-        gamma = _fraction(args.gamma if args.gamma is not None else args.gammas, "--gamma")
-        from asymexp.validate.run import validate_shallow
+        (gamma,) = parse_gammas([args.gamma if args.gamma is not None else args.gammas], numeric=True)
+        from asymexp.validate.shallow_validation import validate_shallow
 
         if args.width_path:
             raise AsymexpError("--width-path applies to deep networks (--depth >= 2) only")
@@ -95,10 +86,10 @@ def run(args) -> int:
     else:
         if args.gammas is None:
             raise AsymexpError(f"--depth {args.depth} needs --gammas g1,...,g{args.depth}")
-        gammas = [_fraction(g, "--gammas entry") for g in args.gammas.split(",")]
+        gammas = list(parse_gammas(args.gammas, numeric=True))
         if len(gammas) != args.depth:
             raise AsymexpError(f"--gammas has {len(gammas)} entries but --depth is {args.depth}")
-        from asymexp.validate.deep import validate_deep
+        from asymexp.validate.deep_validation import validate_deep
 
         doc = validate_deep(problem, gammas, widths, dynamics=args.dynamics or "gd",
                             sensitivity_width=args.sensitivity_width or None,
@@ -108,19 +99,9 @@ def run(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         doc["figures"] = make_figures(doc, out)
         (out / "result.json").write_text(json.dumps(doc, indent=1))
-        (out / "report.md").write_text(report.markdown(doc) + "\n")
+        (out / "report.md").write_text(markdown_report.markdown(doc) + "\n")
     if args.json:
         emit_json(doc)
     else:
-        print(report.markdown(doc))
+        print(markdown_report.markdown(doc))
     return 0
-
-
-def _fraction_any(text: str) -> Fraction:
-    try:
-        value = Fraction(str(text).strip())
-    except (ValueError, ZeroDivisionError):
-        raise AsymexpError(f"--flow-dt {text!r} is not a number (e.g. 1/64)") from None
-    if value <= 0:
-        raise AsymexpError(f"--flow-dt {text!r}: a step > 0 is required")
-    return value

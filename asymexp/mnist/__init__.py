@@ -3,6 +3,6 @@
 Modules: :mod:`.data` (IDX reader, embedded MNIST), :mod:`.prepare` (sparse raw pixels), :mod:`.rates`
 (per-layer learning rates, THEORY.md section 2), :mod:`.fused` (Numba kernels: one SGD epoch, evaluation),
 :mod:`.train` (the trainer: epochs, checkpoints, resume, divergence), :mod:`.sweep` (the gamma grid through
-``asymexp.sweep``), :mod:`.report` (analysis and figure of a grid), :mod:`.demo_step`. See docs/mnist.md.
+``asymexp.executor``), :mod:`.report` (analysis and figure of a grid), :mod:`.demo_step`. See docs/mnist.md.
 Nothing heavy is imported here.
 """

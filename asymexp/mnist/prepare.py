@@ -2,7 +2,7 @@
 
 The network sees x = (p - 0.1307) / 0.3081 with p = pixel / 255 in [0, 1] (the authors' normalization). Since
 about 80% of MNIST pixels are 0, the kernels store v = p / 0.3081 sparsely and apply the constant shift
-c = 0.1307 / 0.3081 algebraically (see :mod:`asymexp.mnist.fused`).
+c = 0.1307 / 0.3081 algebraically (see :mod:`asymexp.mnist.epoch_kernel`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from asymexp.errors import DataError
-from asymexp.mnist.data import MNIST_MEAN, MNIST_STD, load
+from asymexp.inputs.datasets import MNIST_MEAN, MNIST_STD, load
 
 SHIFT = MNIST_MEAN / MNIST_STD
 
@@ -60,7 +60,7 @@ def sparse_images(images, labels, dtype="float32") -> SparseImages:
 @lru_cache(maxsize=8)
 def load_sparse(dataset: str = "mnist", data_dir=None, dtype: str = "float32", n_train: int | None = None,
                 n_test: int | None = None) -> tuple[SparseImages, SparseImages, str]:
-    """Load a dataset (:func:`asymexp.mnist.data.load`) as ``(train, test, source)``, optionally only the first
+    """Load a dataset (:func:`asymexp.inputs.datasets.load`) as ``(train, test, source)``, optionally only the first
     ``n_train`` / ``n_test`` images of each part (file order). Cached per process."""
     ds = load(dataset, data_dir)
     parts = []

@@ -3,7 +3,7 @@
 One :class:`TrainConfig` describes a run (network, loss, rates, data); :func:`train` runs it epoch by epoch,
 yielding one record per epoch ``{"epoch", "train_loss", "train_acc", "test_acc", "seconds", ...}``:
 
-- ``seconds``: the training pass alone (the fused kernel of :mod:`asymexp.mnist.fused`), wall clock;
+- ``seconds``: the training pass alone (the fused kernel of :mod:`asymexp.mnist.epoch_kernel`), wall clock;
   ``cpu_seconds``: the same pass in process CPU time (steadier on a shared machine);
 - ``train_loss``, ``train_acc``, ``test_acc``: an evaluation pass with the weights at the end of the epoch
   (``train_loss_running``: the mean of the epoch's batch losses, as seen during training).
@@ -33,7 +33,8 @@ from typing import Iterator
 import numpy as np
 
 from asymexp.errors import AsymexpError, DivergenceError, SpecError
-from asymexp.spec import NetworkSpec
+from asymexp.spec import NetworkSpec, parse_gammas
+from asymexp.symbolic.rules import rules_for
 
 CHECKPOINT = "checkpoint.npz"
 DTYPES = ("float32", "float64")
@@ -42,8 +43,9 @@ _NOT_IDENTITY = ("epochs", "threads")  # may change between a run and its resump
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One MNIST training run. ``gammas``/``widths``: comma-separated strings, or one value for every layer
-    when ``layers`` is given. ``bias=None`` takes the preset's choice. ``n_train``/``n_test`` use only the first
+    """One MNIST training run. ``gammas``/``widths``: comma-separated strings or sequences (gammas: any numbers
+    the spec accepts, e.g. ``np.linspace(0.5, 1, 3)``; stored as exact "7/10" strings), or one value for every
+    layer when ``layers`` is given. ``bias=None`` takes the preset's choice. ``n_train``/``n_test`` use only the first
     images of each part (tests). ``lr_scale`` multiplies every layer's rate alpha_m (THEORY.md section 2)."""
 
     gammas: str = "1,1,1"
@@ -64,6 +66,12 @@ class TrainConfig:
     data_dir: str | None = None
     n_train: int | None = None
     n_test: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.gammas, str):
+            object.__setattr__(self, "gammas", ",".join(str(g) for g in parse_gammas(self.gammas)))
+        if not isinstance(self.widths, str):
+            object.__setattr__(self, "widths", ",".join(str(int(w)) for w in self.widths))
 
     def identity(self) -> dict:
         """The fields a checkpoint must match to be resumed."""
@@ -86,7 +94,7 @@ def _broadcast(text: str, layers: int | None, what: str) -> str:
 
 def build_spec(cfg: TrainConfig) -> NetworkSpec:
     """The network of ``cfg``: 784 inputs, 10 outputs, the preset's laws (paper-mnist: the authors')."""
-    from asymexp.mnist.fused import LOSSES
+    from asymexp.mnist.epoch_kernel import LOSSES
 
     if cfg.loss not in LOSSES:
         raise SpecError(f"--loss {cfg.loss!r} is unknown; allowed: {', '.join(LOSSES)}")
@@ -107,6 +115,14 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
     return spec
 
 
+def layer_rates(spec: NetworkSpec, lr_scale: float = 1.0) -> np.ndarray:
+    """Learning rates alpha_m (float64 (L+1,), order W1..WL, C) for base rate ``lr_scale`` = alpha, from the
+    spec's rules (:func:`asymexp.symbolic.rules.rules_for`). Biases use their layer's rate."""
+    if not (isinstance(lr_scale, (int, float)) and np.isfinite(lr_scale) and lr_scale > 0):
+        raise SpecError(f"--lr-scale {lr_scale!r} is not allowed; a finite number > 0 is required")
+    return rules_for(spec).learning_rates(spec.require_widths(), lr_scale)
+
+
 def _set_threads(threads: int | None) -> None:
     import numba
 
@@ -119,7 +135,7 @@ def _set_threads(threads: int | None) -> None:
 
 
 class _FirstLayer:
-    """W1 kept transposed as S + 1 u^T with column sums cs (see :mod:`asymexp.mnist.fused`)."""
+    """W1 kept transposed as S + 1 u^T with column sums cs (see :mod:`asymexp.mnist.epoch_kernel`)."""
 
     def __init__(self, theta, layout):
         w0, _, n1, d, _ = layout.table[0]
@@ -153,7 +169,7 @@ def load_checkpoint(path) -> tuple[np.ndarray, dict]:
 
 
 def _evaluate(theta, layout, scales, first, data, loss_kind):
-    from asymexp.mnist.fused import evaluate
+    from asymexp.mnist.epoch_kernel import evaluate
     from asymexp.mnist.prepare import SHIFT
 
     losses = np.empty(data.n)
@@ -179,7 +195,7 @@ def _divergence_message(epoch, step, n_steps, theta, layout, names, cause, last_
 
 def _warm_up(theta, layout, scales, data, batch, rates, loss_kind):
     """Load (or compile) the kernels outside the timed region: an epoch over no images changes nothing."""
-    from asymexp.mnist.fused import train_epoch
+    from asymexp.mnist.epoch_kernel import train_epoch
     from asymexp.mnist.prepare import SHIFT
 
     first = _FirstLayer(theta, layout)
@@ -198,9 +214,8 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
     Raises:
         DivergenceError: non-finite loss or weights (names epoch, step and layers; the checkpoint is kept).
     """
-    from asymexp.mnist.fused import LOSSES, train_epoch
+    from asymexp.mnist.epoch_kernel import LOSSES, train_epoch
     from asymexp.mnist.prepare import SHIFT, load_sparse
-    from asymexp.mnist.rates import layer_rates
     from asymexp.nn.layout import build_layout, init_params
 
     spec = build_spec(cfg)
@@ -260,8 +275,6 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
 
 def run_summary(cfg: TrainConfig, history: list[dict], status: str = "finished") -> dict:
     """The final JSON line of ``asymexp mnist``: spec, rates, best/final accuracy, mean seconds per epoch."""
-    from asymexp.mnist.rates import layer_rates, rate_exponents
-
     spec = build_spec(cfg)
     rates = layer_rates(spec, cfg.lr_scale)
     accs = [h["test_acc"] for h in history]
@@ -273,6 +286,6 @@ def run_summary(cfg: TrainConfig, history: list[dict], status: str = "finished")
             "seconds_per_epoch": float(np.mean([h["seconds"] for h in history])) if history else None,
             "learning_rates": {n: float(r) for n, r in zip(spec.layer_names, rates)},
             "learning_rate_exponents": {n: {k: str(v) for k, v in e.items()}
-                                        for n, e in rate_exponents(spec).items()},
+                                        for n, e in rules_for(spec).rate_exponents.items()},
             "loss": cfg.loss, "lr_scale": cfg.lr_scale, "batch": cfg.batch, "dtype": cfg.dtype, "seed": cfg.seed,
             "spec": spec.to_dict()}

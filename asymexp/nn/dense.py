@@ -1,10 +1,10 @@
-"""Batch-major dense layers: the forward/backward core of the MNIST trainer (:mod:`asymexp.mnist.fused`), whose
+"""Batch-major dense layers: the forward/backward core of the MNIST trainer (:mod:`asymexp.mnist.epoch_kernel`), whose
 forward products (:func:`affine`), activations (:func:`activate`) and delta propagation (:func:`delta_below`)
-the deep simulators (:mod:`asymexp.nn.fused_deep`) share. The deep simulators' weight-gradient pass is their own
+the deep simulators (:mod:`asymexp.nn.deep_kernel`) share. The deep simulators' weight-gradient pass is their own
 FMA-blocked loop (faster there, without biases). :func:`backward` here serves the trainer. Merging the two
 gradient passes is open.
 
-The maths is that of :mod:`asymexp.nn.kernels` for one layer m with weights W (no, ni), scale s = N^-gamma of
+The maths is that of :mod:`asymexp.nn.generic_kernel` for one layer m with weights W (no, ni), scale s = N^-gamma of
 the layer below and optional bias b (THEORY.md section 1; biases are added after the scaling):
 
     forward    Y_b = sigma(s W X_b + b)                                    (sigma omitted on the output layer)
@@ -22,98 +22,50 @@ sum of activation rows (four images per pass, into a scratch row G).
 Everything here is ``inline="always"`` (inlined at Numba IR level): each caller compiles the core with its own
 fast-math flags and dtype (float32 or float64). Dot products vectorize only with ``reassoc``, so callers
 compile :func:`affine` in a function with that flag; the branch-free float64 activations of
-:mod:`asymexp.nn.fused` must be compiled *without* it (their range reduction relies on exact rounding), so
+:mod:`asymexp.nn.shallow_kernel` must be compiled *without* it (their range reduction relies on exact rounding), so
 :func:`activate` with ``vec=True`` belongs in a function without fast-math. The summation order is fixed by the
 code and the shapes, never by addresses or threads.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from asymexp.nn.fused import sigmoid, tanh
-
-
-@njit(cache=True, inline="always")
-def tanh_rational(z):
-    """tanh for float32 runs: Eigen's rational approximation (``generic_fast_tanh_float``), within 6 float32
-    ulp of tanh (checked in tests/test_mnist_kernels.py) and about 4x faster than libm's tanhf here (no SVML)."""
-    x = min(max(z, -7.90531110763549805), 7.90531110763549805)
-    if abs(x) < 0.0004:
-        return x
-    x2 = x * x
-    p = -2.76076847742355e-16
-    p = p * x2 + 2.00018790482477e-13
-    p = p * x2 - 8.60467152213735e-11
-    p = p * x2 + 5.12229709037114e-08
-    p = p * x2 + 1.48572235717979e-05
-    p = p * x2 + 6.37261928875436e-04
-    p = p * x2 + 4.89352455891786e-03
-    q = 1.19825839466702e-06
-    q = q * x2 + 1.18534705686654e-04
-    q = q * x2 + 2.26843463243900e-03
-    q = q * x2 + 4.89352518554385e-03
-    return x * p / q
+from asymexp.activations.numba_forms import act, act_vec, dact_from_h, zlo
+from asymexp.jit import kernel
+from asymexp.kernel_codes import Act
 
 
-@njit(cache=True, inline="always")
-def zlo(a):
-    """The sigmoid's flush-to-zero threshold for the dtype of array ``a`` (see :func:`act`)."""
-    return -46.0 if a.dtype.type(1e-50) == 0 else -460.0
 
 
-@njit(cache=True, inline="always")
-def act(z, kind, one, lo):
-    """sigma(z) (kind 0 sigmoid, 1 tanh) in the dtype of ``one`` (1 in the arrays' dtype), from libm.
-
-    Sigmoid: 1 for z > 40 (exact: 1/(1 + e^-40) rounds to 1 in float32 and float64), and 0 where sigma(z)
-    < ~1e-20 (z < -46; float64: z < -460). Those values, and exp(-z) near overflow, are or create subnormal
-    numbers in the products of the backward pass, which slow the CPU down by orders of magnitude; their
-    contribution to any sum or update is far below the dtype's rounding (float32 eps = 6e-8 next to O(1)
-    weights). ``lo`` = -46 for float32, -460 for float64 (:func:`zlo`). tanh: :func:`tanh_rational` in float32,
-    libm's in float64."""
-    if kind == 0:
-        if z > 40.0:
-            return one
-        if z < lo:
-            return one * 0
-        return one / (one + np.exp(-z))
-    if lo == -46.0:  # float32
-        return tanh_rational(z)
-    return np.tanh(z)
 
 
-@njit(cache=True, inline="always")
-def dact_from_h(h, kind, one):
-    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh."""
-    if kind == 0:
-        return h * (one - h)
-    return one - h * h
 
 
-@njit(cache=True, inline="always")
+
+
+@kernel(inline=True)
 def activate(Y, y0, n, B, kind, vec):
     """Y[b, y0:y0+n] <- sigma(Y[b, y0:y0+n]) for b < B, in place, one loop per row (so that it vectorizes).
 
-    vec: the branch-free float64 :func:`asymexp.nn.fused.sigmoid` / ``tanh`` (float64 only; compile without
+    vec: the branch-free float64 :func:`asymexp.floatmath.sigmoid` / ``tanh`` (float64 only; compile without
     fast-math); otherwise :func:`act` (libm, float32 tanh rational)."""
     one = Y.dtype.type(1.0)
     lo = zlo(Y)
     for b in range(B):
         row = Y[b, y0:y0 + n]
         if vec:
-            if kind == 0:
+            if kind == Act.SIGMOID:
                 for k in range(n):
-                    row[k] = sigmoid(np.float64(row[k]))
+                    row[k] = act_vec(np.float64(row[k]), Act.SIGMOID)
             else:
                 for k in range(n):
-                    row[k] = tanh(np.float64(row[k]))
+                    row[k] = act_vec(np.float64(row[k]), Act.TANH)
         else:
             for k in range(n):
                 row[k] = act(row[k], kind, one, lo)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def affine(W, s, bias, X, x0, Y, y0, B):
     """Y[b, y0 + i] = s (W[i] . X[b, x0:x0+ni]) + bias[i] for b < B, i < no.
 
@@ -171,7 +123,7 @@ def affine(W, s, bias, X, x0, Y, y0, B):
         b += 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def back_rows(W, D, Dn, B, i, R):
     """Dn[b, j] += sum_{r < R} W[i + r, j] D[b, i + r] for b < B, j < ni: W^T delta accumulated over the rows
     i..i+R-1 (R = 4 or 1; four rows per pass, so that a row of Dn is loaded and stored once per four)."""
@@ -192,11 +144,11 @@ def back_rows(W, D, Dn, B, i, R):
                 dn[j] = dn[j] + w0[j] * e0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def grad_row(dst, update, s, r, D, i, B, X, x0, G):
     """Row i of the weight gradient g_j = s sum_b D[b, i] X[b, x0 + j] (images summed in order, four per pass),
     written dst[j] = g_j, or with the update dst[j] -= r g_j (the expression of
-    :func:`asymexp.nn.kernels.sgd_update`). dst (ni,) the row in grad or theta; G (>= ni,) scratch."""
+    :func:`asymexp.nn.generic_kernel.sgd_update`). dst (ni,) the row in grad or theta; G (>= ni,) scratch."""
     ni = dst.shape[0]
     nq = B // 4
     for q in range(nq):
@@ -232,7 +184,7 @@ def grad_row(dst, update, s, r, D, i, B, X, x0, G):
             dst[j] = G[j] * s
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def backward(W, s, D, X, x0, B, dst, bdst, update, r, G, Dn, back):
     """Backward pass of one layer, W (no, ni), from D (>= B, >= no) = dLoss/d(pre-activation) of its outputs.
 
@@ -265,7 +217,7 @@ def backward(W, s, D, X, x0, B, dst, bdst, update, r, G, Dn, back):
         i += R
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def delta_below(Dn, X, x0, n, B, s, kind, D):
     """D[b, j] = Dn[b, j] s sigma'(from X[b, x0 + j]) for b < B, j < n: the delta of the layer below, whose
     activations X[b, x0:x0+n] = sigma(z) fed this layer (sigma' from h = sigma(z), :func:`dact_from_h`)."""

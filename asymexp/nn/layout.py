@@ -32,7 +32,7 @@ class Layout:
         scales: float64 (L+1,), the normalization factor of each layer's matrix product.
         n_params: length of theta.
         n_hidden: total hidden units (rows of the Z/H workspaces).
-        activation: integer code (0 sigmoid, 1 tanh) passed to the kernels.
+        activation: the :class:`asymexp.kernel_codes.Act` code passed to the kernels.
     """
 
     table: np.ndarray

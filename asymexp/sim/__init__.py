@@ -1,7 +1,7 @@
 """asymexp.sim: Numba Monte Carlo simulators of finite-width 1/N^gamma networks (THEORY.md sections 1-2, 5).
 
 Many independent networks train at once (prange over replicas, float64) on the shared core
-:mod:`asymexp.nn.kernels` (or its fused one-hidden-layer twin :mod:`asymexp.nn.fused`), by gradient flow
+:mod:`asymexp.nn.generic_kernel` (or its fused one-hidden-layer twin :mod:`asymexp.nn.shallow_kernel`), by gradient flow
 (RK4), full-batch GD with round(t N_L) steps, or online SGD, with the learning rates of THEORY.md section 2.
 Outputs are recorded at the training points and probes at requested times; chunks stream to disk.
 
@@ -13,8 +13,6 @@ Outputs are recorded at the training points and probes at requested times; chunk
 >>> simulate(spec, x, y, x, [1.0], replicas=4, dynamics="gd").outputs.shape
 (4, 1, 2)
 """
-from asymexp.sim.rates import learning_rates, rate_exponents, steps_for_time
-from asymexp.sim.run import SimError, SimResult, initial_parameters, simulate
+from asymexp.sim.replicas import SimError, SimResult, initial_parameters, simulate
 
-__all__ = ["SimError", "SimResult", "initial_parameters", "learning_rates", "rate_exponents", "simulate",
-           "steps_for_time"]
+__all__ = ["SimError", "SimResult", "initial_parameters", "simulate"]

@@ -1,46 +1,44 @@
 """Numba drivers: train R independent networks in parallel (prange over replicas) and record outputs.
 
-Every replica runs the shared core (:mod:`asymexp.nn.kernels`, engine code 0) or a fused kernel equal to the
-core to rounding: for one hidden layer without biases :mod:`asymexp.nn.fused` (code 1), for L >= 2 hidden
-layers without biases :mod:`asymexp.nn.fused_deep` (code 2). With either fused kernel, GD and SGD steps fuse
+Every replica runs the shared core (:mod:`asymexp.nn.generic_kernel`, engine code 0) or a fused kernel equal to the
+core to rounding: for one hidden layer without biases :mod:`asymexp.nn.shallow_kernel` (code 1), for L >= 2 hidden
+layers without biases :mod:`asymexp.nn.deep_kernel` (code 2). With either fused kernel, GD and SGD steps fuse
 the backward pass with the update, bit for bit equal to backward + ``sgd_update``. A replica's numbers depend only on its
 own initial parameters (and, for SGD, its own drawn data indices), never on the thread that runs it, so the
 results do not depend on the thread count.
 
-Dynamics (``mode``): 0 full-batch GD (theta -= rates * grad of the mean loss, one step = 1/N_L in time),
-1 online SGD (one data point per step, index given), 2 gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
+Dynamics (``mode``, :class:`asymexp.kernel_codes.Dynamics`): GD full-batch (theta -= rates * grad of the mean loss, one step = 1/N_L in time),
+SGD online (one data point per step, index given), FLOW gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
 
-Developers: Numba's on-disk cache of these drivers is keyed on this file alone, yet the kernels of
-``asymexp.nn.kernels``, ``asymexp.nn.fused``, ``asymexp.nn.fused_deep`` and ``asymexp.nn.dense`` are compiled
-into them. The same holds for ``asymexp.mnist.fused``, which compiles ``asymexp.nn.dense`` in. After editing those
-kernels, delete ``asymexp/**/__pycache__/*.nb[ic]`` (or touch the drivers' files), or the old kernels keep running.
+Developers: the kernels' on-disk cache is keyed by the hash of every kernel module's source (:mod:`asymexp.jit`),
+so editing any kernel compiled into these drivers recompiles them.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from asymexp.nn import fused as F
-from asymexp.nn import fused_deep as FD
-from asymexp.nn import kernels as K
+from asymexp.jit import kernel
+from asymexp.kernel_codes import DYNAMICS_BY_NAME, Dynamics, Engine
+from asymexp.nn import deep_kernel as FD
+from asymexp.nn import generic_kernel as K
+from asymexp.nn import shallow_kernel as F
 
-GD, SGD, FLOW = 0, 1, 2
-MODES = {"gd": GD, "sgd": SGD, "flow": FLOW}
-GENERIC, FUSED_SHALLOW, FUSED_DEEP = 0, 1, 2
+MODES = DYNAMICS_BY_NAME
 
 
-@njit(cache=True)
+@kernel()
 def _output(theta, table, scales, kind, use_fused, X, Z, H, out):
     """Forward pass with the kernel of engine code use_fused (0 generic, 1 shallow fused, 2 deep fused)."""
-    if use_fused == FUSED_SHALLOW:
+    if use_fused == Engine.SHALLOW:
         F.forward(theta, table, scales, kind, X, Z, H, out)
-    elif use_fused == FUSED_DEEP:
+    elif use_fused == Engine.DEEP:
         FD.forward(theta, table, scales, kind, X, Z, H, out)
     else:
         K.forward(theta, table, scales, kind, X, Z, H, out)
 
 
-@njit(cache=True)
+@kernel()
 def _mean_mse_dout(out, Y, dout):
     """dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2; out, Y, dout (1, B)."""
     K.mse_dout(out, Y, dout)
@@ -49,35 +47,35 @@ def _mean_mse_dout(out, Y, dout):
         dout[0, b] *= inv
 
 
-@njit(cache=True)
+@kernel()
 def _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout):
     """Forward pass, then dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
     _output(theta, table, scales, kind, use_fused, X, Z, H, out)
     _mean_mse_dout(out, Y, dout)
 
 
-@njit(cache=True)
+@kernel()
 def _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad):
     """grad <- gradient of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
     _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
-    if use_fused == FUSED_SHALLOW:
+    if use_fused == Engine.SHALLOW:
         F.backward(theta, table, scales, kind, X, H, dout, grad)
-    elif use_fused == FUSED_DEEP:
+    elif use_fused == Engine.DEEP:
         FD.backward(theta, table, scales, kind, X, H, dout, grad)
     else:
         K.backward(theta, table, scales, kind, X, H, dout, grad)
 
 
-@njit(cache=True)
+@kernel()
 def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad, rates):
     """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With a fused kernel the backward
     pass and the update are one pass (bit for bit the same numbers as backward then sgd_update)."""
-    if use_fused == FUSED_DEEP:
+    if use_fused == Engine.DEEP:
         T = H.reshape((X.shape[0], H.shape[0]))     # H's memory as the batch-major (B, U) workspace
         FD.forward_rows(theta, table, scales, kind, X, T, out)
         _mean_mse_dout(out, Y, dout)
         FD.backward_update_rows(theta, table, scales, kind, X, T, dout, rates)
-    elif use_fused == FUSED_SHALLOW:
+    elif use_fused == Engine.SHALLOW:
         _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
         F.backward_update(theta, table, scales, kind, X, H, dout, grad, rates)
     else:
@@ -85,14 +83,14 @@ def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout
         K.sgd_update(theta, grad, table, rates)
 
 
-@njit(cache=True)
+@kernel()
 def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
               time_scale, rec_steps, sgd_idx, rec_out):
     """Train one network in place and write its outputs at Xev (P, d) into rec_out (T, P) whenever the step
     counter equals rec_steps[j] (sorted, >= 0).
 
-    use_fused: engine code (GENERIC 0, FUSED_SHALLOW 1, FUSED_DEEP 2; the caller checks that it applies).
-    theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode GD/SGD/FLOW; n_steps steps of
+    use_fused: an :class:`asymexp.kernel_codes.Engine` code (the caller checks that it applies).
+    theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode a :class:`asymexp.kernel_codes.Dynamics` code; n_steps steps of
     1/time_scale (GD, SGD) or dt (FLOW); sgd_idx (n_steps,) int64 data indices for SGD (ignored otherwise).
     """
     M = Xtr.shape[0]
@@ -117,7 +115,7 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
         _output(theta, table, scales, kind, use_fused, Xev, Ze, He, oute)
         rec_out[j, :] = oute[0, :]
         j += 1
-    if mode == FLOW:
+    if mode == Dynamics.FLOW:
         g1 = np.empty_like(theta)
         g2 = np.empty_like(theta)
         g3 = np.empty_like(theta)
@@ -126,9 +124,9 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
         full = rates * (time_scale * dt)
         sixth = rates * (time_scale * dt / 6.0)
     for k in range(n_steps):
-        if mode == GD:
+        if mode == Dynamics.GD:
             _mean_loss_step(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
-        elif mode == SGD:
+        elif mode == Dynamics.SGD:
             m = sgd_idx[k]
             Y1[0, 0] = Ytr[0, m]
             X1[0, :] = Xtr[m, :]
@@ -153,7 +151,7 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
             j += 1
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def train_many(thetas, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
                time_scale, rec_steps, sgd_idx, rec_out):
     """:func:`train_one` for every row of thetas (R, n_params), in parallel over replicas.

@@ -21,8 +21,8 @@ alpha**2 * einsum('s,m,n,m,n,spi,smij,snj->p', wq, muM, muM, r, R, gfP, HfM, gfM
 import importlib
 
 _LAZY = {
-    "Contraction": "contractions", "integral_definitions": "contractions", "kernel_contractions": "contractions",
-    "source_contractions": "contractions", "Derivation": "derivation", "derive": "derivation",
+    "Contraction": "einsum_form", "integral_definitions": "einsum_form", "kernel_contractions": "einsum_form",
+    "source_contractions": "einsum_form", "Derivation": "derivation", "derive": "derivation",
     "TermEquation": "equations", "hierarchy": "equations", "ALPHA": "expansion", "TimeIntegral": "expansion",
 }
 

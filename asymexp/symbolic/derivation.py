@@ -1,7 +1,7 @@
 """``derive(spec, order)``: every exact statement the toolkit makes about one network specification.
 
 Assembles THEORY.md sections 2-5 from :mod:`~asymexp.symbolic.scalings` (rates, time, orders, nu),
-:mod:`~asymexp.symbolic.deep` (section 4) and, for one hidden layer, :mod:`~asymexp.symbolic.expansion` with the
+:mod:`~asymexp.symbolic.collapse` (section 4) and, for one hidden layer, :mod:`~asymexp.symbolic.expansion` with the
 vanishing analysis of :mod:`~asymexp.symbolic.parity`. ``Derivation.to_json()`` is the ``asymexp derive --json``
 document of INTERFACES.md.
 """
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import sympy
 
 from asymexp.errors import SpecError
-from asymexp.symbolic import deep, scalings
+from asymexp.symbolic import scalings
+from asymexp.symbolic import collapse as deep_rules
 from asymexp.symbolic.scalings import HALF
 
 MAX_ORDER = 5
@@ -143,14 +144,14 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
             raise RuntimeError(f"internal error: group {g.name} does not change g by N_L^-1 per step")
     notes = []
     inner_mean_zero = all(mean_zero[1:L])
-    collapse = deep.collapse_orders(gammas, spec.activation) if inner_mean_zero else []
-    variance = deep.variance_exponent(gammas, spec.activation) if inner_mean_zero else None
+    collapse = deep_rules.collapse_orders(gammas, spec.activation) if inner_mean_zero else []
+    variance = deep_rules.variance_exponent(gammas, spec.activation) if inner_mean_zero else None
     if not inner_mean_zero:
         notes.append("an inner weight law has non-zero mean: the collapse analysis of THEORY.md section 4 does not "
                      "apply and no variance exponent is derived")
     params = scalings.small_parameters(gammas[-1], L)
     nu = scalings.nu(gammas[-1])
-    flags = deep.degeneracies(gammas, spec.activation, c_mean_zero=mean_zero[L])
+    flags = deep_rules.degeneracies(gammas, spec.activation, c_mean_zero=mean_zero[L])
     hierarchy_terms, statuses = [], {}
     if L == 1:
         from asymexp.symbolic.equations import hierarchy
@@ -205,10 +206,10 @@ def _notes(spec, gammas, variance, nu) -> list[str]:
                      "Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "
                      "after another")
         if spec.activation == "tanh" and variance is not None and all(x.is_Rational for x in gammas):
-            literal = deep.theory_tanh_rule(gammas)
+            literal = deep_rules.theory_tanh_rule(gammas)
             if tuple(literal) != tuple(variance):
                 notes.append("tanh: THEORY.md section 4's wording (sum of 1 - 2 gamma_l after the last inner gamma "
-                             f"= 1/2) gives {deep._show_map(literal)}, the collapse recursion gives "
-                             f"{deep._show_map(variance)}: an inner gamma = 1/2 after a collapsed layer keeps it "
+                             f"= 1/2) gives {deep_rules._show_map(literal)}, the collapse recursion gives "
+                             f"{deep_rules._show_map(variance)}: an inner gamma = 1/2 after a collapsed layer keeps it "
                              "collapsed (E sigma(Z)^2 ~ E Z^2 for small Z); the recursion is used")
     return notes

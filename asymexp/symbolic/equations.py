@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sympy
 
 from asymexp.errors import SpecError
-from asymexp.symbolic.contractions import Contraction, kernel_contractions, source_contractions
+from asymexp.symbolic.einsum_form import Contraction, kernel_contractions, source_contractions
 from asymexp.symbolic.expansion import delta_monomials
 from asymexp.symbolic.parity import Symmetries, term_statuses
 
@@ -75,8 +75,8 @@ def hierarchy(spec, order: int) -> list[TermEquation]:
 
 def delta_text(k: int, tex: bool = False) -> list[str]:
     """delta_k(t, theta) as text (or LaTeX) terms; the free theta index is named in the text form."""
-    from asymexp.symbolic.contractions import to_contraction
-    from asymexp.symbolic.tensors import Deriv, Monomial
+    from asymexp.symbolic.einsum_form import to_contraction
+    from asymexp.symbolic.tensor_algebra import Deriv, Monomial
 
     lines = []
     for mono in delta_monomials(k):

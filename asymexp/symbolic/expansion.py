@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import sympy
 
-from asymexp.symbolic.tensors import (Deriv, Monomial, TimeFn, collect, fresh, product, relabel, rename_free)
+from asymexp.symbolic.tensor_algebra import (Deriv, Monomial, TimeFn, collect, fresh, product, relabel, rename_free)
 
 ALPHA = sympy.Symbol("alpha", positive=True)
 

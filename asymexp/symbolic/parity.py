@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Callable
 
 from asymexp.symbolic.expansion import integral_definitions_all, source_monomials
-from asymexp.symbolic.tensors import Monomial
+from asymexp.symbolic.tensor_algebra import Monomial
 
 ACTIVATION_PARITY = {
     "tanh": "sigma is odd, so sigma^(k) has parity (-1)^(k+1) (sigma' even)",

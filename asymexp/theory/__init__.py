@@ -14,9 +14,11 @@ limit kernel A = K_C + E[C^2] E[sigma' sigma'] K_{W^L} and V_t (section 4).
 
 Details, error control and the API: docs/theory.md.
 """
-from asymexp.theory.deep import DeepKernel, deep_frozen_kernel, deep_theory, deep_variance
-from asymexp.theory.problem import Problem, ProblemError, builtin_problem, load_problem
-from asymexp.theory.shallow import ShallowTheory, frozen_kernel, q1_vanishing, shallow_theory
+from asymexp.theory.deep_theory import DeepKernel, deep_frozen_kernel, deep_theory, deep_variance
+from asymexp.inputs.problems import Problem, ProblemError, builtin_problem, load_problem
+from asymexp.theory.frozen import FrozenKernel, frozen_kernel, propagator
+from asymexp.theory.shallow_theory import ShallowTheory, kernel_matrices, q1_vanishing, shallow_theory
 
-__all__ = ["DeepKernel", "Problem", "ProblemError", "ShallowTheory", "builtin_problem", "deep_frozen_kernel",
-           "deep_theory", "deep_variance", "frozen_kernel", "load_problem", "q1_vanishing", "shallow_theory"]
+__all__ = ["DeepKernel", "FrozenKernel", "Problem", "ProblemError", "ShallowTheory", "builtin_problem",
+           "deep_frozen_kernel", "deep_theory", "deep_variance", "frozen_kernel", "kernel_matrices", "load_problem",
+           "propagator", "q1_vanishing", "shallow_theory"]

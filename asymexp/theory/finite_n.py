@@ -28,7 +28,7 @@ import numpy as np
 
 from asymexp.errors import SpecError
 from asymexp.theory import hierarchy
-from asymexp.theory.activations import sigma_derivatives
+from asymexp.activations import sigma_derivatives
 from asymexp.theory.quadrature import quadrature_samples
 
 

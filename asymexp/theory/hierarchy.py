@@ -19,41 +19,10 @@ so the training values evolve on their own and a probe's value is driven by the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from asymexp.errors import SpecError
-
-
-@dataclass(frozen=True)
-class Eigen:
-    """K = A[:M,:M]/M = U diag(lam) U^T (lam clipped at 0: A is positive semi-definite)."""
-
-    lam: np.ndarray
-    U: np.ndarray
-
-    @classmethod
-    def of(cls, A: np.ndarray, m: int) -> "Eigen":
-        k = 0.5 * (A[:m, :m] + A[:m, :m].T) / m
-        lam, u = np.linalg.eigh(k)
-        return cls(np.maximum(lam, 0.0), u)
-
-    def decay(self, alpha: float, t: float) -> np.ndarray:
-        """exp(-alpha t lam)."""
-        return np.exp(-alpha * t * self.lam)
-
-    def integral(self, alpha: float, t: float) -> np.ndarray:
-        """int_0^t exp(-alpha s lam) ds (= t where lam = 0)."""
-        x = alpha * t * self.lam
-        safe = np.where(x > 1e-300, self.lam, 1.0)
-        return np.where(x > 1e-12, -np.expm1(-x) / (alpha * safe), t * (1.0 - 0.5 * x))
-
-    def apply(self, diag: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return self.U @ (diag * (self.U.T @ v))
-
-    def matrix(self, diag: np.ndarray) -> np.ndarray:
-        return (self.U * diag) @ self.U.T
+from asymexp.theory.frozen import Eigen, leading_term, propagator  # noqa: F401 (leading_term re-exported)
 
 
 def check_times(times) -> np.ndarray:
@@ -62,24 +31,6 @@ def check_times(times) -> np.ndarray:
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
         raise SpecError(f"times = {np.asarray(times).tolist()!r}; finite numbers >= 0 are required")
     return t
-
-
-def leading_term(A: np.ndarray, y: np.ndarray, alpha: float, times: np.ndarray) -> np.ndarray:
-    """h_t at every point: (T, P)."""
-    m = y.shape[0]
-    eig = Eigen.of(A, m)
-    out = np.empty((len(times), A.shape[0]))
-    for i, t in enumerate(times):
-        out[i] = A[:, :m] @ eig.apply(alpha * eig.integral(alpha, t), y) / m
-    return out
-
-
-def propagator(A: np.ndarray, m: int, alpha: float, t: float) -> np.ndarray:
-    """Phi_t (P, P): Q_t = Phi_t Q_0 for the homogeneous equation."""
-    eig = Eigen.of(A, m)
-    phi = np.eye(A.shape[0])
-    phi[:, :m] -= A[:, :m] @ eig.matrix(alpha * eig.integral(alpha, t)) / m
-    return phi
 
 
 def variance_constant(A: np.ndarray, S: np.ndarray, m: int, alpha: float, times: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.theory.activations import sigma_derivatives
+from asymexp.activations import sigma_derivatives
 
 #: Default nodes per dimension of the pairwise rule.
 PAIR_ORDER = 96

@@ -13,7 +13,7 @@ give a verdict agree / disagree / undetermined. ``asymexp validate`` is the comm
 >>> doc["verdict"] in ("agree", "disagree", "undetermined")
 True
 """
-from asymexp.validate.deep import validate_deep
-from asymexp.validate.run import validate_shallow
+from asymexp.validate.deep_validation import validate_deep
+from asymexp.validate.shallow_validation import validate_shallow
 
 __all__ = ["validate_deep", "validate_shallow"]

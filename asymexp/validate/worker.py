@@ -1,13 +1,14 @@
 """The unit of work of a validation: one chunk of replicas at one width (importable, JSON in and out).
 
-Used by ``asymexp validate`` and ``asymexp sweep validate`` through :func:`asymexp.sweep.run_tasks`, so both
+Used by ``asymexp validate`` and ``asymexp sweep validate`` through :func:`asymexp.executor.run_tasks`, so both
 resume after an interruption and both run on local processes or a Dask cluster.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from asymexp.theory.problem import Problem, problem_from_mapping
+from asymexp.inputs.problems import Problem, problem_from_mapping
+from asymexp.spec import NetworkSpec
 
 
 def problem_to_params(problem: Problem) -> dict:
@@ -26,7 +27,7 @@ def problem_from_params(params: dict) -> Problem:
 def simulate_chunk(params: dict) -> dict:
     """Train replicas ``start .. start+count-1`` of one width and return their outputs.
 
-    params: {"problem": problem_to_params(...), "gammas": ["3/4", ...], "widths": [N_1, ..., N_L],
+    params: {"problem": problem_to_params(...), "spec": NetworkSpec.to_dict() of the network,
     "time": t, "dynamics", "seed", "start", "count", "antithetic", "flow_dt" (or None)}.
     In a child process of a process pool the Numba kernel runs on one thread (the pool supplies the parallelism);
     the numbers do not depend on it.
@@ -43,7 +44,7 @@ def simulate_chunk(params: dict) -> dict:
 
         numba.set_num_threads(1)
     problem = problem_from_params(params["problem"])
-    spec = problem.spec(params["gammas"], params["widths"])
+    spec = NetworkSpec.from_dict(params["spec"])
     res = simulate(spec, problem.x, problem.y, problem.points, [float(params["time"])], int(params["count"]),
                    seed=int(params["seed"]), dynamics=params["dynamics"], alpha=problem.alpha,
                    antithetic=bool(params["antithetic"]), flow_dt=params.get("flow_dt"), start=int(params["start"]),

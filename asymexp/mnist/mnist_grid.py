@@ -1,4 +1,4 @@
-"""``asymexp sweep mnist``: the paper's gamma grid through the shared resumable executor (asymexp.sweep).
+"""``asymexp sweep mnist``: the paper's gamma grid through the shared resumable executor (asymexp.executor).
 
 ``--grid "gammas=0.5,0.7,1.0" --layers 3`` makes every gamma_l range over the list: 27 configurations for three
 hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. Each task
@@ -12,7 +12,7 @@ import itertools
 import os
 from pathlib import Path
 
-from asymexp.sweep import SweepError, Task, parse_grid
+from asymexp.executor import SweepError, Task, parse_grid
 
 HELP = "the paper's MNIST gamma grid (27 configurations for 3 layers), resumable"
 AXES = ("gammas", "seed", "lr_scale", "loss")
@@ -43,7 +43,7 @@ def _task_key(gammas, seed, extra):
 
 
 def build_tasks(args):
-    """The grid as :class:`asymexp.sweep.Task` list and the worker :func:`train_worker`."""
+    """The grid as :class:`asymexp.executor.Task` list and the worker :func:`train_worker`."""
     from asymexp.mnist.train import TrainConfig, build_spec
 
     axes = parse_grid(args.grid)
@@ -110,11 +110,11 @@ def train_worker(params: dict) -> dict:
 
 
 def summarize(args, results: dict) -> dict:
-    """Analysis of the finished grid (:func:`asymexp.mnist.report.analyse`); also writes summary.json and
+    """Analysis of the finished grid (:func:`asymexp.mnist.grid_report.analyse`); also writes summary.json and
     figure.png into ``args.out``."""
     import json
 
-    from asymexp.mnist.report import analyse, draw_figure, load_runs
+    from asymexp.mnist.grid_report import analyse, draw_figure, load_runs
 
     runs = load_runs(args.out)
     summary = analyse(runs)

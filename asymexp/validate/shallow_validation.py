@@ -19,8 +19,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from asymexp.errors import AsymexpError
+from asymexp.spec import parse_gammas
 from asymexp.validate import estimators as est
 from asymexp.validate import fits
+from asymexp.validate.tasks import chunk_tasks, execute, group_results
 
 B0_TARGET = 0.02
 P_TARGET = 0.05
@@ -30,9 +33,9 @@ _CACHE: dict = {}
 
 
 def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None):
-    """(frozen kernel of asymexp.validate.frozen, ShallowTheory or None, note); cached per problem and time
+    """(frozen kernel of asymexp.theory.frozen, ShallowTheory or None, note); cached per problem and time
     (the theory quantities do not depend on gamma). quad_order: nodes per dimension for the theory layer."""
-    from asymexp.validate.frozen import frozen_kernel
+    from asymexp.theory.frozen import frozen_kernel
 
     key = (problem.activation, problem.alpha, str(problem.c_law), str(problem.w_law), problem.x.tobytes(),
            problem.y.tobytes(), problem.probe.tobytes(), float(t), quad_order)
@@ -257,3 +260,21 @@ def _ends(gamma, raw, ratio, ratio_se, mean_res) -> dict:
         doc["verdict"], doc["verdict_reason"] = "disagree", (f"raw slope {raw['slope']:.4f} CI {raw['ci95']} "
                                                              f"excludes {predicted}; " + text)
     return doc
+
+
+def validate_shallow(problem, gamma, widths, replicas: int, t: float = 1.0, seed: int = 0, dynamics: str = "flow",
+                     antithetic: bool = True, control: bool | None = None, flow_dt=None, chunk: int = 256,
+                     out=None, workers=None, scheduler=None, progress=True, quad_order: int | None = None) -> dict:
+    """The shallow validation document (see :mod:`asymexp.validate.shallow_validation`); quad_order: nodes per dimension
+    of the theory layer's quadrature (default: its most accurate)."""
+    (gamma,) = parse_gammas([gamma], numeric=True)
+    if control is None:
+        control = antithetic and problem.c_law.is_symmetric
+    if control and not (antithetic and problem.c_law.is_symmetric):
+        raise AsymexpError("the control variate needs antithetic pairs and a symmetric law of c")
+    tasks = chunk_tasks(problem, [gamma], [[n] for n in widths], replicas, t, seed, dynamics, antithetic, flow_dt,
+                        chunk)
+    results = execute(tasks, out, workers, scheduler, progress)
+    grouped = group_results(tasks, results)
+    per_width = [grouped[((str(gamma),), (int(n),))] for n in widths]
+    return summarize(problem, gamma, t, widths, per_width, antithetic, control, dynamics, flow_dt, quad_order)

@@ -1,6 +1,6 @@
 """A fused forward/backward kernel for deep networks (L >= 2 hidden layers) without biases, one output, float64.
 
-Same signatures, layout and maths as :func:`asymexp.nn.kernels.forward` / ``backward`` (Z^m = s_m W_m H^{m-1},
+Same signatures, layout and maths as :func:`asymexp.nn.generic_kernel.forward` / ``backward`` (Z^m = s_m W_m H^{m-1},
 H^m = sigma(Z^m), out = s_L C H^L; delta^{m-1} = (W_m^T delta^m) s_m sigma'(from H^{m-1}), grad W_m =
 s_m delta^m (H^{m-1})^T), restricted to networks that :func:`qualifies` accepts. Instead of one BLAS call per
 layer on a tall-skinny product (B = 1..8 points) and scalar libm activations, it runs the forward products, the
@@ -9,13 +9,13 @@ trainer; the weight-gradient pass below is this module's own): every layer's act
 with layer m's units contiguous at columns u0.., so that each loop runs innermost over contiguous units and LLVM
 vectorizes it: the products W x_b are dot products along a weight row (two rows by four points at a time, so
 every load feeds two or four multiply-adds), W^T delta is a sum of weight rows (axpy), and the activation is the
-branch-free :func:`asymexp.nn.fused.tanh` / ``sigmoid``.
+branch-free :func:`asymexp.floatmath.tanh` / ``sigmoid``.
 
 Rounding: the dot products are compiled with the fast-math flags ``reassoc`` / ``contract`` / ``nsz`` only (no
 ``nnan``/``ninf``: NaN and infinities propagate as usual) so that LLVM may split a sum into vector partial
 sums and use FMA; the result equals the generic core to rounding (a different summation order than BLAS,
 tests/test_fused_deep.py). The backward pass is compiled without fast-math; its sums are explicit chains of
-``llvm.fma`` (correctly rounded, :func:`asymexp.nn.fused._fma`) in a fixed order: W^T delta over the weight rows
+``llvm.fma`` (correctly rounded, :func:`asymexp.floatmath.fma`) in a fixed order: W^T delta over the weight rows
 in order, the weight gradient grad[i, j] = sum_b (s delta_bi) X_bj over the points in order. One pass over
 each block of four weight rows computes both, so each weight row is read once per step. The order is fixed by
 the compiled code and the shapes, not by the data's addresses nor by threads: a replica's numbers do not depend
@@ -26,7 +26,7 @@ T (B, U) that persists between them (the simulator's GD/SGD step), without the (
 
 :func:`backward_update` is the backward pass fused with the GD/SGD update theta <- theta - rates[m] grad_m,
 without writing grad: it computes the same grad values (same code) and applies the same update expression as
-:func:`asymexp.nn.kernels.sgd_update`, so it equals ``backward`` followed by ``sgd_update`` bit for bit, with
+:func:`asymexp.nn.generic_kernel.sgd_update`, so it equals ``backward`` followed by ``sgd_update`` bit for bit, with
 one pass over the weights instead of three.
 
 Shapes: theta (P,), table int64 (L+1, 5), scales (L+1,), X (B, d) C-contiguous, Z and H (U, B) workspaces,
@@ -35,12 +35,11 @@ out and dout (1, B), grad (P,), rates (L+1,).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from asymexp.floatmath import fma
+from asymexp.jit import kernel
 from asymexp.nn import dense
-from asymexp.nn.fused import _fma
 
-_FM = {"reassoc", "contract", "nsz"}
 
 
 def qualifies(layout, output_dim: int = 1) -> bool:
@@ -49,7 +48,7 @@ def qualifies(layout, output_dim: int = 1) -> bool:
     return t.shape[0] >= 3 and bool(np.all(t[:, 1] < 0)) and output_dim == 1 and t[-1, 2] == 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(numpy_errors=True, inline=True)
 def _to_rows(H, B, T):
     """T[b, u] = H[u, b]: the (U, B) workspace transposed into the batch-major (B, U) scratch T."""
     for b in range(B):
@@ -57,14 +56,14 @@ def _to_rows(H, B, T):
             T[b, u] = H[u, b]
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FM)
+@kernel(numpy_errors=True, fastmath="deep-step")
 def _affine(W, s, X, x0, Y, y0, B):
     """Y[b, y0 + i] = s W[i] . X[b, x0:x0+ni]: :func:`asymexp.nn.dense.affine` (no bias) compiled with
     ``reassoc``, so that its dot products vectorize."""
     dense.affine(W, s, W[0, 0:0], X, x0, Y, y0, B)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(numpy_errors=True, inline=True)
 def _forward_rows(theta, table, scales, kind, X, T, out, Z, H, copy):
     """The forward pass into the batch-major T (B, >= U): every hidden layer's activations, layer m at columns
     u0..; out (1, B). copy: also fill the (U, B) workspaces Z (pre-activations) and H (activations)."""
@@ -96,21 +95,21 @@ def _forward_rows(theta, table, scales, kind, X, T, out, Z, H, copy):
                     H[u0 + i, b] = T[b, u0 + i]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(numpy_errors=True)
 def forward(theta, table, scales, kind, X, Z, H, out):
     """Fill Z, H (U, B) and out (1, B) for inputs X (B, d), like the generic core. Returns nothing."""
     T = np.empty((X.shape[0], H.shape[0]))
     _forward_rows(theta, table, scales, kind, X, T, out, Z, H, True)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(numpy_errors=True)
 def forward_rows(theta, table, scales, kind, X, T, out):
     """out (1, B) for inputs X (B, d), keeping the activations batch-major in T (B, U) (no Z, no (U, B) copies)
     for :func:`backward_update_rows`: the same numbers as :func:`forward` (T = H transposed)."""
     _forward_rows(theta, table, scales, kind, X, T, out, T, T, False)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(numpy_errors=True, inline=True)
 def _quad_rows(W, dst, i, D, E, X, x0, Dn, b, back, G, mode, update, r):
     """Rows i..i+3 of W (no, ni) against the points b..b+3: Dn[b+k, j] += sum_q W[i+q, j] D[b+k, i+q]
     (back; rows in order, one FMA each), and the gradient g[q, j] = sum_k E[b+k, i+q] X[b+k, x0+j] (points
@@ -124,7 +123,7 @@ def _quad_rows(W, dst, i, D, E, X, x0, Dn, b, back, G, mode, update, r):
             n = Dn[k, 0:ni]
             c0, c1, c2, c3 = D[k, i], D[k, i + 1], D[k, i + 2], D[k, i + 3]
             for j in range(ni):
-                n[j] = _fma(w3[j], c3, _fma(w2[j], c2, _fma(w1[j], c1, _fma(w0[j], c0, n[j]))))
+                n[j] = fma(w3[j], c3, fma(w2[j], c2, fma(w1[j], c1, fma(w0[j], c0, n[j]))))
     t0 = X[b, x0:x0 + ni]
     t1 = X[b + 1, x0:x0 + ni]
     t2 = X[b + 2, x0:x0 + ni]
@@ -134,22 +133,22 @@ def _quad_rows(W, dst, i, D, E, X, x0, Dn, b, back, G, mode, update, r):
         if mode == 0:
             g = G[q - i, 0:ni]
             for j in range(ni):
-                g[j] = _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], e0 * t0[j])))
+                g[j] = fma(e3, t3[j], fma(e2, t2[j], fma(e1, t1[j], e0 * t0[j])))
         elif mode == 1:
             g = G[q - i, 0:ni]
             for j in range(ni):
-                g[j] = _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], _fma(e0, t0[j], g[j]))))
+                g[j] = fma(e3, t3[j], fma(e2, t2[j], fma(e1, t1[j], fma(e0, t0[j], g[j]))))
         elif update:
             o = dst[q]
             for j in range(ni):
-                o[j] -= r * _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], e0 * t0[j])))
+                o[j] -= r * fma(e3, t3[j], fma(e2, t2[j], fma(e1, t1[j], e0 * t0[j])))
         else:
             o = dst[q]
             for j in range(ni):
-                o[j] = _fma(e3, t3[j], _fma(e2, t2[j], _fma(e1, t1[j], e0 * t0[j])))
+                o[j] = fma(e3, t3[j], fma(e2, t2[j], fma(e1, t1[j], e0 * t0[j])))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(numpy_errors=True, inline=True)
 def _one_point_rows(W, i, R, D, E, X, x0, Dn, b, back, G, first):
     """Rows i..i+R-1 (R <= 4) against the single point b: Dn[b] += sum_q W[i+q] D[b, i+q] (back, rows in
     order), and G[q] = E[b, i+q] X[b] (first) or G[q] = fma(E[b, i+q], X[b], G[q])."""
@@ -161,7 +160,7 @@ def _one_point_rows(W, i, R, D, E, X, x0, Dn, b, back, G, first):
             w = W[i + q]
             dq = D[b, i + q]
             for j in range(ni):
-                n[j] = _fma(w[j], dq, n[j])
+                n[j] = fma(w[j], dq, n[j])
     for q in range(R):
         g = G[q, 0:ni]
         eq = E[b, i + q]
@@ -170,10 +169,10 @@ def _one_point_rows(W, i, R, D, E, X, x0, Dn, b, back, G, first):
                 g[j] = eq * t[j]
         else:
             for j in range(ni):
-                g[j] = _fma(eq, t[j], g[j])
+                g[j] = fma(eq, t[j], g[j])
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(numpy_errors=True, inline=True)
 def _layer_backward(W, dst, D, E, X, x0, B, Dn, back, G, update, r):
     """Backward pass of one layer W (no, ni) given its delta D (B, no) and E = s D (s the layer's scale):
     Dn[b, :ni] = W^T D[b] (back; overwritten), and the weight gradient grad[i, j] = sum_b E[b, i] X[b, x0+j]
@@ -194,7 +193,7 @@ def _layer_backward(W, dst, D, E, X, x0, B, Dn, back, G, update, r):
                 xj = X[b, x0 + j]
                 e = E[b, 0:no]
                 for q in range(no):
-                    g[q] = _fma(e[q], xj, g[q])
+                    g[q] = fma(e[q], xj, g[q])
         for q in range(no):
             o = dst[q]
             if update:
@@ -235,7 +234,7 @@ def _layer_backward(W, dst, D, E, X, x0, B, Dn, back, G, update, r):
         i += R
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(numpy_errors=True, inline=True)
 def _backward_rows(theta, table, scales, kind, X, T, dout, grad, rates, update):
     """Backward pass from the batch-major activations T (B, >= U): grad, or (update) theta -= rates[m] grad."""
     n_layers = table.shape[0]
@@ -269,29 +268,29 @@ def _backward_rows(theta, table, scales, kind, X, T, dout, grad, rates, update):
             dense.delta_below(Dn, T, p0, ni, B, s, kind, D)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(numpy_errors=True)
 def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
     T = np.empty((X.shape[0], H.shape[0]))   # H transposed, batch-major
     _to_rows(H, X.shape[0], T)
     _backward_rows(theta, table, scales, kind, X, T, dout, grad, rates, update)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(numpy_errors=True)
 def backward_update_rows(theta, table, scales, kind, X, T, dout, rates):
     """:func:`backward_update` from the batch-major activations T (B, U) of :func:`forward_rows` (the same
     numbers: one core for both)."""
     _backward_rows(theta, table, scales, kind, X, T, dout, theta, rates, True)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(numpy_errors=True)
 def backward(theta, table, scales, kind, X, H, dout, grad):
     """grad <- dLoss/dtheta given the forward workspace H (U, B) and dout (1, B), like the generic core."""
     _backward(theta, table, scales, kind, X, H, dout, grad, scales, False)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(numpy_errors=True)
 def backward_update(theta, table, scales, kind, X, H, dout, rates):
     """theta <- theta - rates[m] dLoss/dtheta on layer m, in place: :func:`backward` then
-    :func:`asymexp.nn.kernels.sgd_update`, bit for bit, in one pass (layer m's weights are updated after
+    :func:`asymexp.nn.generic_kernel.sgd_update`, bit for bit, in one pass (layer m's weights are updated after
     they served the backward pass of layer m, before layer m-1 is reached)."""
     _backward(theta, table, scales, kind, X, H, dout, theta, rates, True)

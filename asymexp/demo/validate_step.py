@@ -5,10 +5,11 @@ from __future__ import annotations
 def step_validate(ctx) -> str:
     """Shallow tanh4, gamma = 3/4, gradient flow to t = 1 (about a minute; tiny with ctx.quick), then deep
     sigmoid L = 3 at t = 0 (Rao-Blackwell) with the per-gamma_l table. Report and figures in ctx.out/validate*/."""
-    from asymexp.theory.problem import load_problem
-    from asymexp.validate import figures, report
-    from asymexp.validate.deep import validate_deep
-    from asymexp.validate.run import validate_shallow
+    from asymexp.inputs.problems import load_problem
+    from asymexp.validate import figures
+    from asymexp.validate import markdown_report
+    from asymexp.validate.deep_validation import validate_deep
+    from asymexp.validate.shallow_validation import validate_shallow
 
     quick = ctx.quick
     out = ctx.out / "validate"
@@ -23,5 +24,5 @@ def step_validate(ctx) -> str:
                          sensitivity_replicas=32 if quick else 128, progress=False)
     figs += figures.deep_figures(deep, out)
     names = ", ".join(f"`{p.split('/')[-1]}`" for p in figs if p.endswith(".png"))
-    return ("## Validation (asymexp validate)\n\n" + report.markdown(doc) + "\n\n" + report.markdown(deep)
+    return ("## Validation (asymexp validate)\n\n" + markdown_report.markdown(doc) + "\n\n" + markdown_report.markdown(deep)
             + f"\n\nFigures in `{out}`: {names}.")

@@ -6,7 +6,7 @@ an importable top-level function ``worker(params) -> dict``. Each finished task 
 so an interrupted sweep loses at most the tasks in flight. A task whose file exists with different params is an
 error (the folder belongs to another sweep), not silently reused.
 
->>> from asymexp.sweep import grid_product
+>>> from asymexp.executor import grid_product
 >>> grid_product(a=[1, 2], b=["x"])
 [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]
 """

@@ -16,7 +16,7 @@ import sympy
 
 from asymexp.errors import AsymexpError
 from asymexp.symbolic.expansion import ALPHA, TimeIntegral, source_monomials, time_integrals
-from asymexp.symbolic.tensors import Monomial
+from asymexp.symbolic.tensor_algebra import Monomial
 
 _THETA_LETTERS = "ijklabcdefghABCDEFGHIJKL"
 _POINT_LETTERS = "mnoqrtuvwxyzMNOQRTUVWXYZ"

@@ -2,7 +2,7 @@
 
     asymexp sweep validate --grid "gamma=0.6,0.75,0.9" --grid "width=64,256,1024" --out DIR [--replicas R]
 
-Tasks are (gamma, width, replica chunk) and go through :func:`asymexp.sweep.run_tasks` (local processes, or Dask
+Tasks are (gamma, width, replica chunk) and go through :func:`asymexp.executor.run_tasks` (local processes, or Dask
 with --scheduler); a rerun skips finished chunks. The summary holds, per gamma, the fitted exponent and b0 with
 their CIs and the verdict; figures go to ``DIR/gamma-<g>/``.
 """
@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from asymexp.errors import AsymexpError
+from asymexp.spec import exact_number, parse_gammas
 
 HELP = "shallow validation over a gamma x width grid (tasks: gamma, width, replica chunk)"
 
@@ -29,33 +30,30 @@ def add_arguments(parser) -> None:
 
 
 def _axes(args) -> tuple[list[Fraction], list[int]]:
-    from asymexp.sweep import parse_grid
+    from asymexp.executor import parse_grid
 
     axes = parse_grid(args.grid)
     unknown = sorted(set(axes) - {"gamma", "width"})
     if unknown or "gamma" not in axes or "width" not in axes:
         raise AsymexpError(f"sweep validate needs --grid gamma=... and --grid width=...; got axes "
                            f"{sorted(axes)} (allowed: gamma, width)")
+    gammas = list(parse_gammas(axes["gamma"], numeric=True))
     try:
-        gammas = [Fraction(g) for g in axes["gamma"]]
         widths = sorted({int(w) for w in axes["width"]})
-    except (ValueError, ZeroDivisionError):
-        raise AsymexpError(f"--grid values {axes} are not numbers (gamma in [1/2, 1], width integers)") from None
-    for g in gammas:
-        if not Fraction(1, 2) <= g <= 1:
-            raise AsymexpError(f"gamma {g} is outside [1/2, 1]")
+    except ValueError:
+        raise AsymexpError(f"--grid width={','.join(axes['width'])}: widths must be integers >= 1") from None
     if any(w < 1 for w in widths):
         raise AsymexpError(f"widths {widths}: integers >= 1 are required")
     return gammas, widths
 
 
 def _flow_dt(args):
-    return None if args.flow_dt is None else float(Fraction(args.flow_dt))
+    return None if args.flow_dt is None else float(exact_number(args.flow_dt, "--flow-dt", positive=True))
 
 
 def build_tasks(args):
-    from asymexp.theory.problem import load_problem
-    from asymexp.validate.run import chunk_tasks
+    from asymexp.inputs.problems import load_problem
+    from asymexp.validate.tasks import chunk_tasks
     from asymexp.validate.worker import simulate_chunk
 
     gammas, widths = _axes(args)
@@ -68,10 +66,10 @@ def build_tasks(args):
 
 
 def summarize(args, results: dict) -> dict:
-    from asymexp.theory.problem import load_problem
+    from asymexp.inputs.problems import load_problem
     from asymexp.validate import figures
-    from asymexp.validate.run import group_results
-    from asymexp.validate.shallow import summarize as summarize_one
+    from asymexp.validate.tasks import group_results
+    from asymexp.validate.shallow_validation import summarize as summarize_one
 
     tasks, _ = build_tasks(args)
     grouped = group_results(tasks, results)

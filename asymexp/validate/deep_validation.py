@@ -4,7 +4,7 @@ dominate?), and degenerate limits.
 
 The variance at t = 0 uses the exact conditional variance given the inner weights (Rao-Blackwell:
 Var(g_0 | W^1..W^L) = N_L^{-2 gamma_L} Var(C) sum_i H^{L,i}(x)^2 for mean-zero C); at t > 0 antithetic pairs.
-The predicted exponent comes from the symbolic layer (:func:`asymexp.symbolic.deep.variance_exponent`), or, if
+The predicted exponent comes from the symbolic layer (:func:`asymexp.symbolic.collapse.variance_exponent`), or, if
 that is unavailable, from the rule of section 4 computed here (and the report says which).
 """
 from __future__ import annotations
@@ -14,9 +14,10 @@ from fractions import Fraction
 import numpy as np
 
 from asymexp.errors import AsymexpError
+from asymexp.spec import parse_gammas
 from asymexp.validate import estimators as est
 from asymexp.validate import fits
-from asymexp.validate.run import chunk_tasks, execute, group_results
+from asymexp.validate.tasks import chunk_tasks, execute, group_results
 
 EXPONENT_TARGET = 0.05
 DEFAULT_GRID = (Fraction(1, 2), Fraction(5, 8), Fraction(3, 4), Fraction(7, 8), Fraction(1))
@@ -60,55 +61,26 @@ def layer_widths(n: int, path, depth: int) -> list[int]:
     return out
 
 
+def _rules(gammas, activation: str):
+    from asymexp.spec import NetworkSpec
+    from asymexp.symbolic.rules import rules_for
+
+    return rules_for(NetworkSpec(gammas=tuple(gammas), activation=activation))
+
+
 def predicted_exponent(gammas, activation: str, path=None) -> tuple[Fraction, str]:
     """Exponent of N in Var g^N along the width path (equal widths without one), and where it came from: the
-    per-layer exponents e_l of N_l summed with the path's powers, sum_l b_l e_l."""
-    gammas = [Fraction(g) for g in gammas]
-    L = len(gammas)
-    betas = [Fraction(1)] * L if path is None else [b for _, b in path]
+    per-layer exponents e_l of N_l (:class:`asymexp.symbolic.rules.Rules`) summed with the path's powers,
+    sum_l b_l e_l."""
+    betas = None if path is None else [b for _, b in path]
     along = "equal widths" if path is None else "the width path"
-    try:
-        from asymexp.symbolic.deep import variance_exponent
-        from asymexp.symbolic.scalings import gamma_symbols
-
-        e = variance_exponent(gamma_symbols(gammas), activation)
-        total = sum(b * Fraction(int(v.p), int(v.q)) for b, v in zip(betas, e))
-        return total, f"asymexp.symbolic.deep.variance_exponent (summed over {along})"
-    except ImportError:
-        pass
-    if activation == "sigmoid":
-        return 1 - 2 * gammas[-1], "THEORY.md section 4 rule (sigmoid: 1 - 2 gamma_L), computed in asymexp.validate"
-    start = 0
-    for l in range(L - 1):
-        if gammas[l] == Fraction(1, 2):
-            start = l + 1
-    return (sum(b * (1 - 2 * g) for b, g in zip(betas[start:], gammas[start:])),
-            "THEORY.md section 4 rule (tanh collapse sum), computed here")
+    total = _rules(gammas, activation).variance_exponent_along(betas)
+    return total, f"asymexp.symbolic.collapse.variance_exponent (summed over {along})"
 
 
 def degenerate_flags(gammas, activation: str) -> list[dict]:
-    """Degenerate limits of section 4 that hold (from the symbolic layer; else the rule here)."""
-    gammas = [Fraction(g) for g in gammas]
-    try:
-        from asymexp.symbolic.deep import degeneracies
-        from asymexp.symbolic.scalings import gamma_symbols
-
-        return [{"kind": f.kind, "reason": f.reason} for f in degeneracies(gamma_symbols(gammas), activation)
-                if f.holds]
-    except Exception:  # noqa: BLE001 - fall back to the rule of THEORY.md section 4 if the symbolic layer fails
-        pass
-    L, half = len(gammas), Fraction(1, 2)
-    out = []
-    inner = any(g > half for g in gammas[:L - 2])
-    if activation == "sigmoid" and inner:
-        out.append({"kind": "input-independent", "reason": "an inner gamma_l > 1/2 (l <= L-2): later layers see "
-                    "sigma(0) = 1/2 and the limit forgets the input (rule of THEORY.md section 4)"})
-    elif activation == "sigmoid" and L >= 2 and gammas[L - 2] > half:
-        out.append({"kind": "weak-input", "reason": "gamma_{L-1} > 1/2: the input enters only weakly"})
-    if activation == "tanh" and inner:
-        out.append({"kind": "vanishing-kernel", "reason": "sigma(0) = 0 and an inner gamma_l > 1/2 (l <= L-2): the "
-                    "kernel vanishes and learning stops (rule of THEORY.md section 4)"})
-    return out
+    """Degenerate limits of docs/theory/4-deep-networks.md that hold, from the spec's rules."""
+    return [{"kind": f["kind"], "reason": f["reason"]} for f in _rules(gammas, activation).degeneracies]
 
 
 def deep_correction_terms(gammas, activation: str, t: float, path=None, count: int = 2
@@ -117,19 +89,16 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
 
     At t = 0, Var g_0 = N_L^{1-2gamma_L} Var(C) E sigma(Z^L)^2 exactly, with no eps correction. E sigma(Z^L)^2
     is analytic in the second moments q_l = E (Z^l)^2 of the collapsing layers. These are of order N^{v_l}, with
-    v_l from :func:`asymexp.symbolic.deep.collapse_orders` (THEORY.md section 4). The corrections are therefore
+    v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (THEORY.md section 4). The corrections are therefore
     the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0.
     - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone.
     - sigmoid (sigma(0) != 0, sigma''(0) = 0: E sigma(Z^L)^2 = 1/4 + q_L / 16 + ...): each term contains v_L.
     At t > 0 the training correction eps_L^2 = N_L^{2gamma_L-2} joins them."""
-    from asymexp.symbolic.deep import collapse_orders
-    from asymexp.symbolic.scalings import gamma_symbols
-
-    gammas = [Fraction(g) for g in gammas]
+    rules = _rules(gammas, activation)
+    gammas = rules.gammas
     L = len(gammas)
     betas = [Fraction(1)] * L if path is None else [b for _, b in path]
-    v = [sum((b * Fraction(int(x.p), int(x.q)) for b, x in zip(betas, vl)), Fraction(0))
-         for vl in collapse_orders(gamma_symbols(gammas), activation)]
+    v = [sum((b * vl[f"N{l}"] for l, b in enumerate(betas, start=1)), Fraction(0)) for vl in rules.collapse_orders]
     layers = [l for l in range(1, L) if v[l] < 0]          # 0-based index l is layer l + 1 (Z^{l+1})
     terms: dict[Fraction, str] = {}
 
@@ -153,18 +122,13 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
 
 
 def deep_propagator(problem, gammas, widths: list[int], t: float) -> np.ndarray:
-    """L_t = expm(t G), G[x, m] = -alpha A(x, x_m) / M, with A the frozen limit kernel of asymexp.theory (section 4)
-    at layer widths ``widths`` (collapse factors at those widths): (P, P)."""
-    from scipy.linalg import expm
+    """L_t (P, P) of :func:`asymexp.theory.frozen.propagator` with A the frozen limit kernel of the deep net
+    (docs/theory/4-deep-networks.md) at layer widths ``widths`` (collapse factors at those widths)."""
+    from asymexp.theory import deep_frozen_kernel, propagator
 
-    from asymexp.theory import deep_frozen_kernel
-
-    spec = problem.spec([str(g) for g in gammas], list(widths))
+    spec = problem.spec(list(gammas), list(widths))
     A = deep_frozen_kernel(spec, problem.points).A
-    M = problem.n_train
-    G = np.zeros_like(A)
-    G[:, :M] = -problem.alpha * A[:, :M] / M
-    return expm(t * G)
+    return propagator(A, problem.n_train, problem.alpha, t)
 
 
 def _variance(data, widths: list[int], gammas, c_var, t, antithetic, problem=None):
@@ -186,7 +150,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
                   sensitivity_replicas: int | None = None, width_path=None) -> dict:
     """Deep validation document: exponent fit in N = N_L (equal widths, or ``width_path`` [(c_l, b_l)] from
     :func:`parse_width_path`) and the per-gamma_l sensitivity table at equal widths."""
-    gammas = [Fraction(g) for g in gammas]
+    gammas = list(parse_gammas(gammas, numeric=True))
     L = len(gammas)
     if isinstance(width_path, str):
         width_path = parse_width_path(width_path, L)
@@ -199,8 +163,8 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
         for l in range(L):
             for g in sensitivity_grid:
                 gs = list(gammas)
-                gs[l] = Fraction(g)
-                sens_cells.append((l, Fraction(g), gs))
+                gs[l] = parse_gammas([g])[0]
+                sens_cells.append((l, gs[l], gs))
         seen = {tuple(str(g) for g in gammas) + tuple([str(sensitivity_width)] * L)}
         for _, _, gs in sens_cells:
             sig = tuple(str(g) for g in gs) + tuple([str(sensitivity_width)] * L)

@@ -13,11 +13,11 @@ from fractions import Fraction
 import numpy as np
 
 from asymexp.errors import SpecError
-from asymexp.spec import Law
+from asymexp.spec import Law, parse_gammas
 from asymexp.theory import hierarchy
 from asymexp.theory.quadrature import (KERNEL_MAX_NODES_PER_DIM, KERNEL_NODE_BUDGET, SampleSet, default_order,
                                       monte_carlo_samples, quadrature_samples)
-from asymexp.theory.tensors import ExpectationTensors, expectation_tensors
+from asymexp.theory.derivative_tensors import ExpectationTensors, expectation_tensors
 
 METHODS = ("quadrature", "monte-carlo")
 DEFAULT_MC_SAMPLES = 200_000
@@ -106,12 +106,7 @@ def regime_of(gamma) -> tuple[Fraction | None, str, str]:
     """(gamma as a Fraction, regime name, a note on what the regime means); validates gamma in [1/2, 1]."""
     if gamma is None:
         return None, "expansion", ""
-    try:
-        g = gamma if isinstance(gamma, Fraction) else Fraction(repr(gamma) if isinstance(gamma, float) else str(gamma))
-    except (ValueError, ZeroDivisionError):
-        raise SpecError(f"gamma = {gamma!r} is not a number; allowed: 1/2 <= gamma <= 1") from None
-    if not Fraction(1, 2) <= g <= 1:
-        raise SpecError(f"gamma = {gamma} is outside [1/2, 1]; allowed: 1/2 <= gamma <= 1")
+    (g,) = parse_gammas([gamma], numeric=True)
     if g == Fraction(1, 2):
         return g, "ntk-gaussian", ("gamma = 1/2: the limit is random (Gaussian initial term of order 1); Var g -> V_t "
                                    "without decay and the mean error is O(1/N). h is the limit's mean; eps = 1/sqrt(N) "
@@ -198,7 +193,7 @@ def _solve(problem, tens: ExpectationTensors, times: np.ndarray, order: int):
     return {"h": h, "V": v, "Q1": q1, "Q2": q2}, ode_err
 
 
-def frozen_kernel(problem, method: str = "quadrature", n_samples: int | None = None, seed: int = 0,
+def kernel_matrices(problem, method: str = "quadrature", n_samples: int | None = None, seed: int = 0,
                   quad_order: int | None = None):
     """The frozen tangent kernel and the initial covariance on ``problem.points`` (THEORY.md section 3).
 
@@ -223,7 +218,7 @@ def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrat
     """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (THEORY.md sections 3 and 5).
 
     Args:
-        problem: an :class:`asymexp.theory.problem.Problem` (activation, alpha, c_law, w_law, x (M,d), y (M,),
+        problem: an :class:`asymexp.inputs.problems.Problem` (activation, alpha, c_law, w_law, x (M,d), y (M,),
             probe (Q,d)); gamma: in [1/2, 1] (sets only ``regime``); times: scalar or (T,) times >= 0;
         order: 0 (h, V), 1 (+ Q1), 2 (+ Q2) or 3 (+ Q3 from the symbolic layer's contractions, see
             :func:`third_order`); method: "quadrature" (falls back to Monte Carlo when the product rule would be
@@ -279,7 +274,7 @@ def third_order(problem, times, method: str = "quadrature", n_samples=None, seed
     Returns (Q3, error estimate, note). Quadrature: Q3_QUAD_ORDER nodes per dimension, error = difference from
     3/4 of that order; Monte Carlo: ``n_samples`` // 10 draws (at most 20000), error from two halves.
     """
-    from asymexp.theory.contractions import solve_contractions
+    from asymexp.theory.einsum_eval import solve_contractions
 
     spec = problem.spec([Fraction(3, 4)], [1])
     pts, m = problem.points, problem.x.shape[0]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asymexp.theory.activations import sigma_derivatives
+from asymexp.activations import sigma_derivatives
 from asymexp.theory.quadrature import SampleSet
 
 

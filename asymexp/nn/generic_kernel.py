@@ -1,9 +1,9 @@
 """Numba kernels: forward pass, backward pass and SGD update of one network on a batch.
 
 This is the generic reference core. The fast paths are tested against it to rounding:
-- ``asymexp.nn.fused`` (one hidden layer);
-- ``asymexp.nn.fused_deep`` (deep simulators);
-- ``asymexp.mnist.fused`` (trainer).
+- ``asymexp.nn.shallow_kernel`` (one hidden layer);
+- ``asymexp.nn.deep_kernel`` (deep simulators);
+- ``asymexp.mnist.epoch_kernel`` (trainer).
 The last two share the batch-major core ``asymexp.nn.dense`` for the forward products, the activations and
 the delta propagation. Each keeps its own weight-gradient pass. The simulators
 fall back to this core for networks the fused kernels do not cover.
@@ -20,32 +20,23 @@ Everything is in the dtype of theta (float32 or float64); the kernels specialize
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from asymexp.activations.numba_forms import act_plain, dact_from_h
+from asymexp.jit import kernel
 
 
-@njit(cache=True, inline="always")
-def _act(z, kind):
-    if kind == 0:
-        return 1.0 / (1.0 + np.exp(-z))
-    return np.tanh(z)
 
 
-@njit(cache=True, inline="always")
-def _dact_from_h(h, kind):
-    """sigma'(z) written through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh."""
-    if kind == 0:
-        return h * (1.0 - h)
-    return 1.0 - h * h
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _rows(H, p0, n):
     """Rows p0 .. p0+n of the C-contiguous (U, B) workspace, typed as contiguous (a view, no copy)."""
     B = H.shape[1]
     return H.reshape(H.size)[p0 * B:(p0 + n) * B].reshape((n, B))
 
 
-@njit(cache=True)
+@kernel()
 def forward(theta, table, scales, kind, X, Z, H, out):
     """Fill Z, H (U, B) and out (K, B) for inputs X (B, d). Returns nothing."""
     n_layers = table.shape[0]
@@ -68,10 +59,10 @@ def forward(theta, table, scales, kind, X, Z, H, out):
                     out[i, b] = a
                 else:
                     Z[u0 + i, b] = a
-                    H[u0 + i, b] = _act(a, kind)
+                    H[u0 + i, b] = act_plain(a, kind)
 
 
-@njit(cache=True)
+@kernel()
 def backward(theta, table, scales, kind, X, H, dout, grad):
     """grad <- dLoss/dtheta, given the forward workspace H and dout = dLoss/dout (K, B).
 
@@ -105,11 +96,11 @@ def backward(theta, table, scales, kind, X, H, dout, grad):
             new = np.empty((ni, B), dtype=theta.dtype)
             for j in range(ni):
                 for b in range(B):
-                    new[j, b] = back[j, b] * s * _dact_from_h(H[p0 + j, b], kind)
+                    new[j, b] = back[j, b] * s * dact_from_h(H[p0 + j, b], kind, 1.0)
             delta = new
 
 
-@njit(cache=True)
+@kernel()
 def sgd_update(theta, grad, table, rates):
     """theta <- theta - rates[m] * grad on layer m's weights and biases (rates float64 (L+1,))."""
     for m in range(table.shape[0]):
@@ -122,7 +113,7 @@ def sgd_update(theta, grad, table, rates):
                 theta[k] -= r * grad[k]
 
 
-@njit(cache=True)
+@kernel()
 def mse_dout(out, Y, dout):
     """Loss 1/2 sum (out - Y)^2 over the batch; Y, out, dout (K, B). Returns the loss, fills dout."""
     loss = 0.0

@@ -27,16 +27,16 @@ def step_spec(ctx: DemoContext) -> str:
 
 
 def step_data(ctx: DemoContext) -> str:
-    from asymexp.mnist.data import load
+    from asymexp.inputs.datasets import load
 
     s = load("mnist").summary()
     return (f"## Data\n\n{s['dataset']} from {s['source']}: {s['train']['n']} training and {s['test']['n']} test "
             f"images of shape {s['train']['shape']}; md5 verified: {s['md5_ok']}.")
 
 
-from asymexp.mnist.demo_step import step_mnist  # noqa: E402
-from asymexp.symbolic.demo_step import step_derive  # noqa: E402
-from asymexp.validate.demo_step import step_validate  # noqa: E402
+from asymexp.demo.mnist_step import step_mnist  # noqa: E402
+from asymexp.demo.derive_step import step_derive  # noqa: E402
+from asymexp.demo.validate_step import step_validate  # noqa: E402
 
 STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive), ("validate", step_validate),
          ("mnist", step_mnist)]

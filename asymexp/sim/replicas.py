@@ -147,19 +147,21 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
         dynamics: ``"flow"`` (RK4, step ``flow_dt``, default 1/N_L), ``"gd"`` (full batch) or ``"sgd"``
             (one uniformly drawn data point per step).
         antithetic: replicas in pairs (C, W), (-C, W) (THEORY.md section 5).
-        engine: ``"auto"`` (a fused kernel when one applies: asymexp.nn.fused for one hidden layer,
-            asymexp.nn.fused_deep for two or more), ``"fused"`` (that kernel, an error if none applies) or
-            ``"generic"`` (asymexp.nn.kernels).
+        engine: ``"auto"`` (a fused kernel when one applies: asymexp.nn.shallow_kernel for one hidden layer,
+            asymexp.nn.deep_kernel for two or more), ``"fused"`` (that kernel, an error if none applies) or
+            ``"generic"`` (asymexp.nn.generic_kernel).
         start: index of the first replica (a chunk of a larger run).
         chunk: replicas per parallel batch; with ``out_dir`` each finished chunk is saved as .npz and reused.
     Returns:
         :class:`SimResult` with outputs (R, T, P).
     """
-    from asymexp.nn import fused, fused_deep
+    from asymexp.nn import shallow_kernel
+    from asymexp.nn import deep_kernel
     from asymexp.nn.layout import build_layout
+    from asymexp.kernel_codes import Engine
     from asymexp.sim import engine as E
     from asymexp.sim.blas import single_threaded_blas
-    from asymexp.sim.rates import learning_rates
+    from asymexp.symbolic.rules import rules_for
 
     if dynamics not in E.MODES:
         raise SimError(f"dynamics {dynamics!r} is unknown; allowed: flow, gd, sgd")
@@ -176,15 +178,15 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     if spec.input_dim is None:
         spec = spec.replace(input_dim=x.shape[1])
     layout = build_layout(spec)
-    fused_code = (E.FUSED_SHALLOW if fused.qualifies(layout)
-                  else E.FUSED_DEEP if fused_deep.qualifies(layout) else E.GENERIC)
-    if engine == "fused" and fused_code == E.GENERIC:
+    fused_code = (Engine.SHALLOW if shallow_kernel.qualifies(layout)
+                  else Engine.DEEP if deep_kernel.qualifies(layout) else Engine.GENERIC)
+    if engine == "fused" and fused_code == Engine.GENERIC:
         raise SimError("engine 'fused' needs a network without biases and with one output")
-    use_fused = E.GENERIC if engine == "generic" else fused_code
+    use_fused = Engine.GENERIC if engine == "generic" else fused_code
     time_scale = spec.require_widths()[-1]
     rec_steps, dt = _schedule(times, dynamics, time_scale, flow_dt)
     n_steps = int(rec_steps[-1])
-    rates = learning_rates(spec, alpha)
+    rates = rules_for(spec).learning_rates(spec.widths, alpha)
     chunk = max(2, chunk - chunk % 2) if antithetic else max(1, chunk)
     meta = json.dumps({"spec": spec.to_dict(), "x": x.tolist(), "y": Y.tolist(), "points": points.tolist(),
                        "times": np.asarray(times, float).tolist(), "seed": seed, "dynamics": dynamics,

@@ -26,7 +26,7 @@ import numpy as np
 from asymexp.errors import SpecError
 from asymexp.spec import Law
 from asymexp.theory import hierarchy
-from asymexp.theory.activations import sigma_derivatives
+from asymexp.activations import sigma_derivatives
 from asymexp.theory.pairwise import pair_moments
 from asymexp.theory.quadrature import default_order, quadrature_samples
 

@@ -1,12 +1,12 @@
 """Fused Numba kernels of the MNIST trainer: one SGD epoch, and a forward-only evaluation.
 
-The maths is that of :mod:`asymexp.nn.kernels` (THEORY.md section 1: hidden layer m's output is multiplied by
+The maths is that of :mod:`asymexp.nn.generic_kernel` (THEORY.md section 1: hidden layer m's output is multiplied by
 N_m^{-gamma_m} before the next product, biases are added after the scaling), rewritten for speed:
 
 - Batch-major workspaces: ``H (B, U)`` holds the activations of all hidden layers of a batch, layer m in columns
   ``U_OFF[m] .. U_OFF[m] + N_OUT[m]``; every inner loop runs over a contiguous row. Layers 2..L+1 (forward, and
   backward with the update) are the dense-layer core :mod:`asymexp.nn.dense` shared with the deep simulators
-  (:mod:`asymexp.nn.fused_deep`), inlined here and compiled with this module's fast-math flags; the sparse first
+  (:mod:`asymexp.nn.deep_kernel`), inlined here and compiled with this module's fast-math flags; the sparse first
   layer, the losses and the activations' choice (libm, float32 tanh rational) are this module's.
 - First layer on the raw pixels. With p in [0, 1] (about 80% zeros) and x = (p - mu) / sd, write v = p / sd
   (sparse, CSR) and c = mu / sd, so x = v - c 1. The first layer's weights are kept transposed,
@@ -32,16 +32,17 @@ independent of the thread count.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from asymexp.jit import kernel
+from asymexp.kernel_codes import LOSS_BY_NAME, Loss
 from asymexp.nn import dense
-from asymexp.nn.dense import tanh_rational as _tanh_rational  # noqa: F401 (the float32 tanh, tested here)
-
-_FM = {"nsz", "arcp", "contract", "afn", "reassoc"}  # no 'nnan'/'ninf': divergence checks must see NaN/inf
-LOSSES = {"ce": 0, "mse": 1, "paper-mse": 2}
 
 
-@njit(cache=True, inline="always")
+LOSSES = LOSS_BY_NAME
+
+
+@kernel(inline=True)
 def _pixel_major(indptr, indices, values, order, lo, B, d, start, eb, ev):
     """Counting sort of the non-zero pixels of images ``order[lo:lo+B]`` by pixel: the entries of pixel j are
     ``start[j] .. start[j+1]``, each with its image slot ``eb`` (0..B-1) and value ``ev``. start (d+1,) int64."""
@@ -66,7 +67,7 @@ def _pixel_major(indptr, indices, values, order, lo, B, d, start, eb, ev):
     start[0] = 0
 
 
-@njit(cache=True, fastmath=_FM, inline="always")
+@kernel(fastmath="trainer", inline=True)
 def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H):
     """H[b, :N1] <- sigma(W1 x_b + b1) for images ``order[lo:lo+B]`` from their CSR pixels (four non-zero
     pixels per pass over a row of H)."""
@@ -100,7 +101,7 @@ def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values,
     dense.activate(H, 0, n1, B, kind, False)
 
 
-@njit(cache=True, fastmath=_FM, inline="always")
+@kernel(fastmath="trainer", inline=True)
 def _dense_forward(theta, table, scales, kind, B, H, OUT):
     """Layers 2..L+1 of the batch through the shared core (:mod:`asymexp.nn.dense`): H (B, U) hidden
     activations (layer 1 filled), OUT (B, K) outputs."""
@@ -116,11 +117,11 @@ def _dense_forward(theta, table, scales, kind, B, H, OUT):
             dense.activate(H, q0, no, B, kind, False)
 
 
-@njit(cache=True, fastmath=_FM, inline="always")
+@kernel(fastmath="trainer", inline=True)
 def _loss_and_dout(out, label, loss_kind, dout, inv_b):
     """Loss of one image (K outputs, integer label) and dout = dLoss/dout * inv_b. Returns the loss (float64)."""
     K = out.shape[0]
-    if loss_kind == 1:
+    if loss_kind == Loss.MSE:
         loss = 0.0
         for k in range(K):
             e = out[k] - (1.0 if k == label else 0.0)
@@ -134,7 +135,7 @@ def _loss_and_dout(out, label, loss_kind, dout, inv_b):
     for k in range(K):
         z += np.exp(np.float64(out[k] - mx))
     lse = mx + np.log(z)
-    if loss_kind == 0:
+    if loss_kind == Loss.CE:
         for k in range(K):
             p = np.exp(out[k] - lse)
             dout[k] = (p - (1.0 if k == label else 0.0)) * inv_b
@@ -151,7 +152,7 @@ def _loss_and_dout(out, label, loss_kind, dout, inv_b):
     return loss
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _argmax(out):
     best = 0
     for k in range(1, out.shape[0]):
@@ -160,7 +161,7 @@ def _argmax(out):
     return best
 
 
-@njit(cache=True, fastmath=_FM, inline="always")
+@kernel(fastmath="trainer", inline=True)
 def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G):
     """Backward pass through layers L+1..2 with the SGD update fused in (:func:`asymexp.nn.dense.backward`).
     On entry D[:B, :K] = dLoss/dout; on exit D[:B, :N1] = dLoss/d(pre-activation of layer 1). D2 (B, >= U) and
@@ -177,7 +178,7 @@ def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G):
         dense.delta_below(D2, H, p0, ni, B, s, kind, D)
 
 
-@njit(cache=True, fastmath=_FM, inline="always")
+@kernel(fastmath="trainer", inline=True)
 def _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, ev, rate, D):
     """SGD step of the first layer from D[:B, :N1], pixel-major (S rows), plus the rank-one part (u, cs) and
     the bias: W1 <- W1 - rate * sum_b delta_b x_b^T with x_b = v_b - shift."""
@@ -218,7 +219,7 @@ def _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, 
             theta[b01 + i] -= r * acc
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _workspace_sizes(table):
     """(U, K): total hidden units (columns of the H workspace) and number of outputs."""
     n_layers = table.shape[0]
@@ -228,7 +229,7 @@ def _workspace_sizes(table):
     return U, table[n_layers - 1, 2]
 
 
-@njit(cache=True, fastmath=_FM)
+@kernel(fastmath="trainer")
 def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, values, vsum, labels, order,
                 batch, rates, loss_kind):
     """One epoch of mini-batch SGD over the images in ``order`` (int64 (n,)), batches of ``batch``.
@@ -281,7 +282,7 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
     return total, n_batches, correct, -1
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@kernel(parallel=True, fastmath="trainer")
 def evaluate(theta, table, scales, kind, S, u, cs, shift, indptr, indices, values, vsum, labels, loss_kind,
              losses, predictions):
     """Forward pass of every image (parallel over chunks of images): fills losses (n,) float64 and

@@ -129,7 +129,7 @@ def load_problem(path) -> Problem:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        builtin = resources.files("asymexp.theory") / "problems" / f"{path.name}"
+        builtin = resources.files("asymexp.inputs") / "problem_files" / f"{path.name}"
         if path.parent == Path(".") and builtin.is_file():
             return load_problem(Path(str(builtin)))
         raise ProblemError(f"problem file {path} does not exist") from None
@@ -140,7 +140,7 @@ def load_problem(path) -> Problem:
 
 def builtin_problem(name: str) -> Path:
     """Path of a problem shipped with asymexp (``tanh4``, ``sigmoid4``)."""
-    p = Path(str(resources.files("asymexp.theory") / "problems" / f"{name}.toml"))
+    p = Path(str(resources.files("asymexp.inputs") / "problem_files" / f"{name}.toml"))
     if not p.is_file():
         raise ProblemError(f"no built-in problem {name!r}")
     return p

@@ -1,0 +1,70 @@
+"""The Numba forms of the activations (codes :class:`asymexp.kernel_codes.Act`), inlined into every kernel.
+
+Three forms of sigma, each with a reason to exist:
+
+- :func:`act_plain`: libm's exp/tanh, no thresholds; the generic reference core (:mod:`asymexp.nn.generic_kernel`).
+- :func:`act_vec`: the branch-free float64 :func:`asymexp.floatmath.sigmoid` / ``tanh`` (vectorizable, a few ulp
+  from libm); the simulators' fast kernels. Compile callers without fast-math.
+- :func:`act`: libm in the arrays' dtype with flush-to-zero thresholds for the sigmoid and Eigen's rational tanh
+  in float32; the MNIST trainer (see its docstring for why).
+
+:func:`dact_from_h` is sigma' written through h = sigma(z), which is what the backward passes keep.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from asymexp.floatmath import sigmoid, tanh, tanh_rational
+from asymexp.jit import kernel
+from asymexp.kernel_codes import Act
+
+
+@kernel(inline=True)
+def act_plain(z, kind):
+    """sigma(z) from libm: 1 / (1 + exp(-z)) or tanh(z)."""
+    if kind == Act.SIGMOID:
+        return 1.0 / (1.0 + np.exp(-z))
+    return np.tanh(z)
+
+
+@kernel(inline=True, numpy_errors=True)
+def act_vec(z, kind):
+    """sigma(z) in float64 from :mod:`asymexp.floatmath` (branch-free, vectorizable)."""
+    if kind == Act.SIGMOID:
+        return sigmoid(z)
+    return tanh(z)
+
+
+@kernel(inline=True)
+def zlo(a):
+    """The sigmoid's flush-to-zero threshold for the dtype of array ``a`` (see :func:`act`)."""
+    return -46.0 if a.dtype.type(1e-50) == 0 else -460.0
+
+
+@kernel(inline=True)
+def act(z, kind, one, lo):
+    """sigma(z) in the dtype of ``one`` (1 in the arrays' dtype), from libm.
+
+    Sigmoid: 1 for z > 40 (exact: 1/(1 + e^-40) rounds to 1 in float32 and float64), and 0 where sigma(z)
+    < ~1e-20 (z < -46; float64: z < -460). Those values, and exp(-z) near overflow, are or create subnormal
+    numbers in the products of the backward pass, which slow the CPU down by orders of magnitude; their
+    contribution to any sum or update is far below the dtype's rounding (float32 eps = 6e-8 next to O(1)
+    weights). ``lo`` = -46 for float32, -460 for float64 (:func:`zlo`). tanh: :func:`tanh_rational` in float32,
+    libm's in float64."""
+    if kind == Act.SIGMOID:
+        if z > 40.0:
+            return one
+        if z < lo:
+            return one * 0
+        return one / (one + np.exp(-z))
+    if lo == -46.0:  # float32
+        return tanh_rational(z)
+    return np.tanh(z)
+
+
+@kernel(inline=True)
+def dact_from_h(h, kind, one):
+    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh (``one``: 1 in h's dtype)."""
+    if kind == Act.SIGMOID:
+        return h * (one - h)
+    return one - h * h
