@@ -43,6 +43,8 @@ class Activation:
         at_zero: sigma(0), exact (1/2 for the sigmoid, 0 for tanh).
         smooth: sigma is analytic, so the Taylor expansions of the hierarchy exist.
         max_order: the highest derivative :meth:`derivatives` provides.
+        derivative_in_value: coefficients (constant first) of the polynomial p with sigma' = p(sigma), when one
+            exists: 1 - s^2 for tanh, s - s^2 for the sigmoid (the theory builds sigma^(k) from it).
     """
 
     name: str
@@ -50,6 +52,7 @@ class Activation:
     at_zero: float
     smooth: bool
     max_order: int
+    derivative_in_value: tuple
     _derivatives: object
 
     def derivatives(self, u, order: int = 3) -> list[np.ndarray]:
@@ -72,8 +75,8 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", Act.SIGMOID, 0.5, True, 3, _sigmoid_derivatives),
-    "tanh": Activation("tanh", Act.TANH, 0.0, True, 3, _tanh_derivatives),
+    "sigmoid": Activation("sigmoid", Act.SIGMOID, 0.5, True, 3, (0.0, 1.0, -1.0), _sigmoid_derivatives),
+    "tanh": Activation("tanh", Act.TANH, 0.0, True, 3, (1.0, 0.0, -1.0), _tanh_derivatives),
 }
 NAMES = tuple(ACTIVATIONS)
 

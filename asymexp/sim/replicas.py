@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from asymexp.activations import by_code
 from asymexp.errors import AsymexpError
+from asymexp.provenance import code_version
 from asymexp.spec import NetworkSpec
 
 
@@ -85,7 +87,7 @@ def initial_parameters(spec: NetworkSpec, layout, seed: int, start: int, count: 
 
 def hidden_gram(thetas: np.ndarray, layout, points: np.ndarray) -> np.ndarray:
     """(R, P, P): sum_i H^{L,i}(x) H^{L,i}(x') of the last hidden layer for every replica (plain NumPy)."""
-    act = (lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))) if layout.activation == 0 else np.tanh
+    act = by_code(layout.activation).value
     out = np.empty((thetas.shape[0], points.shape[0], points.shape[0]))
     for r, theta in enumerate(thetas):
         H = act(layout.block(theta, 0) @ points.T)
@@ -103,12 +105,9 @@ def shallow_ntk(thetas: np.ndarray, layout, points: np.ndarray, n_train: int) ->
     W = thetas[:, layout.table[0, 0]: layout.table[0, 0] + n * d].reshape(-1, n, d)
     c = thetas[:, c0: c0 + n]
     Z = W @ points.T
-    if layout.activation == 0:
-        H = 0.5 * (1.0 + np.tanh(0.5 * Z))
-        D = H * (1.0 - H)
-    else:
-        H = np.tanh(Z)
-        D = 1.0 - H * H
+    sigma = by_code(layout.activation)
+    H = sigma.value(Z)
+    D = sigma.derivative_from_value(H)
     gram = points @ points[:n_train].T
     first = np.einsum("rnp,rnm->rpm", H, H[:, :, :n_train])
     second = np.einsum("rnp,rnm->rpm", D * (c * c)[:, :, None], D[:, :, :n_train])
@@ -190,7 +189,7 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     chunk = max(2, chunk - chunk % 2) if antithetic else max(1, chunk)
     meta = json.dumps({"spec": spec.to_dict(), "x": x.tolist(), "y": Y.tolist(), "points": points.tolist(),
                        "times": np.asarray(times, float).tolist(), "seed": seed, "dynamics": dynamics,
-                       "alpha": alpha, "antithetic": antithetic, "dt": dt}, sort_keys=True)
+                       "alpha": alpha, "antithetic": antithetic, "dt": dt, "code": code_version()}, sort_keys=True)
     tag = hashlib.sha1(meta.encode()).hexdigest()[:12]
     folder = Path(out_dir) if out_dir is not None else None
     if folder is not None:

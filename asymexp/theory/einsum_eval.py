@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from asymexp.errors import SpecError
+from asymexp.activations import get as get_activation
 from asymexp.theory import hierarchy
 from asymexp.theory.quadrature import SampleSet
 
@@ -30,12 +30,7 @@ _ORDER = {"f": 0, "gf": 1, "Hf": 2}
 def sigma_derivative_polys(activation: str, order: int) -> list[np.polynomial.Polynomial]:
     """sigma^(k) as polynomials in sigma itself (tanh: t' = 1 - t^2; logistic: s' = s (1 - s)), k = 0..order."""
     P = np.polynomial.Polynomial
-    if activation == "tanh":
-        step = P([1.0, 0.0, -1.0])
-    elif activation == "sigmoid":
-        step = P([0.0, 1.0, -1.0])
-    else:
-        raise SpecError(f"activation {activation!r} is unknown; allowed: sigmoid, tanh")
+    step = P(list(get_activation(activation).derivative_in_value))
     polys = [P([0.0, 1.0])]
     for _ in range(order):
         polys.append(polys[-1].deriv() * step)
@@ -50,7 +45,7 @@ def derivative_tensor(activation: str, c: np.ndarray, w: np.ndarray, points: np.
     """
     x = np.asarray(points, dtype=np.float64)
     u = np.asarray(w, dtype=np.float64) @ x.T
-    s = np.tanh(u) if activation == "tanh" else 0.5 * (1.0 + np.tanh(0.5 * u))
+    s = get_activation(activation).value(u)
     polys = sigma_derivative_polys(activation, n)
     c = np.asarray(c, dtype=np.float64)[:, None]
     if n == 0:

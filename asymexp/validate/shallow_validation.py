@@ -20,7 +20,9 @@ from fractions import Fraction
 import numpy as np
 
 from asymexp.errors import AsymexpError
+from asymexp.provenance import code_version, problem_key
 from asymexp.spec import parse_gammas
+from asymexp.symbolic.rules import rules_for
 from asymexp.validate import estimators as est
 from asymexp.validate import fits
 from asymexp.validate.tasks import chunk_tasks, execute, group_results
@@ -33,12 +35,11 @@ _CACHE: dict = {}
 
 
 def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None):
-    """(frozen kernel of asymexp.theory.frozen, ShallowTheory or None, note); cached per problem and time
-    (the theory quantities do not depend on gamma). quad_order: nodes per dimension for the theory layer."""
+    """(frozen kernel of asymexp.theory.frozen, ShallowTheory or None, note); cached per problem, gamma, time,
+    quadrature order and code version. quad_order: nodes per dimension for the theory layer."""
     from asymexp.theory.frozen import frozen_kernel
 
-    key = (problem.activation, problem.alpha, str(problem.c_law), str(problem.w_law), problem.x.tobytes(),
-           problem.y.tobytes(), problem.probe.tobytes(), float(t), quad_order)
+    key = (problem_key(problem), gamma, float(t), quad_order, code_version())
     if key in _CACHE:
         return _CACHE[key]
     fk = frozen_kernel(problem)
@@ -53,12 +54,13 @@ def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None
     return fk, th, note
 
 
-def analyse_width(data: dict, width: int, gamma: float, t: float, L: np.ndarray, V: np.ndarray, antithetic: bool,
+def analyse_width(data: dict, width: int, var_exponent: float, t: float, L: np.ndarray, V: np.ndarray, antithetic: bool,
                   control: bool, phi=None, A=None) -> dict:
     """Mean and variance estimates at one width from stacked chunk outputs {"g0", "gt", "ntk0"} (R, P).
 
     With ``control``: the variance uses the control L_t g_0 (odd in C) and the mean the response of h_t to the
-    kernel fluctuation A_N - A at initialization, sum_{j,m} phi[:, j, m] (A_N - A)[j, m] (even in C, mean zero)."""
+    kernel fluctuation A_N - A at initialization, sum_{j,m} phi[:, j, m] (A_N - A)[j, m] (even in C, mean zero).
+    ``var_exponent``: Var g ~ width^var_exponent V_t (1 - 2 gamma, from the spec's rules)."""
     gt, g0 = data["gt"], data["g0"]
     mean_control = None
     if control and phi is not None and "ntk0" in data:
@@ -69,11 +71,11 @@ def analyse_width(data: dict, width: int, gamma: float, t: float, L: np.ndarray,
     if t == 0 and antithetic:
         control = False
     if control:
-        var = est.variance_estimate(gt, True, g0 @ L.T, width ** (1 - 2 * gamma) * V)
+        var = est.variance_estimate(gt, True, g0 @ L.T, width ** var_exponent * V)
     else:
         var = est.variance_estimate(gt, antithetic)
     total, total_se = var.total()
-    scale = width ** (2 * gamma - 1) / V.sum()
+    scale = width ** (-var_exponent) / V.sum()
     return {"mean": mean.value, "mean_se": mean.se, "var": var.value, "var_se": var.se, "var_total": total,
             "var_total_se": total_se, "ratio": total * scale, "ratio_se": total_se * scale,
             "replicas": int(gt.shape[0])}
@@ -123,7 +125,7 @@ def inverse_n_coefficient(problem, t: float):
     """c_t (P,) of E g = ... + c/N under gradient flow, or None when it does not apply (E c != 0)."""
     if problem.c_law.moment(1) != 0:
         return None
-    key = (problem.path, problem.x.tobytes(), problem.y.tobytes(), problem.probe.tobytes(), float(t))
+    key = (problem_key(problem), float(t), code_version())
     if key not in _C_CACHE:
         from asymexp.theory.finite_n import inverse_n_mean_term
 
@@ -143,14 +145,14 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
         Q1 = th.Q1[0] if th.Q1 is not None else None
         Q2 = th.Q2[0] if th.Q2 is not None else None
     phi = fk.kernel_response(t, problem.y, problem.alpha) if control else None
-    rows = [analyse_width(d, n, g, t, L, V, antithetic, control, phi, fk.A) for d, n in zip(per_width, widths)]
+    predicted = float(rules_for(problem.spec([gamma], [1])).variance_exponent["N1"])
+    rows = [analyse_width(d, n, predicted, t, L, V, antithetic, control, phi, fk.A) for d, n in zip(per_width, widths)]
     widths = [int(n) for n in widths]
     N = np.array(widths, dtype=float)
     tot = np.array([r["var_total"] for r in rows])
     tot_se = np.array([r["var_total_se"] for r in rows])
     ratio = np.array([r["ratio"] for r in rows])
     ratio_se = np.array([r["ratio_se"] for r in rows])
-    predicted = 1 - 2 * g
     doc = {
         "problem": problem.path, "gamma": str(gamma), "time": t, "dynamics": dynamics,
         "flow_dt": flow_dt if dynamics == "flow" else None, "antithetic": antithetic, "control_variate": control,
