@@ -1,21 +1,16 @@
 """The network specification: one immutable description that every layer of asymexp consumes.
 
-A network with L hidden layers (THEORY.md section 1)::
+A network with L hidden layers (docs/theory/1-network.md)::
 
     H^{1,i}(x) = sigma(W^{1,i} . x)                                   i <= N_1
     Z^{l,i}(x) = N_{l-1}^{-gamma_{l-1}} sum_j W^{l,i,j} H^{l-1,j}(x)   l = 2..L
     H^{l,i}(x) = sigma(Z^{l,i}(x))
     g(x)       = N_L^{-gamma_L} sum_i C^i H^{L,i}(x)
 
-Weight groups are named ``W1 .. WL`` and ``C`` (= W^{L+1}); ``weight_laws`` has one :class:`Law` per group.
-Gammas are exact :class:`fractions.Fraction` values in [1/2, 1], or SymPy-style symbol names (strings such as
-``"g1"``) for symbolic derivations. Widths may be omitted (``None``) where only exponents are needed.
-
-Presets:
-
-- ``theory``: W ~ normal(0,1), C ~ uniform(-1,1) (symmetric, mean zero), no biases, one output.
-- ``paper-mnist``: the authors' MNIST set-up: W ~ normal(0,1), C ~ uniform(0,1), biases with PyTorch's
-  ``Linear`` default law U(-1/sqrt(fan_in), 1/sqrt(fan_in)), 784 inputs, 10 outputs, sigmoid.
+Weight groups are ``W1 .. WL`` and ``C`` (= W^{L+1}), one :class:`Law` each. Gammas are exact Fractions in
+[1/2, 1] (parsed once, by :func:`parse_gammas`) or symbol names such as ``"g1"``; widths may be ``None``.
+Presets: ``theory`` (W ~ normal(0,1), C ~ uniform(-1,1), no biases, one output) and ``paper-mnist`` (the
+authors' set-up: C ~ uniform(0,1), biases with PyTorch's ``Linear`` law, 784 inputs, 10 outputs, sigmoid).
 """
 from __future__ import annotations
 
@@ -216,17 +211,14 @@ def _split(text: str | Sequence, what: str) -> list:
     return list(text)
 
 
-def _theory_laws(depth: int) -> tuple[Law, ...]:
-    return tuple([Law("normal", 0, 1)] * depth + [Law("uniform", -1, 1)])
-
-
-def _paper_laws(depth: int) -> tuple[Law, ...]:
-    return tuple([Law("normal", 0, 1)] * depth + [Law("uniform", 0, 1)])
+def _laws(c_law: str):
+    """W1..WL ~ normal(0,1) and C ~ ``c_law``, for any depth."""
+    return lambda depth: tuple([Law("normal", 0, 1)] * depth + [Law.parse(c_law)])
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "theory": {"laws": _theory_laws, "bias": False, "bias_law": None, "output_dim": 1, "input_dim": None},
-    "paper-mnist": {"laws": _paper_laws, "bias": True, "bias_law": Law("torch-default"), "output_dim": 10,
+    "theory": {"laws": _laws("uniform(-1,1)"), "bias": False, "bias_law": None, "output_dim": 1, "input_dim": None},
+    "paper-mnist": {"laws": _laws("uniform(0,1)"), "bias": True, "bias_law": Law("torch-default"), "output_dim": 10,
                     "input_dim": 784, "activation": "sigmoid"},
 }
 

@@ -1,7 +1,7 @@
-"""Benchmark of the symbolic layer (issue 3): `derive` for L = 1..12 (numeric and symbolic gammas) and the
+"""Benchmark of the symbolic layer: `derive` for L = 1..12 (numeric and symbolic gammas) and the
 shallow hierarchy to K = 1..4, against the targets (depth 12 symbolic < 2 s; hierarchy K = 3 < 30 s).
 
-Baseline in the same run: THEORY.md section 2's closed formula evaluated with plain SymPy (no derivation);
+Baseline in the same run: docs/theory/2-learning-rates.md's closed formula evaluated with plain SymPy (no derivation);
 the ratio derivation / closed formula shows what deriving the rates costs. Run: python benchmarks/bench_derive.py
 """
 from __future__ import annotations

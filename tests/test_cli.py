@@ -1,4 +1,4 @@
-"""CLI contracts of issue 2: exit codes, one-line errors, JSON documents, a light import."""
+"""CLI contracts: exit codes, one-line errors, JSON documents, a light import."""
 import json
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""IDX reader and dataset loading (issue 2)."""
+"""IDX reader and dataset loading."""
 import gzip
 import hashlib
 import shutil

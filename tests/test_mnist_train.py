@@ -78,7 +78,7 @@ def test_threads_beyond_numba_limit_are_refused():
 
 
 def test_learning_rates_reproduce_published_formulas():
-    """THEORY.md section 2: L = 3 formulas and L = 1 (alpha = N^{2 gamma - 2} for both layers)."""
+    """docs/theory/2-learning-rates.md: L = 3 formulas and L = 1 (alpha = N^{2 gamma - 2} for both layers)."""
     g1, g2, g3 = Fraction(1, 2), Fraction(7, 10), Fraction(9, 10)
     spec = NetworkSpec(gammas=(g1, g2, g3), widths=(50, 60, 70))
     e = rules_for(spec).rate_exponents

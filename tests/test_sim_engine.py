@@ -28,7 +28,7 @@ def _act(kind):
 
 
 def numpy_output(spec, theta, pts):
-    """g(x) for every row of pts, by the formulas of THEORY.md section 1."""
+    """g(x) for every row of pts, by the formulas of docs/theory/1-network.md."""
     lay = build_layout(spec)
     act, _ = _act(spec.activation)
     H = act(lay.block(theta, 0) @ pts.T)

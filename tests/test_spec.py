@@ -1,4 +1,4 @@
-"""NetworkSpec validation and parsing (issue 2)."""
+"""NetworkSpec validation and parsing."""
 from fractions import Fraction
 
 import pytest
@@ -109,3 +109,31 @@ def test_toml(tmp_path):
     p.write_text("gammas = [")
     with pytest.raises(SpecError, match="not valid TOML"):
         NetworkSpec.from_toml(p)
+
+
+def test_the_one_gamma_parser_accepts_numpy_and_keeps_decimals_exact():
+    import numpy as np
+
+    from asymexp.spec import parse_gammas
+
+    assert parse_gammas(np.linspace(0.5, 1, 3)) == (Fraction(1, 2), Fraction(3, 4), Fraction(1))
+    assert parse_gammas([0.9, np.float64(0.9), np.float32(0.9), "9/10", Fraction(9, 10)]) == (Fraction(9, 10),) * 5
+    assert parse_gammas([np.int64(1), 1]) == (Fraction(1), Fraction(1))
+    with pytest.raises(SpecError, match="gamma_2 = 'g' is a symbol"):
+        parse_gammas([0.7, "g"], numeric=True)
+    with pytest.raises(SpecError, match="gamma_1 = True"):
+        parse_gammas([True])
+
+
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(gammas=st.lists(st.fractions(min_value=Fraction(1, 2), max_value=1, max_denominator=10**9), min_size=1,
+                       max_size=5),
+       act=st.sampled_from(["sigmoid", "tanh"]), preset=st.sampled_from(["theory", "paper-mnist"]),
+       width=st.integers(1, 10**6))
+def test_spec_round_trips_exactly_through_to_dict(gammas, act, preset, width):
+    spec = NetworkSpec.from_strings(",".join(map(str, gammas)), ",".join([str(width)] * len(gammas)),
+                                    activation=act, preset=preset)
+    back = NetworkSpec.from_dict(spec.to_dict())
+    assert back == spec and back.gammas == tuple(gammas)

@@ -1,4 +1,4 @@
-"""`asymexp derive` against INTERFACES.md (JSON contract, md/tex output, bad input)."""
+"""`asymexp derive` against docs/interfaces.md (JSON contract, md/tex output, bad input)."""
 import json
 import subprocess
 import sys
@@ -16,7 +16,7 @@ def _json(capsys, *args):
 def test_acceptance_exact_exponents(capsys):
     doc = _json(capsys, "--gammas", "7/10,4/5,9/10,1", "--json")
     assert doc["depth"] == 4 and doc["gammas"] == ["7/10", "4/5", "9/10", "1"]
-    # THEORY.md section 2's closed formula, worked by hand for this vector
+    # docs/theory/2-learning-rates.md's closed formula, worked by hand for this vector
     assert doc["learning_rates"] == {
         "W1": {"N1": "2/5", "N2": "-2/5", "N3": "-1/5", "N4": "-1"},
         "W2": {"N1": "2/5", "N2": "3/5", "N3": "-1/5", "N4": "-1"},

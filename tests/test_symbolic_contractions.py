@@ -1,4 +1,4 @@
-"""The machine-usable sources agree with a direct NumPy transcription of THEORY.md section 5.
+"""The machine-usable sources agree with a direct NumPy transcription of docs/theory/5-verified-formulas.md.
 
 No statistics: the arrays are random but the comparison is an algebraic identity, so the tolerance is a few
 hundred ulps of the magnitudes involved (float64 rounding of einsum sums), not a Monte Carlo error.
@@ -45,7 +45,7 @@ def _arrays(seed, S=5, M=3, probes=2, D=4):
 
 
 def _section5(a, alpha):
-    """THEORY.md section 5, transcribed line by line (S1 and S2 are the sources of Q1 and Q2)."""
+    """docs/theory/5-verified-formulas.md, transcribed line by line (S1 and S2 are the sources of Q1 and Q2)."""
     wq, mu, r, R, C, Q1, IQ1 = (a[k] for k in ("wq", "muM", "r", "R", "C", "Q1", "IQ1"))
     gP, HP, TP, gM, HM, TM = (a[k] for k in ("gfP", "HfP", "D3fP", "gfM", "HfM", "D3fM"))
     d1 = alpha * np.einsum("n,n,sni->si", mu, R, gM)

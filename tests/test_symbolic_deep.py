@@ -1,4 +1,4 @@
-"""Deep networks (THEORY.md section 4): variance exponent by activation, trained groups, degeneracy flags.
+"""Deep networks (docs/theory/4-deep-networks.md): variance exponent by activation, trained groups, degeneracy flags.
 Exact arithmetic on exponents; no tolerances."""
 from fractions import Fraction
 
@@ -34,7 +34,7 @@ def test_tanh_variance_is_collapse_sum(gs):
     d = derive(_spec(gs, "tanh"), order=1)
     expected = [1 - 2 * sympy.Rational(g.numerator, g.denominator) for g in gs]
     assert list(d.variance_exponent) == expected
-    # THEORY.md's wording agrees whenever no inner gamma = 1/2 follows an inner gamma > 1/2
+    # docs/theory/index.md's wording agrees whenever no inner gamma = 1/2 follows an inner gamma > 1/2
     inner = gs[:-1]
     ordered = all(not (inner[i] > HALF and inner[j] == HALF) for i in range(len(inner))
                   for j in range(i + 1, len(inner)))
@@ -46,7 +46,7 @@ def test_tanh_variance_is_collapse_sum(gs):
 def test_tanh_theory_wording_differs_and_is_reported():
     d = derive(NetworkSpec.from_strings("7/10,1/2,7/10", activation="tanh"))
     assert [str(v) for v in d.variance_exponent] == ["-2/5", "0", "-2/5"]
-    assert any("THEORY.md section 4's wording" in n for n in d.notes)
+    assert any("docs/theory/4-deep-networks.md's wording" in n for n in d.notes)
 
 
 @settings(max_examples=25, deadline=None)

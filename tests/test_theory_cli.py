@@ -1,4 +1,4 @@
-"""`asymexp theory` (INTERFACES.md): the JSON document, the ends of the gamma range, one-line errors."""
+"""`asymexp theory` (docs/interfaces.md): the JSON document, the ends of the gamma range, one-line errors."""
 import json
 import subprocess
 import sys

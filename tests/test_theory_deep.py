@@ -1,4 +1,4 @@
-"""Deep (L >= 2) frozen kernel and variance constant (THEORY.md section 4)."""
+"""Deep (L >= 2) frozen kernel and variance constant (docs/theory/4-deep-networks.md)."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Kernels and tensor expectations over mu_0: quadrature vs Monte Carlo vs mpmath (issue 4, item 1)."""
+"""Kernels and tensor expectations over mu_0: quadrature vs Monte Carlo vs mpmath."""
 import tomllib
 from fractions import Fraction
 

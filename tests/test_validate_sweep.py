@@ -1,5 +1,5 @@
 """`asymexp sweep validate` and `asymexp validate`: an interrupted sweep resumes without recomputing finished
-tasks; the CLI prints the INTERFACES.md fields and exits 2 on bad input."""
+tasks; the CLI prints the docs/interfaces.md fields and exits 2 on bad input."""
 import json
 
 import pytest
@@ -72,7 +72,7 @@ def test_validate_cli_deep_with_sensitivity(tmp_path, capsys):
 
 def test_validate_cli_deep_width_path(tmp_path, capsys):
     """N_1 = N^(1/2), N_2 = N: the tasks run those layer widths and the prediction is sum_l b_l e_l
-    = 1/2 (1 - 2 * 0.7) + (1 - 2 * 0.9) = -1 for tanh (the collapse sum of THEORY.md section 4)."""
+    = 1/2 (1 - 2 * 0.7) + (1 - 2 * 0.9) = -1 for tanh (the collapse sum of docs/theory/4-deep-networks.md)."""
     assert main(["validate", "--problem", "tanh4.toml", "--depth", "2", "--gammas", "0.7,0.9", "--widths", "16,64",
                  "--width-path", "1:1/2,1:1", "--replicas", "8", "--time", "0", "--sensitivity-width", "0",
                  "--out", str(tmp_path), "--json"]) == 0

@@ -1,4 +1,4 @@
-"""The ``asymexp`` command line (contracts in shared/spec/INTERFACES.md).
+"""The ``asymexp`` command line (contracts in docs/interfaces.md).
 
 Each subcommand lives in its own module of this package, named in ``COMMANDS``, and defines ``HELP``,
 ``add_arguments(parser)`` and ``run(args)``. Bad input raises :class:`asymexp.errors.AsymexpError`; ``main``

@@ -8,7 +8,7 @@ from asymexp.spec import ACTIVATIONS, PRESETS, NetworkSpec
 
 
 def add_spec_arguments(parser, widths_required: bool = False, gammas_required: bool = True) -> None:
-    """--gammas, --widths, --activation, --preset (as INTERFACES.md writes them)."""
+    """--gammas, --widths, --activation, --preset (as docs/interfaces.md writes them)."""
     parser.add_argument("--gammas", required=gammas_required,
                         help="gamma_1..gamma_L in [1/2, 1], comma-separated (0.7 or 7/10; symbols such as g1)")
     parser.add_argument("--widths", required=widths_required, help="N_1..N_L, comma-separated integers >= 1")

@@ -1,4 +1,4 @@
-"""asymexp mnist: train a 1/N^gamma-normalized sigmoid MLP on MNIST with plain SGD (issue 5).
+"""asymexp mnist: train a 1/N^gamma-normalized sigmoid MLP on MNIST with plain SGD.
 
 stdout: one JSON line per epoch ``{"epoch", "train_loss", "train_acc", "test_acc", "seconds", ...}`` (with
 --json; else a readable line), then a final summary line. Progress bar on stderr. Exit status: 0 finished,
@@ -24,7 +24,7 @@ def add_arguments(parser):
                         help="ce: softmax cross-entropy; mse: 1/2 |out - onehot|^2 on raw outputs (the theory's "
                         "loss); paper-mse: MSE of log-softmax outputs vs one-hot, as the authors' code")
     parser.add_argument("--lr-scale", type=float, default=1.0, help="base rate alpha multiplying every layer's "
-                        "rate alpha_m (THEORY.md section 2)")
+                        "rate alpha_m (docs/theory/2-learning-rates.md)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper-mnist",
                         help="initial laws (default paper-mnist: the authors' set-up)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default=None)

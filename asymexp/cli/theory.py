@@ -7,7 +7,7 @@ import sys
 from asymexp.cli._common import add_json_argument, emit_json
 from asymexp.errors import SpecError
 
-HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (THEORY.md sections 3, 5)"
+HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md)"
 
 
 def add_arguments(parser):
@@ -24,7 +24,7 @@ def add_arguments(parser):
                         help="quadrature nodes per w-dimension (default: the most within the node budget, <= 48)")
     parser.add_argument("--inverse-n", action="store_true",
                         help="also the 1/N mean coefficient c_t under gradient flow (E g ~ h + eps^2 Q2 + c/N; "
-                             "experimental, see docs/theory.md)")
+                             "experimental, see docs/theory-layer.md)")
     add_json_argument(parser)
 
 

@@ -39,6 +39,6 @@ def step_mnist(ctx) -> str:
             f"Three hidden layers of width 100, batch 20, float32, {epochs} epochs on {n} embedded MNIST digits "
             "(`asymexp mnist`). With the paper's set-up the network sits at chance: the N(0,1) first layer "
             "saturates on 784 normalized inputs and the theory's rates give the inner layers a nearly constant "
-            "kernel (THEORY.md section 4), so the paper trained for 1500 epochs.\n\n"
+            "kernel (docs/theory/4-deep-networks.md), so the paper trained for 1500 epochs.\n\n"
             "| run | final test accuracy | seconds per epoch (training pass) |\n|---|---|---|\n"
             + "\n".join(rows) + "\n\n![MNIST test accuracy](mnist_curve.png)")

@@ -1,4 +1,4 @@
-"""Problem files: small data sets for theory and validation (INTERFACES.md, "Problem files").
+"""Problem files: small data sets for theory and validation (docs/interfaces.md, "Problem files").
 
 TOML::
 

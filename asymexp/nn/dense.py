@@ -5,7 +5,7 @@ FMA-blocked loop (faster there, without biases). :func:`backward` here serves th
 gradient passes is open.
 
 The maths is that of :mod:`asymexp.nn.generic_kernel` for one layer m with weights W (no, ni), scale s = N^-gamma of
-the layer below and optional bias b (THEORY.md section 1; biases are added after the scaling):
+the layer below and optional bias b (docs/theory/1-network.md; biases are added after the scaling):
 
     forward    Y_b = sigma(s W X_b + b)                                    (sigma omitted on the output layer)
     backward   Dn_b = W^T D_b  (then delta below = s Dn_b sigma'(from X_b)),

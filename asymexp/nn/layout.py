@@ -7,7 +7,7 @@ shape (n_out,). ``layout`` is an int64 array (L+1, 5) with columns
     W_OFF, B_OFF (-1 without bias), N_OUT, N_IN, U_OFF (row offset of the layer's units in the workspace)
 
 and ``scales[m]`` multiplies the product W_m H_{m-1}: 1 for the first layer and N_m^{-gamma_m} for m >= 1 (the
-normalization of hidden layer m's output, THEORY.md section 1). Biases are added after the scaling, as in the
+normalization of hidden layer m's output, docs/theory/1-network.md). Biases are added after the scaling, as in the
 authors' code (``Linear`` applied to the normalized activations).
 """
 from __future__ import annotations

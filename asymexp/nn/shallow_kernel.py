@@ -1,4 +1,4 @@
-"""A fused forward/backward kernel for the one-hidden-layer network without biases (THEORY.md section 3).
+"""A fused forward/backward kernel for the one-hidden-layer network without biases (docs/theory/3-shallow-expansion.md).
 
 Same signatures, layout and maths as :func:`asymexp.nn.generic_kernel.forward` / ``backward`` restricted to
 L = 1, no biases, one output: ``theta`` holds W1 (N, d) row-major at ``table[0, W_OFF]`` and C (1, N) at

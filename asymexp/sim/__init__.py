@@ -1,8 +1,8 @@
-"""asymexp.sim: Numba Monte Carlo simulators of finite-width 1/N^gamma networks (THEORY.md sections 1-2, 5).
+"""asymexp.sim: Numba Monte Carlo simulators of finite-width 1/N^gamma networks (docs/theory/1-network.md to 2-learning-rates.md, 5).
 
 Many independent networks train at once (prange over replicas, float64) on the shared core
 :mod:`asymexp.nn.generic_kernel` (or its fused one-hidden-layer twin :mod:`asymexp.nn.shallow_kernel`), by gradient flow
-(RK4), full-batch GD with round(t N_L) steps, or online SGD, with the learning rates of THEORY.md section 2.
+(RK4), full-batch GD with round(t N_L) steps, or online SGD, with the learning rates of docs/theory/2-learning-rates.md.
 Outputs are recorded at the training points and probes at requested times; chunks stream to disk.
 
 >>> import numpy as np

@@ -99,7 +99,7 @@ def hidden_gram(thetas: np.ndarray, layout, points: np.ndarray) -> np.ndarray:
 
 def shallow_ntk(thetas: np.ndarray, layout, points: np.ndarray, n_train: int) -> np.ndarray:
     """(R, P, M): A_N(x, x_m) = N^-1 sum_i [sigma(w_i.x) sigma(w_i.x_m) + c_i^2 sigma'(w_i.x) sigma'(w_i.x_m) x.x_m]
-    for one-hidden-layer replicas (the tangent kernel of THEORY.md section 3 at finite N, time units t = k/N)."""
+    for one-hidden-layer replicas (the tangent kernel of docs/theory/3-shallow-expansion.md at finite N, time units t = k/N)."""
     n, d = layout.table[0, 2], layout.table[0, 3]
     c0 = layout.table[1, 0]
     W = thetas[:, layout.table[0, 0]: layout.table[0, 0] + n * d].reshape(-1, n, d)
@@ -141,11 +141,11 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     """Train ``replicas`` independent networks of ``spec`` on (x (M, d), y (M,)) and record g at ``points``.
 
     Args:
-        spec: network (widths, gammas, activation, laws; no biases, one output), THEORY.md section 1.
+        spec: network (widths, gammas, activation, laws; no biases, one output), docs/theory/1-network.md.
         times: (T,) increasing times >= 0; t = k / N_L for GD/SGD (k = round(t N_L) steps), section 2.
         dynamics: ``"flow"`` (RK4, step ``flow_dt``, default 1/N_L), ``"gd"`` (full batch) or ``"sgd"``
             (one uniformly drawn data point per step).
-        antithetic: replicas in pairs (C, W), (-C, W) (THEORY.md section 5).
+        antithetic: replicas in pairs (C, W), (-C, W) (docs/theory/5-verified-formulas.md).
         engine: ``"auto"`` (a fused kernel when one applies: asymexp.nn.shallow_kernel for one hidden layer,
             asymexp.nn.deep_kernel for two or more), ``"fused"`` (that kernel, an error if none applies) or
             ``"generic"`` (asymexp.nn.generic_kernel).

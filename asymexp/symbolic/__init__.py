@@ -2,7 +2,7 @@
 
 Unlike a table of formulas, every result here is derived: learning-rate exponents by solving the linear
 equations "each weight group changes g by N_L^{-1} per step" on the backward pass sized as orders of N_l
-(THEORY.md section 2); the shallow hierarchy by Taylor expansion and collection of powers of eps (sections 3
+(docs/theory/2-learning-rates.md); the shallow hierarchy by Taylor expansion and collection of powers of eps (sections 3
 and 5); vanishing terms by parity and odd-moment arguments. Exponents are SymPy expressions linear in the
 gammas, so symbolic gammas cost little.
 
@@ -37,7 +37,7 @@ def __getattr__(name):
 
 
 def learning_rate_exponents(spec) -> dict:
-    """{"W1": {"N1": e, ...}, ..., "C": {...}}: exponents (SymPy) of alpha_m / alpha, THEORY.md section 2."""
+    """{"W1": {"N1": e, ...}, ..., "C": {...}}: exponents (SymPy) of alpha_m / alpha, docs/theory/2-learning-rates.md."""
     from asymexp.symbolic import scalings
 
     gammas = scalings.gamma_symbols(spec.gammas)

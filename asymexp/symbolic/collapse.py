@@ -1,4 +1,4 @@
-"""Deep networks at initialization (THEORY.md section 4): collapse orders, the variance exponent, which weight
+"""Deep networks at initialization (docs/theory/4-deep-networks.md): collapse orders, the variance exponent, which weight
 groups train, and degenerate limits, each with its reason.
 
 Collapse: with i.i.d. mean-zero W^{l+1}, ``E (Z^{l+1})^2 = N_l^{1 - 2 gamma_l} E[sigma(Z^l)^2]`` (Z^1 = W^1 x is O(1)).
@@ -45,7 +45,7 @@ def variance_exponent(gammas, activation: str) -> tuple:
 
 
 def theory_tanh_rule(gammas) -> tuple:
-    """THEORY.md section 4's wording for tanh, literally: the sum of (1 - 2 gamma_l) from the layer after the last
+    """docs/theory/4-deep-networks.md's wording for tanh, literally: the sum of (1 - 2 gamma_l) from the layer after the last
     inner gamma = 1/2 up to L. Kept to compare with :func:`variance_exponent` (they differ when an inner
     gamma = 1/2 follows an inner gamma > 1/2)."""
     L = len(gammas)
@@ -71,13 +71,13 @@ def _any(values):
 
 
 def degeneracies(gammas, activation: str, c_mean_zero: bool = True) -> list[Flag]:
-    """The degenerate limits of THEORY.md section 4 that hold (or may hold, for symbolic gammas)."""
+    """The degenerate limits of docs/theory/4-deep-networks.md that hold (or may hold, for symbolic gammas)."""
     L = len(gammas)
     flags = []
     if not c_mean_zero:
         flags.append(Flag("diverging-initial-output", "E[C] != 0", True,
                           f"E[C] != 0: g_0 has a deterministic part N_L^{{1-gamma_L}} E[C] E[sigma(Z^L)] of order "
-                          f"N_L^({1 - gammas[-1]}) (bounded only at gamma_L = 1); the expansion of THEORY.md "
+                          f"N_L^({1 - gammas[-1]}) (bounded only at gamma_L = 1); the expansion of docs/theory/index.md "
                           "section 3 assumes mean-zero C"))
     if L == 1:
         return flags
@@ -98,7 +98,7 @@ def degeneracies(gammas, activation: str, c_mean_zero: bool = True) -> list[Flag
                 "weak-input", f"gamma_{L - 1} > 1/2" + (f" and not ({cond_inner})" if inner else ""), weak,
                 f"gamma_{L - 1} > 1/2: Z^L -> 0, so K_C -> sigma(0)^2 is constant and the input enters only "
                 f"through K_{{W^L}} = E[C^2] sigma'(0)^2 mean_j H^{{{L - 1},j}}(x) H^{{{L - 1},j}}(x'), which for "
-                "sigmoid is nearly constant (eigenvalues of A/M ~ 0.26 and <= 1e-3, THEORY.md section 4)"))
+                "sigmoid is nearly constant (eigenvalues of A/M ~ 0.26 and <= 1e-3, docs/theory/4-deep-networks.md)"))
     else:
         holds = _any(inner) if inner else False
         v = collapse_orders(gammas, activation)

@@ -1,9 +1,9 @@
 """``derive(spec, order)``: every exact statement the toolkit makes about one network specification.
 
-Assembles THEORY.md sections 2-5 from :mod:`~asymexp.symbolic.scalings` (rates, time, orders, nu),
+Assembles docs/theory/2-learning-rates.md to 5-verified-formulas.md from :mod:`~asymexp.symbolic.scalings` (rates, time, orders, nu),
 :mod:`~asymexp.symbolic.collapse` (section 4) and, for one hidden layer, :mod:`~asymexp.symbolic.expansion` with the
 vanishing analysis of :mod:`~asymexp.symbolic.parity`. ``Derivation.to_json()`` is the ``asymexp derive --json``
-document of INTERFACES.md.
+document of docs/interfaces.md.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class Derivation:
         return {g.name: g.learning_rate for g in self.groups}
 
     def to_json(self) -> dict:
-        """The ``asymexp derive --json`` document (INTERFACES.md), plus documented extra fields."""
+        """The ``asymexp derive --json`` document (docs/interfaces.md), plus documented extra fields."""
         doc = {
             "depth": self.depth,
             "gammas": [_text(g) for g in self.gammas],
@@ -131,7 +131,7 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
         order: the expansion order K (1..5): terms eps^a eta^b with a + b <= K; Q_{K,0} for depth 1.
         betas: the width path N_l = c_l N^{beta_l} used to order the terms (default: equal widths).
     Returns:
-        a :class:`Derivation`; ``.to_json()`` is the INTERFACES.md document.
+        a :class:`Derivation`; ``.to_json()`` is the docs/interfaces.md document.
     """
     betas = _check(spec, order, betas)
     gammas = scalings.gamma_symbols(spec.gammas)
@@ -147,7 +147,7 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
     collapse = deep_rules.collapse_orders(gammas, spec.activation) if inner_mean_zero else []
     variance = deep_rules.variance_exponent(gammas, spec.activation) if inner_mean_zero else None
     if not inner_mean_zero:
-        notes.append("an inner weight law has non-zero mean: the collapse analysis of THEORY.md section 4 does not "
+        notes.append("an inner weight law has non-zero mean: the collapse analysis of docs/theory/4-deep-networks.md does not "
                      "apply and no variance exponent is derived")
     params = scalings.small_parameters(gammas[-1], L)
     nu = scalings.nu(gammas[-1])
@@ -202,13 +202,13 @@ def _notes(spec, gammas, variance, nu) -> list[str]:
         notes.append("random terms other than Q_{0,1} are listed with their orders only; their equations are not "
                      "derived here and 'vanishes: no' means 'not analysed'")
     if L >= 2:
-        notes.append("depth >= 2: terms are limited to what THEORY.md section 4 states (h and the random term "
+        notes.append("depth >= 2: terms are limited to what docs/theory/4-deep-networks.md states (h and the random term "
                      "Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "
                      "after another")
         if spec.activation == "tanh" and variance is not None and all(x.is_Rational for x in gammas):
             literal = deep_rules.theory_tanh_rule(gammas)
             if tuple(literal) != tuple(variance):
-                notes.append("tanh: THEORY.md section 4's wording (sum of 1 - 2 gamma_l after the last inner gamma "
+                notes.append("tanh: docs/theory/4-deep-networks.md's wording (sum of 1 - 2 gamma_l after the last inner gamma "
                              f"= 1/2) gives {deep_rules._show_map(literal)}, the collapse recursion gives "
                              f"{deep_rules._show_map(variance)}: an inner gamma = 1/2 after a collapsed layer keeps it "
                              "collapsed (E sigma(Z)^2 ~ E Z^2 for small Z); the recursion is used")

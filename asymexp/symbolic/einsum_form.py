@@ -117,7 +117,7 @@ def integral_definitions(order: int) -> list[TimeIntegral]:
 
 
 def kernel_contractions() -> dict[str, Contraction]:
-    """The frozen kernels of h and Q_{0,1} (THEORY.md section 3):
+    """The frozen kernels of h and Q_{0,1} (docs/theory/3-shallow-expansion.md):
 
     - ``A[p, m] = E[gf(x_p) . gf(x_m)]``: ``dh/dt = alpha sum_m muM A[p,m] r[m]``, and the operator of every Q;
     - ``S[p, q] = E[f(x_p) f(x_q)]``: the covariance of Q_{0,1}(0) over all points.

@@ -1,6 +1,6 @@
 """Mechanical derivation of the deterministic hierarchy h, Q_{1,0}, Q_{2,0}, ... of the shallow network.
 
-THEORY.md sections 3 and 5. One hidden unit moves by gradient flow,
+docs/theory/3-shallow-expansion.md to 5-verified-formulas.md. One hidden unit moves by gradient flow,
 ``d theta/dt = eps alpha mean_m (y_m - g_t(x_m)) grad f(theta_t, x_m)``, and the deterministic part of the output is
 ``g_t(x) = eps^{-1} E[f(theta_t, x) - f(theta_0, x)]`` (mean-zero c). Substituting
 

@@ -1,4 +1,4 @@
-"""Which terms of the shallow hierarchy vanish identically, and why (THEORY.md section 5, "Facts").
+"""Which terms of the shallow hierarchy vanish identically, and why (docs/theory/5-verified-formulas.md, "Facts").
 
 For f(theta, x) = c sigma(w . x) every component of a derivative tensor is either
 ``d_c d_w^{n-1} f = sigma^{(n-1)}(w.x) x^{n-1}`` (one c-index) or ``d_w^n f = c sigma^{(n)}(w.x) x^n`` (no c-index);

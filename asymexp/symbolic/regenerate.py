@@ -1,6 +1,6 @@
 """Regenerate the committed derivation documents: ``python -m asymexp.symbolic.regenerate derivations``.
 
-The gamma vectors are those of issue 3; every document is a pure function of the code, so
+The gamma vectors are a fixed set (one and three hidden layers); every document is a pure function of the code, so
 tests/test_derivations_current.py regenerates them and fails when the committed ones are stale.
 """
 from __future__ import annotations

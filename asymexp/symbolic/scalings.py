@@ -1,4 +1,4 @@
-"""Learning-rate and time exponents from the backward pass, any depth (THEORY.md section 2), and term orders
+"""Learning-rate and time exponents from the backward pass, any depth (docs/theory/2-learning-rates.md), and term orders
 (section 3).
 
 An *exponent map* is a tuple ``e`` of SymPy expressions, one per hidden width, standing for prod_l N_l^{e_l};
@@ -91,7 +91,7 @@ def _count(m: int, L: int) -> tuple:
 
 
 def group_scalings(gammas, mean_zero_laws: tuple[bool, ...] | None = None) -> list[GroupScaling]:
-    """Derive every group's learning-rate exponents (THEORY.md section 2) and its size at initialization.
+    """Derive every group's learning-rate exponents (docs/theory/2-learning-rates.md) and its size at initialization.
 
     Args:
         gammas: SymPy gammas (see :func:`gamma_symbols`), length L.
@@ -135,7 +135,7 @@ def time_scale(groups: list[GroupScaling]) -> tuple:
 
 
 def closed_form_rates(gammas) -> dict[str, tuple]:
-    """THEORY.md section 2's closed formula; a test oracle only, never used by :func:`group_scalings`."""
+    """docs/theory/2-learning-rates.md's closed formula; a test oracle only, never used by :func:`group_scalings`."""
     L = len(gammas)
     out = {}
     for m in range(1, L + 2):
@@ -164,7 +164,7 @@ def term_order(a: int, b: int, params: dict[str, tuple]) -> tuple:
 
 def nu(gamma_L):
     """Number of deterministic corrections before the first random term: the smallest a >= 1 with
-    a (1 - gamma) >= gamma - 1/2 (THEORY.md section 3). None at gamma = 1/2 or 1; a SymPy Piecewise for a
+    a (1 - gamma) >= gamma - 1/2 (docs/theory/3-shallow-expansion.md). None at gamma = 1/2 or 1; a SymPy Piecewise for a
     symbolic gamma."""
     if gamma_L.is_Rational:
         if gamma_L <= HALF or gamma_L >= 1:

@@ -1,4 +1,4 @@
-"""asymexp.theory: the numeric theory layer (THEORY.md sections 3-5).
+"""asymexp.theory: the numeric theory layer (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
 
 Kernels and derivative-tensor expectations over the initial law mu_0, by deterministic quadrature (Gauss-Hermite
 in the span of the data for Gaussian w, Gauss-Legendre for uniform laws) or seeded Monte Carlo, and the solution
@@ -12,7 +12,7 @@ limit kernel A = K_C + E[C^2] E[sigma' sigma'] K_{W^L} and V_t (section 4).
 >>> th.h.shape, th.q1_vanishes
 ((1, 5), True)
 
-Details, error control and the API: docs/theory.md.
+Details, error control and the API: docs/theory-layer.md.
 """
 from asymexp.theory.deep_theory import DeepKernel, deep_frozen_kernel, deep_theory, deep_variance
 from asymexp.inputs.problems import Problem, ProblemError, builtin_problem, load_problem

@@ -1,4 +1,4 @@
-"""Frozen limit kernel and variance constant of depth L >= 2 networks (THEORY.md section 4).
+"""Frozen limit kernel and variance constant of depth L >= 2 networks (docs/theory/4-deep-networks.md).
 
 Layer kernels, from the input up (x, x' evaluation points)::
 
@@ -88,7 +88,7 @@ def _kernel(spec, points: np.ndarray, order: int):
 
 
 def deep_frozen_kernel(spec, points, order: int | None = None) -> DeepKernel:
-    """The frozen limit tangent kernel A and initial covariance S of ``spec`` on ``points`` (THEORY.md section 4).
+    """The frozen limit tangent kernel A and initial covariance S of ``spec`` on ``points`` (docs/theory/4-deep-networks.md).
 
     Args:
         spec: :class:`asymexp.spec.NetworkSpec` (numeric gammas; widths optional: with widths, the collapse

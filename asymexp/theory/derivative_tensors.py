@@ -1,6 +1,6 @@
 """Derivative tensors of f(theta, x) = c sigma(w . x) and their expectations over theta ~ mu_0.
 
-theta = (c, w) in R^D, D = 1 + d (index 0 is c). Per sample and point (THEORY.md section 5 notation)::
+theta = (c, w) in R^D, D = 1 + d (index 0 is c). Per sample and point (docs/theory/5-verified-formulas.md notation)::
 
     gf  = (sigma(u), c sigma'(u) x)                       u = w . x
     Hf  = [[0, sigma'(u) x^T], [sigma'(u) x, c sigma''(u) x x^T]]

@@ -1,4 +1,4 @@
-"""The O(1/N) term of the mean under gradient flow (beyond THEORY.md section 5; experimental).
+"""The O(1/N) term of the mean under gradient flow (beyond docs/theory/5-verified-formulas.md; experimental).
 
 Under gradient flow the output is a deterministic functional of the initial empirical measure,
 g^N_t = G(mu^N_0), with G(mu)(x) = eps^{-1} <f(Theta_t(.; mu), x), mu> and every particle moving by
@@ -20,7 +20,7 @@ f = c sigma(w . x) enter through their closed forms (no D^3 f arrays), so a step
 c depends on eps only at O(eps^2) for symmetric c-rules (measured: 1e-5 relative between eps = 0.1 and 0.05);
 :func:`inverse_n_mean_term` evaluates it at a small eps. The quadrature converges slowly for this double
 integral (tanh4, t = 1: about 5% between 5 and 6 nodes per dimension), and the cost grows like K^2.
-Full-batch GD adds its own O(1/N) discretization term (THEORY.md section 5); this is gradient flow only.
+Full-batch GD adds its own O(1/N) discretization term (docs/theory/5-verified-formulas.md); this is gradient flow only.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ For jointly Gaussian (u_p)_p with mean ``mean`` (P,) and covariance ``cov`` (P, 
 written u_p = m_p + a z1, u_q = m_q + rho z1 + b z2 (a Cholesky factor of the 2 x 2 block) and integrated with an
 ``order``-node probabilists' Gauss-Hermite product rule. This gives the frozen kernel and the covariance of the
 shallow net (w ~ N(mu 1, s^2 I): mean mu sum(x_p), covariance s^2 x_p . x_q) to near machine precision with
-~100 nodes, and the layer kernels of deep nets (THEORY.md sections 3, 4).
+~100 nodes, and the layer kernels of deep nets (docs/theory/3-shallow-expansion.md to 4-deep-networks.md).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def pair_moments(activation: str, mean: np.ndarray, cov: np.ndarray, order: int 
 
 
 def shallow_kernel_pairwise(activation: str, c_law, w_law, points: np.ndarray, order: int = PAIR_ORDER):
-    """(A, S, E f) of f = c sigma(w . x) for w ~ normal(mu, s) i.i.d. per coordinate (THEORY.md section 3).
+    """(A, S, E f) of f = c sigma(w . x) for w ~ normal(mu, s) i.i.d. per coordinate (docs/theory/3-shallow-expansion.md).
 
     A = E[sigma sigma] + E[c^2] E[sigma' sigma'] x.x'; S = Cov(f(x), f(x')) = E[c^2] E[sigma sigma]
     - E[c]^2 E[sigma] E[sigma]; E f = E[c] E[sigma].

@@ -1,4 +1,4 @@
-"""The numeric theory of the shallow network f = c sigma(w . x) (THEORY.md sections 3 and 5).
+"""The numeric theory of the shallow network f = c sigma(w . x) (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
 
 :func:`shallow_theory` evaluates the kernels and derivative-tensor expectations over mu_0 and solves the hierarchy
 on the training points and probes: h (= Q_{0,0}), the variance constant V_t, Q_{1,0} and Q_{2,0}. None of these
@@ -79,7 +79,7 @@ class ShallowTheory:
 
 
 def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
-    """Whether Q_{1,0} vanishes identically, by the odd-moment and parity arguments of THEORY.md section 5.
+    """Whether Q_{1,0} vanishes identically, by the odd-moment and parity arguments of docs/theory/5-verified-formulas.md.
 
     B1 is a sum of terms E[c] E_w[sigma(u_q) sigma'(u_p) sigma'(u_n)] (x_p . x_n) (and its transpose) and
     E[c^3] E_w[sigma'(u_q) sigma''(u_p) sigma'(u_n)] (x_q . x_p)(x_p . x_n). The second is odd under w -> -w for
@@ -99,7 +99,7 @@ def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
                       "(w's law is symmetric)")
     return False, (f"sigma' is even but the logistic sigma is not odd: with E[c] = {mean_c} the term "
                    "E[c] E[sigma(w.x_q) sigma'(w.x_p) sigma'(w.x_n)] (x_p . x_n) survives w -> -w, so the parity "
-                   "claim of THEORY.md section 5 needs E[c] = 0 here")
+                   "claim of docs/theory/5-verified-formulas.md needs E[c] = 0 here")
 
 
 def regime_of(gamma) -> tuple[Fraction | None, str, str]:
@@ -195,7 +195,7 @@ def _solve(problem, tens: ExpectationTensors, times: np.ndarray, order: int):
 
 def kernel_matrices(problem, method: str = "quadrature", n_samples: int | None = None, seed: int = 0,
                   quad_order: int | None = None):
-    """The frozen tangent kernel and the initial covariance on ``problem.points`` (THEORY.md section 3).
+    """The frozen tangent kernel and the initial covariance on ``problem.points`` (docs/theory/3-shallow-expansion.md).
 
     A(x, x') = E[sigma(w.x) sigma(w.x') + c^2 sigma'(w.x) sigma'(w.x') x.x'], S(x, x') = Cov(f(x), f(x'))
     (= E[c^2] E[sigma(w.x) sigma(w.x')] when E f = 0).
@@ -215,7 +215,7 @@ def kernel_matrices(problem, method: str = "quadrature", n_samples: int | None =
 
 def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrature", n_samples: int | None = None,
                    seed: int = 0, quad_order: int | None = None) -> ShallowTheory:
-    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (THEORY.md sections 3 and 5).
+    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
 
     Args:
         problem: an :class:`asymexp.inputs.problems.Problem` (activation, alpha, c_law, w_law, x (M,d), y (M,),

@@ -1,6 +1,6 @@
 """asymexp.validate: hold the derived expansion against finite-width networks, with honest error bars.
 
-The coord-check of this toolkit (THEORY.md section 5): train many networks of each width with
+The coord-check of this toolkit (docs/theory/5-verified-formulas.md): train many networks of each width with
 :mod:`asymexp.sim`, estimate the mean and variance of g^N_t with standard errors (antithetic pairs, the
 frozen-kernel control variate, Rao-Blackwell at t = 0 for deep nets), fit the variance exponent together with
 its predicted corrections, the constant r(N) = b0 + b1 eps^2 + ... (as many corrections as the declared

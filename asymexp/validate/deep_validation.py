@@ -1,4 +1,4 @@
-"""Deep networks (L >= 2, THEORY.md section 4): the variance exponent in N = N_L (equal widths, or a width path
+"""Deep networks (L >= 2, docs/theory/4-deep-networks.md): the variance exponent in N = N_L (equal widths, or a width path
 N_l = c_l N^{b_l}), the sensitivity of the variance to each gamma_l at a fixed width (does the outer layer
 dominate?), and degenerate limits.
 
@@ -24,7 +24,7 @@ DEFAULT_GRID = (Fraction(1, 2), Fraction(5, 8), Fraction(3, 4), Fraction(7, 8), 
 
 
 def parse_width_path(text: str | None, depth: int) -> list[tuple[Fraction, Fraction]] | None:
-    """``"c_1:b_1,...,c_L:b_L"`` -> [(c_l, b_l)]: layer l has N_l = c_l N^{b_l} units (THEORY.md section 4,
+    """``"c_1:b_1,...,c_L:b_L"`` -> [(c_l, b_l)]: layer l has N_l = c_l N^{b_l} units (docs/theory/4-deep-networks.md,
     width paths). The outer layer must be ``1:1`` so that N is N_L. None or "" -> None (equal widths)."""
     if not text:
         return None
@@ -89,7 +89,7 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
 
     At t = 0, Var g_0 = N_L^{1-2gamma_L} Var(C) E sigma(Z^L)^2 exactly, with no eps correction. E sigma(Z^L)^2
     is analytic in the second moments q_l = E (Z^l)^2 of the collapsing layers. These are of order N^{v_l}, with
-    v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (THEORY.md section 4). The corrections are therefore
+    v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (docs/theory/4-deep-networks.md). The corrections are therefore
     the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0.
     - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone.
     - sigmoid (sigma(0) != 0, sigma''(0) = 0: E sigma(Z^L)^2 = 1/4 + q_L / 16 + ...): each term contains v_L.
@@ -207,7 +207,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     notes = []
     if problem.activation == "tanh" and t > 0 and predicted < -1:
         notes.append("tanh with an exponent below -1 at t > 0: an N^-1 training-noise term mixes in "
-                     "(THEORY.md section 4), so the leading exponent seen at these widths can be -1")
+                     "(docs/theory/4-deep-networks.md), so the leading exponent seen at these widths can be -1")
     doc["notes"] = notes
     if len(widths) >= 2:
         raw = fits.raw_slope(N, tot, tot_se)

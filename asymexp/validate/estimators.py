@@ -1,4 +1,4 @@
-"""Monte Carlo estimators of the mean and variance of g^N_t with standard errors (THEORY.md section 5).
+"""Monte Carlo estimators of the mean and variance of g^N_t with standard errors (docs/theory/5-verified-formulas.md).
 
 Every estimator here is written as ``value = base + mean_k u_k`` over independent samples u_k (replicas, or
 antithetic pairs), so its standard error is std(u) / sqrt(n), and sums over points (the trace estimator used by

@@ -1,4 +1,4 @@
-"""Validation of the shallow expansion against finite-width networks (THEORY.md sections 3 and 5).
+"""Validation of the shallow expansion against finite-width networks (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
 
 For each width N: the Monte Carlo mean and variance of g^N_t at the training points and probes with standard
 errors (antithetic pairs and the frozen-kernel control variate by default), then
@@ -88,7 +88,7 @@ def _norm(v):
 def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
     """E g - h and E g - h - eps Q1 - eps^2 Q2 per width (RMS over points), their SEs, and the ratio at the
     largest width. With ``c_inv`` (P,), the 1/N coefficient of the gradient-flow mean (asymexp.theory.finite_n),
-    the residual after also subtracting c/N is reported under ``inverse_n`` (the model of issue 4's acceptance
+    the residual after also subtracting c/N is reported under ``inverse_n`` (the model of the acceptance runs in docs/validation.md
     is the one without it)."""
     out = {"widths": list(widths), "model": "h + eps*Q1 + eps^2*Q2", "raw": [], "corrected": [], "se": [],
            "raw_points": [], "corrected_points": []}
@@ -114,7 +114,7 @@ def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
                             "ratio_at_largest": out["raw"][last] / rms[last] if rms[last] > 0 else None,
                             "corrected_within_3se": bool(rms[last] <= 3 * out["se"][last]),
                             "note": "c from asymexp.theory.finite_n.inverse_n_mean_term (gradient flow; about 5% "
-                                    "accurate, THEORY.md section 5 lists this O(1/N) term as a remainder)"}
+                                    "accurate, docs/theory/5-verified-formulas.md lists this O(1/N) term as a remainder)"}
     return out
 
 
@@ -135,7 +135,7 @@ def inverse_n_coefficient(problem, t: float):
 
 def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict], antithetic: bool, control: bool,
               dynamics: str, flow_dt=None, quad_order: int | None = None) -> dict:
-    """The ``asymexp validate`` document (INTERFACES.md) from stacked outputs per width."""
+    """The ``asymexp validate`` document (docs/interfaces.md) from stacked outputs per width."""
     g = float(gamma)
     fk, th, note = theory_for(problem, gamma, t, quad_order)
     L, V, h = fk.propagator(t), fk.V(t), fk.h(t)
