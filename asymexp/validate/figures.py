@@ -1,8 +1,12 @@
-"""Figures of a validation (matplotlib, Agg; each saved as PNG and PDF).
+"""Figures of a validation (matplotlib; each saved as PNG and PDF).
 
 Shallow: log-log variance (trace over points) with the predicted line N^{1-2gamma} sum V_t; r(N) against N
 with the selected fit b0 + sum_k b_k N^{s_k}; mean residuals |E g - h| and after subtracting eps Q1 + eps^2 Q2.
 Deep: the variance with the fitted and the predicted exponent; the per-gamma_l sensitivity heat-map.
+
+:func:`shallow_figure` and :func:`deep_figure` return a ``matplotlib.figure.Figure`` (one panel, or all of
+them side by side); :func:`shallow_figures` and :func:`deep_figures` save each panel. Figures are built with
+``matplotlib.figure.Figure`` and saved through ``FigureCanvasAgg``: pyplot and the global backend are left alone.
 """
 from __future__ import annotations
 
@@ -10,39 +14,47 @@ from pathlib import Path
 
 import numpy as np
 
+SHALLOW_PANELS = ("variance", "ratio", "mean_residual")
+DEEP_PANELS = ("variance", "sensitivity")
 
-def _plt():
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _new_figure(figsize):
+    from matplotlib.figure import Figure
 
-    return plt
+    return Figure(figsize=figsize)
 
 
 def _save(fig, out: Path, name: str) -> list[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     out.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
     paths = []
     for ext in ("png", "pdf"):
         p = out / f"{name}.{ext}"
         fig.savefig(p, dpi=120, bbox_inches="tight")
         paths.append(str(p))
-    _plt().close(fig)
     return paths
 
 
-def shallow_figures(doc: dict, out) -> list[str]:
-    """Write variance.{png,pdf}, ratio.{png,pdf}, mean_residual.{png,pdf}; return the paths."""
-    plt = _plt()
-    out = Path(out)
+def _check_panel(panel, allowed):
+    if panel is not None and panel not in allowed:
+        from asymexp.errors import AsymexpError
+
+        raise AsymexpError(f"panel {panel!r} is unknown; allowed: {', '.join(allowed)} (or None for all)")
+
+
+def _title(doc: dict) -> str:
+    return f"gamma = {doc['gamma']}, t = {doc['time']}"
+
+
+def _shallow_variance(ax, doc: dict) -> None:
     N = np.array(doc["widths"], dtype=float)
     g = float(eval_fraction(doc["gamma"]))
     V = np.array(doc["theory"]["V"])
     var = np.array(doc["var"]).sum(axis=1)
     ratio, ratio_se = np.array(doc["ratio"]), np.array(doc["ratio_se"])
     var_se = ratio_se * var / ratio
-    paths = []
-    fig, ax = plt.subplots(figsize=(5, 4))
     ax.errorbar(N, var, yerr=1.96 * var_se, fmt="o", label="Monte Carlo (95%)")
     grid = np.geomspace(N.min(), N.max(), 100)
     ax.plot(grid, grid ** (1 - 2 * g) * V.sum(), "k--", label=r"$N^{1-2\gamma}\,\sum V_t$")
@@ -51,13 +63,17 @@ def shallow_figures(doc: dict, out) -> list[str]:
     ax.set_xlabel("N")
     ax.set_ylabel(r"$\sum_x \mathrm{Var}\, g^N_t(x)$")
     s = doc.get("var_slope") or {}
-    title = f"gamma = {doc['gamma']}, t = {doc['time']}"
+    title = _title(doc)
     if s.get("fit") is not None:
         title += f"\nfit p = {s['fit']:.4f} [{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}] ({s['model']}), raw {s['raw']:.4f}"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
-    paths += _save(fig, out, "variance")
-    fig, ax = plt.subplots(figsize=(5, 4))
+
+
+def _shallow_ratio(ax, doc: dict) -> None:
+    N = np.array(doc["widths"], dtype=float)
+    grid = np.geomspace(N.min(), N.max(), 100)
+    ratio, ratio_se = np.array(doc["ratio"]), np.array(doc["ratio_se"])
     ax.errorbar(N, ratio, yerr=1.96 * ratio_se, fmt="o", label="r(N) (95%)")
     r = doc.get("var_ratio") or {}
     if r.get("b0") is not None:
@@ -68,10 +84,12 @@ def shallow_figures(doc: dict, out) -> list[str]:
     ax.set_xlabel("N")
     ax.set_ylabel(r"$r(N) = \mathrm{Var}\, N^{2\gamma-1} / V_t$")
     ax.legend(fontsize=7)
-    ax.set_title(title.split("\n")[0], fontsize=9)
-    paths += _save(fig, out, "ratio")
+    ax.set_title(_title(doc), fontsize=9)
+
+
+def _shallow_mean_residual(ax, doc: dict) -> None:
+    N = np.array(doc["widths"], dtype=float)
     mr = doc["mean_residual"]
-    fig, ax = plt.subplots(figsize=(5, 4))
     ax.loglog(N, mr["raw"], "o-", label=r"$|E g - h|$ (RMS)")
     ax.loglog(N, mr["corrected"], "s-", label=f"after {mr['model']}")
     if mr.get("inverse_n"):
@@ -80,19 +98,37 @@ def shallow_figures(doc: dict, out) -> list[str]:
     ax.set_xlabel("N")
     ax.set_ylabel("mean residual")
     ax.legend(fontsize=8)
-    ax.set_title(title.split("\n")[0], fontsize=9)
-    paths += _save(fig, out, "mean_residual")
+    ax.set_title(_title(doc), fontsize=9)
+
+
+_SHALLOW_DRAW = {"variance": _shallow_variance, "ratio": _shallow_ratio, "mean_residual": _shallow_mean_residual}
+
+
+def shallow_figure(doc: dict, panel: str | None = None):
+    """A ``Figure`` of a shallow validation document: one ``panel`` (variance, ratio, mean_residual) or, with
+    None, the three side by side."""
+    _check_panel(panel, SHALLOW_PANELS)
+    names = SHALLOW_PANELS if panel is None else (panel,)
+    fig = _new_figure((5 * len(names), 4))
+    for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
+        _SHALLOW_DRAW[name](ax, doc)
+    if panel is None:
+        fig.tight_layout()
+    return fig
+
+
+def shallow_figures(doc: dict, out) -> list[str]:
+    """Write variance.{png,pdf}, ratio.{png,pdf}, mean_residual.{png,pdf}; return the paths."""
+    out = Path(out)
+    paths = []
+    for name in SHALLOW_PANELS:
+        paths += _save(shallow_figure(doc, name), out, name)
     return paths
 
 
-def deep_figures(doc: dict, out) -> list[str]:
-    """Write deep_variance.{png,pdf} and (with a sensitivity table) sensitivity.{png,pdf}."""
-    plt = _plt()
-    out = Path(out)
-    paths = []
+def _deep_variance(fig, ax, doc: dict) -> None:
     N = np.array(doc["widths"], dtype=float)
     var, se = np.array(doc["var_total"]), np.array(doc["var_total_se"])
-    fig, ax = plt.subplots(figsize=(5, 4))
     ax.errorbar(N, var, yerr=1.96 * se, fmt="o", label="Monte Carlo (95%)")
     s = doc.get("var_slope")
     if s:
@@ -105,21 +141,47 @@ def deep_figures(doc: dict, out) -> list[str]:
     ax.set_xlabel("N (all layers)")
     ax.set_ylabel(r"$\sum_x \mathrm{Var}\, g^N_t(x)$")
     ax.legend(fontsize=8)
-    paths += _save(fig, out, "deep_variance")
-    sens = doc.get("sensitivity")
-    if sens:
-        table = np.log10(np.array(sens["var"]) / sens["base"]["var"])
-        fig, ax = plt.subplots(figsize=(5, 1 + 0.6 * len(sens["layers"])))
-        im = ax.imshow(table, cmap="coolwarm", aspect="auto", vmin=-np.abs(table).max(), vmax=np.abs(table).max())
-        ax.set_xticks(range(len(sens["grid"])), sens["grid"])
-        ax.set_yticks(range(len(sens["layers"])), sens["layers"])
-        for i in range(table.shape[0]):
-            for j in range(table.shape[1]):
-                ax.text(j, i, f"{table[i, j]:+.2f}", ha="center", va="center", fontsize=7)
-        ax.set_xlabel("value of the varied gamma_l (others at base)")
-        ax.set_title(f"log10 Var / Var(base), N = {sens['width']}", fontsize=9)
-        fig.colorbar(im, ax=ax)
-        paths += _save(fig, out, "sensitivity")
+
+
+def _deep_sensitivity(fig, ax, doc: dict) -> None:
+    sens = doc["sensitivity"]
+    table = np.log10(np.array(sens["var"]) / sens["base"]["var"])
+    im = ax.imshow(table, cmap="coolwarm", aspect="auto", vmin=-np.abs(table).max(), vmax=np.abs(table).max())
+    ax.set_xticks(range(len(sens["grid"])), sens["grid"])
+    ax.set_yticks(range(len(sens["layers"])), sens["layers"])
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            ax.text(j, i, f"{table[i, j]:+.2f}", ha="center", va="center", fontsize=7)
+    ax.set_xlabel("value of the varied gamma_l (others at base)")
+    ax.set_title(f"log10 Var / Var(base), N = {sens['width']}", fontsize=9)
+    fig.colorbar(im, ax=ax)
+
+
+def deep_figure(doc: dict, panel: str | None = None):
+    """A ``Figure`` of a deep validation document: one ``panel`` (variance, sensitivity) or, with None, the
+    variance and (when the document has a sensitivity table) the heat-map side by side."""
+    _check_panel(panel, DEEP_PANELS)
+    if panel == "sensitivity" and not doc.get("sensitivity"):
+        from asymexp.errors import AsymexpError
+
+        raise AsymexpError("this deep validation has no sensitivity table (it ran with sensitivity_width=None)")
+    names = (panel,) if panel else ("variance", "sensitivity") if doc.get("sensitivity") else ("variance",)
+    rows = len(doc["sensitivity"]["layers"]) if "sensitivity" in names else 0
+    size = {"variance": (5, 4), "sensitivity": (5, 1 + 0.6 * rows)}
+    fig = _new_figure((sum(size[n][0] for n in names), max(size[n][1] for n in names)))
+    for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
+        (_deep_variance if name == "variance" else _deep_sensitivity)(fig, ax, doc)
+    if panel is None and len(names) > 1:
+        fig.tight_layout()
+    return fig
+
+
+def deep_figures(doc: dict, out) -> list[str]:
+    """Write deep_variance.{png,pdf} and (with a sensitivity table) sensitivity.{png,pdf}."""
+    out = Path(out)
+    paths = _save(deep_figure(doc, "variance"), out, "deep_variance")
+    if doc.get("sensitivity"):
+        paths += _save(deep_figure(doc, "sensitivity"), out, "sensitivity")
     return paths
 
 

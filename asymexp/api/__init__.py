@@ -1,0 +1,37 @@
+"""asymexp.api: the small public Python surface (five verbs, five typed results).
+
+One :class:`~asymexp.spec.NetworkSpec`, or plain values (gammas as ``"7/10,1"``, ``0.9``, ``Fraction(9, 10)``,
+NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every verb; gammas are parsed once, by
+``NetworkSpec``, and stay exact (``0.9`` is reported as ``"9/10"``).
+
+- :func:`derive` (spec, order) -> :class:`DerivationResult`: exact exponents (``asymexp.symbolic.derive``);
+- :func:`theory` (problem, gamma, times) -> :class:`TheoryResult`: h, V (Q1, Q2, Q3 for one hidden layer);
+- :func:`simulate` (spec, x, y, points, times, replicas) -> :class:`SimulationResult` (``asymexp.sim``);
+- :func:`validate` (problem, gammas, widths, replicas) -> :class:`ValidationResult` (``asymexp.validate``);
+- :func:`train` (spec or gammas, widths, epochs) -> :class:`TrainingResult` (the MNIST trainer).
+
+Every result is frozen and has ``to_dict()`` (JSON-ready: fractions as ``"7/10"``, arrays as lists, non-finite
+floats as None), ``to_json(**kw)`` and ``plot(**kw)``, which returns a ``matplotlib.figure.Figure`` without
+touching pyplot or the global backend (a notebook shows it; ``fig.savefig(path)`` saves it). Bad input raises
+an :class:`asymexp.errors.AsymexpError` subclass whose message names the value and what is allowed.
+
+Nothing heavy is imported here; the names load on first use.
+"""
+import importlib
+
+_NAMES = {
+    "derive": "verbs", "theory": "verbs", "simulate": "verbs", "validate": "verbs", "train": "verbs",
+    "DerivationResult": "results", "TheoryResult": "results", "SimulationResult": "results",
+    "ValidationResult": "results", "TrainingResult": "results",
+}
+
+
+def __getattr__(name):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"asymexp.api.{_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'asymexp.api' has no attribute {name!r}")
+
+
+__all__ = sorted(_NAMES)

@@ -1,0 +1,292 @@
+"""The five verbs: one spec (or plain values) in, one typed result out (see :mod:`asymexp.api`).
+
+Each verb wraps one entry point by keyword and adds nothing numerical: :func:`derive` ->
+``asymexp.symbolic.derive``; :func:`theory` -> ``shallow_theory`` (one gamma) or ``deep_theory`` (several);
+:func:`simulate` -> ``asymexp.sim.simulate``; :func:`validate` -> ``validate_shallow`` / ``validate_deep``;
+:func:`train` -> ``asymexp.mnist.train``. Gammas are parsed by :class:`~asymexp.spec.NetworkSpec` alone.
+Heavy modules (NumPy, SymPy, Numba) load inside the verbs, on first call.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from asymexp.errors import AsymexpError, SpecError
+from asymexp.spec import NetworkSpec
+
+
+def _items(value):
+    """A sequence (NumPy arrays included) as a list, one value as [value]; a str stays whole (NetworkSpec splits
+    "0.7,1" itself)."""
+    if isinstance(value, str):
+        return value
+    if getattr(value, "ndim", None) == 0 or isinstance(value, Mapping):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        return [value]
+
+
+def _network(spec, widths=None, **fields) -> NetworkSpec:
+    """The NetworkSpec of a verb's first argument: a NetworkSpec (``widths`` and the given fields replace its
+    own), a mapping as ``NetworkSpec.to_dict()`` writes it, or gammas (then ``fields`` go to ``from_strings``)."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if isinstance(spec, Mapping):
+        spec = NetworkSpec.from_mapping(spec)
+    if isinstance(spec, NetworkSpec):
+        if "preset" in fields and fields["preset"] != spec.preset:
+            raise SpecError(f"preset = {fields['preset']!r} applies to plain gammas; this NetworkSpec already has "
+                            f"its laws (preset {spec.preset!r}): build the spec with that preset instead")
+        fields.pop("preset", None)
+        if widths is not None:
+            fields["widths"] = _items(widths)
+        return spec.replace(**fields) if fields else spec
+    if spec is None:
+        raise SpecError("no gammas given; pass a NetworkSpec or gammas such as '7/10,1', 0.75 or [0.7, 1]")
+    return NetworkSpec.from_strings(gammas=_items(spec), widths=None if widths is None else _items(widths),
+                                    **fields)
+
+
+def _numeric(spec: NetworkSpec, verb: str) -> NetworkSpec:
+    if spec.is_symbolic:
+        raise SpecError(f"{verb}: gammas {', '.join(map(str, spec.gammas))} are symbols; numbers in [1/2, 1] "
+                        "are required (e.g. 0.75); only derive() takes symbols")
+    return spec
+
+
+def _problem(problem):
+    """A Problem, or the path / built-in name ("tanh4.toml" or "tanh4") of a problem file."""
+    from asymexp.inputs.problems import Problem, load_problem
+
+    if isinstance(problem, Problem):
+        return problem
+    if not isinstance(problem, (str, os.PathLike)):
+        raise AsymexpError(f"problem = {problem!r} is not a Problem or a problem file; give a path or a built-in "
+                           "name such as 'tanh4.toml' (asymexp.inputs.problems.load_problem)")
+    path = Path(problem)
+    if not path.suffix and not path.exists():
+        path = path.with_suffix(".toml")
+    return load_problem(path)
+
+
+def _problem_gammas(problem, gammas, widths=None, verb="theory"):
+    """Exact gammas (and validated widths or None) for ``problem``; a NetworkSpec must match the problem's
+    activation and laws (the problem fixes them)."""
+    if isinstance(gammas, NetworkSpec):
+        spec = gammas
+        widths = spec.widths if widths is None else widths
+        expected = problem.spec(spec.gammas, spec.widths or [1] * spec.depth)
+        if (spec.activation, spec.weight_laws) != (expected.activation, expected.weight_laws):
+            have = ", ".join(map(str, spec.weight_laws))
+            want = ", ".join(map(str, expected.weight_laws))
+            raise SpecError(f"{verb}: the spec ({spec.activation}; {have}) does not match the problem "
+                            f"({expected.activation}; {want}); the problem fixes activation and laws, so pass "
+                            "the gammas alone")
+    else:
+        spec = NetworkSpec(gammas=_items(gammas))
+    _numeric(spec, verb)
+    if widths is not None:
+        widths = problem.spec(spec.gammas, _items(widths)).widths
+    return spec.gammas, widths
+
+
+def derive(spec, order: int = 2, *, widths=None, activation=None, preset=None, betas=None, **options):
+    """Exact learning-rate, time and variance exponents and the expansion terms of ``spec``.
+
+    Args:
+        spec: a NetworkSpec, or gammas (numbers or symbol names: ``"g1,g2"``, ``[0.7, 1]``, ``0.75``).
+        order: expansion order K (1..5). widths, activation, preset: for plain gammas (or to replace a spec's).
+        betas: the width path N_l = c_l N^{beta_l} (default: equal widths). options: more ``derive`` keywords.
+    Returns:
+        :class:`~asymexp.api.results.DerivationResult`.
+    """
+    from asymexp.api.results import DerivationResult
+    from asymexp.symbolic import derive as run
+
+    net = _network(spec, widths, activation=activation, preset=preset)
+    d = run(net, order=order, betas=betas, **options)
+    return DerivationResult(spec=net, order=order, document=d.to_json(), derivation=d)
+
+
+def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: str = "quadrature",
+           n_samples=None, seed: int = 0, quad_order=None):
+    """h, V (and for one hidden layer Q1, Q2, Q3 up to ``order``) on the problem's training points then probes.
+
+    Args:
+        problem: a Problem or a problem file ("tanh4.toml"). gamma: one gamma (one hidden layer: shallow theory)
+            or several (depth L: frozen limit kernel, THEORY.md section 4), or a NetworkSpec matching the problem.
+        times: t >= 0, one or a sequence. order: 0..3 (one hidden layer; depth >= 2 gives h and V only).
+        widths: depth >= 2: N_1..N_L for the finite-width kernel (default: the sequential limit).
+        method, n_samples, seed: "quadrature" or "monte-carlo" (one hidden layer). quad_order: nodes per dimension.
+    Returns:
+        :class:`~asymexp.api.results.TheoryResult`, one type for every depth.
+    """
+    from asymexp.api.results import TheoryResult
+
+    prob = _problem(problem)
+    gammas, widths = _problem_gammas(prob, gamma, widths, "theory")
+    common = dict(gammas=gammas, widths=widths, problem=prob.path, n_train=prob.n_train)
+    if len(gammas) == 1:
+        from asymexp.theory.shallow_theory import shallow_theory
+
+        th = shallow_theory(prob, gamma=gammas[0], times=times, order=order, method=method, n_samples=n_samples,
+                            seed=seed, quad_order=quad_order)
+        return TheoryResult(**common, times=th.times, points=th.points, h=th.h, V=th.V, Q1=th.Q1, Q2=th.Q2,
+                            Q3=th.Q3, A=th.A, S=th.S, kernel_error=th.kernel_error, method=th.method,
+                            regime=th.regime, notes=tuple(th.notes),
+                            details={"q1_vanishes": th.q1_vanishes, "q1_reason": th.q1_reason,
+                                     "theory_error": th.theory_error, "ode_error": th.ode_error,
+                                     "mean_f": th.mean_f})
+    if isinstance(order, bool) or order not in (0, 1, 2, 3):
+        raise SpecError(f"order = {order!r}; allowed: 0, 1, 2, 3")
+    if method != "quadrature":
+        raise SpecError(f"method = {method!r}: depth {len(gammas)} is evaluated by quadrature only; "
+                        "allowed: 'quadrature'")
+    from asymexp.theory.deep_theory import deep_theory
+
+    d = deep_theory(prob, gammas=list(gammas), widths=None if widths is None else list(widths), times=times,
+                    order=quad_order)
+    notes = tuple(d["notes"]) + ((f"depth {len(gammas)}: h and V only (the corrections Q1, Q2 are derived for one "
+                                  "hidden layer)",) if order >= 1 else ())
+    return TheoryResult(**common, times=d["times"], points=d["points"], h=d["h"], V=d["V"], A=d["A"], S=d["S"],
+                        kernel_error=d["kernel_error"], method="quadrature", regime=d["regime"], notes=notes,
+                        details={"collapse": tuple(d["collapse"])})
+
+
+def simulate(spec, x, y, points=None, times=1.0, replicas: int = 2, *, widths=None, activation=None,
+             seed: int = 0, dynamics: str = "flow", **options):
+    """Train ``replicas`` independent finite-width networks on (x (M, d), y (M,)) and record g at ``points``.
+
+    Args:
+        spec: a NetworkSpec with widths, or gammas with ``widths`` (and ``activation``; theory preset).
+        points: (P, d) evaluation points (default: x). times: increasing t >= 0 (t = k / N_L).
+        replicas: networks (even with antithetic pairs). dynamics: "flow", "gd" or "sgd".
+        options: more ``asymexp.sim.simulate`` keywords (alpha, antithetic, flow_dt, engine, chunk, out_dir, ...).
+    Returns:
+        :class:`~asymexp.api.results.SimulationResult`.
+    """
+    import numpy as np
+
+    from asymexp.api.results import SimulationResult
+    from asymexp.sim import simulate as run
+
+    net = _numeric(_network(spec, widths, activation=activation), "simulate")
+    if net.widths is None:
+        raise SpecError("simulate needs widths: pass widths=[N_1, ..., N_L] or a NetworkSpec with widths")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise SpecError(f"x has shape {x.shape}; (M, d) training inputs are required")
+    if net.input_dim is None:
+        net = net.replace(input_dim=x.shape[1])
+    times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    res = run(net, x, y, x if points is None else points, times, replicas=replicas, seed=seed, dynamics=dynamics,
+              **options)
+    return SimulationResult(spec=net, times=res.times, points=res.points, outputs=res.outputs, g0=res.g0,
+                            seed=seed, dynamics=dynamics, antithetic=res.antithetic)
+
+
+def _width_sweep(widths) -> list[int]:
+    items = _items(widths)
+    if isinstance(items, str):
+        items = items.split(",")
+    out = []
+    for w in items:
+        text = str(w).strip()
+        if isinstance(w, bool) or not text.isdigit() or int(text) < 1:
+            raise SpecError(f"widths = {widths!r}: {text!r} is not an integer >= 1")
+        out.append(int(text))
+    if not out or sorted(set(out)) != out:
+        raise SpecError(f"widths = {out}: give distinct increasing integers >= 1 (e.g. [64, 256, 1024])")
+    return out
+
+
+def validate(problem, gammas, widths, replicas: int = 64, *, time=None, seed: int = 0, dynamics=None,
+             progress: bool = False, **options):
+    """Hold the derived expansion against ``replicas`` finite-width networks per width (fits, CIs, verdict).
+
+    Args:
+        problem: a Problem or a problem file. gammas: one gamma or a depth-1 spec (shallow validation) or
+            several (deep validation, equal widths); widths: the N to fit over, increasing.
+        time: t >= 0 (default: 1 for one hidden layer, 0 for deep). dynamics: default "flow" (one hidden layer),
+            "gd" (deep). options: more keywords of validate_shallow / validate_deep (antithetic, control, out,
+            workers, scheduler, chunk, quad_order; deep: sensitivity_width (None: no table), width_path, ...).
+    Returns:
+        :class:`~asymexp.api.results.ValidationResult`.
+    """
+    from asymexp.api.results import ValidationResult
+
+    prob = _problem(problem)
+    gs, _ = _problem_gammas(prob, gammas, None, "validate")
+    ns = _width_sweep(widths)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 4:
+        raise SpecError(f"replicas = {replicas!r}; an integer >= 4 is required (even with antithetic pairs)")
+    kw = dict(replicas=replicas, seed=seed, progress=progress, **options)
+    if time is not None:
+        if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time) or time < 0:
+            raise SpecError(f"time = {time!r}; a finite number >= 0 is required")
+        kw["t"] = float(time)
+    if dynamics is not None:
+        kw["dynamics"] = dynamics
+    if len(gs) == 1:
+        from asymexp.validate.shallow_validation import validate_shallow
+
+        doc = validate_shallow(prob, gamma=gs[0], widths=ns, **kw)
+    else:
+        from asymexp.validate.deep_validation import validate_deep
+
+        doc = validate_deep(prob, gammas=list(gs), widths=ns, **kw)
+    return ValidationResult(problem=prob.path, gammas=gs, widths=tuple(ns), replicas=replicas,
+                            verdict=doc.get("verdict", "undetermined"), verdict_reason=doc.get("verdict_reason", ""),
+                            document=doc)
+
+
+def train(spec, widths=None, epochs: int = 1, *, out=None, **config):
+    """Train a sigmoid MLP on MNIST (the paper's set-up by default) and return its per-epoch history.
+
+    Args:
+        spec: a NetworkSpec (its preset, activation and bias; its laws must be the preset's), or gammas
+            (with ``layers=L`` one value serves every layer). widths: N_1..N_L (or one with ``layers``).
+        epochs: epochs to run. out: checkpoint folder (the same call resumes from it).
+        config: more TrainConfig fields: preset ("paper-mnist"), loss, lr_scale, batch, dtype, seed, shuffle,
+            threads, dataset, data_dir, n_train, n_test, layers, activation, bias.
+    Returns:
+        :class:`~asymexp.api.results.TrainingResult`.
+    """
+    from asymexp.api.results import TrainingResult
+    from asymexp.mnist.train import TrainConfig, build_spec, run_summary, train as run
+
+    allowed = {f.name for f in dataclasses.fields(TrainConfig)} - {"gammas", "widths", "epochs"}
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise SpecError(f"train: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    given = spec
+    if isinstance(given, (NetworkSpec, Mapping)):
+        given = _network(given, widths)
+        clash = sorted(k for k in ("preset", "activation", "bias") if k in config)
+        if clash:
+            raise SpecError(f"train: {', '.join(clash)} come from the NetworkSpec; set them on the spec instead")
+        if given.widths is None:
+            raise SpecError("train needs widths: pass widths=[N_1, ..., N_L] or a NetworkSpec with widths")
+        config.update(preset=given.preset, activation=given.activation, bias=given.bias)
+        gammas, ws = given.gammas, given.widths
+    else:
+        if widths is None:
+            raise SpecError("train needs widths: pass widths=[N_1, ..., N_L] (or one width with layers=L)")
+        gammas = _numeric(NetworkSpec(gammas=_items(spec)), "train").gammas
+        ws = _items(widths)
+        ws = ws.split(",") if isinstance(ws, str) else ws
+    cfg = TrainConfig(gammas=",".join(str(g) for g in gammas), widths=",".join(str(w).strip() for w in ws),
+                      epochs=epochs, **config)
+    net = build_spec(cfg)
+    if isinstance(given, NetworkSpec) and (net.weight_laws, net.bias_law) != (given.weight_laws, given.bias_law):
+        raise SpecError(f"train uses the laws of preset {given.preset!r} ({', '.join(map(str, net.weight_laws))}); "
+                        f"this spec has {', '.join(map(str, given.weight_laws))}: use the preset's laws")
+    resumed: list = []
+    new = list(run(cfg, out=out, resumed=resumed))
+    history = tuple(resumed + new)
+    return TrainingResult(spec=net, config=dataclasses.asdict(cfg), history=history,
+                          summary=run_summary(cfg, list(history)))

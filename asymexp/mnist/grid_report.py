@@ -1,0 +1,161 @@
+"""Analysis and figure of an MNIST gamma-grid sweep (the paper's figure: test accuracy against epoch).
+
+:func:`analyse` groups the finished runs by their gamma vector, averages over seeds, and states two findings
+with numbers: whether the final test accuracy rises with gamma_L at fixed inner gammas, and whether it rises
+when all gammas rise together. A rise counts as "clear" when it exceeds twice the standard error over seeds;
+with one seed no error is available and the verdict says so. :func:`figure` draws one panel per gamma_L,
+one curve per inner-gamma tuple, seeds as error bars, and returns the ``Figure``; :func:`draw_figure` saves it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+
+def load_runs(out_dir) -> list[dict]:
+    """Finished tasks of ``asymexp sweep mnist``: ``[{"gammas": (str,...), "seed", "history", "status"}]``."""
+    from asymexp.executor import SweepError, load_results
+
+    runs = []
+    for doc in load_results(out_dir):
+        cfg = doc.get("params", {}).get("config")
+        if cfg is None or "history" not in doc.get("result", {}):
+            raise SweepError(f"{out_dir}: task {doc.get('key')} is not an mnist sweep result")
+        gammas = tuple(g.strip() for g in str(cfg["gammas"]).split(","))
+        if cfg.get("layers") and len(gammas) == 1:
+            gammas = gammas * int(cfg["layers"])
+        runs.append({"gammas": gammas, "seed": cfg["seed"], "lr_scale": cfg["lr_scale"], "loss": cfg["loss"],
+                     "history": doc["result"]["history"], "status": doc["result"]["status"]})
+    if not runs:
+        raise SweepError(f"{out_dir} holds no finished tasks yet")
+    return runs
+
+
+def _key(g: str) -> Fraction:
+    return Fraction(g)
+
+
+def _curves(runs):
+    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} over the runs that finished."""
+    groups = defaultdict(list)
+    diverged = defaultdict(int)
+    for r in runs:
+        if r["status"] != "finished" or not r["history"]:
+            diverged[r["gammas"]] += 1
+            continue
+        groups[r["gammas"]].append([h["test_acc"] for h in r["history"]])
+    out = {}
+    for g, accs in groups.items():
+        E = min(len(a) for a in accs)
+        arr = np.array([a[:E] for a in accs])
+        sd = arr.std(axis=0, ddof=1) if arr.shape[0] > 1 else np.full(E, np.nan)
+        out[g] = (np.arange(1, E + 1), arr.mean(axis=0), sd, arr.shape[0], diverged[g])
+    for g in diverged:
+        out.setdefault(g, (np.arange(0), np.zeros(0), np.zeros(0), 0, diverged[g]))
+    return out
+
+
+def _trend(values: list[tuple[float, float, int]]) -> dict:
+    """Shape of a sequence of (mean, sd, n): ``rises`` (non-decreasing, last above first), ``flat`` (all means
+    equal), and ``clear`` (the end-to-end rise exceeds twice its standard error over seeds)."""
+    means = [v[0] for v in values]
+    monotone = all(b >= a for a, b in zip(means, means[1:]))
+    se = [v[1] / np.sqrt(v[2]) if v[2] > 1 and np.isfinite(v[1]) else np.nan for v in values]
+    diff = means[-1] - means[0]
+    diff_se = float(np.hypot(se[0], se[-1]))
+    return {"rises": bool(monotone and diff > 0), "flat": bool(max(means) == min(means)),
+            "first_to_last": float(diff), "first_to_last_se": diff_se if np.isfinite(diff_se) else None,
+            "clear": bool(np.isfinite(diff_se) and diff > 2 * diff_se)}
+
+
+def analyse(runs: list[dict]) -> dict:
+    """Table and verdicts of a gamma grid (see the module docstring). JSON-ready."""
+    curves = _curves(runs)
+    depth = len(next(iter(curves)))
+    table = []
+    for g in sorted(curves, key=lambda t: tuple(_key(x) for x in t)):
+        ep, mean, sd, n, nd = curves[g]
+        table.append({"gammas": list(g), "seeds": n, "diverged": nd, "epochs": int(ep[-1]) if len(ep) else 0,
+                      "final_test_acc": float(mean[-1]) if len(mean) else None,
+                      "final_test_acc_sd": float(sd[-1]) if len(sd) and np.isfinite(sd[-1]) else None,
+                      "best_test_acc": float(mean.max()) if len(mean) else None})
+    ok = {tuple(r["gammas"]): r for r in table if r["final_test_acc"] is not None}
+
+    def point(g):
+        r = ok[g]
+        return (r["final_test_acc"], r["final_test_acc_sd"] if r["final_test_acc_sd"] is not None else np.nan,
+                r["seeds"])
+
+    by_inner = defaultdict(list)
+    for g in ok:
+        by_inner[g[:-1]].append(g)
+    last = []
+    for inner, gs in sorted(by_inner.items(), key=lambda kv: tuple(_key(x) for x in kv[0])):
+        gs = sorted(gs, key=lambda t: _key(t[-1]))
+        if len(gs) < 2:
+            continue
+        last.append({"inner": list(inner), "acc_by_last_gamma": {g[-1]: ok[g]["final_test_acc"] for g in gs},
+                     **_trend([point(g) for g in gs])})
+    equal = sorted((g for g in ok if len(set(_key(x) for x in g)) == 1), key=lambda t: _key(t[0]))
+    together = ({"acc_by_gamma": {g[0]: ok[g]["final_test_acc"] for g in equal}, **_trend([point(g) for g in equal])}
+                if len(equal) >= 2 else None)
+    n_rise = sum(t["rises"] for t in last)
+    n_flat = sum(t["flat"] for t in last)
+    n_clear = sum(t["clear"] for t in last)
+    lines = [f"accuracy rises with gamma_{depth} at fixed inner gammas in {n_rise} of {len(last)} inner tuples "
+             f"(non-decreasing seed means, last above first), clearly (> 2 SE over seeds) in {n_clear}; "
+             f"flat in {n_flat}"]
+    if together is not None:
+        shape = "is flat" if together["flat"] else "rises" if together["rises"] else "does not rise monotonically"
+        lines.append("with all gammas together (" + ", ".join(f"{k}: {v:.4f}" for k, v in
+                                                              together["acc_by_gamma"].items())
+                     + f") accuracy {shape}" + (", clearly" if together["clear"] else ""))
+    if all(r["seeds"] <= 1 for r in table):
+        lines.append("one seed per configuration: no error bars, 'clearly' cannot hold")
+    return {"depth": depth, "configurations": len(table), "table": table, "rises_with_last_gamma": last,
+            "rises_with_all_gammas": together, "statement": "; ".join(lines)}
+
+
+def figure(runs: list[dict]):
+    """The paper-style figure as a ``matplotlib.figure.Figure``: one panel per gamma_L, test accuracy against
+    epoch, one curve per inner tuple (mean over seeds, error bars = standard deviation over seeds). Built without
+    pyplot, so the global backend is left alone."""
+    from matplotlib.figure import Figure
+
+    curves = _curves(runs)
+    lasts = sorted({g[-1] for g in curves}, key=_key)
+    fig = Figure(figsize=(4.2 * len(lasts), 3.6))
+    axes = fig.subplots(1, len(lasts), sharey=True, squeeze=False)
+    depth = len(next(iter(curves)))
+    for ax, gl in zip(axes[0], lasts):
+        for g in sorted((g for g in curves if g[-1] == gl), key=lambda t: tuple(_key(x) for x in t)):
+            ep, mean, sd, n, nd = curves[g]
+            if not len(ep):
+                continue
+            label = ("(" + ", ".join(g[:-1]) + ")" if depth > 1 else "") + (f" [{nd} diverged]" if nd else "")
+            err = sd if n > 1 else None
+            ax.errorbar(ep, mean, yerr=err, label=label or None, capsize=2, lw=1.2,
+                        errorevery=max(1, len(ep) // 10))
+        ax.set_title(f"gamma_{depth} = {gl}")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy")
+    if depth > 1:
+        axes[0][-1].legend(title="(" + ", ".join(f"g{l}" for l in range(1, depth)) + ")", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_figure(runs: list[dict], path) -> Path:
+    """:func:`figure`, written to ``path`` (PNG/PDF/SVG, by its suffix); returns the path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = figure(runs)
+    FigureCanvasAgg(fig)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
