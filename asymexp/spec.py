@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping, Sequence, Union
 
+from asymexp.activations import NAMES as ACTIVATIONS
 from asymexp.errors import SpecError
 
-ACTIVATIONS = ("sigmoid", "tanh")
 LAW_KINDS = ("normal", "uniform", "torch-default")
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LAW = re.compile(r"^\s*([a-z\-]+)\s*(?:\(\s*([^,()]*?)\s*(?:,\s*([^,()]*?)\s*)?\))?\s*$")

@@ -62,16 +62,14 @@ def test_import_is_light_and_names_are_public():
         assert name in asymexp.__all__ and isinstance(getattr(asymexp, name), type)
 
 
-def test_theory_and_validate_are_verbs_and_subpackages():
-    import asymexp.theory.deep_theory  # noqa: F401  (binds the subpackage on asymexp)
-    import asymexp.validate.shallow_validation  # noqa: F401
+def test_verbs_stay_functions_after_the_layers_are_imported():
+    import asymexp.numeric.deep_theory  # noqa: F401
+    import asymexp.validation.shallow_validation  # noqa: F401
+    from asymexp.api import verbs
 
-    assert callable(asymexp.theory) and callable(asymexp.validate)
-    assert asymexp.theory.shallow_theory.__name__ == "shallow_theory"
-    assert asymexp.validate.validate_deep.__name__ == "validate_deep"
-    from asymexp import theory
-
-    assert theory is asymexp.theory and "problem" in str(__import__("inspect").signature(theory))
+    for name in ("derive", "theory", "simulate", "validate", "train"):
+        assert getattr(asymexp, name) is getattr(verbs, name)
+    assert "problem" in str(__import__("inspect").signature(asymexp.theory))
 
 
 def test_derive_symbolic_learning_rate_exponents():
@@ -106,7 +104,7 @@ def test_gammas_in_any_form_are_exact(gamma):
 
 def test_theory_shallow_matches_shallow_theory(shallow_theory_result):
     from asymexp.inputs.problems import load_problem
-    from asymexp.theory.shallow_theory import shallow_theory
+    from asymexp.numeric.shallow_theory import shallow_theory
 
     th = shallow_theory(load_problem(PROBLEM), gamma=Fraction(3, 4), times=[0.5, 1.0], quad_order=8)
     r = shallow_theory_result
@@ -121,7 +119,7 @@ def test_theory_shallow_matches_shallow_theory(shallow_theory_result):
 
 def test_theory_deep_matches_deep_theory_and_has_the_same_type(shallow_theory_result):
     from asymexp.inputs.problems import load_problem
-    from asymexp.theory.deep_theory import deep_theory
+    from asymexp.numeric.deep_theory import deep_theory
 
     d = deep_theory(load_problem(PROBLEM), [Fraction(3, 4), Fraction(1)], [16, 16], times=[1.0])
     r = asymexp.theory(PROBLEM, ["3/4", 1], 1.0, widths=(16, np.int64(16)))
@@ -153,7 +151,7 @@ def test_simulate_matches_sim_and_accepts_plain_values():
 
 def test_validate_shallow_reports_exact_gamma_and_matches(shallow_validation):
     from asymexp.inputs.problems import load_problem
-    from asymexp.validate import validate_shallow
+    from asymexp.validation import validate_shallow
 
     ref = validate_shallow(load_problem(PROBLEM), Fraction(9, 10), [8, 16, 32], replicas=8, progress=False,
                            dynamics="gd", quad_order=8)
@@ -170,7 +168,7 @@ def test_validate_shallow_reports_exact_gamma_and_matches(shallow_validation):
 
 def test_validate_deep_matches_validate_deep(deep_validation):
     from asymexp.inputs.problems import load_problem
-    from asymexp.validate import validate_deep
+    from asymexp.validation import validate_deep
 
     ref = validate_deep(load_problem(PROBLEM), [Fraction(3, 4), Fraction(1)], [8, 16], replicas=8, progress=False,
                         sensitivity_width=None)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from asymexp.cli import main
-from asymexp.theory import load_problem, shallow_theory
+from asymexp.numeric import load_problem, shallow_theory
 
 
 def run_json(capsys, *args):

@@ -3,11 +3,11 @@ section 5 (Q1, Q2) and with the eps-expansion of the deterministic dynamics (Q3)
 import numpy as np
 import pytest
 
-from asymexp.theory import shallow_theory
+from asymexp.numeric import shallow_theory
 from asymexp.activations import sigma_derivatives
-from asymexp.theory.einsum_eval import derivative_tensor, sigma_derivative_polys, solve_contractions
-from asymexp.theory.quadrature import quadrature_samples
-from asymexp.theory.derivative_tensors import derivative_tensors
+from asymexp.numeric.einsum_eval import derivative_tensor, sigma_derivative_polys, solve_contractions
+from asymexp.numeric.quadrature import quadrature_samples
+from asymexp.numeric.derivative_tensors import derivative_tensors
 
 from test_theory_hierarchy import particle_mean
 from test_theory_kernels import problem_with

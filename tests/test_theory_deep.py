@@ -4,9 +4,9 @@ import pytest
 
 from asymexp.errors import SpecError
 from asymexp.spec import Law, NetworkSpec
-from asymexp.theory import kernel_matrices, load_problem
+from asymexp.numeric import kernel_matrices, load_problem
 from asymexp.activations import sigma_derivatives
-from asymexp.theory.deep_theory import deep_frozen_kernel, deep_theory, deep_variance
+from asymexp.numeric.deep_theory import deep_frozen_kernel, deep_theory, deep_variance
 
 
 @pytest.mark.parametrize("name", ["tanh4.toml", "sigmoid4.toml"])
@@ -50,7 +50,7 @@ def test_tanh_collapse_stops_learning_and_finite_widths_carry_the_scale():
     assert np.abs(d["A"]).max() < 1e-14 and any("learning stops" in n for n in d["notes"])
     # at finite widths Z^2 ~ N(0, v) with v = N_1^{1 - 2 gamma_1} K_1(x, x) and S(x, x) = E[C^2] E tanh(Z)^2;
     # the series E tanh(Z)^2 = v - 2 v^2 + 17/3 v^3 + O(v^4) (|v^4 coefficient| ~ 21) checks the collapse scaling
-    from asymexp.theory.deep_theory import _first_layer
+    from asymexp.numeric.deep_theory import _first_layer
 
     kk1 = np.diag(_first_layer("tanh", p.w_law, p.points, 32)[0])
     for n in (256, 1024):

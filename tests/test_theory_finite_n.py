@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 from asymexp.errors import SpecError
-from asymexp.theory import load_problem
-from asymexp.theory.finite_n import _Flow, inverse_n_mean_term
-from asymexp.theory.quadrature import quadrature_samples
-from asymexp.theory.derivative_tensors import derivative_tensors
+from asymexp.numeric import load_problem
+from asymexp.numeric.finite_n import _Flow, inverse_n_mean_term
+from asymexp.numeric.quadrature import quadrature_samples
+from asymexp.numeric.derivative_tensors import derivative_tensors
 
 
 def weighted_flow_output(problem, samples, weights, eps, t, steps):

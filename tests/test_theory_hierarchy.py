@@ -5,10 +5,10 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
 from asymexp.errors import SpecError
-from asymexp.theory import load_problem, shallow_theory
-from asymexp.theory import hierarchy
-from asymexp.theory.quadrature import quadrature_samples
-from asymexp.theory.derivative_tensors import derivative_tensors
+from asymexp.numeric import load_problem, shallow_theory
+from asymexp.numeric import hierarchy
+from asymexp.numeric.quadrature import quadrature_samples
+from asymexp.numeric.derivative_tensors import derivative_tensors
 
 from test_theory_kernels import problem_with
 

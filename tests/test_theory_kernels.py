@@ -8,10 +8,10 @@ from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import SpecError
 from asymexp.spec import Law
-from asymexp.theory import kernel_matrices, load_problem
+from asymexp.numeric import kernel_matrices, load_problem
 from asymexp.inputs.problems import problem_from_mapping
-from asymexp.theory.quadrature import c_rule, monte_carlo_samples, quadrature_samples
-from asymexp.theory.derivative_tensors import derivative_tensors, expectation_tensors
+from asymexp.numeric.quadrature import c_rule, monte_carlo_samples, quadrature_samples
+from asymexp.numeric.derivative_tensors import derivative_tensors, expectation_tensors
 
 
 def problem_with(name="tanh4.toml", **changes):
@@ -108,7 +108,7 @@ def test_quadrature_agrees_with_monte_carlo_within_5_standard_errors(name, w_law
 
 @pytest.mark.parametrize("name,w_law", [("tanh4", "normal(0,1)"), ("sigmoid4", "normal(1/2,3/2)")])
 def test_joint_span_rule_agrees_with_the_pairwise_rule(name, w_law):
-    from asymexp.theory.pairwise import shallow_kernel_pairwise
+    from asymexp.numeric.pairwise import shallow_kernel_pairwise
 
     p = problem_with(name, w=w_law, c="uniform(0,1)")
     A, S, err = kernel_matrices(p)

@@ -1,4 +1,4 @@
-"""Estimators and fits of asymexp.validate on synthetic data with known answers.
+"""Estimators and fits of asymexp.validation on synthetic data with known answers.
 
 Statistical basis: every synthetic sample is seeded; a tolerance of 5 standard errors (the SE the estimator
 itself reports, or the exact one where known) makes a false failure a < 1e-6 event per check."""
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from asymexp.errors import AsymexpError
-from asymexp.validate import estimators as est
-from asymexp.validate import fits
-from asymexp.validate.shallow_validation import verdict
+from asymexp.validation import estimators as est
+from asymexp.validation import fits
+from asymexp.validation.shallow_validation import verdict
 
 
 def _pairs(odd, even):
@@ -120,7 +120,7 @@ def test_verdict_is_honest_about_width_of_the_intervals():
 
 
 def test_mean_residuals_with_inverse_n_term_removes_exactly_that_term():
-    from asymexp.validate.shallow_validation import mean_residuals
+    from asymexp.validation.shallow_validation import mean_residuals
 
     rng = np.random.default_rng(3)
     h, Q2, c = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)

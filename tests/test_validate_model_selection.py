@@ -1,9 +1,9 @@
-"""The declared model-selection rule of asymexp.validate.fits: predicted corrections, chi2 selection, coverage."""
+"""The declared model-selection rule of asymexp.validation.fits: predicted corrections, chi2 selection, coverage."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from asymexp.validate import fits
+from asymexp.validation import fits
 
 
 def test_correction_terms_follow_the_expansion():
@@ -116,7 +116,7 @@ def test_union_interval_covers_when_the_simplest_model_is_biased_but_not_rejecte
 
 
 def test_deep_corrections_come_from_the_collapse_at_t0_and_add_eps_at_t1():
-    from asymexp.validate.deep_validation import deep_correction_terms, parse_width_path
+    from asymexp.validation.deep_validation import deep_correction_terms, parse_width_path
 
     powers = lambda *a, **k: [s for s, _ in deep_correction_terms(*a, **k)]  # noqa: E731
     # tanh: q_2 = E (Z^2)^2 ~ N^{1 - 2 gamma_1}; every collapsed layer enters alone

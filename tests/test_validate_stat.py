@@ -8,8 +8,8 @@ import numpy as np
 
 from asymexp.sim import simulate
 from asymexp.inputs.problems import load_problem
-from asymexp.validate import estimators as est
-from asymexp.theory.frozen import frozen_kernel
+from asymexp.validation import estimators as est
+from asymexp.numeric.frozen import frozen_kernel
 
 PROBLEM = load_problem("tanh4.toml")
 FK = frozen_kernel(PROBLEM)
@@ -60,7 +60,7 @@ def test_frozen_kernel_quadrature_matches_monte_carlo():
 
 
 def test_deep_control_variate_agrees_with_plain_estimator():
-    from asymexp.validate.deep_validation import deep_propagator
+    from asymexp.validation.deep_validation import deep_propagator
 
     problem = load_problem("sigmoid4.toml")
     gammas, N, t = ["7/10", "9/10"], 16, 1.0

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from asymexp.cli import main
-from asymexp.validate import worker as worker_module
+from asymexp.validation import worker as worker_module
 
 SWEEP = ["sweep", "validate", "--grid", "gamma=0.6,0.9", "--grid", "width=8,16", "--replicas", "8", "--chunk", "4",
          "--dynamics", "gd", "--workers", "0", "--json",

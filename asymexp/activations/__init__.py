@@ -5,7 +5,7 @@ Every stage imports sigma from here:
 - NumPy forms (float64, any shape) for the theory layer and the simulators' NumPy side:
   :func:`sigma_derivatives`, :meth:`Activation.value`, :meth:`Activation.derivative`;
 - the Numba forms compiled into the kernels, in :mod:`asymexp.activations.numba_forms` (imported on demand, so
-  that this module stays light);
+  that this module stays light: NumPy too loads on first use, so the spec can import the names);
 - the facts the symbolic and theory layers reason with: sigma(0) (a collapsed layer outputs sigma(0),
   docs/theory/4-deep-networks.md) and whether a Taylor expansion of sigma exists (``smooth``).
 
@@ -15,19 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from asymexp.errors import SpecError
 from asymexp.kernel_codes import Act
 
 
 def _sigmoid_derivatives(u, order):
+    import numpy as np
+
     s = 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free logistic
     s1 = s * (1.0 - s)
     return [s, s1, s1 * (1.0 - 2.0 * s), s1 * (1.0 - 6.0 * s1)][: order + 1]
 
 
 def _tanh_derivatives(u, order):
+    import numpy as np
+
     t = np.tanh(u)
     t1 = 1.0 - t * t
     return [t, t1, -2.0 * t * t1, t1 * (6.0 * t * t - 2.0)][: order + 1]
@@ -55,21 +57,23 @@ class Activation:
     derivative_in_value: tuple
     _derivatives: object
 
-    def derivatives(self, u, order: int = 3) -> list[np.ndarray]:
+    def derivatives(self, u, order: int = 3) -> list:
         """[sigma(u), sigma'(u), ..., sigma^(order)(u)], float64 arrays of u's shape."""
+        import numpy as np
+
         if not 0 <= order <= self.max_order:
             raise SpecError(f"derivative order {order} of {self.name} is not available; allowed: 0..{self.max_order}")
         return self._derivatives(np.asarray(u, dtype=np.float64), order)
 
-    def value(self, u) -> np.ndarray:
+    def value(self, u):
         """sigma(u)."""
         return self.derivatives(u, 0)[0]
 
-    def derivative(self, u) -> np.ndarray:
+    def derivative(self, u):
         """sigma'(u)."""
         return self.derivatives(u, 1)[1]
 
-    def derivative_from_value(self, h) -> np.ndarray:
+    def derivative_from_value(self, h):
         """sigma'(z) written through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh."""
         return h * (1.0 - h) if self.code == Act.SIGMOID else 1.0 - h * h
 
@@ -99,7 +103,7 @@ def by_code(code: int) -> Activation:
     raise SpecError(f"activation code {code!r} is unknown; allowed: {', '.join(str(int(a.code)) for a in ACTIVATIONS.values())}")
 
 
-def sigma_derivatives(activation: "str | Activation", u: np.ndarray, order: int = 3) -> list[np.ndarray]:
+def sigma_derivatives(activation: "str | Activation", u, order: int = 3) -> list:
     """[sigma(u), sigma'(u), ..., sigma^(order)(u)] for a named activation (see :meth:`Activation.derivatives`)."""
     return get(activation).derivatives(u, order)
 

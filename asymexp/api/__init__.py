@@ -7,7 +7,7 @@ NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every ver
 - :func:`derive` (spec, order) -> :class:`DerivationResult`: exact exponents (``asymexp.symbolic.derive``);
 - :func:`theory` (problem, gamma, times) -> :class:`TheoryResult`: h, V (Q1, Q2, Q3 for one hidden layer);
 - :func:`simulate` (spec, x, y, points, times, replicas) -> :class:`SimulationResult` (``asymexp.sim``);
-- :func:`validate` (problem, gammas, widths, replicas) -> :class:`ValidationResult` (``asymexp.validate``);
+- :func:`validate` (problem, gammas, widths, replicas) -> :class:`ValidationResult` (``asymexp.validation``);
 - :func:`train` (spec or gammas, widths, epochs) -> :class:`TrainingResult` (the MNIST trainer).
 
 Every result is frozen and has ``to_dict()`` (JSON-ready: fractions as ``"7/10"``, arrays as lists, non-finite

@@ -78,7 +78,7 @@ class DerivationResult(_Result):
 
     @property
     def learning_rates(self) -> dict:
-        """{"W1": {"N1": <SymPy>, ...}, ..., "C": {...}}: exponents of alpha_m / alpha (THEORY.md section 2)."""
+        """{"W1": {"N1": <SymPy>, ...}, ..., "C": {...}}: exponents of alpha_m / alpha (docs/theory/2-learning-rates.md)."""
         return {name: dict(zip(self.derivation.widths, e)) for name, e in self.derivation.learning_rates.items()}
 
     @property
@@ -120,7 +120,7 @@ class DerivationResult(_Result):
 
 @dataclass(frozen=True, eq=False)
 class TheoryResult(_Result):
-    """The numeric theory on a problem's training points then probes (:func:`asymexp.theory`), any depth.
+    """The numeric theory on a problem's training points then probes (:func:`asymexp.numeric`), any depth.
 
     Attributes:
         gammas: exact gamma_1..gamma_L; widths: N_1..N_L (deep: finite-width kernel) or None (deep: the
@@ -216,7 +216,7 @@ class SimulationResult(_Result):
 
     @property
     def variance(self) -> np.ndarray:
-        """(T, P) sample variance over replicas (plain; :func:`asymexp.validate` gives error bars)."""
+        """(T, P) sample variance over replicas (plain; :func:`asymexp.validation` gives error bars)."""
         return self.outputs.var(axis=0, ddof=1)
 
     def plot(self, figsize=None):
@@ -239,7 +239,7 @@ class SimulationResult(_Result):
 
 @dataclass(frozen=True, eq=False)
 class ValidationResult(_Result):
-    """The derived expansion held against finite-width networks (:func:`asymexp.validate`).
+    """The derived expansion held against finite-width networks (:func:`asymexp.validation`).
 
     Attributes:
         problem: the problem file; gammas: exact gamma_1..gamma_L; widths: the N fitted over; replicas: per width.
@@ -261,8 +261,8 @@ class ValidationResult(_Result):
 
     def plot(self, panel: str | None = None):
         """All panels side by side, or one: one hidden layer "variance", "ratio", "mean_residual"; deep
-        "variance", "sensitivity" (:mod:`asymexp.validate.figures`)."""
-        from asymexp.validate import figures
+        "variance", "sensitivity" (:mod:`asymexp.validation.figures`)."""
+        from asymexp.validation import figures
 
         return (figures.shallow_figure if self.depth == 1 else figures.deep_figure)(self.document, panel)
 

@@ -118,7 +118,7 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
 
     Args:
         problem: a Problem or a problem file ("tanh4.toml"). gamma: one gamma (one hidden layer: shallow theory)
-            or several (depth L: frozen limit kernel, THEORY.md section 4), or a NetworkSpec matching the problem.
+            or several (depth L: frozen limit kernel, docs/theory/4-deep-networks.md), or a NetworkSpec matching the problem.
         times: t >= 0, one or a sequence. order: 0..3 (one hidden layer; depth >= 2 gives h and V only).
         widths: depth >= 2: N_1..N_L for the finite-width kernel (default: the sequential limit).
         method, n_samples, seed: "quadrature" or "monte-carlo" (one hidden layer). quad_order: nodes per dimension.
@@ -131,7 +131,7 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
     gammas, widths = _problem_gammas(prob, gamma, widths, "theory")
     common = dict(gammas=gammas, widths=widths, problem=prob.path, n_train=prob.n_train)
     if len(gammas) == 1:
-        from asymexp.theory.shallow_theory import shallow_theory
+        from asymexp.numeric.shallow_theory import shallow_theory
 
         th = shallow_theory(prob, gamma=gammas[0], times=times, order=order, method=method, n_samples=n_samples,
                             seed=seed, quad_order=quad_order)
@@ -146,7 +146,7 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
     if method != "quadrature":
         raise SpecError(f"method = {method!r}: depth {len(gammas)} is evaluated by quadrature only; "
                         "allowed: 'quadrature'")
-    from asymexp.theory.deep_theory import deep_theory
+    from asymexp.numeric.deep_theory import deep_theory
 
     d = deep_theory(prob, gammas=list(gammas), widths=None if widths is None else list(widths), times=times,
                     order=quad_order)
@@ -232,11 +232,11 @@ def validate(problem, gammas, widths, replicas: int = 64, *, time=None, seed: in
     if dynamics is not None:
         kw["dynamics"] = dynamics
     if len(gs) == 1:
-        from asymexp.validate.shallow_validation import validate_shallow
+        from asymexp.validation.shallow_validation import validate_shallow
 
         doc = validate_shallow(prob, gamma=gs[0], widths=ns, **kw)
     else:
-        from asymexp.validate.deep_validation import validate_deep
+        from asymexp.validation.deep_validation import validate_deep
 
         doc = validate_deep(prob, gammas=list(gs), widths=ns, **kw)
     return ValidationResult(problem=prob.path, gammas=gs, widths=tuple(ns), replicas=replicas,

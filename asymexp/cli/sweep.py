@@ -9,7 +9,7 @@ import importlib
 from asymexp.cli._common import add_json_argument, emit_json
 
 HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
-SWEEP_KINDS = {"validate": "asymexp.validate.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
+SWEEP_KINDS = {"validate": "asymexp.validation.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
 
 
 def add_arguments(parser):

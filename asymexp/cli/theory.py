@@ -48,9 +48,9 @@ def _rows(arr, single: bool):
 
 
 def run(args):
-    from asymexp.theory import load_problem, shallow_theory
+    from asymexp.numeric import load_problem, shallow_theory
     from asymexp.symbolic.rules import rules_for
-    from asymexp.theory.shallow_theory import regime_of
+    from asymexp.numeric.shallow_theory import regime_of
 
     gamma, regime, note = regime_of(args.gamma)
     times = _times(args.time)
@@ -70,7 +70,7 @@ def run(args):
     if th.Q3 is not None:
         doc["Q3"] = _rows(th.Q3, single)
     if args.inverse_n:
-        from asymexp.theory.finite_n import inverse_n_mean_term
+        from asymexp.numeric.finite_n import inverse_n_mean_term
 
         c_n, _ = inverse_n_mean_term(problem, times)
         doc["inverse_n"] = _rows(c_n, single)

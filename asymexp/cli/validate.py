@@ -55,8 +55,8 @@ def _widths(text: str) -> list[int]:
 
 def run(args) -> int:
     from asymexp.inputs.problems import load_problem
-    from asymexp.validate import figures
-    from asymexp.validate import markdown_report
+    from asymexp.validation import figures
+    from asymexp.validation import markdown_report
 
     problem = load_problem(args.problem)
     widths = _widths(args.widths)
@@ -74,7 +74,7 @@ def run(args) -> int:
         if args.gamma is None and args.gammas is None:
             raise AsymexpError("--gamma is required for a one-hidden-layer validation (e.g. --gamma 0.75)")
         (gamma,) = parse_gammas([args.gamma if args.gamma is not None else args.gammas], numeric=True)
-        from asymexp.validate.shallow_validation import validate_shallow
+        from asymexp.validation.shallow_validation import validate_shallow
 
         if args.width_path:
             raise AsymexpError("--width-path applies to deep networks (--depth >= 2) only")
@@ -89,7 +89,7 @@ def run(args) -> int:
         gammas = list(parse_gammas(args.gammas, numeric=True))
         if len(gammas) != args.depth:
             raise AsymexpError(f"--gammas has {len(gammas)} entries but --depth is {args.depth}")
-        from asymexp.validate.deep_validation import validate_deep
+        from asymexp.validation.deep_validation import validate_deep
 
         doc = validate_deep(problem, gammas, widths, dynamics=args.dynamics or "gd",
                             sensitivity_width=args.sensitivity_width or None,

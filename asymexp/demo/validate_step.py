@@ -6,10 +6,10 @@ def step_validate(ctx) -> str:
     """Shallow tanh4, gamma = 3/4, gradient flow to t = 1 (about a minute; tiny with ctx.quick), then deep
     sigmoid L = 3 at t = 0 (Rao-Blackwell) with the per-gamma_l table. Report and figures in ctx.out/validate*/."""
     from asymexp.inputs.problems import load_problem
-    from asymexp.validate import figures
-    from asymexp.validate import markdown_report
-    from asymexp.validate.deep_validation import validate_deep
-    from asymexp.validate.shallow_validation import validate_shallow
+    from asymexp.validation import figures
+    from asymexp.validation import markdown_report
+    from asymexp.validation.deep_validation import validate_deep
+    from asymexp.validation.shallow_validation import validate_shallow
 
     quick = ctx.quick
     out = ctx.out / "validate"

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asymexp.activations import get as get_activation
 from asymexp.errors import SpecError
 from asymexp.spec import NetworkSpec
 
 W_OFF, B_OFF, N_OUT, N_IN, U_OFF = range(5)
-ACTIVATION_CODES = {"sigmoid": 0, "tanh": 1}
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def build_layout(spec: NetworkSpec) -> Layout:
             units += n_out
     scales = [1.0] + [float(n) ** -float(g) for n, g in zip(widths, spec.gammas)]
     return Layout(np.array(rows, dtype=np.int64), np.array(scales, dtype=np.float64), offset, units,
-                  ACTIVATION_CODES[spec.activation])
+                  int(get_activation(spec.activation).code))
 
 
 def init_params(spec: NetworkSpec, rng: np.random.Generator, layout: Layout | None = None,

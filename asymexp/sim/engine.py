@@ -28,11 +28,11 @@ MODES = DYNAMICS_BY_NAME
 
 
 @kernel()
-def _output(theta, table, scales, kind, use_fused, X, Z, H, out):
-    """Forward pass with the kernel of engine code use_fused (0 generic, 1 shallow fused, 2 deep fused)."""
-    if use_fused == Engine.SHALLOW:
+def _output(theta, table, scales, kind, engine_code, X, Z, H, out):
+    """Forward pass with the kernel of ``engine_code`` (:class:`asymexp.kernel_codes.Engine`)."""
+    if engine_code == Engine.SHALLOW:
         F.forward(theta, table, scales, kind, X, Z, H, out)
-    elif use_fused == Engine.DEEP:
+    elif engine_code == Engine.DEEP:
         FD.forward(theta, table, scales, kind, X, Z, H, out)
     else:
         K.forward(theta, table, scales, kind, X, Z, H, out)
@@ -48,48 +48,48 @@ def _mean_mse_dout(out, Y, dout):
 
 
 @kernel()
-def _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout):
+def _mean_loss_dout(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout):
     """Forward pass, then dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
-    _output(theta, table, scales, kind, use_fused, X, Z, H, out)
+    _output(theta, table, scales, kind, engine_code, X, Z, H, out)
     _mean_mse_dout(out, Y, dout)
 
 
 @kernel()
-def _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad):
+def _mean_loss_grad(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad):
     """grad <- gradient of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
-    _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
-    if use_fused == Engine.SHALLOW:
+    _mean_loss_dout(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout)
+    if engine_code == Engine.SHALLOW:
         F.backward(theta, table, scales, kind, X, H, dout, grad)
-    elif use_fused == Engine.DEEP:
+    elif engine_code == Engine.DEEP:
         FD.backward(theta, table, scales, kind, X, H, dout, grad)
     else:
         K.backward(theta, table, scales, kind, X, H, dout, grad)
 
 
 @kernel()
-def _mean_loss_step(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad, rates):
+def _mean_loss_step(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates):
     """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With a fused kernel the backward
     pass and the update are one pass (bit for bit the same numbers as backward then sgd_update)."""
-    if use_fused == Engine.DEEP:
+    if engine_code == Engine.DEEP:
         T = H.reshape((X.shape[0], H.shape[0]))     # H's memory as the batch-major (B, U) workspace
         FD.forward_rows(theta, table, scales, kind, X, T, out)
         _mean_mse_dout(out, Y, dout)
         FD.backward_update_rows(theta, table, scales, kind, X, T, dout, rates)
-    elif use_fused == Engine.SHALLOW:
-        _mean_loss_dout(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout)
+    elif engine_code == Engine.SHALLOW:
+        _mean_loss_dout(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout)
         F.backward_update(theta, table, scales, kind, X, H, dout, grad, rates)
     else:
-        _mean_loss_grad(theta, table, scales, kind, use_fused, X, Y, Z, H, out, dout, grad)
+        _mean_loss_grad(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad)
         K.sgd_update(theta, grad, table, rates)
 
 
 @kernel()
-def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
+def train_one(theta, table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
               time_scale, rec_steps, sgd_idx, rec_out):
     """Train one network in place and write its outputs at Xev (P, d) into rec_out (T, P) whenever the step
     counter equals rec_steps[j] (sorted, >= 0).
 
-    use_fused: an :class:`asymexp.kernel_codes.Engine` code (the caller checks that it applies).
+    engine_code: an :class:`asymexp.kernel_codes.Engine` code (the caller checks that it applies).
     theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode a :class:`asymexp.kernel_codes.Dynamics` code; n_steps steps of
     1/time_scale (GD, SGD) or dt (FLOW); sgd_idx (n_steps,) int64 data indices for SGD (ignored otherwise).
     """
@@ -112,7 +112,7 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
     T = rec_steps.shape[0]
     j = 0
     while j < T and rec_steps[j] == 0:
-        _output(theta, table, scales, kind, use_fused, Xev, Ze, He, oute)
+        _output(theta, table, scales, kind, engine_code, Xev, Ze, He, oute)
         rec_out[j, :] = oute[0, :]
         j += 1
     if mode == Dynamics.FLOW:
@@ -125,38 +125,38 @@ def train_one(theta, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, ra
         sixth = rates * (time_scale * dt / 6.0)
     for k in range(n_steps):
         if mode == Dynamics.GD:
-            _mean_loss_step(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
+            _mean_loss_step(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
         elif mode == Dynamics.SGD:
             m = sgd_idx[k]
             Y1[0, 0] = Ytr[0, m]
             X1[0, :] = Xtr[m, :]
-            _mean_loss_step(theta, table, scales, kind, use_fused, X1, Y1, Z1, H1, out1, dout1, grad, rates)
+            _mean_loss_step(theta, table, scales, kind, engine_code, X1, Y1, Z1, H1, out1, dout1, grad, rates)
         else:
-            _mean_loss_grad(theta, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g1)
+            _mean_loss_grad(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g1)
             tmp[:] = theta
             K.sgd_update(tmp, g1, table, half)
-            _mean_loss_grad(tmp, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g2)
+            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g2)
             tmp[:] = theta
             K.sgd_update(tmp, g2, table, half)
-            _mean_loss_grad(tmp, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, g3)
+            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g3)
             tmp[:] = theta
             K.sgd_update(tmp, g3, table, full)
-            _mean_loss_grad(tmp, table, scales, kind, use_fused, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
+            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
             for p in range(theta.shape[0]):
                 grad[p] += 2.0 * (g2[p] + g3[p]) + g1[p]
             K.sgd_update(theta, grad, table, sixth)
         while j < T and rec_steps[j] == k + 1:
-            _output(theta, table, scales, kind, use_fused, Xev, Ze, He, oute)
+            _output(theta, table, scales, kind, engine_code, Xev, Ze, He, oute)
             rec_out[j, :] = oute[0, :]
             j += 1
 
 
 @kernel(parallel=True)
-def train_many(thetas, table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
+def train_many(thetas, table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
                time_scale, rec_steps, sgd_idx, rec_out):
     """:func:`train_one` for every row of thetas (R, n_params), in parallel over replicas.
 
     sgd_idx (R, n_steps) int64; rec_out (R, T, P). thetas is overwritten with the final parameters."""
     for r in prange(thetas.shape[0]):
-        train_one(thetas[r], table, scales, kind, use_fused, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
+        train_one(thetas[r], table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
                   time_scale, rec_steps, sgd_idx[r], rec_out[r])

@@ -181,7 +181,7 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
                   else Engine.DEEP if deep_kernel.qualifies(layout) else Engine.GENERIC)
     if engine == "fused" and fused_code == Engine.GENERIC:
         raise SimError("engine 'fused' needs a network without biases and with one output")
-    use_fused = Engine.GENERIC if engine == "generic" else fused_code
+    engine_code = Engine.GENERIC if engine == "generic" else fused_code
     time_scale = spec.require_widths()[-1]
     rec_steps, dt = _schedule(times, dynamics, time_scale, flow_dt)
     n_steps = int(rec_steps[-1])
@@ -215,7 +215,7 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
             ntk = shallow_ntk(thetas, layout, points, x.shape[0]) if spec.depth == 1 else None
             rec = np.empty((count, len(rec_steps) + 1, points.shape[0]))
             with single_threaded_blas():
-                E.train_many(thetas, layout.table, layout.scales, layout.activation, use_fused, layout.n_hidden,
+                E.train_many(thetas, layout.table, layout.scales, layout.activation, engine_code, layout.n_hidden,
                              x, Y, points, rates, E.MODES[dynamics], n_steps, dt, float(time_scale),
                              np.concatenate([[0], rec_steps]).astype(np.int64), idx, rec)
             if not np.all(np.isfinite(rec)):

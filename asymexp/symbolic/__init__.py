@@ -9,7 +9,7 @@ gammas, so symbolic gammas cost little.
 - :func:`derive` (everything for one spec; ``.to_json()`` is ``asymexp derive --json``),
 - :func:`learning_rate_exponents`, :func:`hierarchy`,
 - :func:`source_contractions`, :func:`kernel_contractions`, :func:`integral_definitions`: the machine-usable
-  form of the shallow hierarchy that :mod:`asymexp.theory` evaluates (contract in docs/symbolic.md).
+  form of the shallow hierarchy that :mod:`asymexp.numeric` evaluates (contract in docs/symbolic.md).
 
 >>> from asymexp import NetworkSpec
 >>> from asymexp.symbolic import learning_rate_exponents, source_contractions

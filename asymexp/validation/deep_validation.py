@@ -15,9 +15,9 @@ import numpy as np
 
 from asymexp.errors import AsymexpError
 from asymexp.spec import parse_gammas
-from asymexp.validate import estimators as est
-from asymexp.validate import fits
-from asymexp.validate.tasks import chunk_tasks, execute, group_results
+from asymexp.validation import estimators as est
+from asymexp.validation import fits
+from asymexp.validation.tasks import chunk_tasks, execute, group_results
 
 EXPONENT_TARGET = 0.05
 DEFAULT_GRID = (Fraction(1, 2), Fraction(5, 8), Fraction(3, 4), Fraction(7, 8), Fraction(1))
@@ -122,9 +122,9 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
 
 
 def deep_propagator(problem, gammas, widths: list[int], t: float) -> np.ndarray:
-    """L_t (P, P) of :func:`asymexp.theory.frozen.propagator` with A the frozen limit kernel of the deep net
+    """L_t (P, P) of :func:`asymexp.numeric.frozen.propagator` with A the frozen limit kernel of the deep net
     (docs/theory/4-deep-networks.md) at layer widths ``widths`` (collapse factors at those widths)."""
-    from asymexp.theory import deep_frozen_kernel, propagator
+    from asymexp.numeric import deep_frozen_kernel, propagator
 
     spec = problem.spec(list(gammas), list(widths))
     A = deep_frozen_kernel(spec, problem.points).A
@@ -197,7 +197,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
            "width_path": None if width_path is None else [f"{c}:{b}" for c, b in width_path],
            "layer_widths": [paths[int(n)] for n in widths],
            "estimator": "Rao-Blackwell (exact conditional variance given inner weights)" if t == 0 else
-           ("antithetic pairs + control variate L_t g_0 (frozen limit kernel, asymexp.theory.deep_frozen_kernel) "
+           ("antithetic pairs + control variate L_t g_0 (frozen limit kernel, asymexp.numeric.deep_frozen_kernel) "
             "with its conditional second moment given the inner weights" if antithetic else "plain"),
            "replicas": [r["replicas"] for r in rows],
            "mean": [r["mean"] for r in rows], "mean_se": [r["mean_se"] for r in rows],
@@ -214,7 +214,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
         terms = deep_correction_terms(gammas, problem.activation, t, width_path)
         cands = fits.exponent_candidates(N, tot, tot_se, terms, float(predicted))
         slope, why = fits.judge(cands)
-        doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.validate.fits): acceptable if chi2 "
+        doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.validation.fits): acceptable if chi2 "
                                           f"p >= {fits.P_FIT}; judged interval = union over acceptable models",
                                   "corrections": [name for _, name in terms],
                                   "exponent": {"reason": why, "candidates": cands}}

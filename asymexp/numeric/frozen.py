@@ -10,7 +10,7 @@ on the training columns, so Q_t = L_t Q_0 with L_t = expm(t G) on all P points (
 computed here in the eigenbasis of K = A[:M, :M] / M (:func:`propagator`, the one definition every stage uses);
 h_t = int_0^t e^{sG} b ds, b_x = alpha mean_m A(x, x_m) y_m (:func:`leading_term`); V_t = diag(L_t S L_t^T).
 :func:`frozen_kernel` computes A and S of a shallow problem; the deep limit kernel is
-:func:`asymexp.theory.deep_theory.deep_frozen_kernel`. They serve the theory layer and the control variate of the
+:func:`asymexp.numeric.deep_theory.deep_frozen_kernel`. They serve the theory layer and the control variate of the
 validation (L_t g_0 is mean-zero with E[(L_t g_0)^2] = N^{1-2gamma} V_t exactly at every N).
 """
 from __future__ import annotations
@@ -118,9 +118,9 @@ class FrozenKernel:
 
 def frozen_kernel(problem, nodes: int = 120) -> FrozenKernel:
     """The frozen kernel of a shallow :class:`~asymexp.inputs.problems.Problem` by the pairwise 2-D Gauss-Hermite
-    rule (:func:`asymexp.theory.pairwise.shallow_kernel_pairwise`) at ``2 nodes`` per dimension; the error is the
+    rule (:func:`asymexp.numeric.pairwise.shallow_kernel_pairwise`) at ``2 nodes`` per dimension; the error is the
     largest change from ``nodes``. Needs w ~ normal(0, s)."""
-    from asymexp.theory.pairwise import shallow_kernel_pairwise
+    from asymexp.numeric.pairwise import shallow_kernel_pairwise
 
     if problem.w_law.kind != "normal" or problem.w_law.a != 0:
         raise AsymexpError(f"w law {problem.w_law} is not supported by the quadrature here; allowed: normal(0,s)")

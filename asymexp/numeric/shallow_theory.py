@@ -14,10 +14,10 @@ import numpy as np
 
 from asymexp.errors import SpecError
 from asymexp.spec import Law, parse_gammas
-from asymexp.theory import hierarchy
-from asymexp.theory.quadrature import (KERNEL_MAX_NODES_PER_DIM, KERNEL_NODE_BUDGET, SampleSet, default_order,
+from asymexp.numeric import hierarchy
+from asymexp.numeric.quadrature import (KERNEL_MAX_NODES_PER_DIM, KERNEL_NODE_BUDGET, SampleSet, default_order,
                                       monte_carlo_samples, quadrature_samples)
-from asymexp.theory.derivative_tensors import ExpectationTensors, expectation_tensors
+from asymexp.numeric.derivative_tensors import ExpectationTensors, expectation_tensors
 
 METHODS = ("quadrature", "monte-carlo")
 DEFAULT_MC_SAMPLES = 200_000
@@ -274,7 +274,7 @@ def third_order(problem, times, method: str = "quadrature", n_samples=None, seed
     Returns (Q3, error estimate, note). Quadrature: Q3_QUAD_ORDER nodes per dimension, error = difference from
     3/4 of that order; Monte Carlo: ``n_samples`` // 10 draws (at most 20000), error from two halves.
     """
-    from asymexp.theory.einsum_eval import solve_contractions
+    from asymexp.numeric.einsum_eval import solve_contractions
 
     spec = problem.spec([Fraction(3, 4)], [1])
     pts, m = problem.points, problem.x.shape[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from asymexp.errors import AsymexpError
 from asymexp.executor import Task, run_tasks
-from asymexp.validate.worker import problem_to_params, simulate_chunk, stack_chunks
+from asymexp.validation.worker import problem_to_params, simulate_chunk, stack_chunks
 
 
 def _fmt(x) -> str:

@@ -5,7 +5,7 @@ errors (antithetic pairs and the frozen-kernel control variate by default), then
 
 - the variance exponent fitted with the predicted corrections, Var = V N^p (1 + b1 eps^2 + ...), next to the raw
   slope, and the constant r(N) = Var N^{2gamma-1} / V_t fitted as b0 + b1 eps^2 + ... (trace over points); the
-  number of corrections is chosen by the declared goodness-of-fit rule of :mod:`asymexp.validate.fits`;
+  number of corrections is chosen by the declared goodness-of-fit rule of :mod:`asymexp.validation.fits`;
 - the mean residuals E g - h and E g - h - eps Q1 - eps^2 Q2;
 - a verdict: "disagree" when a 95% interval excludes the prediction, "agree" when both intervals contain it and
   are narrower than the targets, "undetermined" otherwise (too few replicas to tell).
@@ -23,9 +23,9 @@ from asymexp.errors import AsymexpError
 from asymexp.provenance import code_version, problem_key
 from asymexp.spec import parse_gammas
 from asymexp.symbolic.rules import rules_for
-from asymexp.validate import estimators as est
-from asymexp.validate import fits
-from asymexp.validate.tasks import chunk_tasks, execute, group_results
+from asymexp.validation import estimators as est
+from asymexp.validation import fits
+from asymexp.validation.tasks import chunk_tasks, execute, group_results
 
 B0_TARGET = 0.02
 P_TARGET = 0.05
@@ -35,21 +35,21 @@ _CACHE: dict = {}
 
 
 def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None):
-    """(frozen kernel of asymexp.theory.frozen, ShallowTheory or None, note); cached per problem, gamma, time,
+    """(frozen kernel of asymexp.numeric.frozen, ShallowTheory or None, note); cached per problem, gamma, time,
     quadrature order and code version. quad_order: nodes per dimension for the theory layer."""
-    from asymexp.theory.frozen import frozen_kernel
+    from asymexp.numeric.frozen import frozen_kernel
 
     key = (problem_key(problem), gamma, float(t), quad_order, code_version())
     if key in _CACHE:
         return _CACHE[key]
     fk = frozen_kernel(problem)
     try:
-        from asymexp.theory import shallow_theory
+        from asymexp.numeric import shallow_theory
 
         th = shallow_theory(problem, gamma, [t], order=2, quad_order=quad_order)
-        note = "h, Q1, Q2 from asymexp.theory.shallow_theory; V_t and the control variate from 2-D Gauss-Hermite"
+        note = "h, Q1, Q2 from asymexp.numeric.shallow_theory; V_t and the control variate from 2-D Gauss-Hermite"
     except ImportError:  # pragma: no cover - the theory layer ships with the package
-        th, note = None, "asymexp.theory unavailable: h and V_t from the frozen kernel only, no Q1/Q2"
+        th, note = None, "asymexp.numeric unavailable: h and V_t from the frozen kernel only, no Q1/Q2"
     _CACHE[key] = (fk, th, note)
     return fk, th, note
 
@@ -87,7 +87,7 @@ def _norm(v):
 
 def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
     """E g - h and E g - h - eps Q1 - eps^2 Q2 per width (RMS over points), their SEs, and the ratio at the
-    largest width. With ``c_inv`` (P,), the 1/N coefficient of the gradient-flow mean (asymexp.theory.finite_n),
+    largest width. With ``c_inv`` (P,), the 1/N coefficient of the gradient-flow mean (asymexp.numeric.finite_n),
     the residual after also subtracting c/N is reported under ``inverse_n`` (the model of the acceptance runs in docs/validation.md
     is the one without it)."""
     out = {"widths": list(widths), "model": "h + eps*Q1 + eps^2*Q2", "raw": [], "corrected": [], "se": [],
@@ -113,7 +113,7 @@ def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
         out["inverse_n"] = {"model": out["model"] + " + c/N", "c": np.asarray(c_inv).tolist(), "corrected": rms,
                             "ratio_at_largest": out["raw"][last] / rms[last] if rms[last] > 0 else None,
                             "corrected_within_3se": bool(rms[last] <= 3 * out["se"][last]),
-                            "note": "c from asymexp.theory.finite_n.inverse_n_mean_term (gradient flow; about 5% "
+                            "note": "c from asymexp.numeric.finite_n.inverse_n_mean_term (gradient flow; about 5% "
                                     "accurate, docs/theory/5-verified-formulas.md lists this O(1/N) term as a remainder)"}
     return out
 
@@ -127,7 +127,7 @@ def inverse_n_coefficient(problem, t: float):
         return None
     key = (problem_key(problem), float(t), code_version())
     if key not in _C_CACHE:
-        from asymexp.theory.finite_n import inverse_n_mean_term
+        from asymexp.numeric.finite_n import inverse_n_mean_term
 
         _C_CACHE[key] = inverse_n_mean_term(problem, [t])[0][0]
     return _C_CACHE[key]
@@ -267,7 +267,7 @@ def _ends(gamma, raw, ratio, ratio_se, mean_res) -> dict:
 def validate_shallow(problem, gamma, widths, replicas: int, t: float = 1.0, seed: int = 0, dynamics: str = "flow",
                      antithetic: bool = True, control: bool | None = None, flow_dt=None, chunk: int = 256,
                      out=None, workers=None, scheduler=None, progress=True, quad_order: int | None = None) -> dict:
-    """The shallow validation document (see :mod:`asymexp.validate.shallow_validation`); quad_order: nodes per dimension
+    """The shallow validation document (see :mod:`asymexp.validation.shallow_validation`); quad_order: nodes per dimension
     of the theory layer's quadrature (default: its most accurate)."""
     (gamma,) = parse_gammas([gamma], numeric=True)
     if control is None:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from asymexp.errors import SpecError
-from asymexp.theory import hierarchy
+from asymexp.numeric import hierarchy
 from asymexp.activations import sigma_derivatives
-from asymexp.theory.quadrature import quadrature_samples
+from asymexp.numeric.quadrature import quadrature_samples
 
 
 class _Flow:

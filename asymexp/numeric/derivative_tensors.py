@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymexp.activations import sigma_derivatives
-from asymexp.theory.quadrature import SampleSet
+from asymexp.numeric.quadrature import SampleSet
 
 
 def derivative_tensors(activation: str, c: np.ndarray, w: np.ndarray, points: np.ndarray, order: int = 3):

@@ -8,10 +8,10 @@ R, C, IQ{k}, I[...]). This module
 - contracts the sample-dependent operands once, over chunks of samples, into fixed point tensors
   (:class:`PrecontractedSource`), so that each ODE step only contracts small (P, M, ...) arrays,
 - integrates Q_1..Q_K together with every time integral of ``integral_definitions(K)`` (:func:`solve_contractions`),
-  with r_t in closed form and the same DOP853 error control as :mod:`asymexp.theory.hierarchy`.
+  with r_t in closed form and the same DOP853 error control as :mod:`asymexp.numeric.hierarchy`.
 
 It is an independent route to Q1, Q2 (and the symbolic layer's higher orders) next to the hand transcription of
-docs/theory/5-verified-formulas.md in :mod:`asymexp.theory.hierarchy`; tests/test_theory_contractions.py checks that both agree.
+docs/theory/5-verified-formulas.md in :mod:`asymexp.numeric.hierarchy`; tests/test_theory_contractions.py checks that both agree.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import re
 import numpy as np
 
 from asymexp.activations import get as get_activation
-from asymexp.theory import hierarchy
-from asymexp.theory.quadrature import SampleSet
+from asymexp.numeric import hierarchy
+from asymexp.numeric.quadrature import SampleSet
 
 _STATIC = re.compile(r"^(wq|muM|fP|fM|gfP|gfM|HfP|HfM|D\d+fP|D\d+fM)$")
 _ORDER = {"f": 0, "gf": 1, "Hf": 2}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from asymexp.errors import SpecError
-from asymexp.theory.frozen import Eigen, leading_term, propagator  # noqa: F401 (leading_term re-exported)
+from asymexp.numeric.frozen import Eigen, leading_term, propagator  # noqa: F401 (leading_term re-exported)
 
 
 def check_times(times) -> np.ndarray:

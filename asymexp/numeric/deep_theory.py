@@ -25,10 +25,10 @@ import numpy as np
 
 from asymexp.errors import SpecError
 from asymexp.spec import Law
-from asymexp.theory import hierarchy
+from asymexp.numeric import hierarchy
 from asymexp.activations import sigma_derivatives
-from asymexp.theory.pairwise import pair_moments
-from asymexp.theory.quadrature import default_order, quadrature_samples
+from asymexp.numeric.pairwise import pair_moments
+from asymexp.numeric.quadrature import default_order, quadrature_samples
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,8 @@ def _flow_dt(args):
 
 def build_tasks(args):
     from asymexp.inputs.problems import load_problem
-    from asymexp.validate.tasks import chunk_tasks
-    from asymexp.validate.worker import simulate_chunk
+    from asymexp.validation.tasks import chunk_tasks
+    from asymexp.validation.worker import simulate_chunk
 
     gammas, widths = _axes(args)
     problem = load_problem(args.problem)
@@ -67,9 +67,9 @@ def build_tasks(args):
 
 def summarize(args, results: dict) -> dict:
     from asymexp.inputs.problems import load_problem
-    from asymexp.validate import figures
-    from asymexp.validate.tasks import group_results
-    from asymexp.validate.shallow_validation import summarize as summarize_one
+    from asymexp.validation import figures
+    from asymexp.validation.tasks import group_results
+    from asymexp.validation.shallow_validation import summarize as summarize_one
 
     tasks, _ = build_tasks(args)
     grouped = group_results(tasks, results)
