@@ -101,7 +101,8 @@ def test_rules_agree_with_the_closed_formula_oracle():
         oracle = closed_form_rates(gamma_symbols(spec.gammas))
         derived = rules_for(spec).rate_exponents
         for name in spec.layer_names:
-            assert [Fraction(str(v)) for v in oracle[name]] == [derived[name][f"N{l}"] for l in range(1, spec.depth + 1)]
+            expected = [Fraction(str(v)) for v in oracle[name]]
+            assert expected == [derived[name][f"N{l}"] for l in range(1, spec.depth + 1)]
 
 
 def test_bad_input_is_named():

@@ -62,7 +62,8 @@ def numpy_grad(spec, theta, xs, ys):
 
 def numpy_train(spec, theta, dynamics, t, idx=None, dt=None):
     lay = build_layout(spec)
-    rates = np.repeat(rules_for(spec).learning_rates(spec.widths), [lay.table[m, 2] * lay.table[m, 3] for m in range(lay.n_layers)])
+    sizes = [lay.table[m, 2] * lay.table[m, 3] for m in range(lay.n_layers)]
+    rates = np.repeat(rules_for(spec).learning_rates(spec.widths), sizes)
     NL = spec.widths[-1]
     theta = theta.copy()
     if dynamics == "gd":

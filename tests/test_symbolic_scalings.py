@@ -1,4 +1,5 @@
-"""Learning rates, time scale, nu and term orders (docs/theory/2-learning-rates.md to 3-shallow-expansion.md). Exact arithmetic: no tolerances."""
+"""Learning rates, time scale, nu and term orders (docs/theory/2-learning-rates.md to 3-shallow-expansion.md). Exact
+arithmetic: no tolerances."""
 from fractions import Fraction
 
 import sympy

@@ -1,4 +1,5 @@
-"""The symbolic layer's einsum contractions evaluated numerically agree with the hand transcription of docs/theory/index.md
+"""The symbolic layer's einsum contractions evaluated numerically agree with the hand transcription of
+docs/theory/index.md
 section 5 (Q1, Q2) and with the eps-expansion of the deterministic dynamics (Q3)."""
 import numpy as np
 import pytest

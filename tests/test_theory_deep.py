@@ -74,7 +74,8 @@ def test_deep_variance_shapes_and_bad_input():
 
 def test_finite_width_layer_two_kernel_matches_sampled_networks():
     # L = 2 sigmoid, N1 = N2 = 128, gamma = (0.7, 0.9): K_2(x, x) = E sigma(Z^2(x))^2 with
-    # Z^2 = N1^{-0.7} sum_j W_j sigma(w_j . x). Given layer 1, Z^2 is exactly N(0, N1^{-1.4} sum_j sigma_j^2); the theory
+    # Z^2 = N1^{-0.7} sum_j W_j sigma(w_j . x). Given layer 1, Z^2 is exactly N(0, N1^{-1.4} sum_j sigma_j^2); the
+    # theory
     # replaces that variance by its mean N1^{-0.4} K_1, an error of second order in its O(N1^{-1/2}) fluctuation
     # (far below the MC error). Seeded; 200 networks x 128 units: standard error ~ 3e-4 on ~0.26; 5 sigma.
     p = load_problem("sigmoid4.toml")

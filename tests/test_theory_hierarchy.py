@@ -1,4 +1,5 @@
-"""The hierarchy on data points and probes: h, V, Q_{1,0}, Q_{2,0} (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md)."""
+"""The hierarchy on data points and probes: h, V, Q_{1,0}, Q_{2,0} (docs/theory/3-shallow-expansion.md to
+5-verified-formulas.md)."""
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -46,7 +47,8 @@ def test_variance_constant_is_the_propagated_covariance():
 def particle_mean(problem, samples, eps, t):
     """The deterministic finite-eps dynamics on the weighted samples (an independent route to Q1, Q2):
     d delta/dt = alpha mean_m (y_m - g(x_m)) gf(theta_0 + eps delta, x_m), g = eps^{-1} E[f(theta) - f(theta_0)];
-    its expansion in eps is h + eps Q1 + eps^2 Q2 + O(eps^3) (docs/theory/3-shallow-expansion.md, deterministic part)."""
+    its expansion in eps is h + eps Q1 + eps^2 Q2 + O(eps^3) (docs/theory/3-shallow-expansion.md, deterministic
+    part)."""
     pts, m, k = problem.points, problem.x.shape[0], len(samples)
     th0 = np.concatenate([samples.c[:, None], samples.w], axis=1)
     wq = samples.weight

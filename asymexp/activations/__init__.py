@@ -100,7 +100,8 @@ def by_code(code: int) -> Activation:
     for act in ACTIVATIONS.values():
         if act.code == code:
             return act
-    raise SpecError(f"activation code {code!r} is unknown; allowed: {', '.join(str(int(a.code)) for a in ACTIVATIONS.values())}")
+    codes = ", ".join(str(int(a.code)) for a in ACTIVATIONS.values())
+    raise SpecError(f"activation code {code!r} is unknown; allowed: {codes}")
 
 
 def sigma_derivatives(activation: "str | Activation", u, order: int = 3) -> list:

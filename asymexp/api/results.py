@@ -78,7 +78,8 @@ class DerivationResult(_Result):
 
     @property
     def learning_rates(self) -> dict:
-        """{"W1": {"N1": <SymPy>, ...}, ..., "C": {...}}: exponents of alpha_m / alpha (docs/theory/2-learning-rates.md)."""
+        """{"W1": {"N1": <SymPy>, ...}, ..., "C": {...}}: exponents of alpha_m / alpha
+        (docs/theory/2-learning-rates.md)."""
         return {name: dict(zip(self.derivation.widths, e)) for name, e in self.derivation.learning_rates.items()}
 
     @property

@@ -118,7 +118,8 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
 
     Args:
         problem: a Problem or a problem file ("tanh4.toml"). gamma: one gamma (one hidden layer: shallow theory)
-            or several (depth L: frozen limit kernel, docs/theory/4-deep-networks.md), or a NetworkSpec matching the problem.
+            or several (depth L: frozen limit kernel, docs/theory/4-deep-networks.md), or a NetworkSpec matching the
+            problem.
         times: t >= 0, one or a sequence. order: 0..3 (one hidden layer; depth >= 2 gives h and V only).
         widths: depth >= 2: N_1..N_L for the finite-width kernel (default: the sequential limit).
         method, n_samples, seed: "quadrature" or "monte-carlo" (one hidden layer). quad_order: nodes per dimension.

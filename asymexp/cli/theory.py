@@ -7,7 +7,7 @@ import sys
 from asymexp.cli._common import add_json_argument, emit_json
 from asymexp.errors import SpecError
 
-HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md)"
+HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (docs/theory/3-shallow-expansion.md)"
 
 
 def add_arguments(parser):

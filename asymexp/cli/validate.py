@@ -1,4 +1,5 @@
-"""asymexp validate: Monte Carlo check of the expansion at finite widths (docs/interfaces.md, docs/theory/5-verified-formulas.md)."""
+"""asymexp validate: Monte Carlo check of the expansion at finite widths (docs/interfaces.md,
+docs/theory/5-verified-formulas.md)."""
 from __future__ import annotations
 
 import json

@@ -21,7 +21,8 @@ def step_derive(ctx) -> str:
     shallow = derive(NetworkSpec.from_strings("4/5"), order=2)
     deep = derive(NetworkSpec.from_strings("7/10,7/10,7/10"), order=2)
     out = ["## Symbolic derivations", "",
-           "Exponents derived from the backward pass (docs/theory/2-learning-rates.md); full documents in `derivations/`.", "",
+           "Exponents derived from the backward pass (docs/theory/2-learning-rates.md); full documents in "
+           "`derivations/`.", "",
            "### One hidden layer, gamma = 4/5", ""] + _rates_table(shallow)
     out += ["", f"Time t = k/N; Var g = Theta(N^{shallow.variance_exponent[0]}); nu = {shallow.nu}.", "",
             "| term | order (exp. of N) | random | vanishes |", "|---|---|---|---|"]

@@ -10,30 +10,27 @@ RUNS = (
 def step_mnist(ctx) -> str:
     """Train both runs of ``RUNS`` (three hidden layers of 100, batch 20, float32) for a few epochs; write
     ``mnist_curve.png`` into ``ctx.out`` and return the Markdown section."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from asymexp.mnist.train import TrainConfig, train
 
     epochs = 2 if ctx.quick else 5
     n_train = 2000 if ctx.quick else None
-    rows, fig = [], plt.figure(figsize=(5.5, 3.6))
+    fig = Figure(figsize=(5.5, 3.6))
+    ax = fig.add_subplot()
+    rows = []
     for label, kw in RUNS:
         cfg = TrainConfig(widths="100,100,100", preset="paper-mnist", epochs=epochs, n_train=n_train, **kw)
         hist = list(train(cfg))
-        plt.plot([h["epoch"] for h in hist], [h["test_acc"] for h in hist], marker="o", label=label)
+        ax.plot([h["epoch"] for h in hist], [h["test_acc"] for h in hist], marker="o", label=label)
         secs = sum(h["seconds"] for h in hist) / len(hist)
         rows.append(f"| {label} | {hist[-1]['test_acc']:.4f} | {secs:.3f} |")
-    plt.xlabel("epoch")
-    plt.ylabel("test accuracy")
-    plt.legend(fontsize=7)
-    plt.grid(alpha=0.3)
-    plt.tight_layout()
-    path = ctx.out / "mnist_curve.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(ctx.out / "mnist_curve.png", dpi=110)
     n = "2,000" if ctx.quick else "8,000"
     return ("## MNIST training (hand-written Numba SGD)\n\n"
             f"Three hidden layers of width 100, batch 20, float32, {epochs} epochs on {n} embedded MNIST digits "

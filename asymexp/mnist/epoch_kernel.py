@@ -1,6 +1,7 @@
 """Fused Numba kernels of the MNIST trainer: one SGD epoch, and a forward-only evaluation.
 
-The maths is that of :mod:`asymexp.nn.generic_kernel` (docs/theory/1-network.md: hidden layer m's output is multiplied by
+The maths is that of :mod:`asymexp.nn.generic_kernel` (docs/theory/1-network.md: hidden layer m's output is multiplied
+by
 N_m^{-gamma_m} before the next product, biases are added after the scaling), rewritten for speed:
 
 - Batch-major workspaces: ``H (B, U)`` holds the activations of all hidden layers of a batch, layer m in columns

@@ -46,7 +46,8 @@ class TrainConfig:
     """One MNIST training run. ``gammas``/``widths``: comma-separated strings or sequences (gammas: any numbers
     the spec accepts, e.g. ``np.linspace(0.5, 1, 3)``; stored as exact "7/10" strings), or one value for every
     layer when ``layers`` is given. ``bias=None`` takes the preset's choice. ``n_train``/``n_test`` use only the first
-    images of each part (tests). ``lr_scale`` multiplies every layer's rate alpha_m (docs/theory/2-learning-rates.md)."""
+    images of each part (tests). ``lr_scale`` multiplies every layer's rate alpha_m
+    (docs/theory/2-learning-rates.md)."""
 
     gammas: str = "1,1,1"
     widths: str = "100,100,100"

@@ -88,7 +88,8 @@ def _kernel(spec, points: np.ndarray, order: int):
 
 
 def deep_frozen_kernel(spec, points, order: int | None = None) -> DeepKernel:
-    """The frozen limit tangent kernel A and initial covariance S of ``spec`` on ``points`` (docs/theory/4-deep-networks.md).
+    """The frozen limit tangent kernel A and initial covariance S of ``spec`` on ``points``
+    (docs/theory/4-deep-networks.md).
 
     Args:
         spec: :class:`asymexp.spec.NetworkSpec` (numeric gammas; widths optional: with widths, the collapse

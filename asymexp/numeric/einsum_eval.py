@@ -11,7 +11,8 @@ R, C, IQ{k}, I[...]). This module
   with r_t in closed form and the same DOP853 error control as :mod:`asymexp.numeric.hierarchy`.
 
 It is an independent route to Q1, Q2 (and the symbolic layer's higher orders) next to the hand transcription of
-docs/theory/5-verified-formulas.md in :mod:`asymexp.numeric.hierarchy`; tests/test_theory_contractions.py checks that both agree.
+docs/theory/5-verified-formulas.md in :mod:`asymexp.numeric.hierarchy`; tests/test_theory_contractions.py checks that
+both agree.
 """
 from __future__ import annotations
 

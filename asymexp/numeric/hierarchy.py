@@ -1,4 +1,5 @@
-"""Solving the shallow hierarchy on the evaluation points (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
+"""Solving the shallow hierarchy on the evaluation points (docs/theory/3-shallow-expansion.md to
+5-verified-formulas.md).
 
 Points are ordered training points (M of them, data weights 1/M) then probes. Every term solves
 

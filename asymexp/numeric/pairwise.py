@@ -39,7 +39,8 @@ def pair_moments(activation: str, mean: np.ndarray, cov: np.ndarray, order: int 
 
 
 def shallow_kernel_pairwise(activation: str, c_law, w_law, points: np.ndarray, order: int = PAIR_ORDER):
-    """(A, S, E f) of f = c sigma(w . x) for w ~ normal(mu, s) i.i.d. per coordinate (docs/theory/3-shallow-expansion.md).
+    """(A, S, E f) of f = c sigma(w . x) for w ~ normal(mu, s) i.i.d. per coordinate
+    (docs/theory/3-shallow-expansion.md).
 
     A = E[sigma sigma] + E[c^2] E[sigma' sigma'] x.x'; S = Cov(f(x), f(x')) = E[c^2] E[sigma sigma]
     - E[c]^2 E[sigma] E[sigma]; E f = E[c] E[sigma].

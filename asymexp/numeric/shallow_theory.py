@@ -1,4 +1,5 @@
-"""The numeric theory of the shallow network f = c sigma(w . x) (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
+"""The numeric theory of the shallow network f = c sigma(w . x) (docs/theory/3-shallow-expansion.md to
+5-verified-formulas.md).
 
 :func:`shallow_theory` evaluates the kernels and derivative-tensor expectations over mu_0 and solves the hierarchy
 on the training points and probes: h (= Q_{0,0}), the variance constant V_t, Q_{1,0} and Q_{2,0}. None of these
@@ -79,7 +80,8 @@ class ShallowTheory:
 
 
 def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
-    """Whether Q_{1,0} vanishes identically, by the odd-moment and parity arguments of docs/theory/5-verified-formulas.md.
+    """Whether Q_{1,0} vanishes identically, by the odd-moment and parity arguments of
+    docs/theory/5-verified-formulas.md.
 
     B1 is a sum of terms E[c] E_w[sigma(u_q) sigma'(u_p) sigma'(u_n)] (x_p . x_n) (and its transpose) and
     E[c^3] E_w[sigma'(u_q) sigma''(u_p) sigma'(u_n)] (x_q . x_p)(x_p . x_n). The second is odd under w -> -w for
@@ -215,7 +217,8 @@ def kernel_matrices(problem, method: str = "quadrature", n_samples: int | None =
 
 def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrature", n_samples: int | None = None,
                    seed: int = 0, quad_order: int | None = None) -> ShallowTheory:
-    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
+    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (docs/theory/3-shallow-expansion.md to
+    5-verified-formulas.md).
 
     Args:
         problem: an :class:`asymexp.inputs.problems.Problem` (activation, alpha, c_law, w_law, x (M,d), y (M,),

@@ -1,4 +1,5 @@
-"""asymexp.sim: Numba Monte Carlo simulators of finite-width 1/N^gamma networks (docs/theory/1-network.md to 2-learning-rates.md, 5).
+"""asymexp.sim: Numba Monte Carlo simulators of finite-width 1/N^gamma networks (docs/theory/1-network.md to
+2-learning-rates.md, 5).
 
 Many independent networks train at once (prange over replicas, float64) on the shared core
 :mod:`asymexp.nn.generic_kernel` (or its fused one-hidden-layer twin :mod:`asymexp.nn.shallow_kernel`), by gradient flow

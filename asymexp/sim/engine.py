@@ -3,11 +3,13 @@
 Every replica runs the shared core (:mod:`asymexp.nn.generic_kernel`, engine code 0) or a fused kernel equal to the
 core to rounding: for one hidden layer without biases :mod:`asymexp.nn.shallow_kernel` (code 1), for L >= 2 hidden
 layers without biases :mod:`asymexp.nn.deep_kernel` (code 2). With either fused kernel, GD and SGD steps fuse
-the backward pass with the update, bit for bit equal to backward + ``sgd_update``. A replica's numbers depend only on its
+the backward pass with the update, bit for bit equal to backward + ``sgd_update``. A replica's numbers depend only on
+its
 own initial parameters (and, for SGD, its own drawn data indices), never on the thread that runs it, so the
 results do not depend on the thread count.
 
-Dynamics (``mode``, :class:`asymexp.kernel_codes.Dynamics`): GD full-batch (theta -= rates * grad of the mean loss, one step = 1/N_L in time),
+Dynamics (``mode``, :class:`asymexp.kernel_codes.Dynamics`): GD full-batch (theta -= rates * grad of the mean loss,
+one step = 1/N_L in time),
 SGD online (one data point per step, index given), FLOW gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
 
 Developers: the kernels' on-disk cache is keyed by the hash of every kernel module's source (:mod:`asymexp.jit`),
@@ -90,7 +92,8 @@ def train_one(theta, table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, 
     counter equals rec_steps[j] (sorted, >= 0).
 
     engine_code: an :class:`asymexp.kernel_codes.Engine` code (the caller checks that it applies).
-    theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode a :class:`asymexp.kernel_codes.Dynamics` code; n_steps steps of
+    theta (n_params,) float64; Xtr (M, d), Ytr (1, M); rates (L+1,); mode a :class:`asymexp.kernel_codes.Dynamics`
+    code; n_steps steps of
     1/time_scale (GD, SGD) or dt (FLOW); sgd_idx (n_steps,) int64 data indices for SGD (ignored otherwise).
     """
     M = Xtr.shape[0]

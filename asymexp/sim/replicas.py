@@ -17,7 +17,7 @@ import numpy as np
 
 from asymexp.activations import by_code
 from asymexp.errors import AsymexpError
-from asymexp.provenance import code_version
+from asymexp import provenance
 from asymexp.spec import NetworkSpec
 
 
@@ -99,7 +99,8 @@ def hidden_gram(thetas: np.ndarray, layout, points: np.ndarray) -> np.ndarray:
 
 def shallow_ntk(thetas: np.ndarray, layout, points: np.ndarray, n_train: int) -> np.ndarray:
     """(R, P, M): A_N(x, x_m) = N^-1 sum_i [sigma(w_i.x) sigma(w_i.x_m) + c_i^2 sigma'(w_i.x) sigma'(w_i.x_m) x.x_m]
-    for one-hidden-layer replicas (the tangent kernel of docs/theory/3-shallow-expansion.md at finite N, time units t = k/N)."""
+    for one-hidden-layer replicas (the tangent kernel of docs/theory/3-shallow-expansion.md at finite N, time units t
+    = k/N)."""
     n, d = layout.table[0, 2], layout.table[0, 3]
     c0 = layout.table[1, 0]
     W = thetas[:, layout.table[0, 0]: layout.table[0, 0] + n * d].reshape(-1, n, d)
@@ -189,7 +190,8 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     chunk = max(2, chunk - chunk % 2) if antithetic else max(1, chunk)
     meta = json.dumps({"spec": spec.to_dict(), "x": x.tolist(), "y": Y.tolist(), "points": points.tolist(),
                        "times": np.asarray(times, float).tolist(), "seed": seed, "dynamics": dynamics,
-                       "alpha": alpha, "antithetic": antithetic, "dt": dt, "code": code_version()}, sort_keys=True)
+                       "alpha": alpha, "antithetic": antithetic, "dt": dt, "code": provenance.code_version()},
+                      sort_keys=True)
     tag = hashlib.sha1(meta.encode()).hexdigest()[:12]
     folder = Path(out_dir) if out_dir is not None else None
     if folder is not None:

@@ -37,7 +37,8 @@ def __getattr__(name):
 
 
 def learning_rate_exponents(spec) -> dict:
-    """{"W1": {"N1": e, ...}, ..., "C": {...}}: exponents (SymPy) of alpha_m / alpha, docs/theory/2-learning-rates.md."""
+    """{"W1": {"N1": e, ...}, ..., "C": {...}}: exponents (SymPy) of alpha_m / alpha,
+    docs/theory/2-learning-rates.md."""
     from asymexp.symbolic import scalings
 
     gammas = scalings.gamma_symbols(spec.gammas)

@@ -1,4 +1,5 @@
-"""Deep networks at initialization (docs/theory/4-deep-networks.md): collapse orders, the variance exponent, which weight
+"""Deep networks at initialization (docs/theory/4-deep-networks.md): collapse orders, the variance exponent, which
+weight
 groups train, and degenerate limits, each with its reason.
 
 Collapse: with i.i.d. mean-zero W^{l+1}, ``E (Z^{l+1})^2 = N_l^{1 - 2 gamma_l} E[sigma(Z^l)^2]`` (Z^1 = W^1 x is O(1)).
@@ -45,7 +46,8 @@ def variance_exponent(gammas, activation: str) -> tuple:
 
 
 def theory_tanh_rule(gammas) -> tuple:
-    """docs/theory/4-deep-networks.md's wording for tanh, literally: the sum of (1 - 2 gamma_l) from the layer after the last
+    """docs/theory/4-deep-networks.md's wording for tanh, literally: the sum of (1 - 2 gamma_l) from the layer after
+    the last
     inner gamma = 1/2 up to L. Kept to compare with :func:`variance_exponent` (they differ when an inner
     gamma = 1/2 follows an inner gamma > 1/2)."""
     L = len(gammas)

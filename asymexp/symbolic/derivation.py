@@ -1,6 +1,7 @@
 """``derive(spec, order)``: every exact statement the toolkit makes about one network specification.
 
-Assembles docs/theory/2-learning-rates.md to 5-verified-formulas.md from :mod:`~asymexp.symbolic.scalings` (rates, time, orders, nu),
+Assembles docs/theory/2-learning-rates.md to 5-verified-formulas.md from :mod:`~asymexp.symbolic.scalings` (rates,
+time, orders, nu),
 :mod:`~asymexp.symbolic.collapse` (section 4) and, for one hidden layer, :mod:`~asymexp.symbolic.expansion` with the
 vanishing analysis of :mod:`~asymexp.symbolic.parity`. ``Derivation.to_json()`` is the ``asymexp derive --json``
 document of docs/interfaces.md.
@@ -147,8 +148,8 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
     collapse = deep_rules.collapse_orders(gammas, spec.activation) if inner_mean_zero else []
     variance = deep_rules.variance_exponent(gammas, spec.activation) if inner_mean_zero else None
     if not inner_mean_zero:
-        notes.append("an inner weight law has non-zero mean: the collapse analysis of docs/theory/4-deep-networks.md does not "
-                     "apply and no variance exponent is derived")
+        notes.append("an inner weight law has non-zero mean: the collapse analysis of docs/theory/4-deep-networks.md "
+                     "does not apply and no variance exponent is derived")
     params = scalings.small_parameters(gammas[-1], L)
     nu = scalings.nu(gammas[-1])
     flags = deep_rules.degeneracies(gammas, spec.activation, c_mean_zero=mean_zero[L])
@@ -202,14 +203,14 @@ def _notes(spec, gammas, variance, nu) -> list[str]:
         notes.append("random terms other than Q_{0,1} are listed with their orders only; their equations are not "
                      "derived here and 'vanishes: no' means 'not analysed'")
     if L >= 2:
-        notes.append("depth >= 2: terms are limited to what docs/theory/4-deep-networks.md states (h and the random term "
-                     "Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "
+        notes.append("depth >= 2: terms are limited to what docs/theory/4-deep-networks.md states (h and the random "
+                     "term Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "
                      "after another")
         if spec.activation == "tanh" and variance is not None and all(x.is_Rational for x in gammas):
             literal = deep_rules.theory_tanh_rule(gammas)
             if tuple(literal) != tuple(variance):
-                notes.append("tanh: docs/theory/4-deep-networks.md's wording (sum of 1 - 2 gamma_l after the last inner gamma "
-                             f"= 1/2) gives {deep_rules._show_map(literal)}, the collapse recursion gives "
+                notes.append("tanh: docs/theory/4-deep-networks.md's wording (sum of 1 - 2 gamma_l after the last inner "
+                             f"gamma = 1/2) gives {deep_rules._show_map(literal)}, the collapse recursion gives "
                              f"{deep_rules._show_map(variance)}: an inner gamma = 1/2 after a collapsed layer keeps it "
                              "collapsed (E sigma(Z)^2 ~ E Z^2 for small Z); the recursion is used")
     return notes

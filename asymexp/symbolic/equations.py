@@ -1,4 +1,5 @@
-"""The shallow hierarchy as equations: h, Q_{0,1}, Q_{1,0}, ..., Q_{K,0} for one spec (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
+"""The shallow hierarchy as equations: h, Q_{0,1}, Q_{1,0}, ..., Q_{K,0} for one spec
+(docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
 
 :func:`hierarchy` returns one :class:`TermEquation` per term, each ``dQ/dt = -alpha A Q + source`` with the
 source as a SymPy expression (``source_expression``), as einsum contractions (``contractions``, the form the

@@ -6,13 +6,15 @@ docs/theory/3-shallow-expansion.md to 5-verified-formulas.md. One hidden unit mo
 
     theta_t = theta_0 + sum_{k>=1} eps^k delta_k(t, theta_0),      g_t = h_t + sum_{K>=1} eps^K Q_K,
 
-Taylor-expanding ``grad f(theta_t, .) = sum_q eps^q G_q(.)`` with ``G_q = sum_n 1/n! D^{n+1} f[delta_k1, ..., delta_kn]``
+Taylor-expanding ``grad f(theta_t, .) = sum_q eps^q G_q(.)`` with ``G_q = sum_n 1/n! D^{n+1} f[delta_k1, ...,
+delta_kn]``
 (ordered k's summing to q) and collecting powers of eps gives
 
     d delta_k/dt = alpha mean_m [ r_m G_{k-1}(x_m) - sum_{j=1}^{k-1} Q_j(x_m) G_{k-1-j}(x_m) ],   delta_k(0) = 0,
     dg/dt = alpha mean_m (y_m - g_m) A_t(x, x_m),   A_t = E[grad f(theta_t, x) . grad f(theta_t, x')]
           = sum_q eps^q A_q,   A_q(x, x') = sum_{a+b=q} E[G_a(x) . G_b(x')],
-    dQ_K/dt = -alpha mean_m A_0(x, x_m) Q_K(x_m) + alpha mean_m [ r_m A_K(x, x_m) - sum_{j=1}^{K-1} Q_j(x_m) A_{K-j}(x, x_m) ].
+    dQ_K/dt = -alpha mean_m A_0(x, x_m) Q_K(x_m) + alpha mean_m [ r_m A_K(x, x_m) - sum_{j=1}^{K-1} Q_j(x_m)
+    A_{K-j}(x, x_m) ].
 
 Time integrals of products of time functions that appear when delta_k is integrated get names
 (``R``, ``C``, ``IQ1``, ``I[r,C]``, ...) recorded as :class:`TimeIntegral` definitions.

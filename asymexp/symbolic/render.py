@@ -63,8 +63,8 @@ def to_markdown(d) -> str:
            f"- Network of docs/theory/1-network.md, L = {L} hidden layer(s), activation {spec.activation} "
            f"(sigma(0) = {'1/2' if spec.activation == 'sigmoid' else '0'}); initial laws {laws}.",
            "- Loss 1/2 (y - g)^2, SGD with one rate per weight group (W1..WL, C); the rates are chosen so that every "
-           "group changes g by O(N_L^{-1}) per step (docs/theory/2-learning-rates.md), each normalized backward sum sized "
-           "N^{1 - gamma} (law of large numbers).",
+           "group changes g by O(N_L^{-1}) per step (docs/theory/2-learning-rates.md), each normalized backward sum "
+           "sized N^{1 - gamma} (law of large numbers).",
            "- Limits are taken one layer after another; terms are ordered along the width path N_l = c_l N^beta_l "
            f"with beta = ({', '.join(str(b) for b in d.betas)}).", ""]
     if L == 1:

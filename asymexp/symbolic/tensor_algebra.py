@@ -1,6 +1,7 @@
 """A small algebra of fully contracted tensor networks over one hidden unit theta = (c, w).
 
-Every object of the shallow hierarchy (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md) is a sum of :class:`Monomial` terms::
+Every object of the shallow hierarchy (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md) is a sum of
+:class:`Monomial` terms::
 
     coeff(alpha) * sum_{m, n, ...} mu_m mu_n ... * prod_T T(t)[m, n, ...] * E_theta[ prod_j D^{k_j} f(theta, x_j) ]
 

@@ -1,4 +1,5 @@
-"""Deep networks (L >= 2, docs/theory/4-deep-networks.md): the variance exponent in N = N_L (equal widths, or a width path
+"""Deep networks (L >= 2, docs/theory/4-deep-networks.md): the variance exponent in N = N_L (equal widths, or a width
+path
 N_l = c_l N^{b_l}), the sensitivity of the variance to each gamma_l at a fixed width (does the outer layer
 dominate?), and degenerate limits.
 
@@ -89,7 +90,8 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
 
     At t = 0, Var g_0 = N_L^{1-2gamma_L} Var(C) E sigma(Z^L)^2 exactly, with no eps correction. E sigma(Z^L)^2
     is analytic in the second moments q_l = E (Z^l)^2 of the collapsing layers. These are of order N^{v_l}, with
-    v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (docs/theory/4-deep-networks.md). The corrections are therefore
+    v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (docs/theory/4-deep-networks.md). The corrections are
+    therefore
     the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0.
     - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone.
     - sigmoid (sigma(0) != 0, sigma''(0) = 0: E sigma(Z^L)^2 = 1/4 + q_L / 16 + ...): each term contains v_L.

@@ -53,7 +53,8 @@ def correction_terms(gamma: float, count: int = 3, odd: bool = False) -> list[tu
     """The relative corrections N^s of the variance that the expansion predicts, slowest first, as
     (s, name) pairs: Var = V N^{1-2gamma} (1 + sum_k b_k N^{s_k}).
 
-    With a symmetric law of c (docs/theory/5-verified-formulas.md): even powers of eps = N^{gamma-1} (eps^2, eps^4, ...) and
+    With a symmetric law of c (docs/theory/5-verified-formulas.md): even powers of eps = N^{gamma-1} (eps^2, eps^4,
+    ...) and
     N^{-1} = eps^2 eta^2 (the kernel fluctuation at initialization met twice); odd powers of eps join them when
     ``odd`` (a skewed c). Terms of equal order are merged; gamma = 1 (eps = 1) leaves only N^{-1}.
     """

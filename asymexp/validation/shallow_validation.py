@@ -1,4 +1,5 @@
-"""Validation of the shallow expansion against finite-width networks (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
+"""Validation of the shallow expansion against finite-width networks (docs/theory/3-shallow-expansion.md to
+5-verified-formulas.md).
 
 For each width N: the Monte Carlo mean and variance of g^N_t at the training points and probes with standard
 errors (antithetic pairs and the frozen-kernel control variate by default), then
@@ -20,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 
 from asymexp.errors import AsymexpError
-from asymexp.provenance import code_version, problem_key
+from asymexp import provenance
 from asymexp.spec import parse_gammas
 from asymexp.symbolic.rules import rules_for
 from asymexp.validation import estimators as est
@@ -39,7 +40,7 @@ def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None
     quadrature order and code version. quad_order: nodes per dimension for the theory layer."""
     from asymexp.numeric.frozen import frozen_kernel
 
-    key = (problem_key(problem), gamma, float(t), quad_order, code_version())
+    key = (provenance.problem_key(problem), gamma, float(t), quad_order, provenance.code_version())
     if key in _CACHE:
         return _CACHE[key]
     fk = frozen_kernel(problem)
@@ -88,7 +89,8 @@ def _norm(v):
 def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
     """E g - h and E g - h - eps Q1 - eps^2 Q2 per width (RMS over points), their SEs, and the ratio at the
     largest width. With ``c_inv`` (P,), the 1/N coefficient of the gradient-flow mean (asymexp.numeric.finite_n),
-    the residual after also subtracting c/N is reported under ``inverse_n`` (the model of the acceptance runs in docs/validation.md
+    the residual after also subtracting c/N is reported under ``inverse_n`` (the model of the acceptance runs in
+    docs/validation.md
     is the one without it)."""
     out = {"widths": list(widths), "model": "h + eps*Q1 + eps^2*Q2", "raw": [], "corrected": [], "se": [],
            "raw_points": [], "corrected_points": []}
@@ -114,7 +116,8 @@ def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
                             "ratio_at_largest": out["raw"][last] / rms[last] if rms[last] > 0 else None,
                             "corrected_within_3se": bool(rms[last] <= 3 * out["se"][last]),
                             "note": "c from asymexp.numeric.finite_n.inverse_n_mean_term (gradient flow; about 5% "
-                                    "accurate, docs/theory/5-verified-formulas.md lists this O(1/N) term as a remainder)"}
+                                    "accurate, docs/theory/5-verified-formulas.md lists this O(1/N) term as a "
+                                    "remainder)"}
     return out
 
 
@@ -125,7 +128,7 @@ def inverse_n_coefficient(problem, t: float):
     """c_t (P,) of E g = ... + c/N under gradient flow, or None when it does not apply (E c != 0)."""
     if problem.c_law.moment(1) != 0:
         return None
-    key = (problem_key(problem), float(t), code_version())
+    key = (provenance.problem_key(problem), float(t), provenance.code_version())
     if key not in _C_CACHE:
         from asymexp.numeric.finite_n import inverse_n_mean_term
 
@@ -267,7 +270,8 @@ def _ends(gamma, raw, ratio, ratio_se, mean_res) -> dict:
 def validate_shallow(problem, gamma, widths, replicas: int, t: float = 1.0, seed: int = 0, dynamics: str = "flow",
                      antithetic: bool = True, control: bool | None = None, flow_dt=None, chunk: int = 256,
                      out=None, workers=None, scheduler=None, progress=True, quad_order: int | None = None) -> dict:
-    """The shallow validation document (see :mod:`asymexp.validation.shallow_validation`); quad_order: nodes per dimension
+    """The shallow validation document (see :mod:`asymexp.validation.shallow_validation`); quad_order: nodes per
+    dimension
     of the theory layer's quadrature (default: its most accurate)."""
     (gamma,) = parse_gammas([gamma], numeric=True)
     if control is None:
