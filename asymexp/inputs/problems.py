@@ -86,6 +86,20 @@ def _matrix(value, key: str, where: str) -> np.ndarray:
     return arr
 
 
+def _table(data: dict, name: str, allowed: set, where: str) -> dict:
+    """The sub-table ``[name]`` of a problem: a table whose keys are all in ``allowed`` (a typo is an error, never
+    a silent default)."""
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ProblemError(f"{where}: {name} = {table!r} is not a table; write [{name}] with keys "
+                           f"{', '.join(sorted(allowed))}")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ProblemError(f"{where}: [{name}] has unknown key(s) {', '.join(unknown)}; allowed: "
+                           f"{', '.join(sorted(allowed))}")
+    return table
+
+
 def problem_from_mapping(data: dict, where: str = "<problem>") -> Problem:
     """Validate a parsed problem table (see the module docstring)."""
     allowed = {"activation", "alpha", "init", "data"}
@@ -98,7 +112,8 @@ def problem_from_mapping(data: dict, where: str = "<problem>") -> Problem:
     alpha = data.get("alpha", 1.0)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
         raise ProblemError(f"{where}: alpha = {alpha!r}; a finite number > 0 is required")
-    init = data.get("init", {})
+    init = _table(data, "init", {"c", "w"}, where)
+    table = _table(data, "data", {"x", "y", "probe"}, where)
     try:
         c_law = Law.parse(init.get("c", "uniform(-1,1)"))
         w_law = Law.parse(init.get("w", "normal(0,1)"))
@@ -106,16 +121,16 @@ def problem_from_mapping(data: dict, where: str = "<problem>") -> Problem:
         raise ProblemError(f"{where}: [init] {exc}") from None
     if "torch-default" in (c_law.kind, w_law.kind):
         raise ProblemError(f"{where}: [init] torch-default needs a fan-in; use normal(m,s) or uniform(a,b)")
-    if "data" not in data or "x" not in data["data"] or "y" not in data["data"]:
+    if "x" not in table or "y" not in table:
         raise ProblemError(f"{where}: [data] needs x (M lists of d numbers) and y (M numbers)")
-    x = _matrix(data["data"]["x"], "x", where)
+    x = _matrix(table["x"], "x", where)
     try:
-        y = np.asarray(data["data"]["y"], dtype=np.float64)
+        y = np.asarray(table["y"], dtype=np.float64)
     except (TypeError, ValueError):
         raise ProblemError(f"{where}: [data] y must be a list of numbers") from None
     if y.shape != (x.shape[0],) or not np.all(np.isfinite(y)):
         raise ProblemError(f"{where}: [data] y has shape {y.shape}; {x.shape[0]} finite numbers (one per x) required")
-    probe = data["data"].get("probe", [])
+    probe = table.get("probe", [])
     probe = _matrix(probe, "probe", where) if len(probe) else np.zeros((0, x.shape[1]))
     if probe.shape[1] != x.shape[1]:
         raise ProblemError(f"{where}: [data] probe points have dimension {probe.shape[1]}; x has {x.shape[1]}")

@@ -57,12 +57,21 @@ def _replica_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(index)])
 
 
+def check_antithetic(spec: NetworkSpec, antithetic: bool) -> None:
+    """Antithetic pairs (C, W), (-C, W) stay inside the spec's law of C only when that law is symmetric about 0;
+    :class:`SimError` otherwise, saying what to pass instead."""
+    if antithetic and not spec.c_law.is_symmetric:
+        raise SimError(f"antithetic pairs (C, W), (-C, W) need a law of C symmetric about 0; C ~ {spec.c_law} is not "
+                       "(its pairs would leave the law): use independent replicas (antithetic=False, --no-antithetic)")
+
+
 def initial_parameters(spec: NetworkSpec, layout, seed: int, start: int, count: int, antithetic: bool,
                        n_steps_sgd: int = 0, n_train: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Initial thetas (count, n_params) of replicas start..start+count-1 and their SGD data indices
     (count, n_steps_sgd) int64 (one stream per pair when antithetic)."""
     from asymexp.nn.layout import init_params
 
+    check_antithetic(spec, antithetic)
     if antithetic and (start % 2 or count % 2):
         raise SimError(f"antithetic replicas come in pairs: start {start} and count {count} must be even")
     thetas = np.empty((count, layout.n_params))
@@ -168,6 +177,7 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     if engine not in ("auto", "fused", "generic"):
         raise SimError(f"engine {engine!r} is unknown; allowed: auto, fused, generic")
     replicas, chunk = int(replicas), int(chunk)
+    check_antithetic(spec, antithetic)
     if replicas < 2 or (antithetic and replicas % 2):
         raise SimError(f"replicas = {replicas}; at least 2 (an even number with antithetic pairs) are required")
     if spec.output_dim != 1 or spec.bias:
@@ -175,6 +185,11 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     x = np.ascontiguousarray(x, dtype=np.float64)
     points = np.ascontiguousarray(points, dtype=np.float64)
     Y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).reshape(1, -1))
+    if x.ndim != 2 or Y.shape[1] != x.shape[0] or points.ndim != 2 or points.shape[1] != x.shape[1]:
+        raise SimError(f"shapes x {x.shape}, y {np.shape(y)}, points {points.shape} do not fit: x (M, d), y (M,) "
+                       "one target per training point, points (P, d)")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(Y)) and np.all(np.isfinite(points))):
+        raise SimError("x, y and points must be finite numbers")
     if spec.input_dim is None:
         spec = spec.replace(input_dim=x.shape[1])
     layout = build_layout(spec)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from asymexp.errors import AsymexpError
 from asymexp.executor import Task, run_tasks
+from asymexp.sim.replicas import check_antithetic
 from asymexp.validation.worker import problem_to_params, simulate_chunk, stack_chunks
 
 
@@ -36,6 +37,7 @@ def chunk_tasks(problem, gammas, width_lists, replicas: int, t: float, seed: int
     tasks = []
     for widths in width_lists:
         spec = problem.spec(gammas, widths)
+        check_antithetic(spec, antithetic)
         for start in range(0, replicas, chunk):
             count = min(chunk, replicas - start)
             key = (f"g{'+'.join(_exact_text(g) for g in spec.gammas)}_N{'+'.join(map(str, spec.widths))}"

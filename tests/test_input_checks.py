@@ -1,0 +1,55 @@
+"""Inputs that used to pass silently and change the science: antithetic pairs outside the law of C, typos in a
+problem file's tables, targets that do not match the training points."""
+import numpy as np
+import pytest
+
+from asymexp.cli import main
+from asymexp.inputs.problems import ProblemError, problem_from_mapping
+from asymexp.sim import SimError, simulate
+from asymexp.spec import NetworkSpec
+
+X = np.array([[0.1, -0.3, 1.0], [0.8, 0.4, 1.0], [-0.6, 0.7, 1.0]])
+Y = np.array([0.5, -0.2, 0.3])
+TABLE = {"activation": "tanh", "init": {"c": "uniform(0,1)", "w": "normal(0,1)"},
+         "data": {"x": X.tolist(), "y": Y.tolist()}}
+
+
+def _spec(c_law):
+    return NetworkSpec.from_strings("3/4", "8", activation="tanh", input_dim=3,
+                                    weight_laws=("normal(0,1)", c_law))
+
+
+def test_antithetic_pairs_are_refused_for_an_asymmetric_law_of_c():
+    with pytest.raises(SimError, match=r"C ~ uniform\(0,1\) is not .*antithetic=False"):
+        simulate(_spec("uniform(0,1)"), X, Y, X, [0.5], 4, dynamics="gd")
+    res = simulate(_spec("uniform(0,1)"), X, Y, X, [0.5], 4, dynamics="gd", antithetic=False)
+    assert res.g0.shape == (4, 3)
+    simulate(_spec("uniform(-1,1)"), X, Y, X, [0.5], 4, dynamics="gd")      # symmetric: pairs stay in the law
+
+
+def test_validate_cli_refuses_pairs_for_an_asymmetric_law(tmp_path, capsys):
+    path = tmp_path / "asym.toml"
+    path.write_text('activation = "tanh"\n[init]\nc = "uniform(0,1)"\n[data]\nx = [[0.1, 1.0], [0.5, 1.0]]\n'
+                    'y = [0.2, -0.1]\n')
+    assert main(["validate", "--problem", str(path), "--gamma", "3/4", "--widths", "8,16", "--replicas", "8",
+                 "--time", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "--no-antithetic" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("table,needle", [
+    ({"init": {"C": "uniform(0,1)"}}, r"\[init\] has unknown key\(s\) C"),
+    ({"data": {"x": X.tolist(), "y": Y.tolist(), "probes": [[0.0, 0.0, 1.0]]}}, r"\[data\] has unknown key\(s\) probes"),
+    ({"data": 5}, "data = 5 is not a table"),
+    ({"init": "x"}, "init = 'x' is not a table"),
+])
+def test_problem_tables_refuse_typos_and_wrong_types(table, needle):
+    with pytest.raises(ProblemError, match=needle):
+        problem_from_mapping({**TABLE, **table})
+
+
+def test_simulate_refuses_targets_that_do_not_match_the_points():
+    with pytest.raises(SimError, match="one target per training point"):
+        simulate(_spec("uniform(-1,1)"), X, Y[:2], X, [0.5], 4, dynamics="gd")
+    with pytest.raises(SimError, match="finite"):
+        simulate(_spec("uniform(-1,1)"), X, np.array([0.5, np.nan, 0.3]), X, [0.5], 4, dynamics="gd")
