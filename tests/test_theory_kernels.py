@@ -10,6 +10,7 @@ from asymexp.errors import SpecError
 from asymexp.spec import Law
 from asymexp.numeric import kernel_matrices, load_problem
 from asymexp.inputs.problems import problem_from_mapping
+from asymexp.numeric.pairwise import pair_moments
 from asymexp.numeric.quadrature import c_rule, monte_carlo_samples, quadrature_samples
 from asymexp.numeric.derivative_tensors import derivative_tensors, expectation_tensors
 
@@ -108,7 +109,6 @@ def test_quadrature_agrees_with_monte_carlo_within_5_standard_errors(name, w_law
 
 @pytest.mark.parametrize("name,w_law", [("tanh4", "normal(0,1)"), ("sigmoid4", "normal(1/2,3/2)")])
 def test_joint_span_rule_agrees_with_the_pairwise_rule(name, w_law):
-    from asymexp.numeric.pairwise import shallow_kernel_pairwise
 
     p = problem_with(name, w=w_law, c="uniform(0,1)")
     A, S, err = kernel_matrices(p)
@@ -158,3 +158,17 @@ def test_monte_carlo_is_seeded_and_rejects_too_few_samples():
         kernel_matrices(p, method="monte-carlo", n_samples=5)
     with pytest.raises(SpecError, match="method"):
         kernel_matrices(p, method="simpson")
+
+
+def shallow_kernel_pairwise(activation: str, c_law, w_law, points: np.ndarray, order: int = 96):
+    """The independent 2-D oracle: (A, S, E f) of f = c sigma(w . x) for w ~ normal(mu, s) i.i.d. per coordinate
+    (docs/theory/3-shallow-expansion.md).
+
+    A = E[sigma sigma] + E[c^2] E[sigma' sigma'] x.x'; S = Cov(f(x), f(x')) = E[c^2] E[sigma sigma]
+    - E[c]^2 E[sigma] E[sigma]; E f = E[c] E[sigma].
+    """
+    x = np.asarray(points, dtype=np.float64)
+    mu, s = float(w_law.a), float(w_law.b)
+    kk, kd, e_s = pair_moments(activation, mu * x.sum(axis=1), s * s * (x @ x.T), order)
+    c1, c2 = float(c_law.moment(1)), float(c_law.moment(2))
+    return kk + c2 * kd * (x @ x.T), c2 * kk - c1 * c1 * np.outer(e_s, e_s), c1 * e_s

@@ -116,15 +116,12 @@ class FrozenKernel:
         return np.einsum("ij,jk,ik->i", L, self.S, L)
 
 
-def frozen_kernel(problem, nodes: int = 120) -> FrozenKernel:
-    """The frozen kernel of a shallow :class:`~asymexp.inputs.problems.Problem` by the pairwise 2-D Gauss-Hermite
-    rule (:func:`asymexp.numeric.pairwise.shallow_kernel_pairwise`) at ``2 nodes`` per dimension; the error is the
-    largest change from ``nodes``. Needs w ~ normal(0, s)."""
-    from asymexp.numeric.pairwise import shallow_kernel_pairwise
+def frozen_kernel(problem, quad_order: int | None = None, method: str = "quadrature", n_samples: int | None = None,
+                  seed: int = 0) -> FrozenKernel:
+    """The frozen kernel of a shallow :class:`~asymexp.inputs.problems.Problem`: A and S by the theory layer's rule
+    (:func:`asymexp.numeric.shallow_theory.kernel_matrices`, the same A that h, V and Q1, Q2 use), wrapped with the
+    problem's targets and rate. ``error`` bounds the quadrature error of A and S (two rules compared)."""
+    from asymexp.numeric.shallow_theory import kernel_matrices
 
-    if problem.w_law.kind != "normal" or problem.w_law.a != 0:
-        raise AsymexpError(f"w law {problem.w_law} is not supported by the quadrature here; allowed: normal(0,s)")
-    A0, S0, _ = shallow_kernel_pairwise(problem.activation, problem.c_law, problem.w_law, problem.points, nodes)
-    A, S, _ = shallow_kernel_pairwise(problem.activation, problem.c_law, problem.w_law, problem.points, 2 * nodes)
-    err = float(max(np.abs(A - A0).max(), np.abs(S - S0).max()))
+    A, S, err = kernel_matrices(problem, method, n_samples, seed, quad_order)
     return FrozenKernel(A, S, np.asarray(problem.y, dtype=np.float64), float(problem.alpha), err)

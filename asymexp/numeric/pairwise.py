@@ -2,9 +2,8 @@
 
 For jointly Gaussian (u_p)_p with mean ``mean`` (P,) and covariance ``cov`` (P, P), every pair (u_p, u_q) is
 written u_p = m_p + a z1, u_q = m_q + rho z1 + b z2 (a Cholesky factor of the 2 x 2 block) and integrated with an
-``order``-node probabilists' Gauss-Hermite product rule. This gives the frozen kernel and the covariance of the
-shallow net (w ~ N(mu 1, s^2 I): mean mu sum(x_p), covariance s^2 x_p . x_q) to near machine precision with
-~100 nodes, and the layer kernels of deep nets (docs/theory/3-shallow-expansion.md to 4-deep-networks.md).
+``order``-node probabilists' Gauss-Hermite product rule. This gives the layer kernels of deep nets to near machine
+precision with ~100 nodes (docs/theory/3-shallow-expansion.md to 4-deep-networks.md).
 """
 from __future__ import annotations
 
@@ -36,17 +35,3 @@ def pair_moments(activation: str, mean: np.ndarray, cov: np.ndarray, order: int 
             kk[i, j] = kk[j, i] = float((w2 * si * sj).sum())
             kd[i, j] = kd[j, i] = float((w2 * ti * tj).sum())
     return kk, kd, e_s
-
-
-def shallow_kernel_pairwise(activation: str, c_law, w_law, points: np.ndarray, order: int = PAIR_ORDER):
-    """(A, S, E f) of f = c sigma(w . x) for w ~ normal(mu, s) i.i.d. per coordinate
-    (docs/theory/3-shallow-expansion.md).
-
-    A = E[sigma sigma] + E[c^2] E[sigma' sigma'] x.x'; S = Cov(f(x), f(x')) = E[c^2] E[sigma sigma]
-    - E[c]^2 E[sigma] E[sigma]; E f = E[c] E[sigma].
-    """
-    x = np.asarray(points, dtype=np.float64)
-    mu, s = float(w_law.a), float(w_law.b)
-    kk, kd, e_s = pair_moments(activation, mu * x.sum(axis=1), s * s * (x @ x.T), order)
-    c1, c2 = float(c_law.moment(1)), float(c_law.moment(2))
-    return kk + c2 * kd * (x @ x.T), c2 * kk - c1 * c1 * np.outer(e_s, e_s), c1 * e_s

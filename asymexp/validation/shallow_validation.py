@@ -36,21 +36,18 @@ _CACHE: dict = {}
 
 
 def theory_for(problem, gamma: Fraction, t: float, quad_order: int | None = None):
-    """(frozen kernel of asymexp.numeric.frozen, ShallowTheory or None, note); cached per problem, gamma, time,
-    quadrature order and code version. quad_order: nodes per dimension for the theory layer."""
-    from asymexp.numeric.frozen import frozen_kernel
+    """(frozen kernel, ShallowTheory, note): one frozen kernel (:class:`asymexp.numeric.frozen.FrozenKernel`, A and S
+    of the theory layer) serves h, Q1, Q2, V_t and the control variate. Cached per problem, gamma, time, quadrature
+    order and code version. quad_order: nodes per dimension for the theory layer."""
+    from asymexp.numeric import shallow_theory
+    from asymexp.numeric.frozen import FrozenKernel
 
     key = (provenance.problem_key(problem), gamma, float(t), quad_order, provenance.code_version())
     if key in _CACHE:
         return _CACHE[key]
-    fk = frozen_kernel(problem)
-    try:
-        from asymexp.numeric import shallow_theory
-
-        th = shallow_theory(problem, gamma, [t], order=2, quad_order=quad_order)
-        note = "h, Q1, Q2 from asymexp.numeric.shallow_theory; V_t and the control variate from 2-D Gauss-Hermite"
-    except ImportError:  # pragma: no cover - the theory layer ships with the package
-        th, note = None, "asymexp.numeric unavailable: h and V_t from the frozen kernel only, no Q1/Q2"
+    th = shallow_theory(problem, gamma, [t], order=2, quad_order=quad_order)
+    fk = FrozenKernel(th.A, th.S, np.asarray(problem.y, dtype=np.float64), float(problem.alpha), th.kernel_error)
+    note = "h, Q1, Q2, V_t and the control variate from one frozen kernel (asymexp.numeric.shallow_theory)"
     _CACHE[key] = (fk, th, note)
     return fk, th, note
 
