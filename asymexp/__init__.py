@@ -25,22 +25,15 @@ References: J. Yu, K. Spiliopoulos, "Normalization effects on deep neural networ
 """
 __version__ = "0.1.0"
 
-import importlib
-
 from asymexp.errors import AsymexpError, DataError, SpecError
+from asymexp.lazy import lazy_attributes
 from asymexp.spec import Law, NetworkSpec, PRESETS, parse_gammas
 
 _VERBS = ("derive", "theory", "simulate", "validate", "train")
 _RESULTS = ("DerivationResult", "TheoryResult", "SimulationResult", "ValidationResult", "TrainingResult")
 
 
-def __getattr__(name):
-    """The verbs and result classes, loaded on first use (``import asymexp`` stays light)."""
-    if name in _VERBS or name in _RESULTS:
-        value = getattr(importlib.import_module("asymexp.api"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'asymexp' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {name: "api" for name in _VERBS + _RESULTS}, globals())  # on first use
 
 
 __all__ = ["AsymexpError", "DataError", "SpecError", "Law", "NetworkSpec", "PRESETS", "parse_gammas", "__version__",

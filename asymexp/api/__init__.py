@@ -17,7 +17,7 @@ an :class:`asymexp.errors.AsymexpError` subclass whose message names the value a
 
 Nothing heavy is imported here; the names load on first use.
 """
-import importlib
+from asymexp.lazy import lazy_attributes
 
 _NAMES = {
     "derive": "verbs", "theory": "verbs", "simulate": "verbs", "validate": "verbs", "train": "verbs",
@@ -26,12 +26,7 @@ _NAMES = {
 }
 
 
-def __getattr__(name):
-    if name in _NAMES:
-        value = getattr(importlib.import_module(f"asymexp.api.{_NAMES[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'asymexp.api' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _NAMES, globals())
 
 
 __all__ = sorted(_NAMES)

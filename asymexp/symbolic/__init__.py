@@ -18,7 +18,7 @@ gammas, so symbolic gammas cost little.
 >>> print(source_contractions(1)[0])
 alpha**2 * einsum('s,m,n,m,n,spi,smij,snj->p', wq, muM, muM, r, R, gfP, HfM, gfM)
 """
-import importlib
+from asymexp.lazy import lazy_attributes
 
 _LAZY = {
     "Contraction": "einsum_form", "integral_definitions": "einsum_form", "kernel_contractions": "einsum_form",
@@ -27,13 +27,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    """Load SymPy-backed names on first use, so importing a submodule such as ``demo_step`` stays light."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"asymexp.symbolic.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'asymexp.symbolic' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())  # SymPy-backed names load on first use
 
 
 def learning_rate_exponents(spec) -> dict:
