@@ -53,3 +53,20 @@ def test_simulate_refuses_targets_that_do_not_match_the_points():
         simulate(_spec("uniform(-1,1)"), X, Y[:2], X, [0.5], 4, dynamics="gd")
     with pytest.raises(SimError, match="finite"):
         simulate(_spec("uniform(-1,1)"), X, np.array([0.5, np.nan, 0.3]), X, [0.5], 4, dynamics="gd")
+
+
+def test_negative_seeds_and_workers_are_one_line_errors(capsys):
+    from asymexp.mnist.train import TrainConfig, build_spec
+
+    with pytest.raises(SimError, match="seed = -1"):
+        simulate(_spec("uniform(-1,1)"), X, Y, X, [0.5], 4, dynamics="gd", seed=-1)
+    with pytest.raises(Exception, match="--seed -1"):
+        build_spec(TrainConfig(seed=-1))
+    for argv in (["validate", "--problem", "tanh4.toml", "--gamma", "0.75", "--widths", "8,16", "--seed", "-1"],
+                 ["validate", "--problem", "tanh4.toml", "--gamma", "0.75", "--widths", "8,16", "--workers", "-2"],
+                 ["theory", "--problem", "tanh4.toml", "--gamma", "0.75", "--seed", "x"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert "integer >=" in err and err.count("\n") == 1

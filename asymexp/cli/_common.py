@@ -22,6 +22,23 @@ def spec_from_args(args) -> NetworkSpec:
                                     preset=args.preset)
 
 
+def integer(minimum: int):
+    """An argparse type: an integer >= ``minimum``; anything else is one line and exit status 2."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (an integer >= {minimum} is required)")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not allowed; an integer >= {minimum} is required")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def add_json_argument(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 

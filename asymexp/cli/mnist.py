@@ -6,7 +6,7 @@ stdout: one JSON line per epoch ``{"epoch", "train_loss", "train_acc", "test_acc
 """
 import sys
 
-from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.spec import ACTIVATIONS, PRESETS
 
 HELP = "train an MLP on MNIST with the theory's per-layer learning rates (hand-written Numba SGD)"
@@ -31,10 +31,10 @@ def add_arguments(parser):
     parser.add_argument("--bias", dest="bias", action="store_true", default=None, help="trainable biases")
     parser.add_argument("--no-bias", dest="bias", action="store_false", help="no biases")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=integer(0), default=0, help="default 0")
     parser.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch "
                         "(default: batches in file order, as the paper)")
-    parser.add_argument("--threads", type=int, default=None, help="Numba threads for evaluation passes "
+    parser.add_argument("--threads", type=integer(1), default=None, help="Numba threads for evaluation passes "
                         "(training is sequential; results do not depend on it)")
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: embedded MNIST, 8000/2000)")

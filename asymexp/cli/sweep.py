@@ -6,7 +6,7 @@ and ``summarize(args, results) -> dict``. This module adds the common options --
 """
 import importlib
 
-from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.cli._common import add_json_argument, emit_json, integer
 
 HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
 SWEEP_KINDS = {"validate": "asymexp.validation.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
@@ -25,7 +25,8 @@ def add_arguments(parser):
         p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
                        help="a grid axis (repeatable)")
         p.add_argument("--out", required=True, help="result folder; finished tasks there are skipped on rerun")
-        p.add_argument("--workers", type=int, default=None, help="local processes (default: CPU count)")
+        p.add_argument("--workers", type=integer(0), default=None,
+                       help="local processes (default: CPU count; 0: this process)")
         p.add_argument("--scheduler", default=None,
                        help="Dask scheduler: 'local' or an address such as tcp://host:8786 (needs asymexp[dask])")
         add_json_argument(p)

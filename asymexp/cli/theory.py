@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import sys
 
-from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import SpecError
 
 HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (docs/theory/3-shallow-expansion.md)"
@@ -19,7 +19,7 @@ def add_arguments(parser):
     parser.add_argument("--method", choices=("quadrature", "monte-carlo"), default="quadrature",
                         help="kernel and tensor expectations (default quadrature; Monte Carlo reports its SE)")
     parser.add_argument("--samples", type=int, default=None, help="Monte Carlo draws (default 200000)")
-    parser.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    parser.add_argument("--seed", type=integer(0), default=0, help="Monte Carlo seed (default 0)")
     parser.add_argument("--nodes", type=int, default=None,
                         help="quadrature nodes per w-dimension (default: the most within the node budget, <= 48)")
     parser.add_argument("--inverse-n", action="store_true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import AsymexpError
 from asymexp.spec import exact_number, parse_gammas
 
@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
                              "layer 1:1 (default: equal widths), e.g. 2:1/2,1:1")
     parser.add_argument("--replicas", type=int, default=512, help="networks per width (even with antithetic pairs)")
     parser.add_argument("--time", type=float, default=1.0, help="time t >= 0 (t = k / N_L)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=integer(0), default=0, help="default 0")
     parser.add_argument("--dynamics", choices=("flow", "gd", "sgd"), default=None,
                         help="gradient flow (RK4; default for L = 1), full-batch GD (default for L >= 2) or online SGD")
     parser.add_argument("--flow-dt", default=None,
@@ -31,9 +31,9 @@ def add_arguments(parser) -> None:
                              "in docs/validation.md)")
     parser.add_argument("--no-antithetic", action="store_true", help="independent replicas instead of pairs (C,W),(-C,W)")
     parser.add_argument("--no-control", action="store_true", help="no frozen-kernel control variate")
-    parser.add_argument("--chunk", type=int, default=256, help="replicas per task (one result file each)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="local processes (default: this process, Numba-parallel over replicas)")
+    parser.add_argument("--chunk", type=integer(1), default=256, help="replicas per task (one result file each)")
+    parser.add_argument("--workers", type=integer(0), default=None,
+                        help="local processes; 0 or none: this process, Numba-parallel over replicas")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler: 'local' or tcp://host:port")
     parser.add_argument("--out", default=None, help="folder for tasks/ (resumable), result.json, report.md, figures")
     parser.add_argument("--quad-order", type=int, default=None,

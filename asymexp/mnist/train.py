@@ -103,6 +103,8 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
         raise SpecError(f"--dtype {cfg.dtype!r} is unknown; allowed: {', '.join(DTYPES)}")
     if cfg.batch < 1:
         raise SpecError(f"--batch {cfg.batch} is not allowed; a batch size >= 1 is required")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise SpecError(f"--seed {cfg.seed!r} is not allowed; an integer >= 0 is required")
     if cfg.epochs < 0:
         raise SpecError(f"--epochs {cfg.epochs} is not allowed; epochs >= 0")
     kwargs = {"input_dim": 784, "output_dim": 10}

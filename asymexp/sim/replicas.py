@@ -178,6 +178,8 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
         raise SimError(f"engine {engine!r} is unknown; allowed: auto, fused, generic")
     replicas, chunk = int(replicas), int(chunk)
     check_antithetic(spec, antithetic)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SimError(f"seed = {seed!r}; an integer >= 0 is required")
     if replicas < 2 or (antithetic and replicas % 2):
         raise SimError(f"replicas = {replicas}; at least 2 (an even number with antithetic pairs) are required")
     if spec.output_dim != 1 or spec.bias:

@@ -20,9 +20,9 @@ HELP = "shallow validation over a gamma x width grid (tasks: gamma, width, repli
 def add_arguments(parser) -> None:
     parser.add_argument("--problem", default="tanh4.toml", help="problem TOML (default: the built-in tanh4.toml)")
     parser.add_argument("--replicas", type=int, default=512, help="networks per (gamma, width)")
-    parser.add_argument("--chunk", type=int, default=256, help="replicas per task")
+    parser.add_argument("--chunk", type=int, default=256, help="replicas per task (default 256)")
     parser.add_argument("--time", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="default 0")
     parser.add_argument("--dynamics", choices=("flow", "gd", "sgd"), default="flow")
     parser.add_argument("--flow-dt", default=None, help="RK4 step (default 1/N)")
     parser.add_argument("--no-antithetic", action="store_true")
@@ -37,6 +37,8 @@ def _axes(args) -> tuple[list[Fraction], list[int]]:
     if unknown or "gamma" not in axes or "width" not in axes:
         raise AsymexpError(f"sweep validate needs --grid gamma=... and --grid width=...; got axes "
                            f"{sorted(axes)} (allowed: gamma, width)")
+    if args.seed < 0 or args.chunk < 1:
+        raise AsymexpError(f"--seed {args.seed} / --chunk {args.chunk}: a seed >= 0 and a chunk >= 1 are required")
     gammas = list(parse_gammas(axes["gamma"], numeric=True))
     try:
         widths = sorted({int(w) for w in axes["width"]})
