@@ -70,3 +70,30 @@ def test_negative_seeds_and_workers_are_one_line_errors(capsys):
         assert exc.value.code == 2
         err = capsys.readouterr().err
         assert "integer >=" in err and err.count("\n") == 1
+
+
+def test_derive_json_with_out_prints_the_document_and_writes_it(tmp_path, capsys):
+    import json
+
+    assert main(["derive", "--gammas", "3/4", "--json", "--out", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["gammas"] == ["3/4"] and json.loads((tmp_path / "L1_g3-4.json").read_text()) == doc
+
+
+def test_text_output_has_no_python_reprs(capsys):
+    assert main(["info"]) in (0, None)
+    out = capsys.readouterr().out
+    assert "{" not in out and "'" not in out and "numba_threads" in out and "kernel_cache" in out
+
+
+def test_sweep_mnist_takes_the_activation(tmp_path):
+    import argparse
+
+    from asymexp.mnist import mnist_grid
+
+    parser = argparse.ArgumentParser()
+    mnist_grid.add_arguments(parser)
+    args = parser.parse_args(["--layers", "2", "--activation", "tanh"])
+    args.grid, args.out = ["gammas=1/2,1"], str(tmp_path)
+    tasks, _ = mnist_grid.build_tasks(args)
+    assert len(tasks) == 4 and {t.params["config"]["activation"] for t in tasks} == {"tanh"}

@@ -39,6 +39,28 @@ def integer(minimum: int):
     return parse
 
 
+def print_text(document: dict, indent: int = 0) -> None:
+    """A document as aligned ``key  value`` lines for people (nested tables indented; no Python reprs)."""
+    width = max((len(str(k)) for k in document), default=0)
+    for key, value in document.items():
+        pad = " " * indent
+        if isinstance(value, dict):
+            print(f"{pad}{key}")
+            print_text(value, indent + 2)
+        elif isinstance(value, (list, tuple)) and all(not isinstance(v, (dict, list, tuple)) for v in value):
+            print(f"{pad}{key:{width}s}  {', '.join(_plain(v) for v in value)}")
+        elif isinstance(value, (list, tuple)):
+            print(f"{pad}{key}")
+            for i, item in enumerate(value):
+                print_text(item if isinstance(item, dict) else {str(i): item}, indent + 2)
+        else:
+            print(f"{pad}{key:{width}s}  {_plain(value)}")
+
+
+def _plain(value) -> str:
+    return "-" if value is None else str(value)
+
+
 def add_json_argument(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 

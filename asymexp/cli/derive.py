@@ -6,6 +6,7 @@ from pathlib import Path
 
 from asymexp.cli._common import add_json_argument, add_spec_arguments, emit_json, spec_from_args
 from asymexp.errors import SpecError
+from asymexp.spec import exact_number
 
 HELP = "derive learning-rate exponents, term orders and the expansion hierarchy for a gamma vector"
 
@@ -31,17 +32,16 @@ def run(args) -> int:
     spec = spec_from_args(args)
     betas = None
     if args.width_path is not None:
-        betas = [b.strip() for b in args.width_path.split(",") if b.strip()]
-        try:
-            from fractions import Fraction
-
-            [Fraction(b) for b in betas]
-        except (ValueError, ZeroDivisionError):
-            raise SpecError(f"--width-path {args.width_path!r} is not a list of numbers (e.g. 1,1,2)") from None
+        betas = [b.strip() for b in args.width_path.split(",")]
+        if not all(betas):
+            raise SpecError(f"--width-path {args.width_path!r} is not a list of numbers (e.g. 1,1,2)")
+        for b in betas:
+            exact_number(b, "--width-path entry")
     derivation = derive(spec, order=args.order, betas=betas)
     if fmt == "json":
-        if args.out is None:
+        if args.json or args.out is None:   # --json: the document on stdout, also when --out writes it
             emit_json(derivation.to_json())
+        if args.out is None:
             return 0
         import json
 

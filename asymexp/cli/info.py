@@ -1,7 +1,7 @@
 """asymexp info: versions, Numba threads, datasets found."""
 import platform
 
-from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.cli._common import add_json_argument, emit_json, print_text
 
 HELP = "versions, Numba threads and the datasets found"
 
@@ -24,10 +24,12 @@ def run(args):
             versions[pkg] = None
     import numba
 
+    from asymexp.jit import CACHE_FOLDER, cache_root
+
     doc = {"versions": versions, "numba_threads": numba.config.NUMBA_NUM_THREADS,
-           "machine": platform.machine(), "datasets": available()}
+           "machine": platform.machine(), "datasets": available(),
+           "kernel_cache": CACHE_FOLDER or f"off ({cache_root()} is not writable)"}
     if args.json:
         emit_json(doc)
     else:
-        for k, v in doc.items():
-            print(f"{k:14s} {v}")
+        print_text(doc)

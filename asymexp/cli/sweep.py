@@ -6,7 +6,7 @@ and ``summarize(args, results) -> dict``. This module adds the common options --
 """
 import importlib
 
-from asymexp.cli._common import add_json_argument, emit_json, integer
+from asymexp.cli._common import add_json_argument, emit_json, integer, print_text
 
 HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
 SWEEP_KINDS = {"validate": "asymexp.validation.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
@@ -45,5 +45,4 @@ def run(args):
     if args.json:
         emit_json(summary)
     else:
-        for key, value in summary.items():
-            print(f"{key}: {value}")
+        print_text(summary)

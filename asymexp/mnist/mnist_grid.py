@@ -12,6 +12,7 @@ import itertools
 import os
 from pathlib import Path
 
+from asymexp.activations import NAMES as ACTIVATIONS
 from asymexp.executor import SweepError, Task, parse_grid
 
 HELP = "the paper's MNIST gamma grid (27 configurations for 3 layers), resumable"
@@ -26,6 +27,8 @@ def add_arguments(parser):
     parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce")
     parser.add_argument("--lr-scale", type=float, default=1.0)
     parser.add_argument("--preset", default="paper-mnist")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=None,
+                        help="sigmoid or tanh (default: the preset's, sigmoid)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
     parser.add_argument("--shuffle", action="store_true")
@@ -36,7 +39,8 @@ def add_arguments(parser):
 
 
 def _task_key(gammas, seed, extra):
-    key = "g=" + ",".join(gammas) + f"+seed={seed}"
+    """File-safe key: gammas as written in the grid, a fraction's slash as '-' (1/2 -> 1-2)."""
+    key = "g=" + ",".join(g.replace("/", "-") for g in gammas) + f"+seed={seed}"
     for name, value in extra:
         key += f"+{name}={value}"
     return key
@@ -72,7 +76,7 @@ def build_tasks(args):
                 extra.append(("loss", loss))
             key = _task_key(gammas, seed, extra)
             cfg = TrainConfig(gammas=",".join(gammas), widths=args.widths, layers=args.layers, preset=args.preset,
-                              loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch, dtype=args.dtype,
+                              activation=args.activation, loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch, dtype=args.dtype,
                               seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
                               data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test)
             build_spec(cfg)  # validate every configuration before starting any
