@@ -1,16 +1,15 @@
 """Numba drivers: train R independent networks in parallel (prange over replicas) and record outputs.
 
-Every replica runs the shared core (:mod:`asymexp.nn.generic_kernel`, engine code 0) or a fused kernel equal to the
-core to rounding: for one hidden layer without biases :mod:`asymexp.nn.shallow_kernel` (code 1), for L >= 2 hidden
-layers without biases :mod:`asymexp.nn.deep_kernel` (code 2). With either fused kernel, GD and SGD steps fuse
-the backward pass with the update, bit for bit equal to backward + ``sgd_update``. A replica's numbers depend only on
-its
-own initial parameters (and, for SGD, its own drawn data indices), never on the thread that runs it, so the
-results do not depend on the thread count.
+Every replica runs the shared core (:mod:`asymexp.nn.generic_kernel`, ``Engine.GENERIC``) or a fused kernel equal
+to the core to rounding: :mod:`asymexp.nn.shallow_kernel` (``Engine.SHALLOW``: one hidden layer, no biases) or
+:mod:`asymexp.nn.deep_kernel` (``Engine.DEEP``: L >= 2 hidden layers, no biases). With either fused kernel, GD and
+SGD steps fuse the backward pass with the update, bit for bit equal to backward + ``sgd_update``. A replica's
+numbers depend only on its own initial parameters (and, for SGD, its own drawn data indices), never on the thread
+that runs it, so the results do not depend on the thread count.
 
-Dynamics (``mode``, :class:`asymexp.kernel_codes.Dynamics`): GD full-batch (theta -= rates * grad of the mean loss,
-one step = 1/N_L in time),
-SGD online (one data point per step, index given), FLOW gradient flow d theta/dt = -N_L rates * grad (RK4, step dt).
+Dynamics (``mode``, :class:`asymexp.kernel_codes.Dynamics`): ``GD`` full batch (theta -= rates * grad of the mean
+loss, one step = 1/time_scale in time), ``SGD`` online (one data point per step, index given), ``FLOW`` gradient
+flow d theta/dt = -time_scale rates * grad (RK4, step dt).
 
 Developers: the kernels' on-disk cache is keyed by the hash of every kernel module's source (:mod:`asymexp.jit`),
 so editing any kernel compiled into these drivers recompiles them.
@@ -21,12 +20,11 @@ import numpy as np
 from numba import prange
 
 from asymexp.jit import kernel
-from asymexp.kernel_codes import DYNAMICS_BY_NAME, Dynamics, Engine
+from asymexp.kernel_codes import Dynamics, Engine
 from asymexp.nn import deep_kernel as FD
 from asymexp.nn import generic_kernel as K
 from asymexp.nn import shallow_kernel as F
 
-MODES = DYNAMICS_BY_NAME
 
 
 @kernel()

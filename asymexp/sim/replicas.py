@@ -124,7 +124,7 @@ def shallow_ntk(thetas: np.ndarray, layout, points: np.ndarray, n_train: int) ->
     return (first + second * gram) / n
 
 
-def _schedule(times, dynamics: str, time_scale: int, flow_dt: float | None):
+def _schedule(times, dynamics: str, time_scale: float, flow_dt: float | None):
     times = np.asarray(times, dtype=np.float64).ravel()
     if times.size == 0 or np.any(~np.isfinite(times)) or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise SimError(f"times {times.tolist()} must be finite, >= 0 and increasing")
@@ -167,12 +167,12 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     from asymexp.nn import shallow_kernel
     from asymexp.nn import deep_kernel
     from asymexp.nn.layout import build_layout
-    from asymexp.kernel_codes import Engine
+    from asymexp.kernel_codes import DYNAMICS_BY_NAME, Engine
     from asymexp.sim import engine as E
     from asymexp.sim.blas import single_threaded_blas
     from asymexp.symbolic.rules import rules_for
 
-    if dynamics not in E.MODES:
+    if dynamics not in DYNAMICS_BY_NAME:
         raise SimError(f"dynamics {dynamics!r} is unknown; allowed: flow, gd, sgd")
     if engine not in ("auto", "fused", "generic"):
         raise SimError(f"engine {engine!r} is unknown; allowed: auto, fused, generic")
@@ -200,10 +200,11 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     if engine == "fused" and fused_code == Engine.GENERIC:
         raise SimError("engine 'fused' needs a network without biases and with one output")
     engine_code = Engine.GENERIC if engine == "generic" else fused_code
-    time_scale = spec.require_widths()[-1]
+    rules = rules_for(spec)
+    time_scale = rules.time_scale(spec.require_widths())
     rec_steps, dt = _schedule(times, dynamics, time_scale, flow_dt)
     n_steps = int(rec_steps[-1])
-    rates = rules_for(spec).learning_rates(spec.widths, alpha)
+    rates = rules.learning_rates(spec.widths, alpha)
     chunk = max(2, chunk - chunk % 2) if antithetic else max(1, chunk)
     meta = json.dumps({"spec": spec.to_dict(), "x": x.tolist(), "y": Y.tolist(), "points": points.tolist(),
                        "times": np.asarray(times, float).tolist(), "seed": seed, "dynamics": dynamics,
@@ -235,7 +236,7 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
             rec = np.empty((count, len(rec_steps) + 1, points.shape[0]))
             with single_threaded_blas():
                 E.train_many(thetas, layout.table, layout.scales, layout.activation, engine_code, layout.n_hidden,
-                             x, Y, points, rates, E.MODES[dynamics], n_steps, dt, float(time_scale),
+                             x, Y, points, rates, DYNAMICS_BY_NAME[dynamics], n_steps, dt, float(time_scale),
                              np.concatenate([[0], rec_steps]).astype(np.int64), idx, rec)
             if not np.all(np.isfinite(rec)):
                 from asymexp.errors import DivergenceError

@@ -80,12 +80,12 @@ class Rules:
             rates.append(value)
         return np.array(rates, dtype=np.float64)
 
-    def steps_for_time(self, t: float, widths) -> int:
-        """The number of GD/SGD steps that reach time t: round(t N_L)."""
+    def time_scale(self, widths) -> float:
+        """GD/SGD steps per unit of time at ``widths``: prod_l N_l^{e_l} (N_L; t = k / N_L)."""
         scale = 1.0
         for l, n in enumerate(widths, start=1):
             scale *= float(n) ** float(self.time_exponents[f"N{l}"])
-        return int(round(float(t) * scale))
+        return scale
 
     def variance_exponent_along(self, betas=None) -> Fraction:
         """The exponent of N in Var g_0 along N_l = c_l N^{b_l} (all b_l = 1: equal widths): sum_l b_l e_l."""
