@@ -14,8 +14,9 @@ NumPy's error model (division by zero gives inf/NaN instead of raising).
 
 On-disk cache. Numba keys its cache on each function's own file, so an edit to a kernel that is compiled into
 a function of another module would leave that function's stale machine code running. Here the key is instead
-one hash of the sources of all kernel modules (the package's ``.py`` files that import ``asymexp.jit``) and of
-the package modules they import (e.g. :mod:`asymexp.kernel_codes`), found by one scan of the package at import.
+one hash of the sources of all kernel modules (the package's ``.py`` files that import ``kernel`` from
+``asymexp.jit``) and of the package modules they import (e.g. :mod:`asymexp.kernel_codes`), found by one scan of
+the package at import.
 A cache locator (:class:`_Locator`, first in Numba's list) stores the kernels of those files under
 ``<root>/<hash>/``, root ``$NUMBA_CACHE_DIR/asymexp``, else ``$XDG_CACHE_HOME/asymexp/numba`` or
 ``~/.cache/asymexp/numba``; any edit gives a new hash, hence a fresh compile, and the newest few hash folders
@@ -44,6 +45,7 @@ _TOP = os.path.dirname(_PKG)                           # file keys are relative 
 _NAME = os.path.basename(_PKG)
 _SELF = f"{_NAME}/jit.py"
 _KEEP = 8                                              # hash folders kept under the root (newest first)
+_USES_KERNEL = re.compile(rb"^[ \t]*from[ \t]+" + _NAME.encode() + rb"\.jit[ \t]+import[ \t]+[^\n]*\bkernel\b", re.M)
 _IMPORT = re.compile(rf"^[ \t]*(?:from[ \t]+({_NAME}(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)"
                      rf"|import[ \t]+({_NAME}(?:\.\w+)*))", re.M)
 
@@ -72,7 +74,7 @@ def _scan() -> tuple[str, frozenset[str]]:
                 with open(path, "rb") as fh:
                     src[key] = fh.read()
                 deps[key] = _imported_files(src[key].decode("utf-8", "replace"))
-    todo = [k for k, d in deps.items() if _SELF in d] + [_SELF]
+    todo = [k for k in src if _USES_KERNEL.search(src[k])] + [_SELF]
     seen: set[str] = set()
     while todo:
         k = todo.pop()
