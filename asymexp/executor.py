@@ -4,7 +4,10 @@ A sweep is a list of :class:`Task` (a file-safe ``key`` and a JSON-ready ``param
 an importable top-level function ``worker(params) -> dict``. Each finished task is written atomically to
 ``out/tasks/<key>.json`` as ``{"key", "params", "result", "seconds"}``; a rerun skips the keys already there,
 so an interrupted sweep loses at most the tasks in flight. A task whose file exists with different params is an
-error (the folder belongs to another sweep), not silently reused.
+error (the folder belongs to another sweep), not silently reused, unless the task carries an ``identity`` equal to
+the one stored with it: then the task continues (it runs again and its worker resumes, as a raised MNIST
+``epochs`` does). ``Task.local`` holds run-time values (absolute paths) that reach the worker but are neither
+stored nor compared, so a result folder can be moved (docs/interfaces.md, "Output folders").
 
 >>> from asymexp.executor import grid_product
 >>> grid_product(a=[1, 2], b=["x"])
@@ -18,7 +21,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -33,10 +36,15 @@ class SweepError(AsymexpError):
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: ``key`` names its result file, ``params`` go to the worker."""
+    """One unit of work: ``key`` names its result file, ``params`` go to the worker (with ``local`` merged in).
+
+    ``identity``: the part of ``params`` that must match a stored result for the task to continue it rather than
+    be refused (None: all of ``params``). ``local``: run-time values for the worker, never stored."""
 
     key: str
     params: dict
+    identity: dict | None = None
+    local: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not _KEY.match(self.key):
@@ -81,6 +89,17 @@ def _write_atomic(path: Path, document: dict) -> None:
     os.replace(tmp, path)
 
 
+def _document(task: Task, result: dict, seconds: float) -> dict:
+    doc = {"key": task.key, "params": task.params, "result": result, "seconds": seconds}
+    if task.identity is not None:
+        doc["identity"] = task.identity
+    return doc
+
+
+def _same(stored, value) -> bool:
+    return stored == json.loads(json.dumps(value))
+
+
 def _timed(worker: Callable, params: dict) -> tuple[dict, float]:
     t0 = time.perf_counter()
     result = worker(params)
@@ -98,12 +117,17 @@ def _pending(tasks: list[Task], out: Path) -> tuple[list[Task], dict]:
         if path.is_file():
             try:
                 doc = json.loads(path.read_text())
-            except json.JSONDecodeError:
-                todo.append(task)  # a torn file cannot happen with atomic writes, but never trust it
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                # a torn file cannot happen with atomic writes, but never trust it
+                sys.stderr.write(f"asymexp: note: {path} is not a readable task result; running that task again\n")
+                todo.append(task)
                 continue
-            if doc.get("params") != json.loads(json.dumps(task.params)):
+            if isinstance(doc, dict) and _same(doc.get("params"), task.params) and "result" in doc:
+                done[task.key] = doc["result"]
+            elif isinstance(doc, dict) and task.identity is not None and _same(doc.get("identity"), task.identity):
+                todo.append(task)  # the same run with a continuable setting changed: the worker resumes it
+            else:
                 raise SweepError(f"{path} holds a result for other parameters; use another --out folder")
-            done[task.key] = doc["result"]
         else:
             todo.append(task)
     return todo, done
@@ -152,9 +176,8 @@ def run_tasks(tasks: list[Task], worker: Callable, out_dir, workers: int | None 
     try:
         if workers == 0 and scheduler is None:
             for task in todo:
-                result, seconds = _timed(worker, task.params)
-                _write_atomic(task_path(out, task.key),
-                              {"key": task.key, "params": task.params, "result": result, "seconds": seconds})
+                result, seconds = _timed(worker, task.params | task.local)
+                _write_atomic(task_path(out, task.key), _document(task, result, seconds))
                 results[task.key] = result
                 bar.update(1)
             return {t.key: results[t.key] for t in tasks}
@@ -162,12 +185,11 @@ def run_tasks(tasks: list[Task], worker: Callable, out_dir, workers: int | None 
             return {t.key: results[t.key] for t in tasks}
         pool, handles = _executor(workers, scheduler)
         try:
-            futures = {pool.submit(_timed, worker, task.params): task for task in todo}
+            futures = {pool.submit(_timed, worker, task.params | task.local): task for task in todo}
             for fut in as_completed(futures):
                 task = futures[fut]
                 result, seconds = fut.result()
-                _write_atomic(task_path(out, task.key),
-                              {"key": task.key, "params": task.params, "result": result, "seconds": seconds})
+                _write_atomic(task_path(out, task.key), _document(task, result, seconds))
                 results[task.key] = result
                 bar.update(1)
         finally:
@@ -187,4 +209,15 @@ def load_results(out_dir) -> list[dict]:
     folder = Path(out_dir) / "tasks"
     if not folder.is_dir():
         raise SweepError(f"{out_dir} holds no sweep results (no tasks/ folder)")
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    docs = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SweepError(f"{path} is not a readable task result ({'empty file' if not path.stat().st_size else exc}"
+                             "); delete it and rerun the sweep to recompute that task") from None
+        if not isinstance(doc, dict) or "result" not in doc:
+            raise SweepError(f"{path} is not a task result (no 'result'); delete it and rerun the sweep to recompute "
+                             "that task")
+        docs.append(doc)
+    return docs

@@ -22,10 +22,14 @@ A cache locator (:class:`_Locator`, first in Numba's list) stores the kernels of
 ``~/.cache/asymexp/numba``; any edit gives a new hash, hence a fresh compile, and the newest few hash folders
 are kept. If the root is not writable, kernels are not cached on disk (one warning line on stderr).
 ``python -m asymexp.jit --where`` prints the root, ``--clear`` deletes it.
+
+A real compile (a cache miss) is announced on stderr by :mod:`asymexp.compile_notice`; that module changes no
+machine code, so it is imported by name and stays out of the source hash.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import re
 import shutil
@@ -152,6 +156,7 @@ class _Locator(caching._CacheLocator):
 
 _impl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl")
 _impl._locator_classes.insert(0, _Locator)
+importlib.import_module(f"{_NAME}.compile_notice").install(cache_root(), CACHE_FOLDER)
 
 
 def kernel(*, inline: bool = False, numpy_errors: bool = False, fastmath: str | None = None,

@@ -2,6 +2,7 @@
 problem file's tables, targets that do not match the training points."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from asymexp.cli import main
 from asymexp.inputs.problems import ProblemError, problem_from_mapping
@@ -97,3 +98,61 @@ def test_sweep_mnist_takes_the_activation(tmp_path):
     args.grid, args.out = ["gammas=1/2,1"], str(tmp_path)
     tasks, _ = mnist_grid.build_tasks(args)
     assert len(tasks) == 4 and {t.params["config"]["activation"] for t in tasks} == {"tanh"}
+
+
+def _problem(**change):
+    from asymexp.inputs.problems import Problem
+    from asymexp.spec import Law
+
+    fields = dict(activation="tanh", alpha=1.0, c_law=Law.parse("uniform(-1,1)"), w_law=Law.parse("normal(0,1)"),
+                  x=X, y=Y, probe=np.zeros((0, 3)))
+    return Problem(**{**fields, **change})
+
+
+@pytest.mark.parametrize("change,needle", [
+    ({"alpha": -1.0}, r"alpha = -1.0; a finite number > 0"),
+    ({"alpha": 0}, r"alpha = 0; a finite number > 0"),
+    ({"alpha": float("inf")}, r"alpha = inf"),
+    ({"alpha": True}, r"alpha = True"),
+    ({"activation": "relu"}, r"activation = 'relu'; allowed"),
+    ({"x": X[:, :, None]}, r"x has shape \(3, 3, 1\); a 2-D array"),
+    ({"x": np.zeros((0, 3))}, r"x has shape \(0, 3\)"),
+    ({"y": Y[:2]}, r"y has shape \(2,\); \(3,\) is required"),
+    ({"y": Y[:, None]}, r"y has shape \(3, 1\); a 1-D array"),
+    ({"probe": np.ones((1, 2))}, r"probe has shape \(1, 2\); \(Q, 3\)"),
+    ({"x": [["a", 1.0, 1.0]] * 3}, r"x = .* is not an array of numbers"),
+    ({"c_law": "torch-default"}, r"c_law = torch-default needs a fan-in"),
+    ({"w_law": "cauchy(0,1)"}, r"w_law: law 'cauchy\(0,1\)'"),
+])
+def test_a_problem_built_from_arrays_checks_its_fields(change, needle):
+    with pytest.raises(ProblemError, match=needle):
+        _problem(**change)
+
+
+def test_a_problem_from_arrays_refuses_nan_before_any_linear_algebra():
+    """NaN used to reach the theory layer and end in a raw LinAlgError; now the constructor names the entry."""
+    bad = X.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ProblemError, match=r"x\[1, 2\] = nan; every entry must be a finite number"):
+        _problem(x=bad)
+    good = _problem(c_law="uniform(-1,1)", x=X.tolist(), y=tuple(Y))        # lists and law strings are accepted
+    assert good.x.dtype == np.float64 and good.x.shape == (3, 3) and good.c_law.kind == "uniform"
+    assert good.x is not X and good.points.shape == (3, 3)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(row=st.integers(0, 2), col=st.integers(0, 2), value=st.sampled_from([np.nan, np.inf, -np.inf]),
+       field=st.sampled_from(["x", "y", "probe"]))
+def test_any_non_finite_entry_is_refused_and_named(row, col, value, field):
+    arrays = {"x": X.copy(), "y": Y.copy(), "probe": X.copy()}
+    index = (row,) if field == "y" else (row, col)
+    arrays[field][index] = value
+    with pytest.raises(ProblemError, match=rf"{field}\[{', '.join(map(str, index))}\] = {value}"):
+        _problem(**arrays)
+
+
+def test_deep_validate_refuses_a_flow_step_it_would_ignore(capsys):
+    assert main(["validate", "--problem", "tanh4.toml", "--depth", "2", "--gammas", "0.7,0.9", "--widths", "8,16",
+                 "--flow-dt", "1/8"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--flow-dt 1/8" in err and "1/N_L" in err

@@ -225,7 +225,8 @@ def test_results_do_not_depend_on_thread_count_or_chunking():
     try:
         numba.set_num_threads(1)
         one = simulate(spec, X, Y, PTS, [1.0], 8, seed=5, dynamics="sgd", chunk=8)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(2)         # tests/conftest.py makes two threads available on any machine
+        assert numba.get_num_threads() == 2
         two = simulate(spec, X, Y, PTS, [1.0], 8, seed=5, dynamics="sgd", chunk=8)
     finally:
         numba.set_num_threads(before)
@@ -293,7 +294,14 @@ def test_blas_is_single_threaded_inside_the_simulator_and_restored_after():
     from asymexp.sim.blas import _openblas_handles, single_threaded_blas
 
     handles = _openblas_handles()
-    before = [int(get()) for _, get in handles]
-    with single_threaded_blas():
-        assert all(int(get()) == 1 for _, get in handles)
-    assert [int(get()) for _, get in handles] == before
+    assert handles, "no OpenBLAS library found in the process (NumPy and SciPy wheels bundle one)"
+    original = [int(get()) for _, get in handles]
+    try:
+        for setter, _ in handles:
+            setter(2)                    # a setting the context must change and then restore
+        with single_threaded_blas():
+            assert all(int(get()) == 1 for _, get in handles)
+        assert [int(get()) for _, get in handles] == [2] * len(handles)
+    finally:
+        for (setter, _), n in zip(handles, original):
+            setter(n)

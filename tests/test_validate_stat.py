@@ -66,6 +66,16 @@ def test_deep_control_variate_agrees_with_plain_estimator():
     gammas, N, t = ["7/10", "9/10"], 16, 1.0
     spec = problem.spec(gammas, [N, N])
     res = simulate(spec, problem.x, problem.y, problem.points, [t], 800, seed=14, dynamics="gd")
+    # the Gram of the last hidden layer, recomputed from the replicas' initial weights by a plain forward pass
+    from asymexp.nn.layout import build_layout
+    from asymexp.sim import initial_parameters
+
+    lay = build_layout(spec)
+    thetas, _ = initial_parameters(spec, lay, 14, 0, 20, True)
+    for r, theta in enumerate(thetas):
+        h1 = 1 / (1 + np.exp(-(lay.block(theta, 0) @ problem.points.T)))                    # (N, P)
+        h2 = 1 / (1 + np.exp(-(lay.scales[1] * lay.block(theta, 1) @ h1)))                 # (N, P)
+        np.testing.assert_allclose(res.hidden_gram[r], h2.T @ h2, rtol=1e-12)   # float64 rounding only
     np.testing.assert_allclose(np.einsum("rpp->rp", res.hidden_gram), res.hidden_sq, rtol=1e-14)
     L = deep_propagator(problem, gammas, [N, N], t)
     second = N ** -1.8 / 3 * np.einsum("xi,rij,xj->rx", L, res.hidden_gram, L)

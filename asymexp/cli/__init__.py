@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module of this package, named in ``COMMANDS``, and defines ``HELP``,
 ``add_arguments(parser)`` and ``run(args)``. Bad input raises :class:`asymexp.errors.AsymexpError`; ``main``
-turns it into one line on stderr and exit status 2, never a traceback.
+turns it, and an ``OSError`` about a path the user gave (a folder where a file is needed, a path under a file),
+into one line on stderr and exit status 2, never a traceback.
 """
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo"]
+COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "rmt", "warmup"]
+
+
+def one_line(message: str) -> str:
+    """``message`` with line breaks and other control characters escaped (a value typed by the user may hold
+    them), so that an error is always one line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
+    """argparse, but a usage error is one line on stderr and exit status 2; help shows the defaults."""
+
+    def __init__(self, *args, **kwargs):
+        from asymexp.cli._common import DefaultsHelpFormatter
+
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):  # noqa: D102
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
         raise SystemExit(2)
 
 
@@ -46,7 +59,14 @@ def main(argv=None) -> int:
     try:
         status = args._run(args)
     except AsymexpError as exc:
-        sys.stderr.write(f"asymexp {args.command}: error: {exc}\n")
+        sys.stderr.write(f"asymexp {args.command}: error: {one_line(str(exc))}\n")
+        return 2
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave: a genuine failure, with its traceback
+            raise
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        sys.stderr.write(f"asymexp {args.command}: error: {one_line(str(where))}: {exc.strerror or exc} "
+                         "(a readable file or a writable folder is required)\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"asymexp {args.command}: interrupted; finished results are kept\n")

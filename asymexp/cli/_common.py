@@ -1,6 +1,7 @@
 """Helpers shared by the subcommands: spec arguments and JSON output."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -11,10 +12,22 @@ def add_spec_arguments(parser, widths_required: bool = False, gammas_required: b
     """--gammas, --widths, --activation, --preset (as docs/interfaces.md writes them)."""
     parser.add_argument("--gammas", required=gammas_required,
                         help="gamma_1..gamma_L in [1/2, 1], comma-separated (0.7 or 7/10; symbols such as g1)")
-    parser.add_argument("--widths", required=widths_required, help="N_1..N_L, comma-separated integers >= 1")
+    parser.add_argument("--widths", required=widths_required, help="N_1..N_L, comma-separated integers >= 1 (default: none, widths left open)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default: the preset's (sigmoid)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="theory",
                         help="initial laws: theory (C symmetric, mean zero) or paper-mnist")
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """argparse help that shows each option's default: "(default: X)" is appended unless the help text already
+    names its default, the option is required, or it is a flag (off unless given)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.required or action.nargs == 0 or "default" in text.lower()
+                or action.default in (None, argparse.SUPPRESS)):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
 
 
 def spec_from_args(args) -> NetworkSpec:
@@ -24,7 +37,6 @@ def spec_from_args(args) -> NetworkSpec:
 
 def integer(minimum: int):
     """An argparse type: an integer >= ``minimum``; anything else is one line and exit status 2."""
-    import argparse
 
     def parse(text: str) -> int:
         try:
@@ -37,6 +49,19 @@ def integer(minimum: int):
 
     parse.__name__ = f"integer >= {minimum}"
     return parse
+
+
+def check_workers(workers: int | None, scheduler: str | None) -> None:
+    """Refuse --workers where it would be ignored or mean something else: 0 (this process) with --scheduler,
+    any count with a remote Dask scheduler (its cluster brings its own workers)."""
+    from asymexp.errors import AsymexpError
+
+    if scheduler is not None and workers == 0:
+        raise AsymexpError(f"--workers 0 runs in this process and cannot be combined with --scheduler {scheduler}; "
+                           "give --workers N >= 1 with --scheduler local, or drop one of them")
+    if scheduler not in (None, "local") and workers is not None:
+        raise AsymexpError(f"--workers {workers} sets local processes; the Dask cluster at {scheduler} brings its "
+                           "own workers: drop --workers")
 
 
 def print_text(document: dict, indent: int = 0) -> None:

@@ -10,4 +10,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    return run_demo(args.out, quick=args.quick)
+    from asymexp.run_folder import claim_folder
+
+    with claim_folder(args.out, "demo", {"quick": bool(args.quick)}):  # lock and manifest: docs/interfaces.md
+        return run_demo(args.out, quick=args.quick)

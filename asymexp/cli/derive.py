@@ -16,7 +16,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--order", type=int, default=2, help="expansion order K (1..5; default 2)")
     parser.add_argument("--format", choices=("json", "md", "tex"), default=None,
                         help="json (default with --json), md or tex")
-    parser.add_argument("--out", default=None, help="write the document into this folder instead of stdout")
+    parser.add_argument("--out", default=None, help="write the document into this folder (default: none, stdout)")
     parser.add_argument("--width-path", default=None,
                         help="beta_1..beta_L for N_l = c_l N^beta_l, used to order the terms (default: equal widths)")
     add_json_argument(parser)
@@ -29,6 +29,10 @@ def run(args) -> int:
     if args.json and args.format not in (None, "json"):
         raise SpecError(f"--json conflicts with --format {args.format}; use one of them")
     fmt = args.format or "json"
+    if args.out is not None:
+        from asymexp.run_folder import check_out_folder
+
+        check_out_folder(args.out)  # a folder of documents named after their derivations: no manifest needed
     spec = spec_from_args(args)
     betas = None
     if args.width_path is not None:
@@ -52,8 +56,11 @@ def run(args) -> int:
             sys.stdout.write(text)
             return 0
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     path = out / f"{file_stem(derivation)}.{fmt}"
-    path.write_text(text)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as exc:
+        raise SpecError(f"--out {args.out}: cannot write {path} ({exc.strerror or exc})") from None
     sys.stderr.write(f"asymexp derive: wrote {path}\n")
     return 0

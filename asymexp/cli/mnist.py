@@ -15,7 +15,7 @@ EXIT_DIVERGED = 3
 
 def add_arguments(parser):
     parser.add_argument("--layers", type=int, default=None, help="L hidden layers (a single --gammas/--widths "
-                        "value is then used for every layer)")
+                        "value is then used for every layer; default: one per --gammas entry)")
     parser.add_argument("--gammas", required=True, help="gamma_1..gamma_L in [1/2, 1], comma-separated")
     parser.add_argument("--widths", default="100", help="N_1..N_L, comma-separated (default 100 each)")
     parser.add_argument("--epochs", type=int, default=1)
@@ -27,7 +27,7 @@ def add_arguments(parser):
                         "rate alpha_m (docs/theory/2-learning-rates.md)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper-mnist",
                         help="initial laws (default paper-mnist: the authors' set-up)")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=None)
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default: the preset's (sigmoid)")
     parser.add_argument("--bias", dest="bias", action="store_true", default=None, help="trainable biases")
     parser.add_argument("--no-bias", dest="bias", action="store_false", help="no biases")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
@@ -35,14 +35,35 @@ def add_arguments(parser):
     parser.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch "
                         "(default: batches in file order, as the paper)")
     parser.add_argument("--threads", type=integer(1), default=None, help="Numba threads for evaluation passes "
-                        "(training is sequential; results do not depend on it)")
+                        "(training is sequential; results do not depend on it; default: NUMBA_NUM_THREADS)")
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: embedded MNIST, 8000/2000)")
-    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
-    parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images")
-    parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch; rerun to resume")
+    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images (default: all)")
+    parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images (default: all)")
+    parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch; rerun to resume (default: none)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (docs/interfaces.md)")
     add_json_argument(parser)
+
+
+def _check_size(args, cfg, spec) -> None:
+    """Refuse widths / sizes whose memory cannot fit, or whose work is above a day without --yes-long-run
+    (asymexp.budget), before the data are loaded; the estimate is printed when large. Without --n-train and
+    --n-test the sizes of the embedded set (8000/2000) or, with --data-dir, of the full MNIST files (60000/10000)
+    are assumed."""
+    from asymexp import budget
+
+    for name, value in (("--n-train", cfg.n_train), ("--n-test", cfg.n_test), ("--epochs", cfg.epochs)):
+        if value is not None and value < (0 if name == "--epochs" else 1):
+            raise budget.BudgetError(f"{name} {value} is not allowed; an integer >= {0 if name == '--epochs' else 1}"
+                                     " is required")
+    full = (8000, 2000) if cfg.data_dir is None else (60000, 10000)
+    sizes = [spec.input_dim, *spec.widths, spec.output_dim]
+    est = budget.training(sizes, cfg.n_train or full[0], cfg.n_test or full[1], cfg.epochs, cfg.batch,
+                          4 if cfg.dtype == "float32" else 8,
+                          f"mnist training (widths {','.join(map(str, spec.widths))}, {cfg.epochs} epochs)")
+    budget.check(est, args.yes_long_run, prog="asymexp mnist")
 
 
 def config_from_args(args):
@@ -69,13 +90,28 @@ def _print(args, record):
 
 
 def run(args):
+    import contextlib
+
+    from asymexp.mnist.train import build_spec
+    from asymexp.run_folder import check_out_folder, claim_folder
+
+    if args.out is not None:
+        check_out_folder(args.out)
+    cfg = config_from_args(args)
+    spec = build_spec(cfg)  # validate before any work
+    _check_size(args, cfg, spec)
+    with contextlib.ExitStack() as stack:
+        if args.out is not None:  # the run's identity leaves out epochs (raised: continue) and threads
+            stack.enter_context(claim_folder(args.out, "mnist", cfg.canonical_identity(), {"epochs": cfg.epochs}))
+        return _train(args, cfg)
+
+
+def _train(args, cfg):
     from tqdm import tqdm
 
     from asymexp.errors import DivergenceError
-    from asymexp.mnist.train import build_spec, run_summary, train
+    from asymexp.mnist.train import run_summary, train
 
-    cfg = config_from_args(args)
-    build_spec(cfg)  # validate before any work
     previous: list = []
     history: list = []
     bar = tqdm(total=cfg.epochs, desc="mnist", unit="epoch", file=sys.stderr,
@@ -109,5 +145,8 @@ def run(args):
         return EXIT_DIVERGED
     finally:
         bar.close()
+    if len(history) > cfg.epochs:
+        sys.stderr.write(f"asymexp mnist: note: {args.out} already holds {len(history)} epochs, more than --epochs "
+                         f"{cfg.epochs}; nothing to train, reporting the finished epochs (raise --epochs to continue)\n")
     _print(args, run_summary(cfg, history))
     return 0

@@ -11,8 +11,15 @@ def add_arguments(parser):
 
 
 def run(args):
+    from asymexp.errors import AsymexpError
     from asymexp.mnist.grid_report import analyse, draw_figure, load_runs
+    from asymexp.run_folder import check_out_file, read_manifest
 
+    check_out_file(args.out, (".png", ".pdf", ".svg"))
+    manifest = read_manifest(args.sweep)
+    if manifest is not None and manifest["command"] != "sweep mnist":
+        raise AsymexpError(f"--sweep {args.sweep} holds an `asymexp {manifest['command']}` run; plot reads the "
+                           "folders of `asymexp sweep mnist`")
     runs = load_runs(args.sweep)
     summary = analyse(runs)
     summary["figure"] = str(draw_figure(runs, args.out))

@@ -1,12 +1,13 @@
 """asymexp sweep KIND: run a grid of tasks through the resumable executor (asymexp.executor).
 
-KIND modules (``SWEEP_KINDS``) define ``HELP``, ``add_arguments(parser)``, ``build_tasks(args) -> (tasks, worker)``
-and ``summarize(args, results) -> dict``. This module adds the common options --grid, --out, --workers,
+KIND modules (``SWEEP_KINDS``) define ``HELP``, ``add_arguments(parser)``, ``build_tasks(args) -> (tasks, worker)``,
+``folder_identity(args) -> (parameters, continuable)`` (the --out folder's manifest, asymexp.run_folder) and
+``summarize(args, results) -> dict``. This module adds the common options --grid, --out, --workers,
 --scheduler and --json.
 """
 import importlib
 
-from asymexp.cli._common import add_json_argument, emit_json, integer, print_text
+from asymexp.cli._common import add_json_argument, check_workers, emit_json, integer, print_text
 
 HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
 SWEEP_KINDS = {"validate": "asymexp.validation.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
@@ -28,7 +29,8 @@ def add_arguments(parser):
         p.add_argument("--workers", type=integer(0), default=None,
                        help="local processes (default: CPU count; 0: this process)")
         p.add_argument("--scheduler", default=None,
-                       help="Dask scheduler: 'local' or an address such as tcp://host:8786 (needs asymexp[dask])")
+                       help="Dask scheduler: 'local' or an address such as tcp://host:8786 (needs asymexp[dask]; "
+                            "default: none, local processes)")
         add_json_argument(p)
         module.add_arguments(p)
         p.set_defaults(_sweep_module=module)
@@ -36,12 +38,17 @@ def add_arguments(parser):
 
 def run(args):
     from asymexp.executor import run_tasks
+    from asymexp.run_folder import check_out_folder, claim_folder
 
     module = args._sweep_module
+    check_workers(args.workers, args.scheduler)
+    check_out_folder(args.out)
     tasks, worker = module.build_tasks(args)
-    results = run_tasks(tasks, worker, args.out, workers=args.workers, scheduler=args.scheduler,
-                        desc=f"sweep {args.kind}")
-    summary = module.summarize(args, results)
+    parameters, continuable = module.folder_identity(args)
+    with claim_folder(args.out, f"sweep {args.kind}", parameters, continuable):  # docs/interfaces.md
+        results = run_tasks(tasks, worker, args.out, workers=args.workers, scheduler=args.scheduler,
+                            desc=f"sweep {args.kind}")
+        summary = module.summarize(args, results)
     if args.json:
         emit_json(summary)
     else:

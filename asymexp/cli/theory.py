@@ -18,14 +18,39 @@ def add_arguments(parser):
                         help="0: h, V; 1: + Q1; 2: + Q2 (default); 3: + Q3 (from the symbolic layer's contractions)")
     parser.add_argument("--method", choices=("quadrature", "monte-carlo"), default="quadrature",
                         help="kernel and tensor expectations (default quadrature; Monte Carlo reports its SE)")
-    parser.add_argument("--samples", type=int, default=None, help="Monte Carlo draws (default 200000)")
+    parser.add_argument("--samples", type=integer(1), default=None, help="Monte Carlo draws (default 200000)")
     parser.add_argument("--seed", type=integer(0), default=0, help="Monte Carlo seed (default 0)")
     parser.add_argument("--nodes", type=int, default=None,
                         help="quadrature nodes per w-dimension (default: the most within the node budget, <= 48)")
     parser.add_argument("--inverse-n", action="store_true",
                         help="also the 1/N mean coefficient c_t under gradient flow (E g ~ h + eps^2 Q2 + c/N; "
                              "experimental, see docs/theory-layer.md)")
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (docs/interfaces.md)")
     add_json_argument(parser)
+
+
+def _check_size(args, problem) -> None:
+    """Refuse --samples / --nodes whose memory cannot fit, or whose work is above a day without --yes-long-run
+    (asymexp.budget); the estimate is printed when large."""
+    from asymexp import budget
+    from asymexp.numeric.quadrature import quadrature_dimension
+
+    pts = problem.points
+    if args.samples is not None and args.samples < 2:
+        raise SpecError(f"--samples {args.samples}; an integer >= 2 is required")
+    if args.method == "monte-carlo" or args.samples is not None:
+        nodes, what = float(args.samples or 200_000), f"theory with {args.samples or 200_000} Monte Carlo draws"
+    else:
+        nodes = 0.0
+        what = "theory quadrature"
+    if args.nodes is not None:
+        r = quadrature_dimension(problem.w_law, pts)
+        nodes = max(nodes, 3.0 * float(args.nodes) ** max(r, 1) * 1.5)     # the rule and its 3/4-order check
+        what = f"theory quadrature with {args.nodes} nodes in each of {r} dimensions"
+    if nodes:
+        budget.check(budget.quadrature(nodes, pts.shape[1], pts.shape[0], what), args.yes_long_run,
+                     prog="asymexp theory")
 
 
 def _times(text: str) -> list[float]:
@@ -59,6 +84,7 @@ def run(args):
     if args.nodes is not None and args.nodes < 2:
         raise SpecError(f"--nodes {args.nodes}; an integer >= 2 is required")
     problem = load_problem(args.problem)
+    _check_size(args, problem)
     th = shallow_theory(problem, gamma, times, order=args.order, method=args.method, n_samples=args.samples,
                         seed=args.seed, quad_order=args.nodes)
     single = len(times) == 1

@@ -51,6 +51,39 @@ class Problem:
     probe: np.ndarray
     path: str | None = None
 
+    def __post_init__(self):
+        """Check every field (however the Problem was built: from a file or from arrays) and store the arrays
+        as float64 copies; :class:`ProblemError` names the value and what is allowed."""
+        if self.activation not in ACTIVATIONS:
+            raise ProblemError(f"activation = {self.activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+        alpha = self.alpha
+        if (isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating))
+                or not math.isfinite(float(alpha)) or alpha <= 0):
+            raise ProblemError(f"alpha = {alpha!r}; a finite number > 0 is required")
+        object.__setattr__(self, "alpha", float(alpha))
+        for name in ("c_law", "w_law"):
+            try:
+                law = Law.parse(getattr(self, name))
+            except SpecError as exc:
+                raise ProblemError(f"{name}: {exc}") from None
+            if law.kind == "torch-default":
+                raise ProblemError(f"{name} = torch-default needs a fan-in; use normal(m,s) or uniform(a,b)")
+            object.__setattr__(self, name, law)
+        x = _array(self.x, "x", 2)
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ProblemError(f"x has shape {x.shape}; (M, d) with M >= 1 training points of d >= 1 numbers "
+                               "is required")
+        y = _array(self.y, "y", 1)
+        if y.shape != (x.shape[0],):
+            raise ProblemError(f"y has shape {y.shape}; ({x.shape[0]},) is required: one target per row of x")
+        probe = np.zeros((0, x.shape[1])) if self.probe is None or np.size(self.probe) == 0 else \
+            _array(self.probe, "probe", 2)
+        if probe.shape[1] != x.shape[1]:
+            raise ProblemError(f"probe has shape {probe.shape}; (Q, {x.shape[1]}) is required (the dimension "
+                               "of x)")
+        for name, arr in (("x", x), ("y", y), ("probe", probe)):
+            object.__setattr__(self, name, arr)
+
     @property
     def points(self) -> np.ndarray:
         """(P, d): the M training points, then the probes."""
@@ -72,6 +105,23 @@ class Problem:
         laws = [self.w_law] + [Law("normal", 0, 1)] * (depth - 1) + [self.c_law]
         return NetworkSpec(gammas=tuple(gammas), widths=tuple(widths), activation=self.activation,
                            input_dim=self.dim, output_dim=1, weight_laws=tuple(laws), bias=False)
+
+
+def _array(value, name: str, ndim: int) -> np.ndarray:
+    """A float64 copy of ``value`` with ``ndim`` dimensions and finite entries, else :class:`ProblemError`."""
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ProblemError(f"{name} = {value!r} is not an array of numbers; a {ndim}-D array of finite "
+                           "numbers is required") from None
+    if arr.ndim != ndim:
+        raise ProblemError(f"{name} has shape {arr.shape}; a {ndim}-D array is required "
+                           f"({'(M, d)' if ndim == 2 else '(M,)'})")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ProblemError(f"{name}{list(where)} = {arr[where]}; every entry must be a finite number")
+    return arr
 
 
 def _matrix(value, key: str, where: str) -> np.ndarray:

@@ -1,8 +1,9 @@
 """MNIST: the data layer and the hand-written Numba training loops of the paper's experiments.
 
-Modules: :mod:`.data` (IDX reader, embedded MNIST), :mod:`.prepare` (sparse raw pixels), :mod:`.rates`
-(per-layer learning rates, docs/theory/2-learning-rates.md), :mod:`.fused` (Numba kernels: one SGD epoch, evaluation),
-:mod:`.train` (the trainer: epochs, checkpoints, resume, divergence), :mod:`.sweep` (the gamma grid through
-``asymexp.executor``), :mod:`.report` (analysis and figure of a grid), :mod:`.demo_step`. See docs/mnist.md.
+Modules: :mod:`.prepare` (sparse raw pixels of the data sets in :mod:`asymexp.inputs.datasets`),
+:mod:`.epoch_kernel` (Numba kernels: one SGD epoch, evaluation), :mod:`.train` (the trainer: per-layer rates from
+:mod:`asymexp.symbolic.rules`, epochs, checkpoints, resume, divergence), :mod:`.mnist_grid` (the gamma grid through
+``asymexp.executor``), :mod:`.grid_report` (analysis and figure of a grid). The demo step is
+:mod:`asymexp.demo.mnist_step`. See docs/mnist.md.
 Nothing heavy is imported here.
 """

@@ -3,8 +3,10 @@
 ``--grid "gammas=0.5,0.7,1.0" --layers 3`` makes every gamma_l range over the list: 27 configurations for three
 hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. Each task
 trains one network single-threaded and checkpoints every epoch under ``OUT/runs/<key>/``, so an interrupted
-sweep resumes inside unfinished tasks too. ``summarize`` writes ``OUT/summary.json`` and ``OUT/figure.png``
-(the figure of ``asymexp plot``).
+sweep resumes inside unfinished tasks too. Tasks store that folder relative to OUT (resolved at run time), so a
+sweep folder can be moved or renamed; their ``identity`` leaves out ``epochs``, so a rerun with more epochs
+continues every task (docs/mnist.md). ``summarize`` writes ``OUT/summary.json`` and ``OUT/figure.png`` (the
+figure of ``asymexp plot``).
 """
 from __future__ import annotations
 
@@ -33,9 +35,9 @@ def add_arguments(parser):
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
     parser.add_argument("--shuffle", action="store_true")
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--n-train", type=int, default=None)
-    parser.add_argument("--n-test", type=int, default=None)
+    parser.add_argument("--data-dir", default=None, help="IDX folder (default: $ASYMEXP_DATA, else embedded)")
+    parser.add_argument("--n-train", type=int, default=None, help="first N training images (default: all)")
+    parser.add_argument("--n-test", type=int, default=None, help="first N test images (default: all)")
 
 
 def _task_key(gammas, seed, extra):
@@ -65,7 +67,7 @@ def build_tasks(args):
         raise SweepError(f"seeds {seeds} must be integers") from None
     lr_scales = [float(v) for v in axes.pop("lr_scale", [args.lr_scale])]
     losses = axes.pop("loss", [args.loss])
-    out = Path(os.path.abspath(args.out))
+    out = os.path.abspath(args.out)
     tasks = []
     for gammas in itertools.product(axes["gammas"], repeat=args.layers):
         for seed, lr, loss in itertools.product(seeds, lr_scales, losses):
@@ -80,9 +82,29 @@ def build_tasks(args):
                               seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
                               data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test)
             build_spec(cfg)  # validate every configuration before starting any
-            params = {"config": _config_dict(cfg), "checkpoint_dir": str(out / "runs" / key)}
-            tasks.append(Task(key, params))
+            run_dir = f"runs/{key}"
+            tasks.append(Task(key, {"config": _config_dict(cfg), "checkpoint_dir": run_dir},
+                              identity={"config": cfg.canonical_identity(), "checkpoint_dir": run_dir},
+                              local={"sweep_dir": out}))
     return tasks, train_worker
+
+
+def folder_identity(args) -> tuple[dict, dict]:
+    """``(parameters, continuable)`` of the sweep's manifest (:func:`asymexp.run_folder.claim_folder`): every
+    setting that shapes the grid or its networks, canonical where the spec gives a form; ``epochs`` may change."""
+    from asymexp.mnist.train import TrainConfig, build_spec
+
+    axes = parse_grid(args.grid)
+    spec = build_spec(TrainConfig(gammas=axes["gammas"][0], widths=args.widths, layers=args.layers,
+                                  preset=args.preset, activation=args.activation))
+    seeds = [int(s) for s in axes.pop("seed", None) or str(args.seeds).split(",")]
+    params = {"layers": args.layers, "widths": list(spec.widths), "activation": spec.activation,
+              "preset": args.preset, "batch": args.batch, "dtype": args.dtype, "shuffle": bool(args.shuffle),
+              "dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train, "n_test": args.n_test,
+              "gammas": axes["gammas"], "seeds": seeds,
+              "lr_scale": [float(v) for v in axes.get("lr_scale", [args.lr_scale])],
+              "loss": axes.get("loss", [args.loss])}
+    return params, {"epochs": args.epochs}
 
 
 def _config_dict(cfg) -> dict:
@@ -99,11 +121,14 @@ def train_worker(params: dict) -> dict:
     from asymexp.mnist.train import TrainConfig, train
 
     cfg = TrainConfig(**params["config"])
+    run_dir = params.get("checkpoint_dir")
+    if run_dir is not None and not os.path.isabs(run_dir):
+        run_dir = os.path.join(params.get("sweep_dir", "."), run_dir)
     previous: list = []
     history: list = []
     status, error = "finished", None
     try:
-        for record in train(cfg, params.get("checkpoint_dir"), resumed=previous):
+        for record in train(cfg, run_dir, resumed=previous):
             history.append(record)
     except DivergenceError as exc:
         status, error = "diverged", str(exc)

@@ -79,6 +79,24 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         return {k: v for k, v in d.items() if k not in _NOT_IDENTITY}
 
+    def canonical_identity(self) -> dict:
+        """:meth:`identity` in canonical form: exact gammas and widths per layer, the preset's activation and
+        bias filled in, so ``--gammas 1 --layers 2`` and ``--gammas 1.0,1`` are the same run."""
+        spec = build_spec(self)
+        return self.identity() | {"gammas": ",".join(str(g) for g in spec.gammas),
+                                  "widths": ",".join(str(w) for w in spec.widths), "layers": spec.depth,
+                                  "activation": spec.activation, "bias": bool(spec.bias)}
+
+
+def _same_run(stored: dict, cfg: TrainConfig) -> list[str]:
+    """The identity fields in which the checkpoint's config ``stored`` differs from ``cfg`` (canonical forms)."""
+    mine = json.loads(json.dumps(cfg.canonical_identity()))
+    try:
+        theirs = json.loads(json.dumps(TrainConfig(**stored).canonical_identity()))
+    except (TypeError, AsymexpError):
+        theirs = stored
+    return sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+
 
 def _broadcast(text: str, layers: int | None, what: str) -> str:
     items = [t.strip() for t in str(text).split(",")]
@@ -161,14 +179,29 @@ def _save(path: Path, theta, meta: dict) -> None:
     os.replace(tmp, path)
 
 
+_META_KEYS = {"config": dict, "epoch": int, "history": list, "rng_state": dict}
+
+
 def load_checkpoint(path) -> tuple[np.ndarray, dict]:
-    """``(theta, meta)`` of a checkpoint file; meta has ``config``, ``epoch``, ``history``, ``rng_state``."""
+    """``(theta, meta)`` of a checkpoint file; meta has ``config``, ``epoch``, ``history``, ``rng_state``.
+
+    An empty, truncated or corrupt file is an :class:`AsymexpError` naming it and what to do (exit status 2)."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
-            return z["theta"].copy(), json.loads(str(z["meta"]))
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-        raise AsymexpError(f"{path}: not a readable asymexp checkpoint ({exc})") from None
+            theta, meta = z["theta"].copy(), json.loads(str(z["meta"]))
+        if not isinstance(meta, dict) or any(not isinstance(meta.get(k), t) for k, t in _META_KEYS.items()):
+            raise ValueError(f"its metadata lacks one of {', '.join(_META_KEYS)}")
+        if theta.ndim != 1 or not np.issubdtype(theta.dtype, np.floating):
+            raise ValueError(f"its parameters are {theta.dtype} of shape {theta.shape}, not a float vector")
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails anywhere in zipfile's and NumPy's parsers
+        # (BadZipFile, zlib.error, EOFError, NotImplementedError for a garbled compression method, RuntimeError
+        # for a garbled encryption flag, SyntaxError or tokenize.TokenError for a garbled .npy header, ...)
+        size = path.stat().st_size if path.is_file() else None
+        why = "empty file" if size == 0 else str(exc) or type(exc).__name__
+        raise AsymexpError(f"{path}: not a readable asymexp checkpoint ({why}); delete it to restart that run "
+                           "from epoch 0, or use another --out") from None
+    return theta, meta
 
 
 def _evaluate(theta, layout, scales, first, data, loss_kind):
@@ -237,10 +270,13 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
         Path(out).mkdir(parents=True, exist_ok=True)
         if ckpt.exists():
             theta_c, meta = load_checkpoint(ckpt)
-            if meta["config"] != json.loads(json.dumps(cfg.identity())):
-                diff = sorted(k for k in cfg.identity() if meta["config"].get(k) != cfg.identity()[k])
+            diff = _same_run(meta["config"], cfg)
+            if diff:
                 raise AsymexpError(f"{ckpt} belongs to a run with other settings ({', '.join(diff)} differ); "
                                    "use another --out folder")
+            if theta_c.shape != theta.shape:
+                raise AsymexpError(f"{ckpt} holds {theta_c.size} parameters, this network {theta.size}; delete it "
+                                   "to restart that run, or use another --out")
             theta, start, history = theta_c.astype(dtype), int(meta["epoch"]), meta["history"]
             rng.bit_generator.state = meta["rng_state"]
             if resumed is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from asymexp import budget
 from asymexp.activations import by_code
 from asymexp.errors import AsymexpError
 from asymexp import provenance
@@ -128,13 +129,19 @@ def _schedule(times, dynamics: str, time_scale: float, flow_dt: float | None):
     times = np.asarray(times, dtype=np.float64).ravel()
     if times.size == 0 or np.any(~np.isfinite(times)) or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise SimError(f"times {times.tolist()} must be finite, >= 0 and increasing")
+    limit = 2.0 ** 53                                  # steps must be exact integers
     if dynamics in ("gd", "sgd"):
+        if not float(times[-1]) * time_scale < limit:
+            raise SimError(f"time {times[-1]} needs {float(times[-1]) * time_scale:.3g} steps; at most 2^53 are "
+                           "possible")
         steps = np.rint(times * time_scale).astype(np.int64)
         return steps, 1.0 / time_scale
     dt = float(flow_dt) if flow_dt is not None else 1.0 / time_scale
     if not dt > 0:
         raise SimError(f"flow step {flow_dt} must be > 0")
     t_max = float(times[-1])
+    if not t_max / dt < limit:
+        raise SimError(f"time {t_max} with flow step {dt:.3g} needs {t_max / dt:.3g} steps; at most 2^53 are possible")
     if t_max > 0:
         dt = t_max / max(1, int(np.ceil(t_max / dt - 1e-9)))
     steps = np.rint(times / dt).astype(np.int64)
@@ -153,7 +160,8 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     Args:
         spec: network (widths, gammas, activation, laws; no biases, one output), docs/theory/1-network.md.
         times: (T,) increasing times >= 0; t = k / N_L for GD/SGD (k = round(t N_L) steps), section 2.
-        dynamics: ``"flow"`` (RK4, step ``flow_dt``, default 1/N_L), ``"gd"`` (full batch) or ``"sgd"``
+        dynamics: ``"flow"`` (RK4, step ``flow_dt``, default 1/N_L here; validations choose it from the kernel,
+            docs/validation.md "Flow step"), ``"gd"`` (full batch) or ``"sgd"``
             (one uniformly drawn data point per step).
         antithetic: replicas in pairs (C, W), (-C, W) (docs/theory/5-verified-formulas.md).
         engine: ``"auto"`` (a fused kernel when one applies: asymexp.nn.shallow_kernel for one hidden layer,
@@ -206,6 +214,12 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
     n_steps = int(rec_steps[-1])
     rates = rules.learning_rates(spec.widths, alpha)
     chunk = max(2, chunk - chunk % 2) if antithetic else max(1, chunk)
+    steps = float(rec_steps[-1]) if len(rec_steps) else 0.0
+    need = budget.simulation(spec.widths, replicas, chunk, steps, x.shape[0], points.shape[0], x.shape[1],
+                             4 if dynamics == "flow" else 1, f"simulate of {replicas} networks of widths "
+                             f"{','.join(map(str, spec.widths))}")
+    budget.check_memory(budget.Estimate(need.what, need.bytes + 8.0 * replicas * len(rec_steps) * points.shape[0],
+                                        need.flops))
     meta = json.dumps({"spec": spec.to_dict(), "x": x.tolist(), "y": Y.tolist(), "points": points.tolist(),
                        "times": np.asarray(times, float).tolist(), "seed": seed, "dynamics": dynamics,
                        "alpha": alpha, "antithetic": antithetic, "dt": dt, "code": provenance.code_version()},

@@ -14,11 +14,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from asymexp import budget
 from asymexp.errors import AsymexpError
 from asymexp.spec import parse_gammas
 from asymexp.validation import estimators as est
 from asymexp.validation import fits
-from asymexp.validation.tasks import chunk_tasks, execute, group_results
+from asymexp.validation.tasks import chunk_tasks, execute, group_results, run_estimate
 
 EXPONENT_TARGET = 0.05
 DEFAULT_GRID = (Fraction(1, 2), Fraction(5, 8), Fraction(3, 4), Fraction(7, 8), Fraction(1))
@@ -149,15 +150,20 @@ def _variance(data, widths: list[int], gammas, c_var, t, antithetic, problem=Non
 def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: int = 0, dynamics: str = "gd",
                   antithetic: bool = True, chunk: int = 128, out=None, workers=None, scheduler=None,
                   progress=True, sensitivity_width: int | None = 128, sensitivity_grid=DEFAULT_GRID,
-                  sensitivity_replicas: int | None = None, width_path=None) -> dict:
+                  sensitivity_replicas: int | None = None, width_path=None, long_run_ok: bool = False) -> dict:
     """Deep validation document: exponent fit in N = N_L (equal widths, or ``width_path`` [(c_l, b_l)] from
-    :func:`parse_width_path`) and the per-gamma_l sensitivity table at equal widths."""
+    :func:`parse_width_path`) and the per-gamma_l sensitivity table at equal widths. Memory and work are
+    estimated first (:func:`asymexp.budget.check`; more than a day's work only with ``long_run_ok``)."""
     gammas = list(parse_gammas(gammas, numeric=True))
     L = len(gammas)
     if isinstance(width_path, str):
         width_path = parse_width_path(width_path, L)
     paths = {int(n): layer_widths(n, width_path, L) for n in widths}
     c_var = float(problem.c_law.moment(2)) - float(problem.c_law.moment(1)) ** 2
+    jobs = [(paths[int(n)], replicas) for n in widths]
+    if sensitivity_width:
+        jobs += [([sensitivity_width] * L, sensitivity_replicas or replicas)] * (L * len(sensitivity_grid))
+    budget.check(run_estimate(problem, jobs, t, dynamics, None, chunk, f"deep validate (L = {L})"), long_run_ok)
     tasks = chunk_tasks(problem, gammas, [paths[int(n)] for n in widths], replicas, t, seed, dynamics, antithetic,
                         None, chunk)
     sens_cells = []
@@ -216,11 +222,20 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
         terms = deep_correction_terms(gammas, problem.activation, t, width_path)
         cands = fits.exponent_candidates(N, tot, tot_se, terms, float(predicted))
         slope, why = fits.judge(cands)
+        need = doc["widths_needed"] = fits.widths_needed(terms, len(widths))
         doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.validation.fits): acceptable if chi2 "
                                           f"p >= {fits.P_FIT}; judged interval = union over acceptable models",
-                                  "corrections": [name for _, name in terms],
+                                  "corrections": [name for _, name in terms], "widths_needed": need,
                                   "exponent": {"reason": why, "candidates": cands}}
-        if slope is None:
+        if not need["enough"]:
+            doc["var_slope"] = {"fit": None, "ci95": None, "ci95_models": None, "model": "none judged (too few "
+                                "widths)", "raw": raw["slope"], "raw_ci95": raw["ci95"],
+                                "predicted_exact": str(predicted)}
+            doc["verdict"] = "undetermined"
+            doc["verdict_reason"] = (f"{len(widths)} widths are too few to judge: {need['reason']}. Run at least "
+                                     f"{need['minimum']} widths ({need['all_candidates']} to fit every predicted "
+                                     "order); the raw slope is reported, never judged alone")
+        elif slope is None:
             doc["var_slope"], doc["verdict"] = None, "undetermined"
             doc["verdict_reason"] = "no predicted model describes the data: " + why
         else:

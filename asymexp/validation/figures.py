@@ -134,6 +134,7 @@ def _deep_variance(fig, ax, doc: dict) -> None:
     if s:
         p = float(eval_fraction(s["predicted_exact"]))
         ax.plot(N, var[-1] * (N / N[-1]) ** p, "k--", label=f"predicted slope {s['predicted_exact']}")
+    if s and s.get("fit") is not None:
         ax.set_title(f"L = {doc['depth']}, gammas {','.join(doc['gammas'])}, {doc['activation']}, t = {doc['time']}\n"
                      f"fit {s['fit']:.4f} [{s['ci95'][0]:.4f}, {s['ci95'][1]:.4f}], raw {s['raw']:.4f}", fontsize=9)
     ax.set_xscale("log")

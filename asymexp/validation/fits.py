@@ -9,8 +9,9 @@ predicts the relative corrections of the variance (:func:`correction_terms`: eps
 Candidates add them one at a time, slowest first. A candidate is acceptable when a chi2 goodness-of-fit test
 at the 5% level does not reject it. :func:`select_model` names the first acceptable candidate; its numbers are
 the reported estimate. :func:`model_interval` gives the judged interval: the union of the 95% intervals of all
-acceptable candidates. If every candidate is rejected, no verdict is given. Neither function looks at the
-distance to the prediction.
+acceptable candidates. If every candidate is rejected, or there are too few widths to fit the leading
+correction with a degree of freedom left (:func:`widths_needed`), no verdict is given: the bare power law
+(the raw slope) is never judged. Neither function looks at the distance to the prediction.
 """
 from __future__ import annotations
 
@@ -159,11 +160,44 @@ def exponent_fit(widths, var, se, corrections=(), predicted: float | None = None
 
 
 def exponent_candidates(widths, var, se, terms, predicted: float | None = None) -> list[dict]:
-    """:func:`exponent_fit` with the first k of ``terms`` for every k >= 1 that leaves a degree of freedom;
-    the bare model V N^p when none does (and at least two widths exist)."""
+    """:func:`exponent_fit` with the first k of ``terms`` for every k >= 1 that leaves a degree of freedom.
+
+    With predicted corrections, nothing less is fitted: the bare power law V N^p is the raw slope, which is
+    never judged alone, so too few widths give no candidate (see :func:`widths_needed`). Only when the
+    expansion predicts no correction at all is the bare model V N^p the candidate (it then needs 3 widths)."""
     n = np.asarray(widths).size
-    cands = [exponent_fit(widths, var, se, terms[:k], predicted) for k in range(1, len(terms) + 1) if n >= 3 + k]
-    return cands or ([exponent_fit(widths, var, se, [], predicted)] if n >= 2 else [])
+    if not terms:
+        return [exponent_fit(widths, var, se, [], predicted)] if n >= 3 else []
+    return [exponent_fit(widths, var, se, terms[:k], predicted) for k in range(1, len(terms) + 1) if n >= 3 + k]
+
+
+def ratio_candidates(widths, r, se, terms) -> list[dict]:
+    """:func:`ratio_fit` of b0 with the first k of ``terms`` for every k >= 1 that leaves a degree of freedom
+    (b0 alone when no correction is predicted); none when the widths are too few (see :func:`widths_needed`)."""
+    n = np.asarray(widths).size
+    if not terms:
+        return [ratio_fit(widths, r, se, [])] if n >= 2 else []
+    return [ratio_fit(widths, r, se, terms[:k]) for k in range(1, len(terms) + 1) if n >= 2 + k]
+
+
+def widths_needed(terms, have: int) -> dict:
+    """How many widths a judged verdict needs. Every fit carries the leading predicted correction and keeps one
+    degree of freedom for its chi2 test: the exponent fit V N^p (1 + b1 N^{s_1}) has 3 parameters, so it needs
+    4 widths (the constant b0 + b1 N^{s_1} needs 3, fewer); each further predicted order adds one width
+    (``all_candidates``: every order of ``terms``). Without predicted corrections V N^p needs 3.
+
+    Returns {"have", "minimum", "all_candidates", "enough" (bool), "reason"}."""
+    k = len(terms)
+    minimum, full = (4, 3 + k) if k else (3, 3)
+    if k:
+        more = f"; {full} also fit the next predicted order(s) ({', '.join(n for _, n in terms[1:])})" if k > 1 else ""
+        reason = (f"the variance exponent is fitted with the leading predicted correction {terms[0][1]}: "
+                  f"V N^p (1 + b1 {terms[0][1]}) has 3 parameters and its chi2 goodness-of-fit test needs one "
+                  f"width more, so at least {minimum} widths{more}")
+    else:
+        reason = "no correction is predicted: V N^p has 2 parameters and its chi2 test needs one width more, so 3"
+    return {"have": int(have), "minimum": minimum, "all_candidates": full, "enough": int(have) >= minimum,
+            "reason": reason}
 
 
 P_FIT = 0.05
@@ -172,12 +206,12 @@ P_FIT = 0.05
 def select_model(candidates: list[dict], level: float = P_FIT) -> tuple[dict | None, str]:
     """The verdict model, chosen before any prediction is looked at: the first candidate (fewest corrections)
     whose chi2 goodness-of-fit p-value is at least ``level``. Candidates without a degree of freedom cannot be
-    tested and are taken only when nothing testable exists. Returns (chosen or None, reason)."""
+    tested and are never chosen. Returns (chosen or None, reason)."""
     testable = [c for c in candidates if c.get("p_value") is not None]
     if not testable:
         if candidates:
-            return candidates[0], "no degree of freedom left to test the model; taken untested"
-        return None, "no model could be fitted"
+            return None, "no candidate has a degree of freedom left for its chi2 test; nothing is judged untested"
+        return None, "too few widths to fit the predicted corrections with a degree of freedom left"
     for c in testable:
         if c["p_value"] >= level:
             return c, f"fewest corrections with chi2 p-value >= {level} (p = {c['p_value']:.3g})"

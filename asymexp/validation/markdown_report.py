@@ -10,8 +10,12 @@ def markdown(doc: dict) -> str:
     """Markdown tables and the verdict of one validation document."""
     if "depth" in doc:
         return _deep(doc)
-    lines = [f"### Shallow validation: gamma = {doc['gamma']}, t = {doc['time']}, {doc['dynamics']}"
-             + (f" (RK4 step {doc['flow_dt']})" if doc.get("flow_dt") else ""),
+    st = doc.get("flow_step")
+    step = "" if not doc.get("flow_dt") else f" (RK4 step {doc['flow_dt']})"
+    if st and st.get("steps"):
+        step = (f" (RK4 step t/{st['steps']} = {st['flow_dt']:.4g}, {st['chosen_by']}; step error about "
+                f"{st['output_error']:.1e}, at most {st['output_error_bound']:.1e} per output, docs/validation.md)")
+    lines = [f"### Shallow validation: gamma = {doc['gamma']}, t = {doc['time']}, {doc['dynamics']}" + step,
              "",
              f"Estimator: {'antithetic pairs' if doc['antithetic'] else 'plain'}"
              f"{' + frozen-kernel control variate' if doc['control_variate'] else ''}; theory: {doc['theory']['note']}.",
@@ -37,10 +41,18 @@ def markdown(doc: dict) -> str:
         if s:
             lines.append(f"Raw log-log slope {s['raw']:.4f} {_ci(s.get('raw_ci95'))} (predicted {s['predicted']}).")
     else:
-        if s:
+        need = doc.get("widths_needed")
+        if need and not need["enough"]:
+            lines.append(f"- **too few widths to judge**: {need['have']} given, at least {need['minimum']} needed "
+                         f"({need['all_candidates']} to fit every predicted order): {need['reason']}.")
+        if s and s.get("fit") is not None:
             lines.append(f"- variance exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; judged interval "
                          f"(acceptable models) {_ci(s.get('ci95_models'))}; predicted {s['predicted']:.4f}; raw "
                          f"log-log slope {s['raw']:.4f} {_ci(s['raw_ci95'])} (not judged alone)")
+        elif s:
+            lines.append(f"- variance exponent: {s['model']}; predicted {s['predicted']:.4f}; raw log-log slope "
+                         + (f"{s['raw']:.4f} {_ci(s.get('raw_ci95'))}" if s.get("raw") is not None else "n/a")
+                         + " (reported, never judged alone)")
         if r:
             lines.append(f"- constant ({r['model']}): b0 = {r['b0']:.4f} {_ci(r['ci95'])}, "
                          f"chi2/dof = {r['chi2']:.2f}/{r['dof']}; judged interval (acceptable models) "
@@ -78,7 +90,14 @@ def _deep(doc: dict) -> str:
         lines.append(f"| {n} | {'x'.join(map(str, lw))} | {doc['replicas'][i]} | {doc['var_total'][i]:.5g} | "
                      f"{doc['var_total_se'][i]:.3g} |")
     s = doc.get("var_slope")
-    if s:
+    need = doc.get("widths_needed")
+    if need and not need["enough"]:
+        lines += ["", f"- **too few widths to judge**: {need['have']} given, at least {need['minimum']} needed "
+                      f"({need['all_candidates']} to fit every predicted order): {need['reason']}."]
+    if s and s.get("fit") is None:
+        lines += ["", f"- exponent: {s['model']}; raw slope {s['raw']:.4f} {_ci(s['raw_ci95'])} (reported, never "
+                      f"judged alone); predicted {s['predicted_exact']} ({doc['prediction_source']})"]
+    elif s:
         lines += ["", f"- exponent ({s['model']}): {s['fit']:.4f} {_ci(s['ci95'])}; judged interval (acceptable "
                       f"models) {_ci(s.get('ci95_models'))}; raw {s['raw']:.4f} {_ci(s['raw_ci95'])}; predicted "
                       f"{s['predicted_exact']} ({doc['prediction_source']})"]

@@ -21,12 +21,12 @@ from fractions import Fraction
 import numpy as np
 
 from asymexp.errors import AsymexpError
-from asymexp import provenance
+from asymexp import budget, provenance
 from asymexp.spec import parse_gammas
 from asymexp.symbolic.rules import rules_for
 from asymexp.validation import estimators as est
-from asymexp.validation import fits
-from asymexp.validation.tasks import chunk_tasks, execute, group_results
+from asymexp.validation import fits, flow_step
+from asymexp.validation.tasks import chunk_tasks, execute, group_results, run_estimate
 
 B0_TARGET = 0.02
 P_TARGET = 0.05
@@ -153,9 +153,17 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
     tot_se = np.array([r["var_total_se"] for r in rows])
     ratio = np.array([r["ratio"] for r in rows])
     ratio_se = np.array([r["ratio_se"] for r in rows])
+    step = None
+    if dynamics == "flow":
+        flow_dt, chosen = flow_step.resolve(problem, t, flow_dt, quad_order, fk.A)
+        # |y - g_0| over the training points (2-norm) for a replica within 3 sd at the smallest width
+        scale = float(np.sqrt(problem.n_train) * (np.max(np.abs(problem.y))
+                                                  + 3 * np.sqrt(np.max(fk.V(0.0)) * min(widths) ** (1 - 2 * g))))
+        step = flow_step.step_report(flow_step.problem_rates(problem, quad_order, fk.A), t, flow_dt, chosen, scale)
     doc = {
         "problem": problem.path, "gamma": str(gamma), "time": t, "dynamics": dynamics,
-        "flow_dt": flow_dt if dynamics == "flow" else None, "antithetic": antithetic, "control_variate": control,
+        "flow_dt": flow_dt if dynamics == "flow" else None, "flow_step": step, "antithetic": antithetic,
+        "control_variate": control,
         "widths": widths, "replicas": [r["replicas"] for r in rows],
         "points": problem.points.tolist(),
         "mean": [r["mean"].tolist() for r in rows], "mean_se": [r["mean_se"].tolist() for r in rows],
@@ -174,6 +182,7 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
     odd = not problem.c_law.is_symmetric
     doc["var_slope"], doc["var_ratio"], doc["model_selection"] = fit_models(N, tot, tot_se, ratio, ratio_se, g,
                                                                             predicted, raw, odd)
+    doc["widths_needed"] = doc["model_selection"]["widths_needed"]
     doc["verdict"], doc["verdict_reason"] = verdict(doc["var_slope"], doc["var_ratio"], predicted,
                                                     doc["model_selection"])
     return doc
@@ -183,28 +192,47 @@ MAX_CORRECTIONS = 2  # the issue's eps^2 model and the next predicted order
 
 
 def fit_models(N, tot, tot_se, ratio, ratio_se, gamma: float, predicted: float, raw: dict | None,
-               odd: bool = False) -> tuple[dict | None, dict | None, dict]:
+               odd: bool = False) -> tuple[dict, dict | None, dict]:
     """Candidate fits with 1..MAX_CORRECTIONS predicted corrections (:func:`fits.correction_terms`) for the
     exponent (Var = V N^p (1 + ...)) and the constant (r = b0 + ...), each chosen and judged by :func:`fits.judge`.
 
-    Returns (exponent fit, constant fit, {"exponent": {"candidates", "reason"}, "constant": {...}}); a fit is
-    None when no candidate passes its goodness-of-fit test."""
+    Returns (exponent fit, constant fit, {"exponent": {"candidates", "reason"}, "constant": {...},
+    "widths_needed": :func:`fits.widths_needed`}). The exponent entry always holds the raw slope; its "fit" and
+    intervals are None when no candidate can be judged (too few widths, or every candidate rejected); the
+    constant fit is then None."""
     n = len(N)
     terms = fits.correction_terms(gamma, MAX_CORRECTIONS, odd)
+    need = fits.widths_needed(terms, n)
+    if not need["enough"]:
+        need["suggestion"] = _more_widths(N, need["all_candidates"])
     slope_cands = fits.exponent_candidates(N, tot, tot_se, terms, predicted)
-    ratio_cands = [fits.ratio_fit(N, ratio, ratio_se, terms[:k]) for k in range(1, len(terms) + 1)
-                   if n >= 2 + k] or ([fits.ratio_fit(N, ratio, ratio_se, [])] if n >= 1 else [])
+    ratio_cands = fits.ratio_candidates(N, ratio, ratio_se, terms)
     slope, slope_why = fits.judge(slope_cands)
     ratio_fit, ratio_why = fits.judge(ratio_cands)
-    if slope is not None:
+    if not need["enough"]:
+        slope_why = f"{n} widths: {need['reason']}"
+    if slope is None:
+        slope = {"fit": None, "ci95": None, "ci95_models": None, "b": [], "predicted": float(predicted),
+                 "model": "none judged (" + ("too few widths" if not need["enough"] else "every model rejected")
+                 + ")"}
+    if raw is not None:
         slope["raw"], slope["raw_ci95"] = raw["slope"], raw["ci95"]
     selection = {"rule": f"acceptable: chi2 goodness-of-fit p-value >= {fits.P_FIT}; estimate: the acceptable "
                          "model with the fewest corrections; judged interval: the union of the acceptable models' "
-                         "95% intervals; chosen without reference to the prediction",
-                 "corrections": [name for _, name in terms],
+                         "95% intervals; chosen without reference to the prediction; the bare power law (raw "
+                         "slope) is never judged",
+                 "corrections": [name for _, name in terms], "widths_needed": need,
                  "exponent": {"reason": slope_why, "candidates": slope_cands},
                  "constant": {"reason": ratio_why, "candidates": ratio_cands}}
     return slope, ratio_fit, selection
+
+
+def _more_widths(widths, count: int) -> list[int]:
+    """``widths`` continued by doubling until there are ``count`` of them (a suggestion for the report)."""
+    out = [int(w) for w in widths] or [16]
+    while len(out) < count:
+        out.append(out[-1] * 2)
+    return out
 
 
 def _contains(ci, value):
@@ -215,7 +243,12 @@ def verdict(slope: dict | None, ratio: dict | None, predicted: float, selection:
             ) -> tuple[str, str]:
     """agree / disagree / undetermined from the judged intervals of the exponent and of b0 ("ci95_models": the
     union over the acceptable models, :func:`fits.model_interval`; a bare "ci95" where that is absent)."""
-    if slope is None or ratio is None:
+    need = (selection or {}).get("widths_needed")
+    if need is not None and not need["enough"]:
+        return "undetermined", (f"{need['have']} width(s) are too few to judge: {need['reason']}. Run at least "
+                                f"{need['minimum']} widths ({need['all_candidates']} to fit every predicted "
+                                f"order), e.g. --widths {','.join(map(str, need.get('suggestion') or []))}")
+    if slope is None or ratio is None or slope.get("fit") is None:
         why = "fewer than two widths: nothing to fit"
         if selection is not None and selection["exponent"]["candidates"]:
             why = ("no predicted model describes the data, so no interval is judged: exponent: "
@@ -266,18 +299,27 @@ def _ends(gamma, raw, ratio, ratio_se, mean_res) -> dict:
 
 def validate_shallow(problem, gamma, widths, replicas: int, t: float = 1.0, seed: int = 0, dynamics: str = "flow",
                      antithetic: bool = True, control: bool | None = None, flow_dt=None, chunk: int = 256,
-                     out=None, workers=None, scheduler=None, progress=True, quad_order: int | None = None) -> dict:
+                     out=None, workers=None, scheduler=None, progress=True, quad_order: int | None = None,
+                     long_run_ok: bool = False) -> dict:
     """The shallow validation document (see :mod:`asymexp.validation.shallow_validation`); quad_order: nodes per
-    dimension
-    of the theory layer's quadrature (default: its most accurate)."""
+    dimension of the theory layer's quadrature (default: its most accurate). flow_dt: the RK4 step (default:
+    :func:`asymexp.validation.flow_step.choose_step`). Memory and work are estimated first
+    (:func:`asymexp.budget.check`): too much memory is refused, and more than a day's work unless
+    ``long_run_ok``."""
     (gamma,) = parse_gammas([gamma], numeric=True)
     if control is None:
         control = antithetic and problem.c_law.is_symmetric
     if control and not (antithetic and problem.c_law.is_symmetric):
         raise AsymexpError("the control variate needs antithetic pairs and a symmetric law of c")
+    given_dt = flow_dt
+    jobs = [([n], replicas) for n in widths]
+    budget.check_memory(run_estimate(problem, jobs, t, dynamics, 1.0, chunk, f"validate gamma = {gamma}"))
+    if dynamics == "flow":
+        flow_dt, _ = flow_step.resolve(problem, t, flow_dt, quad_order)     # the kernel only: no time-t theory yet
+    budget.check(run_estimate(problem, jobs, t, dynamics, flow_dt, chunk, f"validate gamma = {gamma}"), long_run_ok)
     tasks = chunk_tasks(problem, [gamma], [[n] for n in widths], replicas, t, seed, dynamics, antithetic, flow_dt,
                         chunk)
     results = execute(tasks, out, workers, scheduler, progress)
     grouped = group_results(tasks, results)
     per_width = [grouped[((str(gamma),), (int(n),))] for n in widths]
-    return summarize(problem, gamma, t, widths, per_width, antithetic, control, dynamics, flow_dt, quad_order)
+    return summarize(problem, gamma, t, widths, per_width, antithetic, control, dynamics, given_dt, quad_order)

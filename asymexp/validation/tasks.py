@@ -9,6 +9,7 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
+from asymexp import budget
 from asymexp.errors import AsymexpError
 from asymexp.executor import Task, run_tasks
 from asymexp.sim.replicas import check_antithetic
@@ -67,3 +68,23 @@ def execute(tasks, out=None, workers=None, scheduler=None, progress=True) -> dic
                              progress=progress)
     return run_tasks(tasks, simulate_chunk, Path(out), workers=w, scheduler=scheduler, desc="validate",
                      progress=progress)
+
+
+def run_estimate(problem, jobs, t: float, dynamics: str, flow_dt, chunk: int,
+                 what: str = "the validation") -> budget.Estimate:
+    """Memory and work of simulating ``jobs`` [(layer widths, replicas)] before any task is built
+    (:func:`asymexp.budget.simulation` summed over the jobs; memory: the largest chunk plus every replica's
+    results, which are all held until the fits). Steps: GD/SGD round(t N_L); flow t / flow_dt (default 1/N_L);
+    SGD uses one training point per step."""
+    P, M, d = problem.points.shape[0], problem.n_train, problem.dim
+    peak = kept = flops = 0.0
+    for widths, replicas in jobs:
+        widths, replicas = [int(n) for n in widths], int(replicas)
+        if dynamics == "flow":
+            steps, evals, m = budget.flow_steps(float(t), flow_dt or 1.0 / widths[-1]), 4, M
+        else:
+            steps, evals, m = float(t) * widths[-1], 1, (1 if dynamics == "sgd" else M)
+        one = budget.simulation(widths, replicas, max(1, int(chunk)), steps, m, P, d, evals)
+        held = budget.simulation(widths, replicas, 0, 0, M, P, d).bytes
+        peak, kept, flops = max(peak, one.bytes - held), kept + held, flops + one.flops
+    return budget.Estimate(what, peak + kept, flops)

@@ -1,6 +1,6 @@
 """``asymexp sweep validate``: the shallow validation over a (gamma, width) grid, one task per replica chunk.
 
-    asymexp sweep validate --grid "gamma=0.6,0.75,0.9" --grid "width=64,256,1024" --out DIR [--replicas R]
+    asymexp sweep validate --grid "gamma=0.6,0.75,0.9" --grid "width=64,128,256,512" --out DIR [--replicas R]
 
 Tasks are (gamma, width, replica chunk) and go through :func:`asymexp.executor.run_tasks` (local processes, or Dask
 with --scheduler); a rerun skips finished chunks. The summary holds, per gamma, the fitted exponent and b0 with
@@ -24,7 +24,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--time", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0, help="default 0")
     parser.add_argument("--dynamics", choices=("flow", "gd", "sgd"), default="flow")
-    parser.add_argument("--flow-dt", default=None, help="RK4 step (default 1/N)")
+    parser.add_argument("--flow-dt", default=None,
+                        help="RK4 step (default: chosen from the limit kernel, the same for every N; "
+                             "docs/validation.md)")
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (docs/interfaces.md)")
     parser.add_argument("--no-antithetic", action="store_true")
     parser.add_argument("--quad-order", type=int, default=None, help="theory quadrature nodes (default: best)")
 
@@ -37,6 +41,8 @@ def _axes(args) -> tuple[list[Fraction], list[int]]:
     if unknown or "gamma" not in axes or "width" not in axes:
         raise AsymexpError(f"sweep validate needs --grid gamma=... and --grid width=...; got axes "
                            f"{sorted(axes)} (allowed: gamma, width)")
+    if args.quad_order is not None and args.quad_order < 2:
+        raise AsymexpError(f"--quad-order {args.quad_order} is not allowed; at least 2 nodes per dimension")
     if args.seed < 0 or args.chunk < 1:
         raise AsymexpError(f"--seed {args.seed} / --chunk {args.chunk}: a seed >= 0 and a chunk >= 1 are required")
     gammas = list(parse_gammas(axes["gamma"], numeric=True))
@@ -53,6 +59,30 @@ def _flow_dt(args):
     return None if args.flow_dt is None else float(exact_number(args.flow_dt, "--flow-dt", positive=True))
 
 
+def _step(args, problem):
+    """The RK4 step the tasks use: --flow-dt, else the default rule (asymexp.validation.flow_step)."""
+    if args.dynamics != "flow":
+        return _flow_dt(args)
+    from asymexp.validation.flow_step import resolve
+
+    return resolve(problem, args.time, _flow_dt(args), args.quad_order)[0]
+
+
+def folder_identity(args) -> tuple[dict, dict]:
+    """``(parameters, continuable)`` of the sweep's manifest (:func:`asymexp.run_folder.claim_folder`): the grid
+    (exact gammas, sorted widths), the problem's content (a digest, so a renamed copy is the same problem) and
+    every simulation setting; nothing may change between reruns."""
+    from asymexp.inputs.problems import load_problem
+    from asymexp.provenance import problem_key
+    from asymexp.run_folder import digest
+
+    gammas, widths = _axes(args)
+    return {"gamma": [str(g) for g in gammas], "width": widths,
+            "problem": digest(problem_key(load_problem(args.problem))), "replicas": args.replicas,
+            "chunk": args.chunk, "time": args.time, "seed": args.seed, "dynamics": args.dynamics,
+            "flow_dt": _flow_dt(args), "antithetic": not args.no_antithetic, "quad_order": args.quad_order}, {}
+
+
 def build_tasks(args):
     from asymexp.inputs.problems import load_problem
     from asymexp.validation.tasks import chunk_tasks
@@ -60,10 +90,19 @@ def build_tasks(args):
 
     gammas, widths = _axes(args)
     problem = load_problem(args.problem)
+    if not getattr(args, "_budget_checked", False):          # build_tasks runs again in summarize
+        from asymexp import budget
+        from asymexp.validation.tasks import run_estimate
+
+        jobs = [([n], args.replicas) for n in widths] * len(gammas)
+        budget.check(run_estimate(problem, jobs, args.time, args.dynamics, _step(args, problem), args.chunk,
+                                  f"sweep validate ({len(gammas)} gammas x {len(widths)} widths)"),
+                     getattr(args, "yes_long_run", False), prog="asymexp sweep")
+        args._budget_checked = True
     tasks = []
     for g in gammas:
         tasks += chunk_tasks(problem, [g], [[n] for n in widths], args.replicas, args.time, args.seed, args.dynamics,
-                             not args.no_antithetic, _flow_dt(args), args.chunk)
+                             not args.no_antithetic, _step(args, problem), args.chunk)
     return tasks, simulate_chunk
 
 

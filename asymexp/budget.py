@@ -1,0 +1,176 @@
+"""Memory and work estimates made before anything is allocated (docs/validation.md, "Sizes and costs").
+
+Every command that can be asked for an absurd size (widths, replicas, time, flow step, Monte Carlo samples,
+quadrature nodes, MNIST sizes) builds an :class:`Estimate` from its options and calls :func:`check` first:
+
+- memory above what this machine has available (:func:`available_memory`) is refused, naming the estimate and
+  the limit (no override: the run would fail with a MemoryError anyway);
+- work above :data:`WORK_LIMIT_S` seconds at :data:`RATE_FLOPS` is refused unless ``long_run_ok`` (the CLI's
+  ``--yes-long-run``);
+- an estimate above :data:`NOTICE_S` seconds or :data:`NOTICE_BYTES` is printed as one line on stderr.
+
+The estimates are order-of-magnitude bounds (the dominant arrays and floating-point operations), not
+predictions to better than a factor of a few; they exist so that a typo cannot run silently for hours or end in
+a traceback. Units: bytes, floating-point operations, seconds.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+from asymexp.errors import AsymexpError
+
+GIB = 2 ** 30
+#: Sustained rate assumed for time estimates: the simulators' effective rate on a 2-core machine
+#: (11-45 GFLOP/s, docs/validation.md "Performance"), taken at the low end.
+RATE_FLOPS = 1.0e10
+#: Work above this many seconds is refused without ``--yes-long-run`` (one day).
+WORK_LIMIT_S = 86_400.0
+#: Estimates above these are printed on stderr before the work starts.
+NOTICE_S = 60.0
+NOTICE_BYTES = 1 * GIB
+#: Fraction of the available memory a run may plan to use (the rest: Python, NumPy temporaries, other processes).
+MEMORY_FRACTION = 0.8
+
+
+class BudgetError(AsymexpError):
+    """A run whose estimated memory or work is above the limit (names the estimate and the limit)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will cost: ``what`` (a short description), ``bytes`` (peak memory), ``flops`` (work)."""
+
+    what: str
+    bytes: float
+    flops: float
+
+    @property
+    def seconds(self) -> float:
+        """Wall time at :data:`RATE_FLOPS` (an order of magnitude)."""
+        return self.flops / RATE_FLOPS
+
+    def describe(self) -> str:
+        return f"about {format_bytes(self.bytes)}, ~{format_seconds(self.seconds)}"
+
+
+def format_bytes(n: float) -> str:
+    for unit, size in (("EiB", 2 ** 60), ("PiB", 2 ** 50), ("TiB", 2 ** 40), ("GiB", GIB), ("MiB", 2 ** 20)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n / 1024:.3g} KiB"
+
+
+def format_seconds(s: float) -> str:
+    if s >= 365.25 * 86_400:
+        return f"{s / (365.25 * 86_400):.3g} years"
+    if s >= 86_400:
+        return f"{s / 86_400:.3g} days"
+    if s >= 3600:
+        return f"{s / 3600:.3g} h"
+    return f"{s:.2g} s"
+
+
+def available_memory() -> tuple[int, str]:
+    """(bytes available to a new run, where that number comes from): MemAvailable of /proc/meminfo (Linux),
+    else os.sysconf's available pages, else its physical pages."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024, "MemAvailable in /proc/meminfo"
+    except (OSError, ValueError, IndexError):
+        pass
+    for name in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):
+        try:
+            pages, size = os.sysconf(name), os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            continue
+        if pages > 0 and size > 0:
+            return pages * size, f"os.sysconf {name}"
+    return 2 ** 62, "unknown (no limit applied)"
+
+
+def check(estimate: Estimate, long_run_ok: bool = False, memory: tuple[int, str] | None = None,
+          stream=None, prog: str = "asymexp") -> Estimate:
+    """Refuse ``estimate`` if it cannot fit (:class:`BudgetError`), else print it on ``stream`` (stderr) when
+    large; returns it. ``memory``: (bytes, source) instead of :func:`available_memory` (tests)."""
+    check_memory(estimate, memory)
+    if not math.isfinite(estimate.flops) or (estimate.seconds > WORK_LIMIT_S and not long_run_ok):
+        raise BudgetError(f"{estimate.what} needs {estimate.describe()} (~{estimate.flops:.3g} floating-point "
+                          f"operations at an assumed {RATE_FLOPS:.3g}/s), above the work limit of "
+                          f"{format_seconds(WORK_LIMIT_S)}: reduce the sizes, or pass --yes-long-run to run it anyway")
+    if estimate.seconds > NOTICE_S or estimate.bytes > NOTICE_BYTES:
+        print(f"{prog}: estimated cost of {estimate.what}: {estimate.describe()}", file=stream or sys.stderr)
+    return estimate
+
+
+def check_memory(estimate: Estimate, memory: tuple[int, str] | None = None) -> Estimate:
+    """The memory half of :func:`check` alone, silent (also for library calls such as ``asymexp.sim.simulate``,
+    run once per chunk inside validations whose work was checked already)."""
+    limit, source = memory if memory is not None else available_memory()
+    if not math.isfinite(estimate.bytes) or estimate.bytes > MEMORY_FRACTION * limit:
+        raise BudgetError(f"{estimate.what} needs {estimate.describe()}; this machine has {format_bytes(limit)} "
+                          f"available ({source}) and a run may plan {MEMORY_FRACTION:.0%} of it: reduce the sizes")
+    return estimate
+
+
+def flow_steps(t: float, dt: float) -> float:
+    """Steps of an RK4 flow to time t with step dt (as :mod:`asymexp.sim.replicas` rounds them)."""
+    if not t > 0:
+        return 0
+    ratio = t / dt
+    return math.ceil(ratio - 1e-9) if math.isfinite(ratio) else math.inf
+
+
+def simulation(widths, replicas: int, chunk: int, steps: float, n_train: int, n_points: int, dim: int,
+               evaluations: int = 1, what: str = "the simulation") -> Estimate:
+    """Networks with hidden widths ``widths`` (N_1..N_L; one output), ``replicas`` of them trained for
+    ``steps`` steps on ``n_train`` points of dimension ``dim`` (``evaluations`` gradient evaluations per step:
+    4 for RK4), outputs at ``n_points`` points.
+
+    Memory: a chunk's parameters with the RK4 stages (6 copies), its hidden activations at every point
+    (3 copies: values, derivatives, tangent-kernel products), and the per-replica results kept for all
+    replicas until the fits (outputs, initial outputs and tangent kernel, about (3 + n_train + n_points) P
+    numbers each, held as Python lists: about 32 bytes a number).
+    Work: about 8 flops per weight and training point per gradient evaluation (forward and backward)."""
+    sizes = [int(dim)] + [int(n) for n in widths] + [1]
+    params = float(sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
+    units = float(sum(sizes[1:-1]))
+    per_chunk = 8.0 * min(chunk, replicas) * (6 * params + 3 * units * n_points)
+    kept = 32.0 * replicas * n_points * (3 + n_train + n_points)
+    flops = 8.0 * params * n_train * evaluations * float(steps) * replicas
+    flops += 8.0 * params * n_points * replicas            # initial outputs and kernels
+    return Estimate(what, per_chunk + kept, flops)
+
+
+def training(layer_sizes, n_train: int, n_test: int, epochs: int, batch: int, itemsize: int,
+             what: str = "the training run") -> Estimate:
+    """An MLP with ``layer_sizes`` (input, N_1..N_L, output) trained by SGD for ``epochs`` epochs on ``n_train``
+    images and evaluated on the training and ``n_test`` test images every epoch; ``itemsize`` bytes a number.
+
+    Memory: 4 copies of the parameters (weights, the first layer's transposed copy, the checkpoint being
+    written, the best epoch's), the images stored sparsely (about a fifth of 784 pixels non-zero, index and
+    value), and per-thread workspaces of max(batch, 32) rows of every layer (values, deltas, 3 copies).
+    Work: 6 flops per weight and training image (forward, backward, update) plus 2 per weight and evaluated
+    image."""
+    sizes = [int(n) for n in layer_sizes]
+    params = float(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
+    units = float(sum(sizes[1:]))
+    rows = max(int(batch), 32) * (os.cpu_count() or 1)
+    memory = (4 * params * itemsize + 0.2 * sizes[0] * (n_train + n_test) * (4 + itemsize)
+              + 3 * rows * units * itemsize)
+    flops = float(epochs) * params * (6.0 * n_train + 2.0 * (n_train + n_test))
+    return Estimate(what, memory, flops)
+
+
+def quadrature(nodes_total: float, dim: int, n_points: int, what: str = "the theory") -> Estimate:
+    """A theory-layer expectation over ``nodes_total`` (c, w) nodes or Monte Carlo draws in ``dim`` dimensions at
+    ``n_points`` points. Memory: the nodes and weights (c, w, weight and the tensor-product copies: about
+    3 (dim + 2) numbers a node); chunks of derivative tensors are bounded separately. Work: about
+    20 P^3 flops a node (derivative tensors to second order over the points)."""
+    memory = 8.0 * nodes_total * 3 * (dim + 2)
+    flops = 20.0 * nodes_total * float(n_points) ** 3
+    return Estimate(what, memory, flops)
