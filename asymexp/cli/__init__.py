@@ -12,7 +12,7 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo"]
+COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "fim", "gram"]
 
 
 class _Parser(argparse.ArgumentParser):
