@@ -14,6 +14,9 @@ class Act(IntEnum):
 
     SIGMOID = 0
     TANH = 1
+    RELU = 2
+    IDENTITY = 3
+    SIN = 4
 
 
 class Engine(IntEnum):
@@ -40,5 +43,16 @@ class Loss(IntEnum):
     PAPER_MSE = 2      # the authors' MSE convention (docs/mnist.md)
 
 
+class Norm(IntEnum):
+    """Normalization layer of :mod:`asymexp.nn.normalization` (the ``kind`` argument of its kernels)."""
+
+    BATCH = 0          # batch norm: centre and scale each feature over the batch
+    MEAN_ONLY = 1      # subtract each feature's batch mean, no scaling
+    SCALE_ONLY = 2     # divide each feature by its batch RMS, no centring
+    LAYER = 3          # layer norm: centre and scale each sample over its features
+
+
 DYNAMICS_BY_NAME = {"gd": Dynamics.GD, "sgd": Dynamics.SGD, "flow": Dynamics.FLOW}
 LOSS_BY_NAME = {"ce": Loss.CE, "mse": Loss.MSE, "paper-mse": Loss.PAPER_MSE}
+NORM_BY_NAME = {"batch": Norm.BATCH, "mean-only": Norm.MEAN_ONLY, "scale-only": Norm.SCALE_ONLY,
+                "layer": Norm.LAYER}

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping, Sequence, Union
 
-from asymexp.activations import NAMES as ACTIVATIONS
+from asymexp.activations import EXPANDABLE as ACTIVATIONS
+from asymexp.activations import require_expandable
 from asymexp.errors import SpecError
 
 LAW_KINDS = ("normal", "uniform", "torch-default")
@@ -233,7 +234,7 @@ class NetworkSpec:
     Attributes:
         gammas: exponents gamma_1..gamma_L, each a Fraction in [1/2, 1] or a symbol name.
         widths: N_1..N_L (integers >= 1) or None when unspecified.
-        activation: ``"sigmoid"`` (logistic) or ``"tanh"``.
+        activation: ``"sigmoid"`` (logistic) or ``"tanh"`` (:data:`asymexp.activations.EXPANDABLE`).
         input_dim: d, the input dimension (bias coordinate included), or None when set by the data.
         output_dim: number of outputs (1 for the theory, 10 for MNIST).
         weight_laws: one law per weight group W1..WL, C.
@@ -264,8 +265,7 @@ class NetworkSpec:
                 raise SpecError(f"widths has {len(widths)} entries but gammas has {depth}; "
                                 "give one width per hidden layer")
             object.__setattr__(self, "widths", widths)
-        if self.activation not in ACTIVATIONS:
-            raise SpecError(f"activation {self.activation!r} is unknown; allowed: {', '.join(ACTIVATIONS)}")
+        require_expandable(self.activation, "the 1/N^gamma layers")  # names why relu, identity, sin are refused
         if self.preset not in PRESETS:
             raise SpecError(f"preset {self.preset!r} is unknown; allowed: {', '.join(PRESETS)}")
         if self.input_dim is not None:

@@ -2,13 +2,18 @@
 
 Three forms of sigma, each with a reason to exist:
 
-- :func:`act_plain`: libm's exp/tanh, no thresholds; the generic reference core (:mod:`asymexp.nn.generic_kernel`).
+- :func:`act_plain`: libm's exp/tanh/sin, no thresholds; the generic reference core
+  (:mod:`asymexp.nn.generic_kernel`).
 - :func:`act_vec`: the branch-free float64 :func:`asymexp.floatmath.sigmoid` / ``tanh`` (vectorizable, a few ulp
   from libm); the simulators' fast kernels. Compile callers without fast-math.
 - :func:`act`: libm in the arrays' dtype with flush-to-zero thresholds for the sigmoid and Eigen's rational tanh
   in float32; the MNIST trainer (see its docstring for why).
 
-:func:`dact_from_h` is sigma' written through h = sigma(z), which is what the backward passes keep.
+:func:`dact_from_h` is sigma' written through h = sigma(z), which is what the backward passes keep; it exists for
+sigmoid, tanh, relu (the step h > 0) and the identity, not for sin (cos z is not a function of sin z): kernels
+that keep only h accept the codes of :data:`asymexp.activations.EXPANDABLE` (the spec checks), and a caller
+with sin uses :func:`dact` of the pre-activation. relu, identity and sin are plain libm/branch forms in every
+variant (no dtype thresholds are needed: none of them underflows).
 """
 from __future__ import annotations
 
@@ -21,9 +26,15 @@ from asymexp.kernel_codes import Act
 
 @kernel(inline=True)
 def act_plain(z, kind):
-    """sigma(z) from libm: 1 / (1 + exp(-z)) or tanh(z)."""
+    """sigma(z) from libm: 1 / (1 + exp(-z)), tanh(z), max(z, 0), z or sin(z)."""
     if kind == Act.SIGMOID:
         return 1.0 / (1.0 + np.exp(-z))
+    if kind == Act.RELU:
+        return z if z > 0.0 else 0.0 * z
+    if kind == Act.IDENTITY:
+        return z
+    if kind == Act.SIN:
+        return np.sin(z)
     return np.tanh(z)
 
 
@@ -32,6 +43,12 @@ def act_vec(z, kind):
     """sigma(z) in float64 from :mod:`asymexp.floatmath` (branch-free, vectorizable)."""
     if kind == Act.SIGMOID:
         return sigmoid(z)
+    if kind == Act.RELU:
+        return z if z > 0.0 else 0.0 * z
+    if kind == Act.IDENTITY:
+        return z
+    if kind == Act.SIN:
+        return np.sin(z)
     return tanh(z)
 
 
@@ -57,6 +74,12 @@ def act(z, kind, one, lo):
         if z < lo:
             return one * 0
         return one / (one + np.exp(-z))
+    if kind == Act.RELU:
+        return z if z > 0 else one * 0
+    if kind == Act.IDENTITY:
+        return z
+    if kind == Act.SIN:
+        return np.sin(z)
     if lo == -46.0:  # float32
         return tanh_rational(z)
     return np.tanh(z)
@@ -64,7 +87,30 @@ def act(z, kind, one, lo):
 
 @kernel(inline=True)
 def dact_from_h(h, kind, one):
-    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh (``one``: 1 in h's dtype)."""
+    """sigma'(z) through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh, the step h > 0 for relu, 1 for
+    the identity (``one``: 1 in h's dtype). Not defined for sin (see the module docstring): NaN."""
     if kind == Act.SIGMOID:
         return h * (one - h)
+    if kind == Act.RELU:
+        return one if h > 0 else one - one   # stays in one's dtype (an int product would promote float32)
+    if kind == Act.IDENTITY:
+        return one
+    if kind == Act.SIN:
+        return one * np.float32(np.nan)   # NaN in one's dtype (float32 * float32 stays float32)
     return one - h * h
+
+
+@kernel(inline=True)
+def dact(z, kind):
+    """sigma'(z) from the pre-activation z (float64), for every code: the step z > 0 for relu, cos z for sin."""
+    if kind == Act.SIGMOID:
+        s = 1.0 / (1.0 + np.exp(-z))
+        return s * (1.0 - s)
+    if kind == Act.RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if kind == Act.IDENTITY:
+        return 1.0
+    if kind == Act.SIN:
+        return np.cos(z)
+    t = np.tanh(z)
+    return 1.0 - t * t

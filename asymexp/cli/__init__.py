@@ -13,7 +13,8 @@ import sys
 
 from asymexp.errors import AsymexpError
 
-COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "rmt", "warmup"]
+COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "rmt", "warmup",
+            "fim", "gram", "lr-scan"]
 
 
 def one_line(message: str) -> str:
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asymexp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        module = importlib.import_module(f"asymexp.cli.{name}")
+        module = importlib.import_module(f"asymexp.cli.{name.replace('-', '_')}")  # lr-scan -> lr_scan
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

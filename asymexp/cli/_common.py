@@ -8,12 +8,15 @@ import sys
 from asymexp.spec import ACTIVATIONS, PRESETS, NetworkSpec
 
 
-def add_spec_arguments(parser, widths_required: bool = False, gammas_required: bool = True) -> None:
-    """--gammas, --widths, --activation, --preset (as docs/interfaces.md writes them)."""
+def add_spec_arguments(parser, widths_required: bool = False, gammas_required: bool = True,
+                       activations: tuple = ACTIVATIONS) -> None:
+    """--gammas, --widths, --activation, --preset (as docs/interfaces.md writes them); ``activations``: the
+    --activation choices (a command that also serves other activations checks the spec's own in its run)."""
     parser.add_argument("--gammas", required=gammas_required,
                         help="gamma_1..gamma_L in [1/2, 1], comma-separated (0.7 or 7/10; symbols such as g1)")
-    parser.add_argument("--widths", required=widths_required, help="N_1..N_L, comma-separated integers >= 1 (default: none, widths left open)")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default: the preset's (sigmoid)")
+    parser.add_argument("--widths", required=widths_required,
+                        help="N_1..N_L, comma-separated integers >= 1 (default: none, widths left open)")
+    parser.add_argument("--activation", choices=activations, default=None, help="default: the preset's (sigmoid)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="theory",
                         help="initial laws: theory (C symmetric, mean zero) or paper-mnist")
 

@@ -37,9 +37,10 @@ def step_data(ctx: DemoContext) -> str:
 from asymexp.demo.mnist_step import step_mnist  # noqa: E402
 from asymexp.demo.derive_step import step_derive  # noqa: E402
 from asymexp.demo.validate_step import step_validate  # noqa: E402
+from asymexp.demo.batchnorm_step import step_batchnorm  # noqa: E402
 
 STEPS = [("spec", step_spec), ("data", step_data), ("derive", step_derive), ("validate", step_validate),
-         ("mnist", step_mnist)]
+         ("mnist", step_mnist), ("batchnorm", step_batchnorm)]
 
 
 def run_demo(out="demo-output", quick: bool = False) -> int:

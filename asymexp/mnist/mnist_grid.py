@@ -14,7 +14,7 @@ import itertools
 import os
 from pathlib import Path
 
-from asymexp.activations import NAMES as ACTIVATIONS
+from asymexp.activations import EXPANDABLE as ACTIVATIONS
 from asymexp.executor import SweepError, Task, parse_grid
 
 HELP = "the paper's MNIST gamma grid (27 configurations for 3 layers), resumable"

@@ -1,0 +1,109 @@
+"""asymexp fim: the FIM spectrum of wide random networks, theory against measurement (docs/batchnorm.md)."""
+from __future__ import annotations
+
+import math
+import sys
+
+from asymexp.cli._common import add_json_argument, emit_json, integer, print_text
+from asymexp.errors import SpecError
+
+HELP = ("FIM spectrum of random networks in the standard parameterization: lambda_max, m_lambda against width, "
+        "with and without normalization (docs/batchnorm.md)")
+
+
+def add_arguments(parser):
+    from asymexp.activations import ALIASES, NAMES
+    from asymexp.fim.experiment import DATA
+    from asymexp.fim.network import NORMS
+
+    parser.add_argument("--activation", choices=NAMES + tuple(ALIASES), default="relu", help="default relu")
+    parser.add_argument("--layers", type=int, default=2, help="H hidden layers (alpha = H = L - 1; default 2)")
+    parser.add_argument("--widths", required=True, help="widths M, comma-separated integers >= 2 (e.g. 64,128,256)")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--samples", type=int, help="T inputs at every width")
+    group.add_argument("--rho", help="rho = M / T fixed across widths (T = round(M / rho))")
+    parser.add_argument("--outputs", type=integer(1), default=2, help="C linear outputs (default 2)")
+    parser.add_argument("--weight-var", default="2", help="s_w^2 > 0 (default 2)")
+    parser.add_argument("--bias-var", default="0", help="s_b^2 >= 0 (default 0)")
+    parser.add_argument("--norm", default="none",
+                        help=f"one or several (comma-separated) of {', '.join(NORMS)} (default none)")
+    parser.add_argument("--data", choices=DATA, default="gaussian",
+                        help="gaussian: x ~ N(0, I_M); mnist: T digits of the embedded MNIST, d = 784")
+    parser.add_argument("--networks", type=int, default=4, help="networks per width, >= 2 (default 4)")
+    parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
+    parser.add_argument("--out", default=None, help="folder for the figures fim_lambda_max and fim_spectrum")
+    add_json_argument(parser)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise SpecError(f"--{what} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise SpecError(f"--{what} {text!r} is not finite")
+    return value
+
+
+def _widths(text: str) -> tuple:
+    items = [t.strip() for t in str(text).split(",")]
+    out = []
+    for item in items:
+        try:
+            out.append(int(item))
+        except ValueError:
+            raise SpecError(f"--widths {text!r}: {item!r} is not an integer; widths >= 2 are required") from None
+    return tuple(out)
+
+
+def study_from_args(args):
+    from asymexp.fim.experiment import FimStudy
+
+    norms = tuple(n.strip() for n in str(args.norm).split(","))
+    return FimStudy(layers=args.layers, widths=_widths(args.widths), samples=args.samples,
+                    rho=None if args.rho is None else _number(args.rho, "rho"), outputs=args.outputs,
+                    activation=args.activation, weight_var=_number(args.weight_var, "weight-var"),
+                    bias_var=_number(args.bias_var, "bias-var"), norms=norms, data=args.data,
+                    networks=args.networks, seed=args.seed)
+
+
+def run(args):
+    from asymexp.fim.experiment import run_study
+
+    study = study_from_args(args)
+    doc, spectra = run_study(study, progress=None if args.json else lambda s: print(s, file=sys.stderr))
+    if args.out:
+        import json
+        from pathlib import Path
+
+        from asymexp.cli._common import _default
+        from asymexp.fim.fim_figures import save_figures
+
+        doc["figures"] = save_figures(dict(doc, spectra=spectra), args.out)
+        path = Path(args.out) / "fim.json"
+        path.write_text(json.dumps(dict(doc, spectra=spectra), default=_default) + "\n")
+        doc["figures"].append(str(path))
+    if args.json:
+        emit_json(doc)
+        return 0
+    for f in doc["fits"]:
+        ci = "-" if f["ci95"] is None else f"[{f['ci95'][0]:.3f}, {f['ci95'][1]:.3f}]"
+        print(f"{f['norm']:>9s} {f['quantity']:>10s}: exponent {_fmt(f['exponent'])} ({f.get('model', '-')}), "
+              f"ci95 over the accepted models {ci}, predicted {_fmt(f['predicted'])}: {f['verdict']}"
+              + (f" ({f['settle']})" if "settle" in f else ""))
+    for c in doc["constants"]:
+        ci = "-" if c["ci95"] is None else f"[{c['ci95'][0]:.4g}, {c['ci95'][1]:.4g}]"
+        print(f"{c['norm']:>9s} {c['form']}: A = {_fmt(c['constant'])} ci95 {ci} predicted {_fmt(c['predicted'])}: "
+              f"{c['verdict']}")
+    print_text({"theory": {k: doc["theory"][k] for k in ("kappa1", "kappa2", "alpha", "kappa_error")}})
+    keys = ("norm", "width", "samples", "lambda_max", "lambda_max_se", "predicted_lambda_max", "lower_bound",
+            "mean_eig", "mean_eig_se", "predicted_mean_eig", "mean_gradient_overlap")
+    for r in doc["rows"]:
+        print("  ".join(f"{k}={_fmt(r[k])}" for k in keys))
+    for p in doc.get("figures", []):
+        print(f"figure: {p}")
+    return 0
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.5g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,96 @@
+"""asymexp lr-scan: the two step-size thresholds of full-batch GD against 2 / lambda_max of the FIM
+(docs/batchnorm.md, "Learning-rate thresholds"; contract in docs/interfaces.md)."""
+from __future__ import annotations
+
+import sys
+
+from asymexp.cli._common import add_json_argument, emit_json, integer
+from asymexp.errors import SpecError
+
+HELP = ("largest monotone (lr_stable) and largest loss-reducing (lr_max) full-batch GD step sizes against depth, "
+        "with and without normalization, next to 2 / lambda_max of the FIM (docs/batchnorm.md)")
+
+
+def add_arguments(parser):
+    from asymexp.activations import ALIASES, NAMES
+    from asymexp.lrscan.full_batch import DATA, NORMS
+
+    parser.add_argument("--layers", required=True, help="hidden-layer counts H >= 1, comma-separated (e.g. 2,3,4,6)")
+    parser.add_argument("--width", type=int, required=True, help="width M >= 2 (also the Gaussian input dimension)")
+    parser.add_argument("--activation", choices=NAMES + tuple(ALIASES), default="relu", help="default relu")
+    parser.add_argument("--norm", default="none",
+                        help=f"one or several (comma-separated) of {', '.join(NORMS)} (default none)")
+    parser.add_argument("--data", choices=DATA, default="gaussian",
+                        help="gaussian: x ~ N(0, I_M), random-teacher targets; mnist: T digits, one-hot targets")
+    parser.add_argument("--samples", type=int, default=256, help="T, the full batch (default 256)")
+    parser.add_argument("--steps", type=int, default=30, help="K GD steps per trial (default 30)")
+    parser.add_argument("--outputs", type=integer(1), default=1, help="C teacher outputs, gaussian only (default 1)")
+    parser.add_argument("--ratio", type=float, default=1.1, help="bisection stops at hi / lo <= ratio (default 1.1)")
+    parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
+    parser.add_argument("--out", default=None, help="folder for the figure lr_scan (PNG, PDF) and lr_scan.json")
+    add_json_argument(parser)
+
+
+def _layers(text: str) -> tuple:
+    out = []
+    for item in str(text).split(","):
+        try:
+            out.append(int(item.strip()))
+        except ValueError:
+            raise SpecError(f"--layers {text!r}: {item.strip()!r} is not an integer; "
+                            "hidden-layer counts >= 1 are required") from None
+    return tuple(out)
+
+
+def scan_from_args(args):
+    from asymexp.lrscan.scan import LrScan
+
+    if args.data == "mnist" and args.outputs != 1:
+        raise SpecError(f"--outputs {args.outputs} with --data mnist: MNIST has its 10 one-hot outputs; "
+                        "drop --outputs")
+    norms = tuple(n.strip() for n in str(args.norm).split(","))
+    return LrScan(layers=_layers(args.layers), width=args.width, activation=args.activation, norms=norms,
+                  data=args.data, samples=args.samples, steps=args.steps, seed=args.seed, outputs=args.outputs,
+                  ratio=args.ratio)
+
+
+def run(args):
+    from asymexp.lrscan.scan import run_scan
+
+    scan = scan_from_args(args)
+    doc = run_scan(scan, progress=lambda s: print(s, file=sys.stderr))
+    if args.out:
+        import json
+        from pathlib import Path
+
+        from asymexp.cli._common import _default
+        from asymexp.lrscan.lr_figures import save_figure
+
+        doc["figures"] = save_figure(doc, args.out)
+        path = Path(args.out) / "lr_scan.json"
+        path.write_text(json.dumps(doc, default=_default) + "\n")
+        doc["figures"].append(str(path))
+    if args.json:
+        emit_json(doc)
+        return 0
+    for r in doc["rows"]:
+        ratio = r["ratio_max_to_stable"]
+        div = r["divergence"]
+        print(f"{r['norm']:>9s} H={r['layers']}: lr_stable {_br(r, 'lr_stable')}  2/lambda_max "
+              f"{r['predicted_lr_stable']:.4g} (theory {_f(r['theory_lr_stable'])})  lr_max {_br(r, 'lr_max')}  "
+              f"ratio {_f(ratio and ratio['value'])}"
+              + (f"  first divergence at lr {div['lr']:.4g}: step {div['step']}, layer {div['layer']}" if div else ""))
+    for p in doc.get("figures", []):
+        print(f"figure: {p}")
+    return 0
+
+
+def _f(v) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def _br(row, key) -> str:
+    lo, hi = row[f"{key}_bracket"]
+    if row[key] is None:
+        return f"{row[f'{key}_status']}"
+    return f"{row[key]:.4g} [{lo:.4g}, {hi:.4g}]"

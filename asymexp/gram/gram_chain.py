@@ -1,0 +1,132 @@
+"""The Gram chain of a batch through a deep random network, at finite width, vectorized over independent runs
+(docs/batchnorm.md, "The Gram chain").
+
+A batch of n inputs is a (d, n) array H_0 (rows: units, columns: samples; d >= n), the same for every run, with
+Gram exactly :func:`input_gram`. Each layer draws fresh weights W_l (d, d) with i.i.d. N(0, s_w^2 / d) entries;
+the Gram of layer l is G_l = H_l^T H_l / d, (n, n). The chains (``chain``):
+
+    bn          H_{l+1} = BN(W_l phi(H_l))          BN: each row divided by its RMS over the batch
+    bn-center   H_{l+1} = BN_c(W_l phi(H_l))        BN_c: each row centred over the batch, then divided by its RMS
+    pre-bn      H_{l+1} = phi(BN_c(W_l H_l))        (the usual Linear-BN-activation block)
+    none        H_{l+1} = phi(W_l H_l)              critical init: s_w^2 = 2 for relu, 1 otherwise
+
+With BN, s_w^2 = 1 (BN is scale-invariant) and every row of a BN output has mean square 1 over the batch, so
+tr G_l = n exactly for bn and bn-center.
+
+Sampling (``method="sampled"``, the default): given X = phi(H_l) (or H_l), the rows of W_l X are i.i.d.
+N(0, K) with K = s_w^2 X^T X / d, independent of everything earlier; so W_l X has the law of Z K^{1/2} with Z
+(d, n) standard normal, exactly (no approximation). That costs O(d n^2) per layer instead of O(d^2 n) and d n
+normal draws instead of d^2. ``method="explicit"`` multiplies by drawn d x d matrices (the definition; the
+reference the tests and the benchmark compare with).
+
+Random numbers: run r of width d draws from the generator of ``SeedSequence([seed, d]).spawn(runs)[r]`` (the
+input batch from ``SeedSequence([seed, d, 0])``), so a run's numbers do not depend on how many runs are made;
+the products are BLAS gemm calls, whose threads split the output entries, never a sum: same seed, same numbers
+whatever the thread count (tests/test_gram.py checks it).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from asymexp.activations import get as get_activation
+from asymexp.errors import AsymexpError
+
+CHAINS = ("bn", "bn-center", "pre-bn", "none")
+METHODS = ("sampled", "explicit")
+INPUT_CORRELATION = 0.5
+
+
+def centres(chain: str) -> bool:
+    """Whether the chain's BN subtracts the batch mean of each row (bn-center and pre-bn)."""
+    return chain in ("bn-center", "pre-bn")
+
+
+def weight_variance(chain: str, activation) -> float:
+    """s_w^2: 1 with BN (scale-invariant), the critical value without: 2 for relu, 1 otherwise."""
+    if chain != "none":
+        return 1.0
+    return 2.0 if get_activation(activation).name == "relu" else 1.0
+
+
+def row_normalize(P: np.ndarray, center: bool) -> np.ndarray:
+    """BN of the chain on P (..., d, n): each row (optionally centred) divided by its RMS over the n columns.
+    A row that is exactly zero stays zero (it has no direction; probability zero for Gaussian rows). This is the
+    shared layer :mod:`asymexp.nn.normalization` (scale-only, or batch norm when centred, eps = 0) applied to the
+    (batch, features) array P^T, written in NumPy to stay vectorized over runs (tests/test_gram.py checks it)."""
+    if center:
+        P = P - P.mean(axis=-1, keepdims=True)
+    rms = np.sqrt((P * P).sum(axis=-1) / P.shape[-1])
+    return P / np.where(rms > 0, rms, 1.0)[..., None]
+
+
+def gram(H: np.ndarray) -> np.ndarray:
+    """G = H^T H / d for H (..., d, n): (..., n, n)."""
+    return np.matmul(np.swapaxes(H, -1, -2), H) / H.shape[-2]
+
+
+def psd_sqrt(K: np.ndarray) -> np.ndarray:
+    """The symmetric square root of positive semi-definite K (..., n, n); rounding-negative eigenvalues -> 0."""
+    w, V = np.linalg.eigh(K)
+    return np.einsum("...ik,...k,...jk->...ij", V, np.sqrt(np.clip(w, 0.0, None)), V)
+
+
+def input_gram(batch: int) -> np.ndarray:
+    """G_0 (batch, batch): unit diagonal, correlation :data:`INPUT_CORRELATION` between any two inputs."""
+    return (1 - INPUT_CORRELATION) * np.eye(batch) + INPUT_CORRELATION * np.ones((batch, batch))
+
+
+def input_batch(width: int, batch: int, seed: int) -> np.ndarray:
+    """H_0 (width, batch) = sqrt(width) Q G_0^{1/2}, Q a random (width, batch) matrix with orthonormal columns,
+    so that H_0^T H_0 / width = :func:`input_gram` exactly at every width (the mean-field reference of the chain
+    without BN is then one computation for all widths). The same for every run."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, width, 0]))
+    Q, _ = np.linalg.qr(rng.standard_normal((width, batch)))
+    return np.sqrt(width) * Q @ psd_sqrt(input_gram(batch))
+
+
+def check_sizes(chain: str, batch: int, width: int, depth: int, runs: int, method: str = "sampled") -> None:
+    """AsymexpError naming the first value that is not allowed."""
+    if chain not in CHAINS:
+        raise AsymexpError(f"norm {chain!r} is unknown; allowed: {', '.join(CHAINS)}")
+    if method not in METHODS:
+        raise AsymexpError(f"method {method!r} is unknown; allowed: {', '.join(METHODS)}")
+    if batch < 2 and chain != "none":
+        raise AsymexpError(f"batch {batch} is not allowed with norm {chain}: BN over a batch needs a batch of at "
+                           f"least 2")
+    if batch < 1:
+        raise AsymexpError(f"batch {batch} is not allowed; an integer >= 1 is required")
+    if width < max(2, batch):
+        raise AsymexpError(f"width {width} is not allowed; widths >= 2 and >= the batch ({batch}) are required")
+    if depth < 1:
+        raise AsymexpError(f"depth {depth} is not allowed; an integer >= 1 is required")
+    if runs < 1:
+        raise AsymexpError(f"runs {runs} is not allowed; an integer >= 1 is required")
+
+
+def simulate(chain: str, activation, batch: int, width: int, depth: int, runs: int, seed: int = 0,
+             method: str = "sampled") -> np.ndarray:
+    """The Grams G_0..G_depth of ``runs`` independent networks: (runs, depth + 1, batch, batch)."""
+    check_sizes(chain, batch, width, depth, runs, method)
+    phi = get_activation(activation).value
+    s_w2 = weight_variance(chain, activation)
+    center = centres(chain)
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, width]).spawn(runs)]
+    H = np.broadcast_to(input_batch(width, batch, seed), (runs, width, batch)).copy()
+    grams = np.empty((runs, depth + 1, batch, batch))
+    grams[:, 0] = gram(H)
+    for layer in range(1, depth + 1):
+        X = phi(H) if chain in ("bn", "bn-center") else H
+        if method == "sampled":
+            Z = np.stack([g.standard_normal((width, batch)) for g in streams])
+            P = Z @ psd_sqrt(s_w2 * gram(X))
+        else:
+            W = np.stack([g.standard_normal((width, width)) for g in streams]) * np.sqrt(s_w2 / width)
+            P = W @ X
+        if chain == "none":
+            H = phi(P)
+        elif chain == "pre-bn":
+            H = phi(row_normalize(P, True))
+        else:
+            H = row_normalize(P, center)
+        grams[:, layer] = gram(H)
+    return grams

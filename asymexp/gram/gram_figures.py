@@ -1,0 +1,121 @@
+"""Figures of a Gram-chain experiment (the document of :func:`asymexp.gram.gram_experiment.run_experiment`;
+docs/batchnorm.md, "The Gram chain"), each saved as PNG and PDF through ``FigureCanvasAgg`` (pyplot untouched):
+
+- ``gram_depth``: the error ||G_l - G^ref_l|| against the layer l, one line per width (mean over runs, shaded
+  +-1 SE), log scale, the burn-in marked;
+- ``gram_width``: the post-burn-in error against the width, log-log, with 95% error bars, the fitted power law
+  and the predicted slope -1/2 through the largest width (with BN);
+- ``gram_log_scale`` (without BN only): the variance of each input's log squared norm against mean field, with
+  the predicted beta l / d.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _save(fig, out: Path, name: str) -> list[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    out.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    paths = []
+    for ext in ("png", "pdf"):
+        path = out / f"{name}.{ext}"
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        paths.append(str(path))
+    return paths
+
+
+def _title(doc: dict) -> str:
+    return f"{doc['activation']}, norm {doc['chain']}, batch {doc['batch']}, {doc['runs']} runs"
+
+
+def depth_figure(doc: dict):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.add_subplot()
+    layers = np.asarray(doc["depth_profile"]["layers"])
+    for row, err, se in zip(doc["rows"], doc["depth_profile"]["error"], doc["depth_profile"]["error_se"]):
+        err, se = np.asarray(err), np.asarray(se)
+        line, = ax.plot(layers[1:], err[1:], lw=1, label=f"d = {row['width']}")
+        ax.fill_between(layers[1:], np.maximum(err - se, 1e-300)[1:], (err + se)[1:], color=line.get_color(),
+                        alpha=0.25, lw=0)
+    ax.axvline(doc["burn_in"], color="gray", ls=":", lw=1, label="burn-in")
+    ax.set_yscale("log")
+    if doc["chain"] == "none":
+        ax.set_xscale("log")
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("error  n ||G_l - G_ref|| / tr G_ref")
+    ax.set_title(_title(doc), fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def width_figure(doc: dict):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2, 4.2))
+    ax = fig.add_subplot()
+    d = np.array([r["width"] for r in doc["rows"]], dtype=float)
+    err = np.array([r["error_mean"] for r in doc["rows"]])
+    se = np.array([r["error_se"] for r in doc["rows"]])
+    ax.errorbar(d, err, yerr=1.96 * se, fmt="o", capsize=3, label="measured (95% CI)")
+    grid = np.geomspace(d.min(), d.max(), 50)
+    fit = doc["fit"]
+    if fit.get("exponent") is not None:
+        p = fit["exponent"]
+        anchor = np.exp(np.mean(np.log(err) - p * np.log(d)))
+        ax.plot(grid, anchor * grid ** p, "-", label=f"fit d^{p:.3f} [{fit['ci95'][0]:.3f}, {fit['ci95'][1]:.3f}]")
+    if fit["predicted"] is not None:
+        ax.plot(grid, err[-1] * (grid / d[-1]) ** fit["predicted"], "--", color="gray", label="slope -1/2")
+    pred = [r["predicted_gap_rms"] for r in doc["rows"]]
+    if all(v is not None for v in pred):
+        gap = np.array([r["gap_rms"] for r in doc["rows"]])
+        ax.plot(d, gap, "s", mfc="none", label="RMS gap V (measured)")
+        ax.plot(d, pred, "x", color="k", label="RMS gap V (closed form)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ax.xaxis.set_major_locator(FixedLocator(d))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticklabels([str(int(w)) for w in d])
+    ax.set_xlabel("width d")
+    ax.set_ylabel("post-burn-in error")
+    ax.set_title(_title(doc), fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def log_scale_figure(doc: dict):
+    """Without BN: the variance over runs of log(G_l[i,i] / G_ref[i,i]) against l, with beta l / d."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.add_subplot()
+    for check in doc["depth_check"]:
+        v = np.asarray(check["variance_profile"])
+        layers = np.arange(1, v.size + 1)
+        line, = ax.plot(layers, v, lw=1, label=f"d = {check['width']}: beta {check['beta']:.2f}")
+        if check["predicted"] is not None:
+            ax.plot(layers, check["predicted"] * layers / check["width"], "--", lw=1, color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("Var log(|h_l|^2 / mean field)   (dashed: beta l / d)")
+    ax.set_title(_title(doc), fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def save_figures(doc: dict, out) -> list[str]:
+    """The figures under ``out`` (created; ``gram_log_scale`` only without BN); the saved paths."""
+    out = Path(out)
+    paths = _save(depth_figure(doc), out, "gram_depth") + _save(width_figure(doc), out, "gram_width")
+    if doc["chain"] == "none":
+        paths += _save(log_scale_figure(doc), out, "gram_log_scale")
+    return paths

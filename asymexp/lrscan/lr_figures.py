@@ -1,0 +1,58 @@
+"""The figure of ``asymexp lr-scan`` (matplotlib, PNG and PDF; pyplot and the global backend are left alone).
+
+``lr_scan``: lr_stable and lr_max against depth H on a log axis, one colour per norm, the bisection brackets as
+error bars, 2 / lambda_max of the measured dual (dashed) and of the order-parameter theory (dotted)
+(docs/batchnorm.md, "Learning-rate thresholds").
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _bar(rows, key):
+    """(depths, values, [below, above]) of the bracketed rows of one threshold."""
+    kept = [r for r in rows if r[key] is not None]
+    xs = [r["layers"] for r in kept]
+    vs = [r[key] for r in kept]
+    err = [[v - r[f"{key}_bracket"][0] for v, r in zip(vs, kept)],
+           [r[f"{key}_bracket"][1] - v for v, r in zip(vs, kept)]]
+    return xs, vs, err
+
+
+def save_figure(doc: dict, out) -> list[str]:
+    """Write lr_scan.png and lr_scan.pdf into ``out``; return their paths."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 5.5))
+    ax = fig.add_subplot(1, 1, 1)
+    norms = list(dict.fromkeys(r["norm"] for r in doc["rows"]))
+    for i, norm in enumerate(norms):
+        rows = sorted((r for r in doc["rows"] if r["norm"] == norm), key=lambda r: r["layers"])
+        c = f"C{i}"
+        for key, marker, label in (("lr_stable", "o", "lr_stable"), ("lr_max", "^", "lr_max")):
+            xs, vs, err = _bar(rows, key)
+            ax.errorbar(xs, vs, yerr=err, fmt=marker, color=c, capsize=3, label=f"{norm}: {label}")
+        ax.plot([r["layers"] for r in rows], [r["predicted_lr_stable"] for r in rows], "--", color=c,
+                label=f"{norm}: 2/lambda_max (measured FIM)")
+        th = [(r["layers"], r["theory_lr_stable"]) for r in rows if r["theory_lr_stable"] is not None]
+        if th:
+            ax.plot(*zip(*th), ":", color=c, label=f"{norm}: 2/lambda_max (theory)"
+                    + (", upper bound" if norm == "mean-last" else ""))
+    s = doc["settings"]
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden layers H")
+    ax.set_ylabel("GD step size")
+    ax.set_title(f"{s['activation']}, M = {s['width']}, T = {s['samples']}, K = {s['steps']}, {s['data']}",
+                 fontsize=9)
+    ax.set_xticks(sorted({r["layers"] for r in doc["rows"]}))
+    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    paths = []
+    for ext in ("png", "pdf"):
+        p = out / f"lr_scan.{ext}"
+        fig.savefig(p, dpi=120, bbox_inches="tight")
+        paths.append(str(p))
+    return paths
