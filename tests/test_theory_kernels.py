@@ -113,8 +113,12 @@ def test_joint_span_rule_agrees_with_the_pairwise_rule(name, w_law):
     p = problem_with(name, w=w_law, c="uniform(0,1)")
     A, S, err = kernel_matrices(p)
     A2, S2, mean_f = shallow_kernel_pairwise(p.activation, p.c_law, p.w_law, p.points, 160)
-    # two different quadratures of the same integrals: agreement within the reported error (and 1e-6)
-    assert np.abs(A - A2).max() <= max(err, 1e-12) and np.abs(S - S2).max() <= max(err, 1e-12)
+    A3, S3, _ = shallow_kernel_pairwise(p.activation, p.c_law, p.w_law, p.points, 120)
+    # two different quadratures of the same integrals: agreement within the sum of their error estimates (the
+    # pairwise Gauss-Hermite rule's: its difference from 120 nodes; at 160 nodes it is off by 8e-10 on
+    # A(x_3, x_3) of tanh4 against mpmath, where the trapezoid rule is within 4e-14)
+    pair_err = max(np.abs(A2 - A3).max(), np.abs(S2 - S3).max())
+    assert np.abs(A - A2).max() <= err + pair_err + 1e-12 and np.abs(S - S2).max() <= err + pair_err + 1e-12
     assert err < 1e-6
 
 

@@ -21,7 +21,12 @@ def add_arguments(parser):
     parser.add_argument("--samples", type=integer(1), default=None, help="Monte Carlo draws (default 200000)")
     parser.add_argument("--seed", type=integer(0), default=0, help="Monte Carlo seed (default 0)")
     parser.add_argument("--nodes", type=int, default=None,
-                        help="quadrature nodes per w-dimension (default: the most within the node budget, <= 48)")
+                        help="a fixed Gauss-Hermite product rule with this many nodes per w-dimension (default: the "
+                             "projected trapezoid rule, refined towards --tol)")
+    parser.add_argument("--tol", default=None, metavar="ABS[,REL]",
+                        help="target error of every value, |err| <= ABS + REL |value| (default 1e-8,1e-6); the rule "
+                             "is refined within a node and time budget, else a warning gives the achieved errors")
+    parser.add_argument("--strict", action="store_true", help="exit 2 when the tolerance is not met")
     parser.add_argument("--inverse-n", action="store_true",
                         help="also the 1/N mean coefficient c_t under gradient flow (E g ~ h + eps^2 Q2 + c/N; "
                              "experimental, see docs/theory-layer.md)")
@@ -76,6 +81,7 @@ def run(args):
     from asymexp.numeric import load_problem, shallow_theory
     from asymexp.symbolic.rules import rules_for
     from asymexp.numeric.shallow_theory import regime_of
+    from asymexp.numeric.error_control import parse_tolerance
 
     gamma, regime, note = regime_of(args.gamma)
     times = _times(args.time)
@@ -83,44 +89,69 @@ def run(args):
         raise SpecError(f"--order {args.order}; allowed: 0, 1, 2, 3")
     if args.nodes is not None and args.nodes < 2:
         raise SpecError(f"--nodes {args.nodes}; an integer >= 2 is required")
+    tol = parse_tolerance(args.tol) if args.tol is not None else None
     problem = load_problem(args.problem)
     _check_size(args, problem)
     th = shallow_theory(problem, gamma, times, order=args.order, method=args.method, n_samples=args.samples,
-                        seed=args.seed, quad_order=args.nodes)
+                        seed=args.seed, quad_order=args.nodes, tol=tol)
     single = len(times) == 1
+    errors = {k: _rows(v, single) for k, v in th.errors.items() if k not in ("A", "S")}
     doc = {"points": th.points.tolist(), "h": _rows(th.h, single), "V": _rows(th.V, single),
            "Q1": _rows(th.Q1, single), "Q2": _rows(th.Q2, single), "kernel_error": th.kernel_error,
            "method": th.method, "time": times[0] if single else times, "gamma": gamma, "regime": regime,
            "n_train": int(problem.x.shape[0]), "q1_vanishes": th.q1_vanishes, "q1_reason": th.q1_reason,
-           "theory_error": th.theory_error, "ode_error": th.ode_error, "notes": list(th.notes)}
+           "theory_error": th.theory_error, "ode_error": th.ode_error, "notes": list(th.notes), "errors": errors,
+           "tolerance": th.tolerance, "rule": th.rule, "w_nodes": th.w_nodes, "kappa": th.kappa}
     if th.Q3 is not None:
         doc["Q3"] = _rows(th.Q3, single)
     if args.inverse_n:
-        from asymexp.numeric.finite_n import inverse_n_mean_term
+        from asymexp.numeric.finite_n import inverse_n_with_error
 
-        c_n, _ = inverse_n_mean_term(problem, times)
+        c_n, c_err, c_note = inverse_n_with_error(problem, times)
         doc["inverse_n"] = _rows(c_n, single)
-        doc["inverse_n_note"] = ("coefficient c of 1/N in E g under gradient flow (E g ~ h + eps Q1 + eps^2 Q2 + c/N), "
-                                 "quadrature with 5 nodes per dimension, about 5% accurate; GD adds its own O(1/N)")
+        errors["inverse_n"] = _rows(c_err, single)
+        doc["inverse_n_note"] = ("coefficient c of 1/N in E g under gradient flow (E g ~ h + eps Q1 + eps^2 Q2 + c/N); "
+                                 f"{c_note}; GD adds its own O(1/N)")
     if regime == "expansion":
         rules = rules_for(problem.spec([gamma], [1]))
         doc["eps_exponent"] = rules.eps_exponents["N1"]
         doc["variance_exponent"] = rules.variance_exponent["N1"]
         doc["nu"] = rules.nu
+    unmet = th.tolerance["met"] is False
     for line in th.notes:
-        sys.stderr.write(f"asymexp theory: note: {line}\n")
+        if not (args.strict and unmet and line.startswith("tolerance")):
+            sys.stderr.write(f"asymexp theory: note: {line}\n")
     if args.json:
         emit_json(doc)
-        return 0
+    else:
+        _print_table(args, problem, th, times, gamma, regime)
+    if args.strict and unmet:
+        worst = ", ".join(f"{k} {float(v.max()):.2g}" for k, v in th.errors.items())
+        raise SpecError(f"--tol {th.tolerance['abs']:g},{th.tolerance['rel']:g} not met with --strict "
+                        f"({th.tolerance['reason']}); achieved errors: {worst}")
+    return 0
+
+
+def _cell(values, errors, i, p):
+    if values is None:
+        return f"{'-':>24s}"
+    return f"{values[i, p]:12.6g} +-{errors[i, p]:8.1e}"
+
+
+def _print_table(args, problem, th, times, gamma, regime):
+    tol = th.tolerance
     print(f"problem {args.problem}: {problem.x.shape[0]} training points, {len(problem.probe)} probes; "
-          f"gamma = {gamma} ({regime}); method {th.method}, kernel error {th.kernel_error:.2g}")
+          f"gamma = {gamma} ({regime}); method {th.method}, rule {th.rule}, kernel error {th.kernel_error:.2g}")
+    if tol["met"] is None:
+        print(f"tolerance: none ({tol['reason']})")
+    else:
+        print(f"tolerance abs {tol['abs']:g}, rel {tol['rel']:g}: {'met' if tol['met'] else 'NOT met'} "
+              f"({tol['reason']})")
     for i, t in enumerate(times):
         print(f"t = {t:g}")
-        print(f"  {'point':>5s} {'h':>12s} {'V':>12s} {'Q1':>12s} {'Q2':>12s}")
+        print(f"  {'point':>5s} " + " ".join(f"{name + ' +- error':>24s}" for name in ("h", "V", "Q1", "Q2")))
         for p in range(th.points.shape[0]):
-            q1 = f"{th.Q1[i, p]:12.6g}" if th.Q1 is not None else f"{'-':>12s}"
-            q2 = f"{th.Q2[i, p]:12.6g}" if th.Q2 is not None else f"{'-':>12s}"
+            cells = [_cell(getattr(th, k), th.errors.get(k), i, p) for k in ("h", "V", "Q1", "Q2")]
             tag = "" if p < problem.x.shape[0] else " (probe)"
-            print(f"  {p:5d} {th.h[i, p]:12.6g} {th.V[i, p]:12.6g} {q1} {q2}{tag}")
+            print(f"  {p:5d} " + " ".join(cells) + tag)
     print(f"Q1 vanishes: {th.q1_vanishes} ({th.q1_reason})")
-    return 0

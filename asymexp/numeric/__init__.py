@@ -1,7 +1,8 @@
 """asymexp.numeric: the numeric theory layer (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md).
 
-Kernels and derivative-tensor expectations over the initial law mu_0, by deterministic quadrature (Gauss-Hermite
-in the span of the data for Gaussian w, Gauss-Legendre for uniform laws) or seeded Monte Carlo, and the solution
+Kernels and derivative-tensor expectations over the initial law mu_0, by deterministic quadrature (the projected
+trapezoid rule in the span of the data for Gaussian w, refined to a tolerance with per-entry error estimates;
+Gauss-Legendre for uniform laws) or seeded Monte Carlo, and the solution
 of the hierarchy on the training points and probes: h (= Q_{0,0}), the variance constant V_t, Q_{1,0}, Q_{2,0}.
 The quantities do not depend on gamma; combine them as E g ~ h + eps Q1 + eps^2 Q2, Var g ~ N^{1-2 gamma} V,
 eps = N^{gamma - 1}. For depth L >= 2, :func:`deep_frozen_kernel` and :func:`deep_variance` give the frozen

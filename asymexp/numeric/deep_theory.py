@@ -38,7 +38,9 @@ class DeepKernel:
     Attributes:
         A: (P, P) tangent kernel; S: (P, P) initial covariance divided by N_L^{1 - 2 gamma_L}; error: estimated
         absolute error (max difference between two quadrature orders); collapse: (L-1,) the factors nu_l;
-        regime: "finite-width" or "sequential-limit"; notes: degeneracies found (section 4).
+        regime: "finite-width" or "sequential-limit"; notes: degeneracies found (section 4);
+        coarse: ((A, S) at 3/4 of the nodes per dimension, (A, S) at 3/4 of that): the per-entry error estimates
+        of what is computed from A and S (docs/theory-layer.md, "Error estimates").
     """
 
     A: np.ndarray
@@ -47,6 +49,7 @@ class DeepKernel:
     collapse: tuple
     regime: str
     notes: tuple = ()
+    coarse: tuple = ()
 
 
 def _first_layer(activation: str, w_law: Law, points: np.ndarray, order: int):
@@ -105,8 +108,9 @@ def deep_frozen_kernel(spec, points, order: int | None = None) -> DeepKernel:
     n_lo = max(4, int(round(0.75 * n_hi)))
     a, s, nu, regime = _kernel(spec, pts, n_hi)
     a2, s2, _, _ = _kernel(spec, pts, n_lo)
+    a3, s3, _, _ = _kernel(spec, pts, max(3, int(round(0.75 * n_lo))))
     err = float(max(np.max(np.abs(a - a2)), np.max(np.abs(s - s2))))
-    return DeepKernel(a, s, err, nu, regime, tuple(_degeneracies(spec, a, s, err)))
+    return DeepKernel(a, s, err, nu, regime, tuple(_degeneracies(spec, a, s, err)), ((a2, s2), (a3, s3)))
 
 
 def _degeneracies(spec, a: np.ndarray, s: np.ndarray, err: float) -> list[str]:
@@ -145,12 +149,20 @@ def deep_variance(spec, x_train, probes, times, alpha: float = 1.0, order: int |
 
 def deep_theory(problem, gammas, widths=None, times=(1.0,), order: int | None = None) -> dict:
     """h, V, A, S of the depth-L network of ``problem`` (``problem.spec(gammas, widths)``): a dict of arrays
-    (h, V: (T, P)) plus ``kernel_error``, ``regime``, ``notes``. ``widths=None``: the sequential limit."""
+    (h, V: (T, P)) plus ``errors`` (per-entry estimates of h, V, A, S from the computations at 3/4 and 9/16 of
+    the nodes, :func:`asymexp.numeric.error_control.difference_errors`), ``kernel_error``, ``regime``, ``notes``. ``widths=None``: the
+    sequential limit."""
+    from asymexp.numeric.error_control import difference_errors
+
     spec = problem.spec(gammas, widths if widths is not None else [1] * len(gammas))
     if widths is None:
         spec = spec.replace(widths=None)
     times = hierarchy.check_times(times)
     v, kern = deep_variance(spec, problem.x, problem.probe, times, problem.alpha, order)
     h = hierarchy.leading_term(kern.A, problem.y, problem.alpha, times)
-    return {"points": problem.points, "times": times, "h": h, "V": v, "A": kern.A, "S": kern.S,
+    m = problem.x.shape[0]
+    coarse = [{"h": hierarchy.leading_term(a, problem.y, problem.alpha, times),
+               "V": hierarchy.variance_constant(a, s, m, problem.alpha, times), "A": a, "S": s} for a, s in kern.coarse]
+    errors = difference_errors({"h": h, "V": v, "A": kern.A, "S": kern.S}, coarse[0], coarser=coarse[1])
+    return {"points": problem.points, "times": times, "h": h, "V": v, "A": kern.A, "S": kern.S, "errors": errors,
             "kernel_error": kern.error, "collapse": kern.collapse, "regime": kern.regime, "notes": kern.notes}

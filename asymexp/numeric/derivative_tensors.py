@@ -23,6 +23,7 @@ import numpy as np
 
 from asymexp.activations import sigma_derivatives
 from asymexp.numeric.quadrature import SampleSet
+from asymexp.numeric.tensor_kernel import accumulate_tensors
 
 
 def derivative_tensors(activation: str, c: np.ndarray, w: np.ndarray, points: np.ndarray, order: int = 3):
@@ -64,6 +65,18 @@ def derivative_tensors(activation: str, c: np.ndarray, w: np.ndarray, points: np
     return out
 
 
+def c_moments(samples: SampleSet) -> tuple[np.ndarray, np.ndarray]:
+    """(w-nodes (K_w, d), weighted c-moments (K_w, 5)): mom[j, i] = sum over the samples at w-node j of
+    weight c^i. A product rule (``c_nodes`` > 1) folds its c-nodes; otherwise every sample is its own w-node."""
+    k = samples.c_nodes
+    if k > 1 and len(samples) % k == 0:
+        kw = len(samples) // k
+        c, wt = samples.c.reshape(k, kw), samples.weight.reshape(k, kw)
+        mom = np.stack([np.sum(wt * c**i, axis=0) for i in range(5)], axis=1)
+        return samples.w[:kw], mom
+    return samples.w, samples.weight[:, None] * samples.c[:, None] ** np.arange(5)
+
+
 @dataclass(frozen=True)
 class ExpectationTensors:
     """Expectations over theta ~ mu_0 (see the module docstring for the index conventions).
@@ -84,8 +97,10 @@ class ExpectationTensors:
 
 
 def expectation_tensors(activation: str, samples: SampleSet, points: np.ndarray, n_train: int,
-                        order: int = 2, chunk: int = 2048) -> ExpectationTensors:
-    """Accumulate the expectation tensors over ``samples`` in chunks.
+                        order: int = 2, chunk: int = 65536) -> ExpectationTensors:
+    """Accumulate the expectation tensors over ``samples`` in chunks (the compiled closed forms of
+    :func:`asymexp.numeric.tensor_kernel.accumulate_tensors`; :func:`derivative_tensors` is the same algebra
+    written out in theta-space).
 
     Args:
         activation: "sigmoid" or "tanh"; samples: weighted (c, w); points: (P, d), training points first;
@@ -98,32 +113,13 @@ def expectation_tensors(activation: str, samples: SampleSet, points: np.ndarray,
     def add(name, value):
         sums[name] = sums[name] + value if name in sums else value
 
-    for part in samples.chunks(chunk):
-        wq = part.weight
-        tens = derivative_tensors(activation, part.c, part.w, x, order=min(order, 2) + 1)
-        f, gf = tens[0], tens[1]
-        # plain (single-threaded) einsum throughout: on a shared machine BLAS threads on these small
-        # contractions cost more than they bring
-        a_k = np.einsum("kpi,kqi->kpq", gf, gf)
-        s_k = np.einsum("kp,kq->kpq", f, f)
-        add("A", np.einsum("k,kpq->pq", wq, a_k))
-        add("A2", np.einsum("k,kpq->pq", wq, a_k * a_k))
-        add("S", np.einsum("k,kpq->pq", wq, s_k))
-        add("S2", np.einsum("k,kpq->pq", wq, s_k * s_k))
-        add("f", wq @ f)
-        if order >= 1:
-            hf = tens[2]
-            wgf = wq[:, None, None] * gf
-            hg = np.einsum("kpij,knj->kpni", hf, gf)                       # Hf_p gf_n, (k, P, P, D)
-            add("G1", np.einsum("kqi,kpni->pqn", wgf, hg[:, :, :m]))
-        if order >= 2:
-            gm = gf[:, :m]
-            whg = wq[:, None, None, None] * hg
-            add("Ta", np.einsum("kpai,kqbi->pqab", whg[:, :, :m], hg[:, :, :m]))
-            # gf_q^T Hf_p Hf_a gf_b = (Hf_p gf_q) . (Hf_a gf_b), Hf symmetric
-            add("G2b", np.einsum("kpqi,kabi->pqab", whg, hg[:, :m, :m]))
-            d3ab = np.einsum("kpijl,kaj,kbl->kpiab", tens[3], gm, gm)       # D3f_p[gf_a, gf_b], (k, P, D, M, M)
-            add("G2c", np.einsum("kqi,kpiab->pqab", wgf, d3ab))
+    gram = x @ x.T
+    names = ("A", "A2", "S", "S2", "f", "G1", "Ta", "G2b", "G2c")
+    w_nodes, mom = c_moments(samples)
+    for lo in range(0, len(w_nodes), chunk):
+        s = np.stack(sigma_derivatives(activation, w_nodes[lo:lo + chunk] @ x.T, 3), axis=-1)      # (k, P, 4)
+        for name, value in zip(names, accumulate_tensors(mom[lo:lo + chunk], s, gram, m, min(order, 2))):
+            add(name, value)
     mean_f = sums["f"]
     cov = sums["S"] - np.outer(mean_f, mean_f)
     if samples.kind == "monte-carlo":
@@ -132,5 +128,5 @@ def expectation_tensors(activation: str, samples: SampleSet, points: np.ndarray,
         s_se = np.sqrt(np.maximum(sums["S2"] - sums["S"] ** 2, 0.0) / (n - 1))
     else:
         a_se = s_se = np.zeros_like(cov)
-    return ExpectationTensors(sums["A"], cov, mean_f, a_se, s_se, sums.get("G1"), sums.get("Ta"), sums.get("G2b"),
-                              sums.get("G2c"))
+    higher = [sums[k] if (k == "G1" and order >= 1) or order >= 2 else None for k in ("G1", "Ta", "G2b", "G2c")]
+    return ExpectationTensors(sums["A"], cov, mean_f, a_se, s_se, *higher)

@@ -133,3 +133,15 @@ def inverse_n_mean_term(problem, times, quad_order: int = 5, eps: float = 0.02, 
         out_c[i] = 0.5 * flow.om @ g2
         out_g[i] = g
     return out_c, out_g
+
+
+def inverse_n_with_error(problem, times, quad_order: int = 5):
+    """c_t (T, P) with an error estimate (T, P): |c at ``quad_order`` - c at ``quad_order`` - 1| nodes per
+    dimension (the lower order's error, an upper estimate when the rule converges), and a note saying so."""
+    from asymexp.numeric.error_control import difference_errors
+
+    c_hi, _ = inverse_n_mean_term(problem, times, quad_order=quad_order)
+    c_lo, _ = inverse_n_mean_term(problem, times, quad_order=quad_order - 1)
+    err = difference_errors({"c": c_hi}, {"c": c_lo})["c"]
+    return c_hi, err, (f"Gauss-Hermite with {quad_order} nodes per dimension; error: difference from "
+                       f"{quad_order - 1} nodes (this double integral converges slowly: a few per cent)")

@@ -10,6 +10,10 @@ Every expectation of the numeric theory layer is a weighted sum ``sum_k weight[k
   rule lives in that span (dimension r <= min(P, d)): an r-dimensional Gauss-Hermite product. For a uniform law
   of w (not rotation invariant) the rule is a d-dimensional Gauss-Legendre product.
 - :func:`monte_carlo_samples`: i.i.d. draws of (c, w) with weights 1/n (seeded NumPy ``Generator``).
+
+For a normal law of w the theory layer's default is the projected trapezoid rule of
+:mod:`asymexp.numeric.trapezoid_rule` (geometric convergence; docs/theory-layer.md); the Gauss-Hermite product
+here serves ``quad_order`` / ``--nodes`` and the references.
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ class SampleSet:
     Attributes:
         c: (K,) output weights; w: (K, d) input weights; weight: (K,) non-negative, summing to 1.
         kind: ``"quadrature"`` or ``"monte-carlo"``; order: nodes per w-dimension (quadrature) or 0.
+        c_nodes: > 1 when the set is a product rule, c-major: sample k = i * K_w + j pairs c-node i with w-node j
+            (K_w = K / c_nodes), so the w-part can be evaluated once per w-node.
     """
 
     c: np.ndarray
@@ -44,6 +50,7 @@ class SampleSet:
     weight: np.ndarray
     kind: str
     order: int = 0
+    c_nodes: int = 1
 
     def __len__(self) -> int:
         return self.c.shape[0]
@@ -132,7 +139,7 @@ def quadrature_samples(c_law: Law, w_law: Law, points: np.ndarray, order: int, c
     c = np.repeat(cn, len(ww))
     w = np.tile(wn, (len(cn), 1))
     weight = np.outer(cw, ww).ravel()
-    return SampleSet(c, w, weight / weight.sum(), "quadrature", order)
+    return SampleSet(c, w, weight / weight.sum(), "quadrature", order, len(cn))
 
 
 def monte_carlo_samples(c_law: Law, w_law: Law, dim: int, n_samples: int, seed: int = 0) -> SampleSet:

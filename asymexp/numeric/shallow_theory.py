@@ -4,7 +4,9 @@
 :func:`shallow_theory` evaluates the kernels and derivative-tensor expectations over mu_0 and solves the hierarchy
 on the training points and probes: h (= Q_{0,0}), the variance constant V_t, Q_{1,0} and Q_{2,0}. None of these
 depends on gamma; the caller combines them as E g ~ h + eps Q1 + eps^2 Q2 and Var g ~ N^{1 - 2 gamma} V with
-eps = N^{gamma - 1}.
+eps = N^{gamma - 1}. For a normal law of w the expectations use the projected trapezoid rule
+(:mod:`asymexp.numeric.trapezoid_rule`), refined towards a tolerance (:mod:`asymexp.numeric.error_control`); every
+entry carries an error estimate (docs/theory-layer.md, "Error estimates").
 """
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ from asymexp.errors import SpecError
 from asymexp.spec import Law, parse_gammas
 from asymexp.numeric import hierarchy
 from asymexp.numeric.quadrature import (KERNEL_MAX_NODES_PER_DIM, KERNEL_NODE_BUDGET, SampleSet, default_order,
-                                      monte_carlo_samples, quadrature_samples)
+                                      monte_carlo_samples, quadrature_dimension, quadrature_samples)
 from asymexp.numeric.derivative_tensors import ExpectationTensors, expectation_tensors
+from asymexp.numeric.error_control import (MAX_SECONDS, MAX_W_NODES, Tolerance, difference_errors, first_kappa,
+                                           refine)
+from asymexp.numeric.trapezoid_rule import trapezoid_samples, w_node_count
 
 METHODS = ("quadrature", "monte-carlo")
 DEFAULT_MC_SAMPLES = 200_000
@@ -43,6 +48,12 @@ class ShallowTheory:
         ode_error: estimated integration error of Q1, Q2; A, S: (P, P) kernel and covariance; mean_f: (P,) E f.
         notes: plain-language remarks (ends of the gamma range, a non-zero initial mean, a fallback).
         Q3: (T, P) Q_{3,0} from the symbolic layer's contractions when ``order`` = 3, else None.
+        errors: per quantity (h, V, Q1, Q2, Q3: (T, P); A, S: (P, P)) the estimated absolute error of every entry
+            (docs/theory-layer.md, "Error estimates"); ``theory_error`` and ``kernel_error`` are their maxima.
+        tolerance: {"abs", "rel", "met", "reason", "worst"} (worst: per quantity max error / (abs + rel |value|));
+            met is None (and abs, rel None) for a fixed rule or Monte Carlo run without a ``tol``.
+        rule: "trapezoid" (projected trapezoid rule, design exponent ``kappa``), "gauss-hermite",
+            "gauss-legendre" or "monte-carlo"; w_nodes: w-nodes of the rule that gave the values.
     """
 
     points: np.ndarray
@@ -64,6 +75,11 @@ class ShallowTheory:
     mean_f: np.ndarray | None = None
     notes: tuple = ()
     Q3: np.ndarray | None = None
+    errors: dict = field(default_factory=dict)
+    tolerance: dict = field(default_factory=dict)
+    rule: str = ""
+    w_nodes: int = 0
+    kappa: float | None = None
 
     def mean(self, width: int) -> np.ndarray:
         """The predicted E g^N_t: h + eps Q1 + eps^2 Q2 (terms available), eps = N^{gamma - 1}: (T, P)."""
@@ -203,9 +219,21 @@ def kernel_matrices(problem, method: str = "quadrature", n_samples: int | None =
     (= E[c^2] E[sigma(w.x) sigma(w.x')] when E f = 0).
 
     Returns:
-        (A (P, P), S (P, P), error): error as ``ShallowTheory.kernel_error``.
+        (A (P, P), S (P, P), error): error as ``ShallowTheory.kernel_error`` (for a normal law of w the projected
+        trapezoid rule refined to 1e-10 (1 + |entry|)).
     """
     _check_method(method)
+    if method == "quadrature" and quad_order is None and problem.w_law.kind == "normal":
+        pts, m = problem.points, problem.x.shape[0]
+
+        def evaluate(kappa):
+            tens = expectation_tensors(problem.activation, trapezoid_samples(problem.activation, problem.c_law,
+                                                                             problem.w_law, pts, kappa), pts, m, 0)
+            return tens, {"A": tens.A, "S": tens.S}, {}
+
+        tol = Tolerance(1e-10, 1e-10)
+        ref = refine(evaluate, lambda k: w_node_count(problem.activation, problem.w_law, pts, k), tol, first_kappa(tol))
+        return ref.value.A, ref.value.S, float(max(np.max(ref.errors["A"]), np.max(ref.errors["S"])))
     sets, used, _ = _tensor_sets(problem, method, 0, n_samples, seed, quad_order)
     if used == "quadrature":
         hi, lo = sets
@@ -215,10 +243,37 @@ def kernel_matrices(problem, method: str = "quadrature", n_samples: int | None =
     return merged.A, merged.S, float(max(np.max(merged.A_se), np.max(merged.S_se)))
 
 
+def _values(out: dict, tens: ExpectationTensors) -> dict:
+    vals = {k: v for k, v in out.items() if v is not None}
+    vals.update(A=tens.A, S=tens.S)
+    return vals
+
+
+def _by_trapezoid(problem, times, order: int, tol: Tolerance, max_nodes: int, max_seconds: float):
+    """The projected trapezoid rule refined towards ``tol``: a Refinement whose value is (tensors, solution, ODE
+    error) of the finest rule."""
+    pts, m = problem.points, problem.x.shape[0]
+
+    def evaluate(kappa):
+        samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
+        tens = expectation_tensors(problem.activation, samples, pts, m, min(order, 2))
+        out, ode_err = _solve(problem, tens, times, order)
+        return (tens, out, ode_err, len(samples) // samples.c_nodes), _values(out, tens), {"Q1": ode_err, "Q2": ode_err}
+
+    return refine(evaluate, lambda k: w_node_count(problem.activation, problem.w_law, pts, k), tol, first_kappa(tol),
+                  max_nodes, max_seconds)
+
+
+def _tolerance_report(tol: Tolerance, values: dict, errors: dict, met: bool, reason: str) -> dict:
+    return {"abs": tol.abs, "rel": tol.rel, "met": bool(met and tol.met(values, errors)), "reason": reason,
+            "worst": tol.worst(values, errors)}
+
+
 def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrature", n_samples: int | None = None,
-                   seed: int = 0, quad_order: int | None = None) -> ShallowTheory:
-    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem`` (docs/theory/3-shallow-expansion.md to
-    5-verified-formulas.md).
+                   seed: int = 0, quad_order: int | None = None, tol: Tolerance | None = None,
+                   max_nodes: int = MAX_W_NODES, max_seconds: float = MAX_SECONDS) -> ShallowTheory:
+    """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem``, every entry with an error estimate
+    (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md; docs/theory-layer.md).
 
     Args:
         problem: an :class:`asymexp.inputs.problems.Problem` (activation, alpha, c_law, w_law, x (M,d), y (M,),
@@ -226,45 +281,72 @@ def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrat
         order: 0 (h, V), 1 (+ Q1), 2 (+ Q2) or 3 (+ Q3 from the symbolic layer's contractions, see
             :func:`third_order`); method: "quadrature" (falls back to Monte Carlo when the product rule would be
             too large, noted in ``notes``) or "monte-carlo" (``n_samples`` draws, default 200000, with ``seed``);
-        quad_order: nodes per w-dimension for everything (default: A and S from a larger order-0 rule, the
-            derivative tensors from the largest rule within the node budget).
+        quad_order: nodes per w-dimension of a fixed Gauss product rule (default: for a normal law of w the
+            projected trapezoid rule, refined towards ``tol``; for a uniform law the Gauss-Legendre rule within
+            the node budget); tol: the target (default ``Tolerance()``: 1e-8 absolute, 1e-6 relative, the target
+            of the trapezoid refinement; a fixed rule or Monte Carlo is judged only against a ``tol`` given);
+        max_nodes, max_seconds: budgets of the refinement (w-nodes of the finest rule; wall-clock seconds).
     Returns:
-        :class:`ShallowTheory` with arrays of shape (T, P), points ordered training then probes.
+        :class:`ShallowTheory` with arrays of shape (T, P), points ordered training then probes; ``errors`` and
+        ``tolerance`` say how accurate each entry is and whether ``tol`` was met.
     """
     _check_method(method)
     if order not in (0, 1, 2, 3):
         raise SpecError(f"order = {order!r}; allowed: 0, 1, 2, 3 (Q_{{3,0}} from the symbolic layer's contractions)")
+    judged = tol is not None
+    tol = tol or Tolerance()
     g, regime, regime_note = regime_of(gamma)
     times = hierarchy.check_times(times)
-    sets, used, note = _tensor_sets(problem, method, min(order, 2), n_samples, seed, quad_order)
-    if used == "quadrature":
-        tens = sets[0]
-        results = [_solve(problem, s, times, order) for s in sets]
-        (main, ode_err), (other, _) = results
-        kernel_error = float(max(np.max(np.abs(sets[0].A - sets[1].A)), np.max(np.abs(sets[0].S - sets[1].S))))
-        theory_error = {k: float(np.max(np.abs(main[k] - other[k]))) for k in main if main[k] is not None}
+    kappa, note = None, ""
+    if method == "quadrature" and quad_order is None and problem.w_law.kind == "normal":
+        ref = _by_trapezoid(problem, times, order, tol, max_nodes, max_seconds)
+        (tens, main, ode_err, w_nodes), errors = ref.value, ref.errors
+        used, rule, kappa, met, reason = "quadrature", "trapezoid", ref.kappa, ref.met, ref.reason
     else:
-        tens = _merge(sets)
-        main, ode_err = _solve(problem, tens, times, order)
-        batch = [_solve(problem, s, times, order)[0] for s in sets]
-        theory_error = {k: float(np.max(np.std([b[k] for b in batch], axis=0, ddof=1)) / np.sqrt(len(batch)))
-                        for k in main if main[k] is not None}
-        kernel_error = float(max(np.max(tens.A_se), np.max(tens.S_se)))
-    vanishes, reason = q1_vanishing(problem.c_law, problem.w_law, problem.activation)
+        sets, used, note = _tensor_sets(problem, method, min(order, 2), n_samples, seed, quad_order)
+        if used == "quadrature":
+            tens = sets[0]
+            (main, ode_err), (other, _) = (_solve(problem, s, times, order) for s in sets)
+            errors = difference_errors(_values(main, tens), _values(other, sets[1]), {"Q1": ode_err, "Q2": ode_err})
+            rule = "gauss-hermite" if problem.w_law.kind == "normal" else "gauss-legendre"
+            w_nodes = int((quad_order or default_order(problem.w_law, problem.points))
+                          ** quadrature_dimension(problem.w_law, problem.points))
+        else:
+            tens = _merge(sets)
+            main, ode_err = _solve(problem, tens, times, order)
+            batch = [_solve(problem, s, times, order)[0] for s in sets]
+            errors = {k: np.std([b[k] for b in batch], axis=0, ddof=1) / np.sqrt(len(batch))
+                      for k in main if main[k] is not None}
+            errors.update(A=tens.A_se, S=tens.S_se)
+            rule, w_nodes = "monte-carlo", 0
+        met, reason = True, "fixed rule" if used == "quadrature" else "Monte Carlo standard errors"
+        judged = judged or used != method   # a fallback to Monte Carlo is judged against the default target
+    vanishes, reason_q1 = q1_vanishing(problem.c_law, problem.w_law, problem.activation)
     notes = [n for n in (regime_note, note) if n]
     q3 = None
+    values = _values(main, tens)
     if order >= 3:
         q3, q3_err, q3_note = third_order(problem, times, method=used, n_samples=n_samples, seed=seed)
-        theory_error["Q3"] = q3_err
+        values["Q3"], errors["Q3"] = q3, q3_err
         notes.append(q3_note)
+    if judged or rule == "trapezoid":
+        tolerance = _tolerance_report(tol, values, errors, met, reason)
+    else:
+        tolerance = {"abs": None, "rel": None, "met": None, "reason": f"{reason}, no target given", "worst": {}}
+    if tolerance["met"] is False:
+        notes.append(f"tolerance abs {tol.abs:g}, rel {tol.rel:g} not met ({reason}); achieved: "
+                     + ", ".join(f"{k} {float(np.max(v)):.2g}" for k, v in errors.items()))
+    kernel_error = float(max(np.max(errors["A"]), np.max(errors["S"])))
+    theory_error = {k: float(np.max(v)) for k, v in errors.items() if k not in ("A", "S")}
     scale = max(1.0, float(np.max(np.abs(tens.A))))
     if np.max(np.abs(tens.mean_f)) > max(10 * kernel_error, 1e-10 * scale):
         notes.append("E f(theta_0, x) is not zero here (max |E f| = %.3g): the initial mean of g is "
                      "N^{1-gamma} E f, which the hierarchy (h_0 = 0) does not describe" % np.max(np.abs(tens.mean_f)))
     return ShallowTheory(points=problem.points, times=times, h=main["h"], V=main["V"], Q1=main["Q1"], Q2=main["Q2"],
-                         kernel_error=kernel_error, method=used, q1_vanishes=vanishes, q1_reason=reason, gamma=g,
+                         kernel_error=kernel_error, method=used, q1_vanishes=vanishes, q1_reason=reason_q1, gamma=g,
                          regime=regime, theory_error=theory_error, ode_error=ode_err, A=tens.A, S=tens.S,
-                         mean_f=tens.mean_f, notes=tuple(notes), Q3=q3)
+                         mean_f=tens.mean_f, notes=tuple(notes), Q3=q3, errors=errors, tolerance=tolerance,
+                         rule=rule, w_nodes=w_nodes, kappa=kappa)
 
 
 #: Nodes per w-dimension for Q_{3,0} (its contractions carry D^4 f; the error estimate uses 3/4 of it).
@@ -274,7 +356,7 @@ Q3_QUAD_ORDER = 12
 def third_order(problem, times, method: str = "quadrature", n_samples=None, seed: int = 0):
     """Q_{3,0} (T, P) from ``asymexp.symbolic.source_contractions(1..3)`` with the spec's vanishing terms pruned.
 
-    Returns (Q3, error estimate, note). Quadrature: Q3_QUAD_ORDER nodes per dimension, error = difference from
+    Returns (Q3, error estimate (T, P), note). Quadrature: Q3_QUAD_ORDER nodes per dimension, error = difference from
     3/4 of that order; Monte Carlo: ``n_samples`` // 10 draws (at most 20000), error from two halves.
     """
     from asymexp.numeric.einsum_eval import solve_contractions
@@ -290,11 +372,12 @@ def third_order(problem, times, method: str = "quadrature", n_samples=None, seed
         n_hi = min(Q3_QUAD_ORDER, default_order(problem.w_law, pts) or Q3_QUAD_ORDER)
         q_hi, q_lo = (run(quadrature_samples(problem.c_law, problem.w_law, pts, n))
                       for n in (n_hi, max(4, int(round(0.75 * n_hi)))))
-        return q_hi, float(np.max(np.abs(q_hi - q_lo))), f"Q3 by quadrature with {n_hi} nodes per dimension"
+        return (q_hi, difference_errors({"Q3": q_hi}, {"Q3": q_lo})["Q3"],
+                f"Q3 by Gauss quadrature with {n_hi} nodes per dimension (error: difference from {max(4, int(round(0.75 * n_hi)))})")
     n = min(int(n_samples or DEFAULT_MC_SAMPLES) // 10, 20_000)
     samples = monte_carlo_samples(problem.c_law, problem.w_law, pts.shape[1], 2 * (n // 2), seed + 1)
     half = n // 2
     parts = [SampleSet(samples.c[sl], samples.w[sl], np.full(half, 1.0 / half), "monte-carlo")
              for sl in (slice(0, half), slice(half, 2 * half))]
     q_a, q_b = (run(part) for part in parts)
-    return 0.5 * (q_a + q_b), float(np.max(np.abs(q_a - q_b))) / 2.0, f"Q3 by Monte Carlo with {2 * half} draws"
+    return 0.5 * (q_a + q_b), np.abs(q_a - q_b) / 2.0, f"Q3 by Monte Carlo with {2 * half} draws"
