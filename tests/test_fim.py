@@ -45,17 +45,22 @@ def test_theta_equals_explicit_jacobian_gram(size, samples, act, norm, seed):
 @given(size=sizes, samples=st.integers(2, 5), act=st.sampled_from(["tanh", "sigmoid", "sin", "identity"]),
        norm=st.sampled_from(NORMS), seed=st.integers(0, 2**16))
 def test_theta_equals_finite_difference_jacobian_of_the_batch_function(size, samples, act, norm, seed):
-    """Every norm, batch coupling included, against central differences of the batch function (step 1e-6:
-    truncation h^2 |f'''| / 6 ~ 1e-13, rounding eps |f| / h ~ 1e-10 per entry, summed over <= 60 parameters,
-    times |J| ~ 1: tolerance 1e-7 of the largest entry). Smooth activations only (a kink breaks the difference)."""
+    """Every norm, batch coupling included, against central differences of the batch function. The difference's
+    error per entry is estimated from two steps, h = 1e-6 and 2h: the truncation error of J_h is a quarter of that
+    of J_2h, so |J_h - J_2h| bounds it (plus the rounding of both, eps |f| / h each); a small batch under BN can make
+    the batch function steep, and then this bound, not a fixed fraction, is the honest tolerance. It propagates to
+    Theta = J J^T as |J| dJ^T + dJ |J|^T + dJ dJ^T (factor 2 of margin). Smooth activations only (a kink breaks
+    the difference)."""
     layers, width, outputs, d = size
     net = FimNetwork(layers, width, outputs, d, act, 1.5, 0.1, norm)
     rng = np.random.default_rng(seed)
     params, x = net.draw(rng), rng.standard_normal((samples, d))
     theta, _, _ = network_theta(net, params, x)
-    J = finite_difference_jacobian(net, params, x)
-    scale = max(1.0, float(np.abs(theta).max()))
-    assert np.abs(theta - J @ J.T).max() <= 1e-7 * scale
+    J = finite_difference_jacobian(net, params, x, step=1e-6)
+    dJ = np.abs(J - finite_difference_jacobian(net, params, x, step=2e-6)) + 1e-9 * max(1.0, np.abs(J).max())
+    tol = 2 * (np.abs(J) @ dJ.T + dJ @ np.abs(J).T + dJ @ dJ.T)
+    assert np.all(np.abs(theta - J @ J.T) <= tol)
+    assert tol.max() <= 1e-3 * max(1.0, float(np.abs(theta).max()))   # the check still resolves Theta
 
 
 def test_mean_last_removes_exactly_the_mean_directions():

@@ -130,7 +130,7 @@ ACTIVATIONS: dict[str, Activation] = {
 NAMES = tuple(ACTIVATIONS)
 #: Other names accepted by :func:`get`.
 ALIASES = {"linear": "identity"}
-#: The activations the 1/N^gamma layers (spec, expansion, simulators, trainer) are derived for: their parity
+#: The activations the 1/N^gamma layers (spec, expansion, simulators, trainer) are derived for. Their parity
 #: and collapse rules (docs/theory/4-deep-networks.md) and their Taylor expansions cover these two only.
 EXPANDABLE = ("sigmoid", "tanh")
 
