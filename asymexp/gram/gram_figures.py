@@ -14,18 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from asymexp.figure_files import save_figure as _save
 
-def _save(fig, out: Path, name: str) -> list[str]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    out.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    paths = []
-    for ext in ("png", "pdf"):
-        path = out / f"{name}.{ext}"
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        paths.append(str(path))
-    return paths
 
 
 def _title(doc: dict) -> str:

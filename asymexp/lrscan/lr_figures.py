@@ -6,7 +6,7 @@ error bars, 2 / lambda_max of the measured dual (dashed) and of the order-parame
 """
 from __future__ import annotations
 
-from pathlib import Path
+from asymexp.figure_files import save_figure as _save
 
 
 def _bar(rows, key):
@@ -21,7 +21,6 @@ def _bar(rows, key):
 
 def save_figure(doc: dict, out) -> list[str]:
     """Write lr_scan.png and lr_scan.pdf into ``out``; return their paths."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.0, 5.5))
@@ -47,12 +46,4 @@ def save_figure(doc: dict, out) -> list[str]:
                  fontsize=9)
     ax.set_xticks(sorted({r["layers"] for r in doc["rows"]}))
     ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"lr_scan.{ext}"
-        fig.savefig(p, dpi=120, bbox_inches="tight")
-        paths.append(str(p))
-    return paths
+    return _save(fig, out, "lr_scan")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asymexp.figure_files import save_figure as _save
+
 SHALLOW_PANELS = ("variance", "ratio", "mean_residual")
 DEEP_PANELS = ("variance", "sensitivity")
 
@@ -24,17 +26,6 @@ def _new_figure(figsize):
     return Figure(figsize=figsize)
 
 
-def _save(fig, out: Path, name: str) -> list[str]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    out.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    paths = []
-    for ext in ("png", "pdf"):
-        p = out / f"{name}.{ext}"
-        fig.savefig(p, dpi=120, bbox_inches="tight")
-        paths.append(str(p))
-    return paths
 
 
 def _check_panel(panel, allowed):
