@@ -174,3 +174,44 @@ def quadrature(nodes_total: float, dim: int, n_points: int, what: str = "the the
     memory = 8.0 * nodes_total * 3 * (dim + 2)
     flops = 20.0 * nodes_total * float(n_points) ** 3
     return Estimate(what, memory, flops)
+
+
+#: Interpreter overhead of one small network evaluation (about a millisecond), as flops at RATE_FLOPS: without it
+#: a run of many tiny networks or steps would be priced as free.
+OVERHEAD_FLOPS = 1.0e7
+
+
+def fim_study(layers: int, widths, samples_at, outputs: int, networks: int, norms: int, input_dim_at,
+              what: str = "the FIM study") -> Estimate:
+    """``asymexp fim``: per network, width M and norm, the forward pass (2 H T M^2), the dual Theta layer by layer
+    (2 H (C T)^2 M), the batch Jacobians of normalized layers (bounded by 2 H T^2 M^2) and its eigendecomposition
+    (10 (C T)^3), and :data:`OVERHEAD_FLOPS`. Memory at the largest width: the weights, three (C T)^2 matrices and the per-layer signals.
+    ``samples_at(M)`` and ``input_dim_at(M)`` give T and d for a width."""
+    flops, memory = 0.0, 0.0
+    for m in widths:
+        t, d, c, h = float(samples_at(m)), float(input_dim_at(m)), float(outputs), float(layers)
+        flops += networks * norms * (2 * h * t * m * m + 2 * h * (c * t) ** 2 * m + 2 * h * t * t * m * m
+                                     + 10 * (c * t) ** 3 + OVERHEAD_FLOPS)
+        memory = max(memory, 8.0 * (h * m * m + m * d + 3 * (c * t) ** 2 + 4 * h * c * t * m + t * d))
+    return Estimate(what, memory, flops)
+
+
+def gram_chain(widths, batch: int, depth: int, runs: int, what: str = "the Gram chain") -> Estimate:
+    """``asymexp gram``: per width d, run and layer, a d x n Gaussian draw and its products with n x n matrices
+    (about 10 d n^2); memory: the runs' d x n activations (a few copies) and the error profiles (depth x runs)."""
+    flops = sum(10.0 * runs * depth * float(d) * batch * batch for d in widths)
+    memory = 8.0 * (4 * runs * max(widths) * batch + 2 * depth * runs * len(widths))
+    return Estimate(what, memory, flops)
+
+
+def lr_scan(layers, width: int, samples: int, steps: int, outputs: int, norms: int, input_dim: int,
+            what: str = "the learning-rate scan") -> Estimate:
+    """``asymexp lr-scan``: per row (depth H, norm), about 40 bisection runs of K full-batch steps
+    (6 H T M^2 each, plus a hundredth of :data:`OVERHEAD_FLOPS` a step), plus the FIM dual of the initial network (:func:`fim_study`)."""
+    flops, memory = 0.0, 0.0
+    for h in layers:
+        gd = 40.0 * steps * (6 * h * samples * float(width) ** 2 + OVERHEAD_FLOPS / 100)
+        fim = fim_study(h, [width], lambda m: samples, outputs, 1, 1, lambda m: input_dim)
+        flops += norms * (gd + fim.flops)
+        memory = max(memory, fim.bytes + 8.0 * 3 * h * width * width)
+    return Estimate(what, memory, flops)

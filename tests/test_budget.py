@@ -27,6 +27,12 @@ DEEP = ["validate", "--problem", "tanh4.toml", "--depth", "2", "--gammas", "0.7,
     (["theory", "--problem", "tanh4.toml", "--gamma", "0.75", "--time", "1", "--nodes", "100000"], "available"),
     (["theory", "--problem", "tanh4.toml", "--gamma", "0.75", "--time", "1", "--method", "monte-carlo",
       "--samples", "100000000000000"], "available"),
+    (["fim", "--widths", "1000000000", "--samples", "3"], "available"),                   # 1e18 weights
+    (["fim", "--widths", "4,6", "--samples", "3", "--networks", "1000000000"], "--yes-long-run"),
+    (["gram", "--widths", "1000000000", "--batch", "4"], "available"),
+    (["gram", "--widths", "32", "--depth", "1000000000"], "available"),                  # the error profiles
+    (["lr-scan", "--layers", "2", "--width", "1000000000", "--samples", "4"], "available"),
+    (["lr-scan", "--layers", "2", "--width", "8", "--samples", "4", "--steps", "1000000000"], "--yes-long-run"),
 ])
 def test_absurd_sizes_are_refused_up_front_with_one_line(argv, needle, capsys):
     assert main(argv) == 2

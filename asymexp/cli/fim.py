@@ -32,6 +32,9 @@ def add_arguments(parser):
     parser.add_argument("--networks", type=int, default=4, help="networks per width, >= 2 (default 4)")
     parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
     parser.add_argument("--out", default=None, help="folder for the figures fim_lambda_max and fim_spectrum")
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
+                             "fit is always refused)")
     add_json_argument(parser)
 
 
@@ -70,7 +73,17 @@ def study_from_args(args):
 def run(args):
     from asymexp.fim.experiment import run_study
 
+    from asymexp import budget
+
     study = study_from_args(args)
+    if args.out:
+        from asymexp.run_folder import check_out_folder
+
+        check_out_folder(args.out)
+    budget.check(budget.fim_study(study.layers, study.widths,
+                                  lambda m: study.samples or max(2, round(m / study.rho)), study.outputs,
+                                  study.networks, len(study.norms), lambda m: 784 if study.data == "mnist" else m),
+                 args.yes_long_run, prog="asymexp fim")
     doc, spectra = run_study(study, progress=None if args.json else lambda s: print(s, file=sys.stderr))
     if args.out:
         import json

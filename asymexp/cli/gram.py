@@ -30,6 +30,9 @@ def add_arguments(parser):
     parser.add_argument("--samples", type=integer(1000), default=200_000,
                         help="Monte Carlo draws for the fixed point G* where it is not exact (default 200000)")
     parser.add_argument("--out", default=None, help="folder for gram.json and the figures gram_depth, gram_width")
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
+                             "fit is always refused)")
     add_json_argument(parser)
 
 
@@ -84,8 +87,16 @@ def _print(doc: dict) -> None:
 def run(args):
     from asymexp.gram import run_experiment
 
+    from asymexp import budget
+
     widths = parse_widths(args.widths)
     burn_in = args.depth // 4 if args.burn_in is None else args.burn_in
+    if args.out is not None:
+        from asymexp.run_folder import check_out_folder
+
+        check_out_folder(args.out)
+    budget.check(budget.gram_chain(widths, args.batch, args.depth, args.runs), args.yes_long_run,
+                 prog="asymexp gram")
     doc = run_experiment(args.norm, args.activation, args.batch, widths, args.depth, burn_in, args.runs,
                          seed=args.seed, samples=args.samples)
     doc = json.loads(json.dumps(doc, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))

@@ -28,6 +28,9 @@ def add_arguments(parser):
     parser.add_argument("--ratio", type=float, default=1.1, help="bisection stops at hi / lo <= ratio (default 1.1)")
     parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
     parser.add_argument("--out", default=None, help="folder for the figure lr_scan (PNG, PDF) and lr_scan.json")
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
+                             "fit is always refused)")
     add_json_argument(parser)
 
 
@@ -57,7 +60,17 @@ def scan_from_args(args):
 def run(args):
     from asymexp.lrscan.scan import run_scan
 
+    from asymexp import budget
+
     scan = scan_from_args(args)
+    if args.out:
+        from asymexp.run_folder import check_out_folder
+
+        check_out_folder(args.out)
+    mnist = scan.data == "mnist"
+    budget.check(budget.lr_scan(scan.layers, scan.width, scan.samples, scan.steps, 10 if mnist else scan.outputs,
+                                len(scan.norms), 784 if mnist else scan.width), args.yes_long_run,
+                 prog="asymexp lr-scan")
     doc = run_scan(scan, progress=lambda s: print(s, file=sys.stderr))
     if args.out:
         import json

@@ -29,8 +29,8 @@ def add_arguments(parser):
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--size", type=integer(2), default=None, help="N, the matrix size (default: 300)")
     size.add_argument("--sizes", type=_integers(2), default=None,
-                      help="several sizes, comma-separated: adds the fitted finite-N slope of each moment's "
-                           "relative error")
+                      help="several sizes, comma-separated (default: none, one --size): adds the fitted finite-N "
+                           "slope of each moment's relative error")
     parser.add_argument("--samples", type=integer(2), default=100, help="independent products per row (default: 100)")
     parser.add_argument("--orders", type=integer(1), default=3, help="moments k = 1..orders (default: 3)")
     parser.add_argument("--seed", type=integer(0), default=0, help="random seed (default: 0)")
