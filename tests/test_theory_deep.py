@@ -102,3 +102,18 @@ def test_finite_width_layer_two_kernel_matches_sampled_networks():
     se = vals.std(axis=0, ddof=1) / np.sqrt(len(vals))
     k2 = np.diag(kern.S) * 3.0  # S = E[C^2] K_2, E[C^2] = 1/3
     assert np.all(np.abs(vals.mean(axis=0) - k2) <= 5 * se)
+
+
+def test_too_many_dimensions_for_the_product_rule_are_said_or_refused(capsys):
+    """Points spanning r dimensions need 8^r product nodes once the budget's own order falls below 8: 6 dimensions
+    (262144 nodes) run with a line on stderr, 9 dimensions (1.3e8 nodes) are refused before any allocation."""
+    spec = NetworkSpec.from_strings(gammas="3/5,7/10", widths="64,64", activation="sigmoid")
+    rng = np.random.default_rng(0)
+    with pytest.raises(SpecError, match=r"9 input dimensions.*8\^9"):
+        deep_frozen_kernel(spec.replace(input_dim=9), 0.3 * rng.standard_normal((9, 9)))
+    small = 0.3 * rng.standard_normal((6, 6))
+    from asymexp.numeric.deep_theory import _fallback_order
+
+    assert _fallback_order(spec.replace(input_dim=6), small) == 8
+    err = capsys.readouterr().err
+    assert "6 input dimensions exceed the node budget" in err and "262144 nodes" in err

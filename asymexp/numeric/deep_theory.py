@@ -28,7 +28,7 @@ from asymexp.spec import Law
 from asymexp.numeric import hierarchy
 from asymexp.activations import sigma_derivatives
 from asymexp.numeric.pairwise import pair_moments
-from asymexp.numeric.quadrature import default_order, quadrature_samples
+from asymexp.numeric.quadrature import NODE_BUDGET, default_order, quadrature_dimension, quadrature_samples
 
 
 @dataclass(frozen=True)
@@ -104,13 +104,29 @@ def deep_frozen_kernel(spec, points, order: int | None = None) -> DeepKernel:
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or (spec.input_dim is not None and pts.shape[1] != spec.input_dim):
         raise SpecError(f"points have shape {pts.shape}; (P, {spec.input_dim or 'd'}) is required")
-    n_hi = order or default_order(spec.weight_laws[0], pts) or 8
+    n_hi = order or default_order(spec.weight_laws[0], pts) or _fallback_order(spec, pts)
     n_lo = max(4, int(round(0.75 * n_hi)))
     a, s, nu, regime = _kernel(spec, pts, n_hi)
     a2, s2, _, _ = _kernel(spec, pts, n_lo)
     a3, s3, _, _ = _kernel(spec, pts, max(3, int(round(0.75 * n_lo))))
     err = float(max(np.max(np.abs(a - a2)), np.max(np.abs(s - s2))))
     return DeepKernel(a, s, err, nu, regime, tuple(_degeneracies(spec, a, s, err)), ((a2, s2), (a3, s3)))
+
+
+def _fallback_order(spec, pts: np.ndarray) -> int:
+    """8 nodes per dimension when the points span too many dimensions for the node budget: said on stderr, and
+    refused (:class:`SpecError`) when the product rule would exceed the budget a hundredfold."""
+    import sys
+
+    r = quadrature_dimension(spec.weight_laws[0], pts)
+    nodes = 8 ** r
+    if nodes > 100 * NODE_BUDGET:
+        raise SpecError(f"{pts.shape[0]} points span {r} input dimensions: the deep frozen kernel's product "
+                        f"Gauss-Hermite rule would need 8^{r} = {nodes:.3g} nodes (budget {NODE_BUDGET}); "
+                        "use fewer points, or give the order explicitly")
+    print(f"asymexp: deep frozen kernel: {r} input dimensions exceed the node budget {NODE_BUDGET}; using 8 nodes "
+          f"per dimension ({nodes} nodes)", file=sys.stderr)
+    return 8
 
 
 def _degeneracies(spec, a: np.ndarray, s: np.ndarray, err: float) -> list[str]:
