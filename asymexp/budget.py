@@ -215,3 +215,10 @@ def lr_scan(layers, width: int, samples: int, steps: int, outputs: int, norms: i
         flops += norms * (gd + fim.flops)
         memory = max(memory, fim.bytes + 8.0 * 3 * h * width * width)
     return Estimate(what, memory, flops)
+
+
+def add_long_run_argument(parser) -> None:
+    """The ``--yes-long-run`` override of :func:`check`'s work limit, as every sized command declares it."""
+    parser.add_argument("--yes-long-run", action="store_true",
+                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
+                             "fit is always refused; docs/interfaces.md)")

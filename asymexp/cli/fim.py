@@ -6,6 +6,7 @@ import sys
 
 from asymexp.cli._common import add_json_argument, emit_json, integer, print_text
 from asymexp.errors import SpecError
+from asymexp import budget
 
 HELP = ("FIM spectrum of random networks in the standard parameterization: lambda_max, m_lambda against width, "
         "with and without normalization (docs/batchnorm.md)")
@@ -32,9 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--networks", type=int, default=4, help="networks per width, >= 2 (default 4)")
     parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
     parser.add_argument("--out", default=None, help="folder for the figures fim_lambda_max and fim_spectrum")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
-                             "fit is always refused)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 
@@ -72,8 +71,6 @@ def study_from_args(args):
 
 def run(args):
     from asymexp.fim.experiment import run_study
-
-    from asymexp import budget
 
     study = study_from_args(args)
     if args.out:

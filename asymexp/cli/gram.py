@@ -8,6 +8,7 @@ from pathlib import Path
 
 from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import SpecError
+from asymexp import budget
 
 HELP = "Gram chain of a batch through deep random networks with and without BN (docs/batchnorm.md)"
 ACTIVATIONS = ("linear", "tanh", "relu", "sin")
@@ -30,9 +31,7 @@ def add_arguments(parser):
     parser.add_argument("--samples", type=integer(1000), default=200_000,
                         help="Monte Carlo draws for the fixed point G* where it is not exact (default 200000)")
     parser.add_argument("--out", default=None, help="folder for gram.json and the figures gram_depth, gram_width")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
-                             "fit is always refused)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 
@@ -86,8 +85,6 @@ def _print(doc: dict) -> None:
 
 def run(args):
     from asymexp.gram import run_experiment
-
-    from asymexp import budget
 
     widths = parse_widths(args.widths)
     burn_in = args.depth // 4 if args.burn_in is None else args.burn_in

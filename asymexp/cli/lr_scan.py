@@ -6,6 +6,7 @@ import sys
 
 from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import SpecError
+from asymexp import budget
 
 HELP = ("largest monotone (lr_stable) and largest loss-reducing (lr_max) full-batch GD step sizes against depth, "
         "with and without normalization, next to 2 / lambda_max of the FIM (docs/batchnorm.md)")
@@ -28,9 +29,7 @@ def add_arguments(parser):
     parser.add_argument("--ratio", type=float, default=1.1, help="bisection stops at hi / lo <= ratio (default 1.1)")
     parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
     parser.add_argument("--out", default=None, help="folder for the figure lr_scan (PNG, PDF) and lr_scan.json")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (default: refuse; memory that cannot "
-                             "fit is always refused)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 
@@ -59,8 +58,6 @@ def scan_from_args(args):
 
 def run(args):
     from asymexp.lrscan.scan import run_scan
-
-    from asymexp import budget
 
     scan = scan_from_args(args)
     if args.out:

@@ -8,6 +8,7 @@ import sys
 
 from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.spec import ACTIVATIONS, PRESETS
+from asymexp import budget
 
 HELP = "train an MLP on MNIST with the theory's per-layer learning rates (hand-written Numba SGD)"
 EXIT_DIVERGED = 3
@@ -42,8 +43,7 @@ def add_arguments(parser):
     parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images (default: all)")
     parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch; rerun to resume (default: none)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (docs/interfaces.md)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 
@@ -52,8 +52,6 @@ def _check_size(args, cfg, spec) -> None:
     (asymexp.budget), before the data are loaded; the estimate is printed when large. Without --n-train and
     --n-test the sizes of the embedded set (8000/2000) or, with --data-dir, of the full MNIST files (60000/10000)
     are assumed."""
-    from asymexp import budget
-
     for name, value in (("--n-train", cfg.n_train), ("--n-test", cfg.n_test), ("--epochs", cfg.epochs)):
         if value is not None and value < (0 if name == "--epochs" else 1):
             raise budget.BudgetError(f"{name} {value} is not allowed; an integer >= {0 if name == '--epochs' else 1}"

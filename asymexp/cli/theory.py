@@ -6,6 +6,7 @@ import sys
 
 from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import SpecError
+from asymexp import budget
 
 HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (docs/theory/3-shallow-expansion.md)"
 
@@ -30,15 +31,13 @@ def add_arguments(parser):
     parser.add_argument("--inverse-n", action="store_true",
                         help="also the 1/N mean coefficient c_t under gradient flow (E g ~ h + eps^2 Q2 + c/N; "
                              "experimental, see docs/theory-layer.md)")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (docs/interfaces.md)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 
 def _check_size(args, problem) -> None:
     """Refuse --samples / --nodes whose memory cannot fit, or whose work is above a day without --yes-long-run
     (asymexp.budget); the estimate is printed when large."""
-    from asymexp import budget
     from asymexp.numeric.quadrature import quadrature_dimension
 
     pts = problem.points

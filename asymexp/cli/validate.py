@@ -8,6 +8,7 @@ from pathlib import Path
 from asymexp.cli._common import add_json_argument, check_workers, emit_json, integer
 from asymexp.errors import AsymexpError
 from asymexp.spec import exact_number, parse_gammas
+from asymexp import budget
 
 HELP = "train many finite-width networks and hold mean and variance against the theory (fits, CIs, verdict)"
 
@@ -46,9 +47,7 @@ def add_arguments(parser) -> None:
                         help="deep: width of the per-gamma_l sensitivity table (0: skip)")
     parser.add_argument("--sensitivity-replicas", type=integer(4), default=None,
                         help="deep: replicas per table cell (default: --replicas)")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (memory that cannot fit is always "
-                             "refused; docs/interfaces.md)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from asymexp.errors import AsymexpError
 from asymexp.spec import exact_number, parse_gammas
+from asymexp import budget
 
 HELP = "shallow validation over a gamma x width grid (tasks: gamma, width, replica chunk)"
 
@@ -27,8 +28,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--flow-dt", default=None,
                         help="RK4 step (default: chosen from the limit kernel, the same for every N; "
                              "docs/validation.md)")
-    parser.add_argument("--yes-long-run", action="store_true",
-                        help="run even when the estimated work is above a day (docs/interfaces.md)")
+    budget.add_long_run_argument(parser)
     parser.add_argument("--no-antithetic", action="store_true")
     parser.add_argument("--quad-order", type=int, default=None, help="theory quadrature nodes (default: best)")
 
@@ -91,7 +91,6 @@ def build_tasks(args):
     gammas, widths = _axes(args)
     problem = load_problem(args.problem)
     if not getattr(args, "_budget_checked", False):          # build_tasks runs again in summarize
-        from asymexp import budget
         from asymexp.validation.tasks import run_estimate
 
         jobs = [([n], args.replicas) for n in widths] * len(gammas)
