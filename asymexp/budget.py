@@ -222,3 +222,28 @@ def add_long_run_argument(parser) -> None:
     parser.add_argument("--yes-long-run", action="store_true",
                         help="run even when the estimated work is above a day (default: refuse; memory that cannot "
                              "fit is always refused; docs/interfaces.md)")
+
+
+def one_step(layers: int, width: int, batch: int, lr_points: int, norms: int, seeds: int, outputs: int,
+             fraction_depths, what: str = "the one-step study") -> Estimate:
+    """``asymexp one-step``: per seed and norm, two gradients (forward and backward, 6 H B M^2 each), one
+    forward pass per rate after its step (2 H B M^2 each), 11 forward passes along the heat-map step (2 H B M^2 each) and two network
+    draws (about 20 flops a normal); per seed and fraction configuration (depths ``fraction_depths``) a draw, the
+    teacher and the forward pass, and the dual at the cost of the batch function's (2 H (C B)^2 M + 2 H C B^3 M,
+    an upper bound for the per-sample networks), plus the order parameters' Gauss-Hermite rules once per configuration
+    (about 5e8 flops per layer, measured); :data:`OVERHEAD_FLOPS` / 100 per pass. Memory at the largest
+    depth: four copies of the weights (parameters, gradient, stepped parameters, teacher), the activations, and
+    the batch-norm dual's (C B, B, M) Jacobian rows and (C B)^2 matrices, and the relative losses kept per seed,
+    norm and rate."""
+    m, b, c = float(width), float(batch), float(outputs)
+    h = float(layers)
+    per_net = 2 * 6 * h * b * m * m + (lr_points + 11) * 2 * h * b * m * m + 2 * 20 * h * m * m
+    flops = seeds * norms * (per_net + (lr_points + 13) * OVERHEAD_FLOPS / 100) + seeds * 2 * h * b * m * m
+    deepest = max([layers] + [int(d) for d in fraction_depths])
+    for d in fraction_depths:
+        d = float(d)
+        flops += seeds * (20 * d * m * m + 4 * d * b * m * m + 2 * d * (c * b) ** 2 * m + 2 * d * c * b ** 3 * m
+                          + OVERHEAD_FLOPS / 100) + 5e8 * d            # + the order parameters' quadrature
+    memory = 8.0 * (4 * deepest * m * m + 4 * deepest * b * m + 3 * c * b * b * m + 3 * (c * b) ** 2)
+    memory += 64.0 * seeds * norms * lr_points        # the per-seed relative losses kept for the document
+    return Estimate(what, memory, flops)

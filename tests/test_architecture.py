@@ -16,7 +16,7 @@ RANK = {"errors": 0, "figure_files": 0, "kernel_codes": 0, "provenance": 0, "jit
         "numeric": 3, "nn": 3,
         "sim": 4, "executor": 4,
         "validation": 5, "mnist": 5, "gram": 5, "fim": 5,
-        "api": 6, "demo": 6, "lrscan": 6, "cli": 7, "__main__": 7, "__init__": 7}
+        "api": 6, "demo": 6, "lrscan": 6, "onestep": 6, "cli": 7, "__main__": 7, "__init__": 7}
 
 
 def _modules():

@@ -116,3 +116,14 @@ def test_simulate_from_python_refuses_what_cannot_fit_or_count():
         simulate(spec("16"), x, y, x, [1e300], 4, dynamics="gd")
     with pytest.raises(SimError, match="at most 2\\^53"):
         simulate(spec("16"), x, y, x, [1.0], 4, flow_dt=1e-300)
+
+
+@pytest.mark.parametrize("extra,needle", [(["--widths", "1000000000"], "available"),
+                                          (["--epochs", "10000000"], "--yes-long-run")])
+def test_sweep_mnist_prices_the_whole_grid_up_front(extra, needle, tmp_path, capsys):
+    argv = ["sweep", "mnist", "--grid", "gammas=0.5,1", "--layers", "2", "--out", str(tmp_path / "s"),
+            "--workers", "0"] + extra
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "sweep mnist (4 runs" in err, err
+    assert not (tmp_path / "s" / "tasks").exists()

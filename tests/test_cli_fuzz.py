@@ -45,6 +45,8 @@ BASE = {
     "fim": ["--widths", "4,6", "--samples", "3", "--layers", "1", "--outputs", "1", "--networks", "2"],
     "gram": ["--widths", "4,6", "--batch", "2", "--depth", "3", "--burn-in", "1", "--runs", "2", "--samples", "1000"],
     "lr-scan": ["--layers", "1", "--width", "4", "--samples", "3", "--steps", "2"],
+    "one-step": ["--layers", "1", "--width", "4", "--batch", "3", "--lr-points", "3", "--seeds", "2",
+                 "--fraction-layers", "1", "--fraction-activations", "relu", "--fraction-bias-vars", "0"],
 }
 PATH_OPTIONS = {"out", "problem", "data_dir", "sweep"}
 BAD_PATHS = ["a-file", "a-file/below", "a-folder", "empty.toml", "malformed.toml", "", "/dev/null", "/dev/null/x",

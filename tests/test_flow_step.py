@@ -85,3 +85,23 @@ def test_validate_uses_and_states_one_default_step_for_every_width(tmp_path):
         assert ran == {doc["flow_dt"]}
         steps.add(doc["flow_dt"])
     assert len(steps) == 1 and steps.pop() not in (1 / 8, 1 / 16, 1 / 32, 1 / 64)
+
+
+def test_python_simulate_chooses_the_step_from_the_kernel_and_says_so():
+    """asymexp.simulate without flow_dt: the step is spec_step's (no width goes in), the result states it, and
+    halving it moves the outputs by less than the stated bound times the residual (same basis as above); with
+    flow_dt given, that step runs and the result says so."""
+    import asymexp
+
+    spec = PROBLEM.spec(["3/4"], [32])
+    run = asymexp.simulate(spec, PROBLEM.x, PROBLEM.y, times=[1.0], replicas=4, seed=2, alpha=PROBLEM.alpha)
+    step = run.flow_step
+    assert step["chosen_by"] == "default rule"
+    assert step["flow_dt"] == flow_step.spec_step(spec, PROBLEM.x, 1.0, PROBLEM.alpha)["flow_dt"]
+    assert step["flow_dt"] != 1 / 32 and step["relative_error_bound"] <= flow_step.REL_TOL
+    half = asymexp.simulate(spec, PROBLEM.x, PROBLEM.y, times=[1.0], replicas=4, seed=2, alpha=PROBLEM.alpha,
+                            flow_dt=step["flow_dt"] / 2)
+    assert half.flow_step == {"flow_dt": step["flow_dt"] / 2, "chosen_by": "given by flow_dt"}
+    residual = np.linalg.norm(PROBLEM.y[None, :] - run.g0, axis=1)
+    change = np.max(np.abs(run.outputs[:, 0, :] - half.outputs[:, 0, :]), axis=1)
+    assert np.all(change <= step["relative_error_bound"] * residual)

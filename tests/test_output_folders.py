@@ -307,3 +307,18 @@ def test_mnist_on_a_truncated_checkpoint_exits_2(mnist_run, cut, tmp_path, capsy
     shutil.copytree(mnist_run, out)
     (out / CHECKPOINT).write_bytes(checkpoint_bytes[:cut] if cut else b"")
     _refused(MNIST + ["--epochs", "2", "--out", str(out)], capsys, str(out / CHECKPOINT), "delete it")
+
+
+def test_python_api_validate_claims_its_folder_like_the_cli(tmp_path):
+    """asymexp.validate(out=...) writes a manifest and refuses a folder holding another run, as the CLI does."""
+    import asymexp
+    from asymexp.errors import AsymexpError
+
+    out = tmp_path / "v"
+    kw = dict(replicas=4, time=0.0, seed=1, out=out, quad_order=12)
+    asymexp.validate("tanh4.toml", "3/4", [8, 16], **kw)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == "validate" and manifest["parameters"]["gammas"] == ["3/4"]
+    asymexp.validate("tanh4.toml", "3/4", [8, 16], **kw)                      # the same run: resumes
+    with pytest.raises(AsymexpError, match="gammas"):
+        asymexp.validate("tanh4.toml", "0.6", [8, 16], **kw)

@@ -195,6 +195,8 @@ class SimulationResult(_Result):
     Attributes:
         spec: the network; times: (T,); points: (P, d); outputs: (R, T, P) g^N_t(x); g0: (R, P) at t = 0;
         seed, dynamics, antithetic: as run (antithetic: replicas 2p, 2p+1 are the pair (C, W), (-C, W)).
+        flow_step: with ``dynamics="flow"``, the RK4 step and how it was chosen
+            (:func:`asymexp.validation.flow_step.choose_step`'s document, or ``{"flow_dt", "chosen_by"}`` when given).
     """
 
     spec: NetworkSpec
@@ -205,6 +207,7 @@ class SimulationResult(_Result):
     seed: int
     dynamics: str
     antithetic: bool
+    flow_step: dict | None = None
 
     @property
     def replicas(self) -> int:

@@ -167,6 +167,8 @@ def simulate(spec, x, y, points=None, times=1.0, replicas: int = 2, *, widths=No
         points: (P, d) evaluation points (default: x). times: increasing t >= 0 (t = k / N_L).
         replicas: networks (even with antithetic pairs). dynamics: "flow", "gd" or "sgd".
         options: more ``asymexp.sim.simulate`` keywords (alpha, antithetic, flow_dt, engine, chunk, out_dir, ...).
+            Without ``flow_dt``, the flow's RK4 step comes from the frozen limit kernel on x (docs/validation.md,
+            "Flow step"; the same for every width); the result's ``flow_step`` says which step ran and its error.
     Returns:
         :class:`~asymexp.api.results.SimulationResult`.
     """
@@ -184,10 +186,65 @@ def simulate(spec, x, y, points=None, times=1.0, replicas: int = 2, *, widths=No
     if net.input_dim is None:
         net = net.replace(input_dim=x.shape[1])
     times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    step = None
+    if dynamics == "flow":
+        step = _flow_step(net, x, times, options)
+        options = dict(options, flow_dt=step["flow_dt"])
     res = run(net, x, y, x if points is None else points, times, replicas=replicas, seed=seed, dynamics=dynamics,
               **options)
     return SimulationResult(spec=net, times=res.times, points=res.points, outputs=res.outputs, g0=res.g0,
-                            seed=seed, dynamics=dynamics, antithetic=res.antithetic)
+                            seed=seed, dynamics=dynamics, antithetic=res.antithetic, flow_step=step)
+
+
+def _flow_step(net, x, times, options: dict) -> dict:
+    """The RK4 step of :func:`simulate`: ``options["flow_dt"]`` when given, else the default rule on the frozen
+    limit kernel of ``net`` at x (:func:`asymexp.validation.flow_step.spec_step`); where that kernel is not
+    defined (e.g. an inner weight law with a mean), 1/N_L, with a warning."""
+    import warnings
+
+    import numpy as np
+
+    from asymexp.validation.flow_step import spec_step
+
+    t_max = float(times.max()) if times.size else 0.0
+    if options.get("flow_dt") is not None:
+        return {"flow_dt": float(options["flow_dt"]), "chosen_by": "given by flow_dt"}
+    if not t_max > 0 or not np.isfinite(t_max):
+        return {"flow_dt": None, "chosen_by": "no step: no time > 0"}
+    try:
+        return dict(spec_step(net, x, t_max, float(options.get("alpha", 1.0))), chosen_by="default rule")
+    except SpecError as e:
+        dt = 1.0 / float(net.widths[-1])
+        warnings.warn(f"simulate: no frozen kernel to choose the flow step from ({e}); using 1/N_L = {dt:.3g}; "
+                      "pass flow_dt= to choose it", stacklevel=3)
+        return {"flow_dt": dt, "chosen_by": f"1/N_L (no frozen kernel: {e})"}
+
+
+#: Settings of validate that do not define the run (how and where it executes), left out of the manifest.
+_EXECUTION = ("out", "workers", "scheduler", "progress", "long_run_ok")
+
+
+def _validate_parameters(problem, gammas, widths, kw: dict) -> dict:
+    """The manifest parameters of a Python-API validate run (the CLI's ``asymexp validate`` records the same
+    settings under its option names): the problem's digest, exact gammas, widths and every simulation keyword."""
+    from asymexp.provenance import problem_key
+    from asymexp.run_folder import digest
+
+    rest = {k: (str(v) if isinstance(v, Path) else v) for k, v in sorted(kw.items()) if k not in _EXECUTION}
+    return {"problem": digest(problem_key(problem)), "gammas": [str(g) for g in gammas], "widths": list(widths),
+            **rest}
+
+
+def _claimed(out, command: str, parameters, continuable=None):
+    """Hold ``out`` for the run (lock and manifest, :func:`asymexp.run_folder.claim_folder`) as the CLI does;
+    ``parameters`` is called only when there is a folder. No folder: nothing to hold."""
+    import contextlib
+
+    if out is None:
+        return contextlib.nullcontext()
+    from asymexp.run_folder import claim_folder
+
+    return claim_folder(out, command, parameters(), continuable, option="out")
 
 
 def _width_sweep(widths) -> list[int]:
@@ -232,14 +289,15 @@ def validate(problem, gammas, widths, replicas: int = 64, *, time=None, seed: in
         kw["t"] = float(time)
     if dynamics is not None:
         kw["dynamics"] = dynamics
-    if len(gs) == 1:
-        from asymexp.validation.shallow_validation import validate_shallow
+    with _claimed(kw.get("out"), "validate", lambda: _validate_parameters(prob, gs, ns, kw)):
+        if len(gs) == 1:
+            from asymexp.validation.shallow_validation import validate_shallow
 
-        doc = validate_shallow(prob, gamma=gs[0], widths=ns, **kw)
-    else:
-        from asymexp.validation.deep_validation import validate_deep
+            doc = validate_shallow(prob, gamma=gs[0], widths=ns, **kw)
+        else:
+            from asymexp.validation.deep_validation import validate_deep
 
-        doc = validate_deep(prob, gammas=list(gs), widths=ns, **kw)
+            doc = validate_deep(prob, gammas=list(gs), widths=ns, **kw)
     return ValidationResult(problem=prob.path, gammas=gs, widths=tuple(ns), replicas=replicas,
                             verdict=doc.get("verdict", "undetermined"), verdict_reason=doc.get("verdict_reason", ""),
                             document=doc)
@@ -287,7 +345,8 @@ def train(spec, widths=None, epochs: int = 1, *, out=None, **config):
         raise SpecError(f"train uses the laws of preset {given.preset!r} ({', '.join(map(str, net.weight_laws))}); "
                         f"this spec has {', '.join(map(str, given.weight_laws))}: use the preset's laws")
     resumed: list = []
-    new = list(run(cfg, out=out, resumed=resumed))
+    with _claimed(out, "mnist", cfg.canonical_identity, {"epochs": cfg.epochs}):
+        new = list(run(cfg, out=out, resumed=resumed))
     history = tuple(resumed + new)
     return TrainingResult(spec=net, config=dataclasses.asdict(cfg), history=history,
                           summary=run_summary(cfg, list(history)))

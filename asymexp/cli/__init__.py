@@ -14,7 +14,7 @@ import sys
 from asymexp.errors import AsymexpError
 
 COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "rmt", "warmup",
-            "fim", "gram", "lr-scan"]
+            "fim", "gram", "lr-scan", "one-step"]
 
 
 def one_line(message: str) -> str:

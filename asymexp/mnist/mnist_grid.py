@@ -14,6 +14,8 @@ import itertools
 import os
 from pathlib import Path
 
+from asymexp import budget
+
 from asymexp.activations import EXPANDABLE as ACTIVATIONS
 from asymexp.executor import SweepError, Task, parse_grid
 
@@ -38,6 +40,7 @@ def add_arguments(parser):
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: $ASYMEXP_DATA, else embedded)")
     parser.add_argument("--n-train", type=int, default=None, help="first N training images (default: all)")
     parser.add_argument("--n-test", type=int, default=None, help="first N test images (default: all)")
+    budget.add_long_run_argument(parser)
 
 
 def _task_key(gammas, seed, extra):
@@ -86,7 +89,34 @@ def build_tasks(args):
             tasks.append(Task(key, {"config": _config_dict(cfg), "checkpoint_dir": run_dir},
                               identity={"config": cfg.canonical_identity(), "checkpoint_dir": run_dir},
                               local={"sweep_dir": out}))
+    if tasks:
+        _check_size(args, len(tasks), cfg)
     return tasks, train_worker
+
+
+def _check_size(args, count: int, cfg) -> None:
+    """Price the whole grid before anything starts (:func:`asymexp.budget.training` per task, memory of the
+    largest task times the local workers, work summed; asymexp.budget.check refuses what cannot fit or would run
+    for more than a day without --yes-long-run). Runs once: build_tasks is called again by summarize."""
+    from asymexp.mnist.train import build_spec
+
+    if getattr(args, "_budget_checked", False):
+        return
+    for name in ("n_train", "n_test"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise SweepError(f"--{name.replace('_', '-')} {value} is not allowed; an integer >= 1 is required")
+    if args.epochs < 0 or args.batch < 1:
+        raise SweepError(f"--epochs {args.epochs} / --batch {args.batch}: epochs >= 0 and batch >= 1 are required")
+    spec = build_spec(cfg)
+    full = (8000, 2000) if args.data_dir is None else (60000, 10000)
+    one = budget.training([spec.input_dim, *spec.widths, spec.output_dim], args.n_train or full[0],
+                          args.n_test or full[1], args.epochs, args.batch, 4 if args.dtype == "float32" else 8)
+    workers = 1 if args.workers == 0 else (args.workers or os.cpu_count() or 1)
+    est = budget.Estimate(f"sweep mnist ({count} runs, widths {','.join(map(str, spec.widths))}, "
+                          f"{args.epochs} epochs)", one.bytes * min(workers, count), one.flops * count)
+    budget.check(est, getattr(args, "yes_long_run", False), prog="asymexp sweep")
+    args._budget_checked = True
 
 
 def folder_identity(args) -> tuple[dict, dict]:

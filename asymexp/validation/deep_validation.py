@@ -7,6 +7,11 @@ The variance at t = 0 uses the exact conditional variance given the inner weight
 Var(g_0 | W^1..W^L) = N_L^{-2 gamma_L} Var(C) sum_i H^{L,i}(x)^2 for mean-zero C); at t > 0 antithetic pairs.
 The predicted exponent comes from the symbolic layer (:func:`asymexp.symbolic.collapse.variance_exponent`), or, if
 that is unavailable, from the rule of section 4 computed here (and the report says which).
+
+Where the outer layer dominates, the variance constant b0 = lim Var g N_L^{2 gamma_L - 1} / V_t is fitted and
+judged against 1, and the deep mean E g_t - h_t is reported with its SE and fitted decay; h_t and V_t come from
+the sequential-limit deep frozen kernel (:mod:`asymexp.validation.deep_constants`; docs/validation.md, "Deep
+constants").
 """
 from __future__ import annotations
 
@@ -152,8 +157,10 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
                   progress=True, sensitivity_width: int | None = 128, sensitivity_grid=DEFAULT_GRID,
                   sensitivity_replicas: int | None = None, width_path=None, long_run_ok: bool = False) -> dict:
     """Deep validation document: exponent fit in N = N_L (equal widths, or ``width_path`` [(c_l, b_l)] from
-    :func:`parse_width_path`) and the per-gamma_l sensitivity table at equal widths. Memory and work are
-    estimated first (:func:`asymexp.budget.check`; more than a day's work only with ``long_run_ok``)."""
+    :func:`parse_width_path`), the variance constant (``var_ratio``), the deep mean (``mean_residual``) with the
+    limit theory (``theory``; :mod:`asymexp.validation.deep_constants`), and the per-gamma_l sensitivity table at
+    equal widths (docs/interfaces.md, "asymexp validate"). Memory and work are estimated first
+    (:func:`asymexp.budget.check`; more than a day's work only with ``long_run_ok``)."""
     gammas = list(parse_gammas(gammas, numeric=True))
     L = len(gammas)
     if isinstance(width_path, str):
@@ -187,11 +194,12 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     results = execute(tasks, out, workers, scheduler, progress)
     grouped = group_results(tasks, results)
     gkey = tuple(str(g) for g in gammas)
-    rows = []
+    rows, means = [], []
     for n in widths:
         data = grouped[(gkey, tuple(paths[int(n)]))]
         var = _variance(data, paths[int(n)], gammas, c_var, t, antithetic, problem)
         mean = est.mean_estimate(data["gt"], antithetic)
+        means.append(mean)
         tot, se = var.total()
         rows.append({"mean": mean.value.tolist(), "mean_se": mean.se.tolist(), "var": var.value.tolist(),
                      "var_se": var.se.tolist(), "var_total": tot, "var_total_se": se,
@@ -260,8 +268,14 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
             doc["verdict_reason"] = text
     else:
         doc["var_slope"], doc["verdict"], doc["verdict_reason"] = None, "undetermined", "one width: nothing to fit"
-    doc["var_ratio"] = None
-    doc["mean_residual"] = None
+    from asymexp.validation.deep_constants import constant_check, deep_mean_check, limit_theory
+
+    lt = limit_theory(problem, gammas, t)
+    doc["theory"] = {"h": lt["h"].tolist(), "V": lt["V"].tolist(), "h_error": lt["h_error"].tolist(),
+                     "V_error": lt["V_error"].tolist(), "regime": lt["regime"], "note": lt["note"]}
+    doc["var_ratio"] = constant_check(widths, [paths[int(n)][-1] for n in widths], tot, tot_se, gammas,
+                                      problem.activation, t, width_path, predicted, lt, doc["replicas"])
+    doc["mean_residual"] = deep_mean_check(widths, means, lt, t, antithetic, gammas[-1])
     if sensitivity_width:
         doc["sensitivity"] = sensitivity_table(grouped, gammas, sensitivity_width, sens_cells, c_var, t, antithetic,
                                                problem)
@@ -295,3 +309,4 @@ def sensitivity_table(grouped, gammas, width, cells, c_var, t, antithetic, probl
                                                         "se": base[1]},
             "spread": spread, "outer_dominates": bool(outer and (L == 1 or spread[L - 1] >= 2 * sorted(spread)[-2])),
             "summary": text}
+

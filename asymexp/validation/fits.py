@@ -236,3 +236,99 @@ def judge(candidates: list[dict], level: float = P_FIT) -> tuple[dict | None, st
     if chosen is None:
         return None, why
     return dict(chosen, ci95_models=model_interval(candidates, chosen, level)), why
+
+
+# --- a constant judged against 1 (deep networks: docs/validation.md, "Deep constants") -------------------------
+
+B0_TARGET = 0.02  # the b0 half-width at which a verdict is given (as asymexp.validation.shallow_validation)
+
+
+def constant_widths_needed(terms, have: int) -> dict:
+    """How many widths a judged b0 needs: b0 + b1 N^{s_1} has 2 parameters and its chi2 test one degree of
+    freedom more, so 3; each further predicted order one more (``all_candidates``); b0 alone (no predicted
+    correction) needs 2. Returns {"have", "minimum", "all_candidates", "enough", "reason"}."""
+    k = len(terms)
+    minimum, full = (3, 2 + k) if k else (2, 2)
+    if k:
+        reason = (f"r(N) is fitted as b0 + b1 {terms[0][1]}: 2 parameters, and its chi2 goodness-of-fit test needs "
+                  f"one width more, so at least {minimum} widths"
+                  + (f"; {full} also fit {', '.join(n for _, n in terms[1:])}" if k > 1 else ""))
+    else:
+        reason = "no correction is predicted: b0 alone and one width for its chi2 test, so 2"
+    return {"have": int(have), "minimum": minimum, "all_candidates": full, "enough": int(have) >= minimum,
+            "reason": reason}
+
+
+def _continue_widths(widths, count: int) -> list[int]:
+    """``widths`` continued by doubling until there are ``count`` of them (a suggestion for a report)."""
+    out = [int(w) for w in widths] or [16]
+    while len(out) < count:
+        out.append(out[-1] * 2)
+    return out
+
+
+def judge_constant(widths, r, r_se, terms, theory_rel_error: float = 0.0, replicas=None,
+                   target: float = B0_TARGET) -> dict:
+    """Fit and judge b0 = lim r(N) against 1.
+
+    Args:
+        widths: (n,) outer widths N_L; r, r_se: (n,) the ratios and their Monte Carlo SEs; terms: (s, name)
+            corrections (:func:`asymexp.validation.deep_constants.constant_terms`); theory_rel_error: relative error of the normalizer sum V_t (one
+            number: it scales every r(N), hence b0, together, so it widens b0's interval by |b0| times it instead of
+            entering the per-width SEs); replicas: per width (for the suggestion of what would settle it).
+    Returns:
+        {"b0", "ci95" (the reported model's), "ci95_models" (union over acceptable models, :func:`judge`),
+        "ci95_judged" (that widened by the theory error), "model", "chi2",
+        "dof", "p_value", "candidates", "selection_reason", "widths_needed", "verdict", "verdict_reason"};
+        b0 and the intervals are None when nothing is judged.
+    """
+    N = np.asarray(widths, dtype=float)
+    need = constant_widths_needed(terms, N.size)
+    out = {"b0": None, "ci95": None, "ci95_models": None, "ci95_judged": None, "model": None, "chi2": None,
+           "dof": None, "p_value": None, "candidates": [], "selection_reason": None, "widths_needed": need,
+           "theory_rel_error": float(theory_rel_error), "target_half_width": target}
+    if not need["enough"]:
+        more = _continue_widths(N, need["all_candidates"])
+        out["verdict"] = "undetermined"
+        out["verdict_reason"] = (f"{N.size} width(s) are too few to judge b0: {need['reason']}. Add "
+                                 f"{need['minimum'] - N.size} width(s) at least, e.g. --widths "
+                                 f"{','.join(map(str, more))}")
+        return out
+    cands = ratio_candidates(N, r, r_se, terms)
+    chosen, why = judge(cands)
+    out["candidates"], out["selection_reason"] = cands, why
+    if chosen is None:
+        out["verdict"] = "undetermined"
+        out["verdict_reason"] = (f"no predicted model describes r(N), so no interval is judged: {why}. Widths at "
+                                 "larger N (where the neglected orders are smaller) would settle it")
+        return out
+    for key in ("b0", "ci95", "ci95_models", "model", "chi2", "dof", "p_value"):
+        out[key] = chosen[key]
+    lo, hi = chosen["ci95_models"]
+    extra = abs(chosen["b0"]) * float(theory_rel_error)
+    out["ci95_judged"] = judged = [lo - extra, hi + extra]
+    half = (judged[1] - judged[0]) / 2
+    text = (f"b0 {chosen['b0']:.4f} ({chosen['model']}, chi2 p = {chosen['p_value']:.3g}), "
+            f"judged interval [{judged[0]:.4f}, {judged[1]:.4f}] (acceptable models, theory error "
+            f"{float(theory_rel_error):.1e} relative) vs 1")
+    if not judged[0] <= 1.0 <= judged[1]:
+        out["verdict"], out["verdict_reason"] = "disagree", "the judged interval excludes 1: " + text
+    elif half > target:
+        own = (chosen["ci95"][1] - chosen["ci95"][0]) / 2
+        factor = (own / target) ** 2
+        reps = max(replicas) if replicas else None
+        if own > target:
+            settle = (f"the reported model's own half-width is {own:.4f}; with SE ~ R^(-1/2), about {factor:.1f}x "
+                      "the replicas" + (f" ({int(np.ceil(factor * reps))} per width)" if reps else "")
+                      + f" would bring it to {target}")
+        else:
+            settle = f"the reported model's own half-width {own:.4f} is within {target}"
+        if half > 1.5 * own:
+            settle += ("; the union is wider because the acceptable models disagree, which larger widths "
+                       "(smaller corrections) settle, not replicas alone")
+        out["verdict"] = "undetermined"
+        out["verdict_reason"] = (f"the judged interval contains 1 but is wide (half-width {half:.4f} > {target}): "
+                                 + text + "; " + settle)
+    else:
+        out["verdict"], out["verdict_reason"] = "agree", text
+    return out

@@ -137,3 +137,15 @@ def resolve(problem, t: float, flow_dt, quad_order: int | None = None, A=None) -
     if flow_dt is not None:
         return float(flow_dt), False
     return choose_step(problem_rates(problem, quad_order, A), float(t))["flow_dt"], True
+
+
+def spec_step(spec, x_train, t: float, alpha: float = 1.0) -> dict:
+    """:func:`choose_step` for a network ``spec`` (:class:`asymexp.spec.NetworkSpec`, numeric gammas, any depth;
+    with widths, the finite-width collapse factors) trained on ``x_train`` (M, d) to time t: the rates are those
+    of the frozen limit kernel on the training points (:func:`asymexp.numeric.deep_theory.deep_frozen_kernel`).
+    Used where no problem file is at hand (the Python API's ``simulate``, the deep validation)."""
+    from asymexp.numeric.deep_theory import deep_frozen_kernel
+
+    x = np.asarray(x_train, dtype=np.float64)
+    A = deep_frozen_kernel(spec, x).A
+    return choose_step(kernel_rates(A, x.shape[0], alpha), float(t))

@@ -107,6 +107,7 @@ def _deep(doc: dict) -> str:
                      + "; ".join(f"{c['model']}: {c['fit']:.4f} {_ci(c['ci95'])}, chi2/dof {c['chi2']:.2f}/{c['dof']}, "
                                  f"p = {'n/a' if c['p_value'] is None else format(c['p_value'], '.3g')}"
                                  for c in sel["exponent"]["candidates"]))
+    lines += _deep_constants(doc)
     for flag in doc.get("degenerate", []):
         lines.append(f"- degenerate: **{flag['kind']}**: {flag['reason']}")
     for note in doc.get("notes", []):
@@ -121,4 +122,40 @@ def _deep(doc: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(f"{v:.4g}" for v in row) + f" | {sp:.3g} |")
         lines.append(f"\nOuter layer dominates: {sens['outer_dominates']} ({sens['summary']}).")
     lines += ["", f"**Verdict: {doc['verdict']}** ({doc.get('verdict_reason', '')})"]
+    r = doc.get("var_ratio")
+    if r:
+        lines += ["", f"**Constant b0: {r['verdict']}** (judged separately from the exponent above; "
+                      "docs/validation.md)"]
     return "\n".join(lines)
+
+
+def _deep_constants(doc: dict) -> list[str]:
+    """The b0 and deep-mean lines of a deep document (``var_ratio``, ``mean_residual``; docs/validation.md)."""
+    r, m = doc.get("var_ratio"), doc.get("mean_residual")
+    if not r and not m:
+        return []
+    lines = ["", "Variance constant r(N) = sum Var * N_L^(2 gamma_L - 1) / sum V_t and deep mean "
+                 "D(N) = sum_x (E g - h_t) (h_t, V_t: deep frozen kernel, sequential limit):", "",
+             "| N | r(N) | SE | D(N) | SE |", "|---|---|---|---|---|"]
+    for i, n in enumerate(doc["widths"]):
+        rv = "n/a" if not r or not r.get("per_width") else f"{r['per_width'][i]:.5f} | {r['per_width_se'][i]:.2g}"
+        if rv == "n/a":
+            rv = "n/a | n/a"
+        mv = "n/a | n/a" if not m else f"{m['sum'][i]:.3g} | {m['sum_se'][i]:.2g}"
+        lines.append(f"| {n} | {rv} | {mv} |")
+    lines.append("")
+    if r:
+        if not r.get("applicable"):
+            lines.append(f"- constant b0: **not applicable**: {r['verdict_reason']}")
+        else:
+            lines.append(f"- constant b0 (corrections {', '.join(r['corrections']) or 'none'}): "
+                         + ("not fitted" if r["b0"] is None else
+                            f"{r['b0']:.4f} {_ci(r['ci95'])} ({r['model']}); judged interval {_ci(r['ci95_judged'])}")
+                         + f"; **{r['verdict']}** ({r['verdict_reason']})")
+            for c in r.get("candidates", []):
+                pv = "n/a" if c["p_value"] is None else f"{c['p_value']:.3g}"
+                lines.append(f"  - {c['model']}: b0 {c['b0']:.4f} {_ci(c['ci95'])}, chi2/dof {c['chi2']:.2f}/"
+                             f"{c['dof']}, p = {pv}")
+    if m:
+        lines.append(f"- deep mean ({m['leading_term']}): {m['summary']}")
+    return lines
