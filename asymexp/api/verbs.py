@@ -311,7 +311,8 @@ def train(spec, widths=None, epochs: int = 1, *, out=None, **config):
             (with ``layers=L`` one value serves every layer). widths: N_1..N_L (or one with ``layers``).
         epochs: epochs to run. out: checkpoint folder (the same call resumes from it).
         config: more TrainConfig fields: preset ("paper-mnist"), loss, lr_scale, batch, dtype, seed, shuffle,
-            threads, dataset, data_dir, n_train, n_test, layers, activation, bias.
+            threads, dataset, data_dir, n_train, n_test, layers, activation, bias, norm, norm_placement, init,
+            optimizer (docs/mnist.md, "Normalization, initialization, optimizer").
     Returns:
         :class:`~asymexp.api.results.TrainingResult`.
     """

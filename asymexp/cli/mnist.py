@@ -1,4 +1,5 @@
-"""asymexp mnist: train a 1/N^gamma-normalized sigmoid MLP on MNIST with plain SGD.
+"""asymexp mnist: train a 1/N^gamma-normalized sigmoid MLP on MNIST with plain SGD (or full-batch GD), optionally
+with normalization layers (--norm).
 
 stdout: one JSON line per epoch ``{"epoch", "train_loss", "train_acc", "test_acc", "seconds", ...}`` (with
 --json; else a readable line), then a final summary line. Progress bar on stderr. Exit status: 0 finished,
@@ -7,6 +8,7 @@ stdout: one JSON line per epoch ``{"epoch", "train_loss", "train_acc", "test_acc
 import sys
 
 from asymexp.cli._common import add_json_argument, emit_json, integer
+from asymexp.mnist.norm_net import INITS, NORMS, OPTIMIZERS, PLACEMENTS
 from asymexp.spec import ACTIVATIONS, PRESETS
 from asymexp import budget
 
@@ -19,8 +21,20 @@ def add_arguments(parser):
                         "value is then used for every layer; default: one per --gammas entry)")
     parser.add_argument("--gammas", required=True, help="gamma_1..gamma_L in [1/2, 1], comma-separated")
     parser.add_argument("--widths", default="100", help="N_1..N_L, comma-separated (default 100 each)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=1, help="default 1")
+    parser.add_argument("--batch", type=int, default=20, help="mini-batch size of --optimizer sgd (default 20)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="sgd: mini-batches of --batch "
+                        "(default); gd: full-batch gradient descent, one step per epoch on all training images "
+                        "(--batch is not used)")
+    parser.add_argument("--norm", choices=NORMS, default="none", help="none (default: the paper's network); bn: "
+                        "batch norm of every hidden layer; ln: layer norm of every hidden layer; mean-last: subtract "
+                        "the batch mean of each output's pre-activation. Evaluation uses the running statistics "
+                        "(bn, mean-last), as PyTorch's eval mode (docs/mnist.md)")
+    parser.add_argument("--norm-placement", choices=PLACEMENTS, default="pre", help="bn and ln: normalize before "
+                        "the activation (pre, default) or after it (post)")
+    parser.add_argument("--init", choices=INITS, default="paper", help="initial weights: paper (default: the "
+                        "preset's laws), he N(0, 2/fan_in), xavier N(0, 2/(fan_in + fan_out)); biases keep the "
+                        "preset's law")
     parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce",
                         help="ce: softmax cross-entropy; mse: 1/2 |out - onehot|^2 on raw outputs (the theory's "
                         "loss); paper-mse: MSE of log-softmax outputs vs one-hot, as the authors' code")
@@ -28,16 +42,19 @@ def add_arguments(parser):
                         "rate alpha_m (docs/theory/2-learning-rates.md)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper-mnist",
                         help="initial laws (default paper-mnist: the authors' set-up)")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default: the preset's (sigmoid)")
+    parser.add_argument("--activation", choices=(*ACTIVATIONS, "relu"), default=None,
+                        help="default: the preset's (sigmoid); relu takes the gammas' learning rates, the "
+                        "expansion's other rules do not cover it")
     parser.add_argument("--bias", dest="bias", action="store_true", default=None, help="trainable biases")
     parser.add_argument("--no-bias", dest="bias", action="store_false", help="no biases")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32 (the "
+                        "normalization layers compute in float64)")
     parser.add_argument("--seed", type=integer(0), default=0, help="default 0")
     parser.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch "
                         "(default: batches in file order, as the paper)")
     parser.add_argument("--threads", type=integer(1), default=None, help="Numba threads for evaluation passes "
                         "(training is sequential; results do not depend on it; default: NUMBA_NUM_THREADS)")
-    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default mnist")
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: embedded MNIST, 8000/2000)")
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images (default: all)")
     parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images (default: all)")
@@ -58,7 +75,9 @@ def _check_size(args, cfg, spec) -> None:
                                      " is required")
     full = (8000, 2000) if cfg.data_dir is None else (60000, 10000)
     sizes = [spec.input_dim, *spec.widths, spec.output_dim]
-    est = budget.training(sizes, cfg.n_train or full[0], cfg.n_test or full[1], cfg.epochs, cfg.batch,
+    n_train = cfg.n_train or full[0]
+    batch = n_train if cfg.optimizer == "gd" else cfg.batch
+    est = budget.training(sizes, n_train, cfg.n_test or full[1], cfg.epochs, batch,
                           4 if cfg.dtype == "float32" else 8,
                           f"mnist training (widths {','.join(map(str, spec.widths))}, {cfg.epochs} epochs)")
     budget.check(est, args.yes_long_run, prog="asymexp mnist")
@@ -71,7 +90,8 @@ def config_from_args(args):
                        activation=args.activation, bias=args.bias, loss=args.loss, lr_scale=args.lr_scale,
                        epochs=args.epochs, batch=args.batch, dtype=args.dtype, seed=args.seed,
                        shuffle=args.shuffle, threads=args.threads, dataset=args.dataset, data_dir=args.data_dir,
-                       n_train=args.n_train, n_test=args.n_test)
+                       n_train=args.n_train, n_test=args.n_test, norm=args.norm,
+                       norm_placement=args.norm_placement, init=args.init, optimizer=args.optimizer)
 
 
 def _print(args, record):

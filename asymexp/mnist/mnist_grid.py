@@ -1,7 +1,8 @@
 """``asymexp sweep mnist``: the paper's gamma grid through the shared resumable executor (asymexp.executor).
 
 ``--grid "gammas=0.5,0.7,1.0" --layers 3`` makes every gamma_l range over the list: 27 configurations for three
-hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. Each task
+hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. ``--norm``, ``--norm-placement``,
+``--init`` and ``--optimizer`` apply to every run (asymexp mnist's options). Each task
 trains one network single-threaded and checkpoints every epoch under ``OUT/runs/<key>/``, so an interrupted
 sweep resumes inside unfinished tasks too. Tasks store that folder relative to OUT (resolved at run time), so a
 sweep folder can be moved or renamed; their ``identity`` leaves out ``epochs``, so a rerun with more epochs
@@ -18,6 +19,7 @@ from asymexp import budget
 
 from asymexp.activations import EXPANDABLE as ACTIVATIONS
 from asymexp.executor import SweepError, Task, parse_grid
+from asymexp.mnist.norm_net import DEFAULTS, INITS, NORMS, OPTIMIZERS, PLACEMENTS
 
 HELP = "the paper's MNIST gamma grid (27 configurations for 3 layers), resumable"
 AXES = ("gammas", "seed", "lr_scale", "loss")
@@ -31,8 +33,8 @@ def add_arguments(parser):
     parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce")
     parser.add_argument("--lr-scale", type=float, default=1.0)
     parser.add_argument("--preset", default="paper-mnist")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=None,
-                        help="sigmoid or tanh (default: the preset's, sigmoid)")
+    parser.add_argument("--activation", choices=(*ACTIVATIONS, "relu"), default=None,
+                        help="sigmoid, tanh or relu (default: the preset's, sigmoid)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
     parser.add_argument("--shuffle", action="store_true")
@@ -40,6 +42,13 @@ def add_arguments(parser):
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: $ASYMEXP_DATA, else embedded)")
     parser.add_argument("--n-train", type=int, default=None, help="first N training images (default: all)")
     parser.add_argument("--n-test", type=int, default=None, help="first N test images (default: all)")
+    parser.add_argument("--norm", choices=NORMS, default="none", help="normalization of every run, as asymexp "
+                        "mnist --norm (default none)")
+    parser.add_argument("--norm-placement", choices=PLACEMENTS, default="pre",
+                        help="bn and ln: before (pre, default) or after (post) the activation")
+    parser.add_argument("--init", choices=INITS, default="paper", help="initial weights, as asymexp mnist --init "
+                        "(default paper)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="sgd (default) or gd (full batch)")
     budget.add_long_run_argument(parser)
 
 
@@ -83,7 +92,8 @@ def build_tasks(args):
             cfg = TrainConfig(gammas=",".join(gammas), widths=args.widths, layers=args.layers, preset=args.preset,
                               activation=args.activation, loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch, dtype=args.dtype,
                               seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
-                              data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test)
+                              data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
+                              **_options(args))
             build_spec(cfg)  # validate every configuration before starting any
             run_dir = f"runs/{key}"
             tasks.append(Task(key, {"config": _config_dict(cfg), "checkpoint_dir": run_dir},
@@ -128,13 +138,19 @@ def folder_identity(args) -> tuple[dict, dict]:
     spec = build_spec(TrainConfig(gammas=axes["gammas"][0], widths=args.widths, layers=args.layers,
                                   preset=args.preset, activation=args.activation))
     seeds = [int(s) for s in axes.pop("seed", None) or str(args.seeds).split(",")]
-    params = {"layers": args.layers, "widths": list(spec.widths), "activation": spec.activation,
+    params = {"layers": args.layers, "widths": list(spec.widths), "activation": args.activation or spec.activation,
               "preset": args.preset, "batch": args.batch, "dtype": args.dtype, "shuffle": bool(args.shuffle),
               "dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train, "n_test": args.n_test,
               "gammas": axes["gammas"], "seeds": seeds,
               "lr_scale": [float(v) for v in axes.get("lr_scale", [args.lr_scale])],
               "loss": axes.get("loss", [args.loss])}
+    params |= {k: v for k, v in _options(args).items() if v != DEFAULTS[k]}  # old sweep folders still match
     return params, {"epochs": args.epochs}
+
+
+def _options(args) -> dict:
+    """The options of :mod:`asymexp.mnist.norm_net` as :class:`TrainConfig` fields (defaults when absent)."""
+    return {k: getattr(args, k, v) for k, v in DEFAULTS.items()}
 
 
 def _config_dict(cfg) -> dict:

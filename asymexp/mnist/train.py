@@ -1,5 +1,9 @@
 """The MNIST trainer: plain mini-batch SGD with per-layer rates, evaluation per epoch, checkpoints, resume.
 
+The paper's network (``norm="none"``) runs the fused kernels of :mod:`asymexp.mnist.epoch_kernel`; normalization
+layers, other initializations and full-batch GD are the options of :mod:`asymexp.mnist.norm_net`
+(docs/mnist.md, "Normalization, initialization, optimizer").
+
 One :class:`TrainConfig` describes a run (network, loss, rates, data); :func:`train` runs it epoch by epoch,
 yielding one record per epoch ``{"epoch", "train_loss", "train_acc", "test_acc", "seconds", ...}``:
 
@@ -32,6 +36,7 @@ from typing import Iterator
 
 import numpy as np
 
+from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError, DivergenceError, SpecError
 from asymexp.spec import NetworkSpec, parse_gammas
 from asymexp.symbolic.rules import rules_for
@@ -39,6 +44,7 @@ from asymexp.symbolic.rules import rules_for
 CHECKPOINT = "checkpoint.npz"
 DTYPES = ("float32", "float64")
 _NOT_IDENTITY = ("epochs", "threads")  # may change between a run and its resumption
+TRAINER_ONLY = "relu"  # an activation the trainer takes and the spec refuses (see activation_of)
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class TrainConfig:
     the spec accepts, e.g. ``np.linspace(0.5, 1, 3)``; stored as exact "7/10" strings), or one value for every
     layer when ``layers`` is given. ``bias=None`` takes the preset's choice. ``n_train``/``n_test`` use only the first
     images of each part (tests). ``lr_scale`` multiplies every layer's rate alpha_m
-    (docs/theory/2-learning-rates.md)."""
+    (docs/theory/2-learning-rates.md). ``norm``, ``norm_placement``, ``init``, ``optimizer``: see
+    :mod:`asymexp.mnist.norm_net` (defaults: the paper's network, trained by SGD)."""
 
     gammas: str = "1,1,1"
     widths: str = "100,100,100"
@@ -67,6 +74,10 @@ class TrainConfig:
     data_dir: str | None = None
     n_train: int | None = None
     n_test: int | None = None
+    norm: str = "none"
+    norm_placement: str = "pre"
+    init: str = "paper"
+    optimizer: str = "sgd"
 
     def __post_init__(self):
         if not isinstance(self.gammas, str):
@@ -75,9 +86,12 @@ class TrainConfig:
             object.__setattr__(self, "widths", ",".join(str(int(w)) for w in self.widths))
 
     def identity(self) -> dict:
-        """The fields a checkpoint must match to be resumed."""
+        """The fields a checkpoint must match to be resumed. The options of :mod:`asymexp.mnist.norm_net` enter
+        only when they differ from their defaults, so checkpoints written before they existed still match."""
+        from asymexp.mnist.norm_net import DEFAULTS
+
         d = dataclasses.asdict(self)
-        return {k: v for k, v in d.items() if k not in _NOT_IDENTITY}
+        return {k: v for k, v in d.items() if k not in _NOT_IDENTITY and not (k in DEFAULTS and v == DEFAULTS[k])}
 
     def canonical_identity(self) -> dict:
         """:meth:`identity` in canonical form: exact gammas and widths per layer, the preset's activation and
@@ -85,7 +99,7 @@ class TrainConfig:
         spec = build_spec(self)
         return self.identity() | {"gammas": ",".join(str(g) for g in spec.gammas),
                                   "widths": ",".join(str(w) for w in spec.widths), "layers": spec.depth,
-                                  "activation": spec.activation, "bias": bool(spec.bias)}
+                                  "activation": activation_of(self, spec), "bias": bool(spec.bias)}
 
 
 def _same_run(stored: dict, cfg: TrainConfig) -> list[str]:
@@ -114,6 +128,7 @@ def _broadcast(text: str, layers: int | None, what: str) -> str:
 def build_spec(cfg: TrainConfig) -> NetworkSpec:
     """The network of ``cfg``: 784 inputs, 10 outputs, the preset's laws (paper-mnist: the authors')."""
     from asymexp.mnist.epoch_kernel import LOSSES
+    from asymexp.mnist.norm_net import check_batches, check_options, check_widths
 
     if cfg.loss not in LOSSES:
         raise SpecError(f"--loss {cfg.loss!r} is unknown; allowed: {', '.join(LOSSES)}")
@@ -125,15 +140,27 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
         raise SpecError(f"--seed {cfg.seed!r} is not allowed; an integer >= 0 is required")
     if cfg.epochs < 0:
         raise SpecError(f"--epochs {cfg.epochs} is not allowed; epochs >= 0")
+    check_options(cfg.norm, cfg.norm_placement, cfg.init, cfg.optimizer)
+    if cfg.optimizer == "sgd":
+        check_batches(cfg.norm, cfg.batch)  # a batch of 1; the last batch is checked with the data
     kwargs = {"input_dim": 784, "output_dim": 10}
     if cfg.bias is not None:
         kwargs["bias"] = cfg.bias
     spec = NetworkSpec.from_strings(_broadcast(cfg.gammas, cfg.layers, "gammas"),
                                     _broadcast(cfg.widths, cfg.layers, "widths"),
-                                    activation=cfg.activation, preset=cfg.preset, **kwargs)
+                                    activation=None if cfg.activation == TRAINER_ONLY else cfg.activation,
+                                    preset=cfg.preset, **kwargs)
     if spec.is_symbolic:
         raise SpecError(f"gammas {[str(g) for g in spec.gammas]} are symbolic; training needs numbers")
+    check_widths(cfg.norm, spec.require_widths())
     return spec
+
+
+def activation_of(cfg: TrainConfig, spec: NetworkSpec) -> str:
+    """The network's activation: the spec's, or ``relu``, which the trainer takes although the spec (the expansion
+    layers) refuses it; the spec then carries the preset's activation, unused: the learning rates of
+    docs/theory/2-learning-rates.md depend on the gammas alone."""
+    return TRAINER_ONLY if cfg.activation == TRAINER_ONLY else spec.activation
 
 
 def layer_rates(spec: NetworkSpec, lr_scale: float = 1.0) -> np.ndarray:
@@ -170,10 +197,12 @@ class _FirstLayer:
         self.block[...] = (self.S.astype(np.float64) + self.u[None, :]).T.astype(self.block.dtype)
 
 
-def _save(path: Path, theta, meta: dict) -> None:
+def _save(path: Path, theta, meta: dict, norm_state=None) -> None:
+    """Write the checkpoint (``norm_state``: the normalization layers' float64 vector, when the run has them)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    extra = {} if norm_state is None else {"norm_state": norm_state}
     with open(tmp, "wb") as fh:
-        np.savez(fh, theta=theta, meta=np.array(json.dumps(meta)))
+        np.savez(fh, theta=theta, meta=np.array(json.dumps(meta)), **extra)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -204,6 +233,17 @@ def load_checkpoint(path) -> tuple[np.ndarray, dict]:
     return theta, meta
 
 
+def load_norm_state(path) -> np.ndarray:
+    """The normalization layers' state vector of a checkpoint (:meth:`asymexp.mnist.norm_net.NormNet.state_vector`);
+    an :class:`AsymexpError` naming the file when it has none."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["norm_state"].astype(np.float64)
+    except KeyError:
+        raise AsymexpError(f"{path}: the checkpoint holds no normalization state; delete it to restart that run, "
+                           "or use another --out") from None
+
+
 def _evaluate(theta, layout, scales, first, data, loss_kind):
     from asymexp.mnist.epoch_kernel import evaluate
     from asymexp.mnist.prepare import SHIFT
@@ -215,10 +255,11 @@ def _evaluate(theta, layout, scales, first, data, loss_kind):
     return float(losses.mean()), float((pred == data.labels).mean())
 
 
-def _divergence_message(epoch, step, n_steps, theta, layout, names, cause, last_good):
+def _divergence_message(epoch, step, n_steps, theta, layout, names, cause, last_good, net=None):
     bad = [n for m, n in enumerate(names)
            if not np.isfinite(layout.block(theta, m)).all()
            or (layout.bias(theta, m) is not None and not np.isfinite(layout.bias(theta, m)).all())]
+    bad += net.non_finite() if net is not None else []
     if bad:
         where = f"non-finite weights in layer(s) {', '.join(bad)}"
     else:
@@ -243,6 +284,9 @@ def _warm_up(theta, layout, scales, data, batch, rates, loss_kind):
 def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[dict]:
     """Run ``cfg`` and yield one record per epoch (see the module docstring).
 
+    ``--norm none`` runs the fused kernels of :mod:`asymexp.mnist.epoch_kernel`; another norm the
+    :class:`asymexp.mnist.norm_net.NormNet` passes. ``--optimizer gd`` is one step per epoch on all the images.
+
     Args:
         cfg: the run.
         out: checkpoint folder, or None. A checkpoint there with the same :meth:`TrainConfig.identity` is resumed
@@ -251,19 +295,24 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
         DivergenceError: non-finite loss or weights (names epoch, step and layers; the checkpoint is kept).
     """
     from asymexp.mnist.epoch_kernel import LOSSES, train_epoch
+    from asymexp.mnist.norm_net import NormNet, check_batches, init_theta
     from asymexp.mnist.prepare import SHIFT, load_sparse
-    from asymexp.nn.layout import build_layout, init_params
+    from asymexp.nn.layout import build_layout
 
     spec = build_spec(cfg)
     _set_threads(cfg.threads)
     layout = build_layout(spec)
+    layout = dataclasses.replace(layout, activation=int(get_activation(activation_of(cfg, spec)).code))
     rates = layer_rates(spec, cfg.lr_scale)
     dtype = np.dtype(cfg.dtype)
     scales = layout.scales.astype(dtype)
     loss_kind = LOSSES[cfg.loss]
     train_data, test_data, _ = load_sparse(cfg.dataset, cfg.data_dir, cfg.dtype, cfg.n_train, cfg.n_test)
+    batch = train_data.n if cfg.optimizer == "gd" else cfg.batch
+    check_batches(cfg.norm, batch, train_data.n)
+    net = NormNet(layout, cfg.norm, cfg.norm_placement, dtype) if cfg.norm != "none" else None
     rng = np.random.default_rng(cfg.seed)
-    theta = init_params(spec, rng, layout, dtype)
+    theta = init_theta(spec, rng, layout, dtype, cfg.init)
     start, history = 0, []
     ckpt = Path(out) / CHECKPOINT if out is not None else None
     if ckpt is not None:
@@ -277,38 +326,53 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
             if theta_c.shape != theta.shape:
                 raise AsymexpError(f"{ckpt} holds {theta_c.size} parameters, this network {theta.size}; delete it "
                                    "to restart that run, or use another --out")
+            if net is not None:
+                net.load_state_vector(load_norm_state(ckpt))
             theta, start, history = theta_c.astype(dtype), int(meta["epoch"]), meta["history"]
             rng.bit_generator.state = meta["rng_state"]
             if resumed is not None:
                 resumed.extend(history)
-    n_steps = (train_data.n + cfg.batch - 1) // cfg.batch
-    _warm_up(theta, layout, scales, train_data, cfg.batch, rates, loss_kind)
+    n_steps = (train_data.n + batch - 1) // batch
+    if net is None:
+        _warm_up(theta, layout, scales, train_data, batch, rates, loss_kind)
+    else:
+        x_train, x_test = (d.dense().astype(dtype) for d in (train_data, test_data))
     for epoch in range(start + 1, cfg.epochs + 1):
         order = rng.permutation(train_data.n) if cfg.shuffle else np.arange(train_data.n)
-        first = _FirstLayer(theta, layout)
         t0, c0 = time.perf_counter(), time.process_time()
-        total, done, _, bad = train_epoch(theta, layout.table, scales, layout.activation, first.S, first.u,
-                                          first.cs, SHIFT, train_data.indptr, train_data.indices,
-                                          train_data.values, train_data.vsum, train_data.labels, order,
-                                          cfg.batch, rates, loss_kind)
-        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-        first.fold()
+        if net is None:
+            first = _FirstLayer(theta, layout)
+            total, done, _, bad = train_epoch(theta, layout.table, scales, layout.activation, first.S, first.u,
+                                              first.cs, SHIFT, train_data.indptr, train_data.indices,
+                                              train_data.values, train_data.vsum, train_data.labels, order,
+                                              batch, rates, loss_kind)
+            seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+            first.fold()
+        else:
+            total, done, bad = net.train_epoch(theta, x_train, train_data.labels, order, batch, rates, loss_kind)
+            seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         last_good = epoch - 1 if ckpt is not None and epoch > 1 else None
         if bad >= 0:
             raise DivergenceError(_divergence_message(epoch, bad + 1, n_steps, theta, layout, spec.layer_names,
-                                                      "non-finite loss", last_good))
-        if not np.isfinite(theta).all():
+                                                      "non-finite loss", last_good, net))
+        if not np.isfinite(theta).all() or (net is not None and net.non_finite()):
             raise DivergenceError(_divergence_message(epoch, n_steps, n_steps, theta, layout, spec.layer_names,
-                                                      "non-finite weights at the end of the epoch", last_good))
-        first = _FirstLayer(theta, layout)
-        train_loss, train_acc = _evaluate(theta, layout, scales, first, train_data, loss_kind)
-        _, test_acc = _evaluate(theta, layout, scales, first, test_data, loss_kind)
+                                                      "non-finite weights at the end of the epoch", last_good, net))
+        if net is None:
+            first = _FirstLayer(theta, layout)
+            train_loss, train_acc = _evaluate(theta, layout, scales, first, train_data, loss_kind)
+            _, test_acc = _evaluate(theta, layout, scales, first, test_data, loss_kind)
+        else:
+            train_loss, train_acc = net.evaluate(theta, x_train, train_data.labels, loss_kind)
+            _, test_acc = net.evaluate(theta, x_test, test_data.labels, loss_kind)
         record = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "test_acc": test_acc,
                   "seconds": seconds, "train_loss_running": total / max(done, 1), "cpu_seconds": cpu_seconds}
         history.append(record)
         if ckpt is not None:
             _save(ckpt, theta, {"config": cfg.identity(), "epoch": epoch, "history": history,
-                                "rng_state": rng.bit_generator.state, "spec": spec.to_dict()})
+                                "rng_state": rng.bit_generator.state,
+                                "spec": spec.to_dict() | {"activation": activation_of(cfg, spec)}},
+                  None if net is None else net.state_vector())
         yield record
 
 
@@ -327,4 +391,5 @@ def run_summary(cfg: TrainConfig, history: list[dict], status: str = "finished")
             "learning_rate_exponents": {n: {k: str(v) for k, v in e.items()}
                                         for n, e in rules_for(spec).rate_exponents.items()},
             "loss": cfg.loss, "lr_scale": cfg.lr_scale, "batch": cfg.batch, "dtype": cfg.dtype, "seed": cfg.seed,
-            "spec": spec.to_dict()}
+            "norm": cfg.norm, "norm_placement": cfg.norm_placement, "init": cfg.init, "optimizer": cfg.optimizer,
+            "spec": spec.to_dict() | {"activation": activation_of(cfg, spec)}}
