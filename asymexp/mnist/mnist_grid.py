@@ -122,7 +122,8 @@ def _check_size(args, count: int, cfg) -> None:
     full = (8000, 2000) if args.data_dir is None else (60000, 10000)
     one = budget.training([spec.input_dim, *spec.widths, spec.output_dim], args.n_train or full[0],
                           args.n_test or full[1], args.epochs, args.batch, 4 if args.dtype == "float32" else 8)
-    workers = 1 if args.workers == 0 else (args.workers or os.cpu_count() or 1)
+    workers = getattr(args, "workers", None)
+    workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
     est = budget.Estimate(f"sweep mnist ({count} runs, widths {','.join(map(str, spec.widths))}, "
                           f"{args.epochs} epochs)", one.bytes * min(workers, count), one.flops * count)
     budget.check(est, getattr(args, "yes_long_run", False), prog="asymexp sweep")
