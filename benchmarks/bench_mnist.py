@@ -9,12 +9,22 @@ Measures, single-threaded, float32, three hidden layers of width 100, batch 20, 
    the batches in the same order, so the two runs differ only by floating-point rounding);
 3. GFLOP/s (dense-equivalent model FLOPs, and the FLOPs actually executed with the sparse first layer)
    against this machine's measured single-thread float32 GEMM rate;
-4. the wall time of the 27-configuration grid for 50 epochs, extrapolated from a few measured configurations.
+4. the wall time of the 27-configuration grid for 50 epochs, extrapolated from a few measured configurations;
+5. the throughput of the paper's grid (``asymexp sweep mnist --layers 3 --grid "gammas=1/2,7/10,1" --seeds 0,1,2
+   --epochs 1500``): today's trainer (evaluation of all 10,000 images and a checkpoint after every epoch, the
+   defaults) against the fast path (``--eval-every 10 --checkpoint-every 10``) in the same run, on the same
+   configurations, each a whole task with its checkpoint folder: process CPU seconds per epoch (setup, measured
+   with an epoch-free run, taken out), where the CPU time goes today (training pass, evaluation + checkpoint +
+   Python), the ratio, a check that both end with bit-identical parameters, and the wall time of the 81 tasks x
+   1500 epochs on 2 worker processes (ceil(81 / 2) = 41 rounds of one task each, one core per worker); and two
+   parts of the training pass measured alone: the pixel-major sort of every batch (the data pass that models
+   trained in lockstep could share) and one epoch's float32 sigmoids (libm's expf, 8,000 x 300 values).
 
 PyTorch is optional: without it the PyTorch rows are skipped. Usage:
-``python benchmarks/bench_mnist.py [--quick] [--json]``. Timings on a shared machine vary; the best epoch is
-the figure least disturbed by other processes, the median is reported next to it, and CPU-time (process)
-figures are reported as well: on a loaded machine they are the steadier comparison.
+``python benchmarks/bench_mnist.py [--quick] [--json] [--grid-only]`` (``--grid-only``: item 5 alone). Timings on
+a shared machine vary; the best epoch is the figure least disturbed by other processes, the median is reported
+next to it, and CPU-time (process) figures are reported as well: on a loaded machine they are the steadier
+comparison.
 """
 from __future__ import annotations
 
@@ -138,7 +148,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and seeds (a smoke run)")
     parser.add_argument("--json", action="store_true", help="also print one JSON document at the end")
+    parser.add_argument("--grid-only", action="store_true", help="only the grid throughput (item 5)")
     args = parser.parse_args(argv)
+    if args.grid_only:
+        report = grid_throughput(quick=args.quick)
+        if args.json:
+            print(json.dumps(report))
+        return 0
     timing_epochs = 3 if args.quick else 8
     seeds = [0] if args.quick else [0, 1, 2]
     try:
@@ -195,6 +211,7 @@ def main(argv=None):
     print(f"27-config grid, 50 epochs: {report['grid_27x50_hours_1_worker']:.2f} h on 1 core, "
           f"{report['grid_27x50_hours_2_workers']:.2f} h on 2 (extrapolated from "
           f"{report['grid_measured']})")
+    report["grid_throughput"] = grid_throughput(quick=args.quick)
     if args.json:
         print(json.dumps(report))
     return 0
@@ -215,6 +232,128 @@ def grid_estimate(quick=False) -> dict:
     mean = float(np.mean(per_epoch))
     return {"grid_epoch_wall_s": mean, "grid_measured": f"{len(configs)} configs x {epochs} epochs",
             "grid_27x50_hours_1_worker": mean * 27 * 50 / 3600, "grid_27x50_hours_2_workers": mean * 27 * 50 / 7200}
+
+
+GRID_GAMMAS = ("1/2", "7/10", "1")
+GRID_TASKS = 3 ** 3 * 3          # 27 gamma vectors x 3 seeds
+GRID_EPOCHS = 1500
+FAST = {"eval_every": 10, "checkpoint_every": 10}
+
+
+def _task_cost(cfg, folder) -> tuple[float, float, list]:
+    """(process CPU seconds, wall seconds, records) of one whole task: ``train`` into ``folder``."""
+    from asymexp.mnist.train import train
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    records = list(train(cfg, folder))
+    return time.process_time() - c0, time.perf_counter() - t0, records
+
+
+def pass_components(reps=7) -> dict:
+    """CPU seconds per epoch (best of ``reps``) of two parts of the training pass, compiled alone with the
+    trainer's flags: the pixel-major sort of every batch of 20 (file order; the work several models in lockstep
+    could share) and the sigmoid of 8,000 x 300 float32 values drawn from N(0, 3^2) (the hidden units' forward
+    activations of one epoch; saturated values take the cheap branches)."""
+    from numba import njit
+
+    from asymexp.jit import FASTMATH
+    from asymexp.kernel_codes import Act
+    from asymexp.mnist.epoch_kernel import _pixel_major
+    from asymexp.mnist.prepare import load_sparse
+    from asymexp.nn import dense
+
+    @njit
+    def sort_epoch(indptr, indices, values, order, batch, d):
+        n = order.shape[0]
+        start = np.zeros(d + 1, dtype=np.int64)
+        eb = np.zeros(batch * d, dtype=np.int64)
+        ev = np.zeros(batch * d, dtype=values.dtype)
+        for t in range((n + batch - 1) // batch):
+            _pixel_major(indptr, indices, values, order, t * batch, min(batch, n - t * batch), d, start, eb, ev)
+        return start[d]
+
+    @njit(fastmath=set(FASTMATH["trainer"]))
+    def sigmoids(Y):
+        dense.activate(Y, 0, Y.shape[1], Y.shape[0], Act.SIGMOID, False)
+        return Y[0, 0]
+
+    data, _, _ = load_sparse("mnist", None, "float32")
+    order = np.arange(data.n)
+    z = (np.random.default_rng(0).standard_normal((data.n, 300)) * 3).astype(np.float32)
+
+    def best(fn, make):
+        fn(make())
+        times = []
+        for _ in range(reps):
+            arg = make()
+            c0 = time.process_time()
+            fn(arg)
+            times.append(time.process_time() - c0)
+        return min(times)
+
+    return {"pixel_major_sort_cpu_s_per_epoch": best(lambda _: sort_epoch(data.indptr, data.indices, data.values,
+                                                                          order, 20, 784), lambda: None),
+            "sigmoid_cpu_s_per_epoch": best(sigmoids, z.copy)}
+
+
+def grid_throughput(quick=False) -> dict:
+    """Today's trainer (defaults: evaluate and checkpoint every epoch) against the fast path (:data:`FAST`) on the
+    same gamma vectors of the paper's grid, interleaved, one task at a time in this process (one thread). Per path:
+    CPU and wall seconds per epoch, setup (an ``epochs=0`` task: data, warm-up) taken out; for today's path also
+    the training pass alone (the records' ``cpu_seconds``). Extrapolated: the 81 x 1500-epoch grid on 2 workers,
+    41 rounds (wall = 41 x 1500 x seconds per epoch, one core per worker). The fast path is measured over
+    ``epochs`` epochs with evaluations at 1, 11, 21, ... and the last, a larger share than the grid's 151 in 1500,
+    so its figure is conservative."""
+    import dataclasses
+    import tempfile
+
+    from asymexp.mnist.train import CHECKPOINT, load_checkpoint
+
+    vectors = ["1/2,7/10,1", "1,1/2,7/10", "7/10,1,1/2"][:1 if quick else 3]
+    epochs = 10 if quick else 30
+    rows, same = [], True
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, g in enumerate(vectors):
+            base = _config(dict(PAPER, gammas=g), seed=i % 3, epochs=epochs)
+            _task_cost(dataclasses.replace(base, epochs=1), f"{tmp}/warm{i}")   # load the kernels
+            setup_cpu, setup_wall, _ = _task_cost(dataclasses.replace(base, epochs=0), f"{tmp}/setup{i}")
+            row = {"gammas": g}
+            for name, cfg in (("today", base), ("fast", dataclasses.replace(base, **FAST))):
+                cpu, wall, recs = _task_cost(cfg, f"{tmp}/{name}{i}")
+                row[f"{name}_cpu_s_per_epoch"] = (cpu - setup_cpu) / epochs
+                row[f"{name}_wall_s_per_epoch"] = (wall - setup_wall) / epochs
+                if name == "today":
+                    row["today_train_pass_cpu_s_per_epoch"] = float(np.mean([r["cpu_seconds"] for r in recs]))
+            theta_a, _ = load_checkpoint(f"{tmp}/today{i}/{CHECKPOINT}")
+            theta_b, _ = load_checkpoint(f"{tmp}/fast{i}/{CHECKPOINT}")
+            same = same and bool(np.array_equal(theta_a, theta_b))
+            rows.append(row)
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "gammas"}
+    rounds = -(-GRID_TASKS // 2)
+    hours = {f"grid_{name}_hours_2_workers_{kind}": mean[f"{name}_{kind}_s_per_epoch"] * rounds * GRID_EPOCHS / 3600
+             for name in ("today", "fast") for kind in ("cpu", "wall")}
+    train_pass = mean["today_train_pass_cpu_s_per_epoch"]
+    report = {"measured": f"{len(vectors)} gamma vectors x {epochs} epochs per path", "fast_options": FAST,
+              **mean, "today_rest_cpu_s_per_epoch": mean["today_cpu_s_per_epoch"] - train_pass,
+              "ratio_cpu": mean["today_cpu_s_per_epoch"] / mean["fast_cpu_s_per_epoch"],
+              "ratio_wall": mean["today_wall_s_per_epoch"] / mean["fast_wall_s_per_epoch"],
+              "parameters_bit_identical": same, **hours, "per_config": rows}
+    print(f"\ngrid throughput ({report['measured']}; fast path: --eval-every {FAST['eval_every']} "
+          f"--checkpoint-every {FAST['checkpoint_every']})")
+    print(f"  today: {mean['today_cpu_s_per_epoch']:.4f} s CPU per epoch (training pass {train_pass:.4f}, "
+          f"evaluation + checkpoint + Python {report['today_rest_cpu_s_per_epoch']:.4f}); "
+          f"wall {mean['today_wall_s_per_epoch']:.4f}")
+    print(f"  fast:  {mean['fast_cpu_s_per_epoch']:.4f} s CPU per epoch; wall {mean['fast_wall_s_per_epoch']:.4f}")
+    print(f"  ratio today / fast: {report['ratio_cpu']:.2f}x (CPU), {report['ratio_wall']:.2f}x (wall); "
+          f"parameters bit-identical: {same}")
+    report |= pass_components(3 if quick else 7)
+    print(f"  parts of the training pass alone: pixel-major sort {report['pixel_major_sort_cpu_s_per_epoch']:.4f} s, "
+          f"float32 sigmoids {report['sigmoid_cpu_s_per_epoch']:.4f} s CPU per epoch")
+    print(f"  grid {GRID_TASKS} tasks x {GRID_EPOCHS} epochs on 2 workers ({rounds} rounds), from CPU time: today "
+          f"{hours['grid_today_hours_2_workers_cpu']:.2f} h, fast {hours['grid_fast_hours_2_workers_cpu']:.2f} h; "
+          f"from wall time under this load: today {hours['grid_today_hours_2_workers_wall']:.2f} h, fast "
+          f"{hours['grid_fast_hours_2_workers_wall']:.2f} h")
+    return report
 
 
 if __name__ == "__main__":

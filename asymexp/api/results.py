@@ -277,7 +277,8 @@ class TrainingResult(_Result):
 
     Attributes:
         spec: the trained network; config: the :class:`asymexp.mnist.train.TrainConfig` as a dict;
-        history: one record per epoch (epoch, train_loss, train_acc, test_acc, seconds, ...);
+        history: one record per evaluated epoch (every epoch unless ``eval_every`` > 1; epoch, train_loss,
+            train_acc, test_acc, seconds, ...);
         summary: the final ``asymexp mnist --json`` line (best/final accuracy, learning rates and exponents).
     """
 

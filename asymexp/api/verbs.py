@@ -312,7 +312,8 @@ def train(spec, widths=None, epochs: int = 1, *, out=None, **config):
         epochs: epochs to run. out: checkpoint folder (the same call resumes from it).
         config: more TrainConfig fields: preset ("paper-mnist"), loss, lr_scale, batch, dtype, seed, shuffle,
             threads, dataset, data_dir, n_train, n_test, layers, activation, bias, norm, norm_placement, init,
-            optimizer (docs/mnist.md, "Normalization, initialization, optimizer").
+            optimizer (docs/mnist.md, "Normalization, initialization, optimizer"), eval_every, checkpoint_every
+            (docs/mnist.md, "Throughput").
     Returns:
         :class:`~asymexp.api.results.TrainingResult`.
     """

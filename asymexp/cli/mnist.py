@@ -58,7 +58,14 @@ def add_arguments(parser):
     parser.add_argument("--data-dir", default=None, help="IDX folder (default: embedded MNIST, 8000/2000)")
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images (default: all)")
     parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images (default: all)")
-    parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch; rerun to resume (default: none)")
+    parser.add_argument("--eval-every", type=integer(1), default=1, metavar="K", help="evaluate (and print and "
+                        "record) epochs 1, K+1, 2K+1, ... and the last only (default 1: every epoch); the trained "
+                        "parameters do not depend on K (docs/mnist.md, \"Throughput\")")
+    parser.add_argument("--checkpoint-every", type=integer(1), default=1, metavar="C", help="with --out, write the "
+                        "checkpoint after epochs C, 2C, ... and the last only (default 1: every epoch); an "
+                        "interrupted run resumes from the last one written")
+    parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch (--checkpoint-every); "
+                        "rerun to resume (default: none)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     budget.add_long_run_argument(parser)
     add_json_argument(parser)
@@ -91,7 +98,8 @@ def config_from_args(args):
                        epochs=args.epochs, batch=args.batch, dtype=args.dtype, seed=args.seed,
                        shuffle=args.shuffle, threads=args.threads, dataset=args.dataset, data_dir=args.data_dir,
                        n_train=args.n_train, n_test=args.n_test, norm=args.norm,
-                       norm_placement=args.norm_placement, init=args.init, optimizer=args.optimizer)
+                       norm_placement=args.norm_placement, init=args.init, optimizer=args.optimizer,
+                       eval_every=args.eval_every, checkpoint_every=args.checkpoint_every)
 
 
 def _print(args, record):
@@ -120,8 +128,16 @@ def run(args):
     _check_size(args, cfg, spec)
     with contextlib.ExitStack() as stack:
         if args.out is not None:  # the run's identity leaves out epochs (raised: continue) and threads
-            stack.enter_context(claim_folder(args.out, "mnist", cfg.canonical_identity(), {"epochs": cfg.epochs}))
+            stack.enter_context(claim_folder(args.out, "mnist", cfg.canonical_identity(), continuable(cfg)))
         return _train(args, cfg)
+
+
+def continuable(cfg) -> dict:
+    """The manifest's ``continuable`` settings of a run: ``epochs``, and the schedule options (``eval_every``,
+    ``checkpoint_every``) where they differ from their defaults (so manifests of default runs are unchanged)."""
+    from asymexp.mnist.train import SCHEDULE_DEFAULTS
+
+    return {"epochs": cfg.epochs} | {k: getattr(cfg, k) for k, v in SCHEDULE_DEFAULTS.items() if getattr(cfg, k) != v}
 
 
 def _train(args, cfg):
@@ -142,11 +158,11 @@ def _train(args, cfg):
                 for old in previous:
                     _print(args, old)
                 history.extend(previous)
-                bar.update(len(previous))
+                bar.update(previous[-1]["epoch"] if previous else 0)
                 first = False
             history.append(record)
             _print(args, record)
-            bar.update(1)
+            bar.update(record["epoch"] - bar.n)  # --eval-every: records skip epochs
             bar.set_postfix(test_acc=f"{record['test_acc']:.4f}")
         if first and previous:  # nothing left to train: replay the finished run
             for old in previous:
@@ -163,8 +179,9 @@ def _train(args, cfg):
         return EXIT_DIVERGED
     finally:
         bar.close()
-    if len(history) > cfg.epochs:
-        sys.stderr.write(f"asymexp mnist: note: {args.out} already holds {len(history)} epochs, more than --epochs "
-                         f"{cfg.epochs}; nothing to train, reporting the finished epochs (raise --epochs to continue)\n")
+    if history and history[-1]["epoch"] > cfg.epochs:
+        sys.stderr.write(f"asymexp mnist: note: {args.out} already holds {history[-1]['epoch']} epochs, more than "
+                         f"--epochs {cfg.epochs}; nothing to train, reporting the finished epochs (raise --epochs to "
+                         "continue)\n")
     _print(args, run_summary(cfg, history))
     return 0

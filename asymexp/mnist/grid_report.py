@@ -39,20 +39,22 @@ def _key(g: str) -> Fraction:
 
 
 def _curves(runs):
-    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} over the runs that finished."""
+    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} over the runs that finished, at the
+    epochs that every seed of the configuration recorded (all epochs, or those of ``--eval-every``)."""
     groups = defaultdict(list)
     diverged = defaultdict(int)
     for r in runs:
         if r["status"] != "finished" or not r["history"]:
             diverged[r["gammas"]] += 1
             continue
-        groups[r["gammas"]].append([h["test_acc"] for h in r["history"]])
+        groups[r["gammas"]].append({int(h.get("epoch", i + 1)): h["test_acc"] for i, h in enumerate(r["history"])})
     out = {}
     for g, accs in groups.items():
-        E = min(len(a) for a in accs)
-        arr = np.array([a[:E] for a in accs])
+        epochs = sorted(set.intersection(*(set(a) for a in accs)))
+        E = len(epochs)
+        arr = np.array([[a[e] for e in epochs] for a in accs]).reshape(len(accs), E)
         sd = arr.std(axis=0, ddof=1) if arr.shape[0] > 1 else np.full(E, np.nan)
-        out[g] = (np.arange(1, E + 1), arr.mean(axis=0), sd, arr.shape[0], diverged[g])
+        out[g] = (np.array(epochs, dtype=int), arr.mean(axis=0), sd, arr.shape[0], diverged[g])
     for g in diverged:
         out.setdefault(g, (np.arange(0), np.zeros(0), np.zeros(0), 0, diverged[g]))
     return out

@@ -2,12 +2,15 @@
 
 ``--grid "gammas=0.5,0.7,1.0" --layers 3`` makes every gamma_l range over the list: 27 configurations for three
 hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. ``--norm``, ``--norm-placement``,
-``--init`` and ``--optimizer`` apply to every run (asymexp mnist's options). Each task
-trains one network single-threaded and checkpoints every epoch under ``OUT/runs/<key>/``, so an interrupted
-sweep resumes inside unfinished tasks too. Tasks store that folder relative to OUT (resolved at run time), so a
-sweep folder can be moved or renamed; their ``identity`` leaves out ``epochs``, so a rerun with more epochs
-continues every task (docs/mnist.md). ``summarize`` writes ``OUT/summary.json`` and ``OUT/figure.png`` (the
-figure of ``asymexp plot``).
+``--init`` and ``--optimizer`` apply to every run (asymexp mnist's options), and so do ``--eval-every`` and
+``--checkpoint-every`` (the schedule; they change no trained parameter, so they are not part of a task's identity
+and a rerun with other values continues every task). Each task trains one network single-threaded and checkpoints
+every epoch (or every ``--checkpoint-every``) under ``OUT/runs/<key>/``, so an interrupted sweep resumes inside
+unfinished tasks too. Tasks are submitted longest remaining work first (epochs still to train, read from their
+checkpoints), so that a resumed grid keeps both worker processes busy to the end. Tasks store that folder relative
+to OUT (resolved at run time), so a sweep folder can be moved or renamed; their ``identity`` leaves out ``epochs``,
+so a rerun with more epochs continues every task (docs/mnist.md). ``summarize`` writes ``OUT/summary.json`` and
+``OUT/figure.png`` (the figure of ``asymexp plot``).
 """
 from __future__ import annotations
 
@@ -49,6 +52,10 @@ def add_arguments(parser):
     parser.add_argument("--init", choices=INITS, default="paper", help="initial weights, as asymexp mnist --init "
                         "(default paper)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="sgd (default) or gd (full batch)")
+    parser.add_argument("--eval-every", type=int, default=1, metavar="K", help="evaluate and record epochs "
+                        "1, K+1, ... and the last only, as asymexp mnist --eval-every (default 1)")
+    parser.add_argument("--checkpoint-every", type=int, default=1, metavar="C", help="checkpoint each run "
+                        "after epochs C, 2C, ... and the last only (default 1)")
     budget.add_long_run_argument(parser)
 
 
@@ -93,7 +100,7 @@ def build_tasks(args):
                               activation=args.activation, loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch, dtype=args.dtype,
                               seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
                               data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
-                              **_options(args))
+                              **_options(args), **_schedule(args))
             build_spec(cfg)  # validate every configuration before starting any
             run_dir = f"runs/{key}"
             tasks.append(Task(key, {"config": _config_dict(cfg), "checkpoint_dir": run_dir},
@@ -101,7 +108,18 @@ def build_tasks(args):
                               local={"sweep_dir": out}))
     if tasks:
         _check_size(args, len(tasks), cfg)
-    return tasks, train_worker
+    return balanced(tasks, args.epochs, out), train_worker
+
+
+def balanced(tasks, epochs: int, out) -> list:
+    """``tasks`` ordered longest remaining work first (``epochs`` minus the epoch of each task's checkpoint under
+    ``out``; ties keep the grid order): the greedy longest-first rule, so that with two workers neither idles
+    while the other trains a long remainder. A fresh grid keeps its order (every task has all epochs to go)."""
+    from asymexp.mnist.train import CHECKPOINT, checkpoint_epoch
+
+    left = {t.key: max(epochs - checkpoint_epoch(Path(out) / t.params["checkpoint_dir"] / CHECKPOINT), 0)
+            for t in tasks}
+    return sorted(tasks, key=lambda t: -left[t.key])
 
 
 def _check_size(args, count: int, cfg) -> None:
@@ -146,7 +164,7 @@ def folder_identity(args) -> tuple[dict, dict]:
               "lr_scale": [float(v) for v in axes.get("lr_scale", [args.lr_scale])],
               "loss": axes.get("loss", [args.loss])}
     params |= {k: v for k, v in _options(args).items() if v != DEFAULTS[k]}  # old sweep folders still match
-    return params, {"epochs": args.epochs}
+    return params, {"epochs": args.epochs} | _schedule(args, changed_only=True)
 
 
 def _options(args) -> dict:
@@ -154,10 +172,24 @@ def _options(args) -> dict:
     return {k: getattr(args, k, v) for k, v in DEFAULTS.items()}
 
 
+def _schedule(args, changed_only: bool = False) -> dict:
+    """``eval_every`` and ``checkpoint_every`` of the sweep (defaults when absent; only those that differ from the
+    defaults with ``changed_only``)."""
+    from asymexp.mnist.train import SCHEDULE_DEFAULTS
+
+    values = {k: getattr(args, k, v) for k, v in SCHEDULE_DEFAULTS.items()}
+    return {k: v for k, v in values.items() if not changed_only or v != SCHEDULE_DEFAULTS[k]}
+
+
 def _config_dict(cfg) -> dict:
+    """The task's config: the :class:`TrainConfig` fields, less the schedule options at their defaults, so that a
+    task of a folder written before they existed has the same params (and is skipped when finished)."""
     import dataclasses
 
-    return dataclasses.asdict(cfg)
+    from asymexp.mnist.train import SCHEDULE_DEFAULTS
+
+    return {k: v for k, v in dataclasses.asdict(cfg).items()
+            if not (k in SCHEDULE_DEFAULTS and v == SCHEDULE_DEFAULTS[k])}
 
 
 def train_worker(params: dict) -> dict:

@@ -12,9 +12,14 @@ yielding one record per epoch ``{"epoch", "train_loss", "train_acc", "test_acc",
 - ``train_loss``, ``train_acc``, ``test_acc``: an evaluation pass with the weights at the end of the epoch
   (``train_loss_running``: the mean of the epoch's batch losses, as seen during training).
 
-With ``out`` the run is checkpointed after every epoch to ``out/checkpoint.npz`` (parameters, NumPy RNG state,
-history; written to a temporary file, then renamed) and the same call resumes from it. A resumed run is
-bit-identical to an uninterrupted one: an epoch depends only on the parameters and the RNG state at its start.
+``eval_every`` K (default 1) evaluates, and records and yields, only epochs 1, K+1, 2K+1, ... and the last
+(``epochs``); the other epochs are trained exactly as with K = 1 (evaluation changes no parameter), so the
+parameters are bit-identical for every K (docs/mnist.md, "Throughput").
+
+With ``out`` the run is checkpointed to ``out/checkpoint.npz`` (parameters, NumPy RNG state, history; written to
+a temporary file, then renamed) after every ``checkpoint_every``-th epoch (default 1: every epoch) and after the
+last, and the same call resumes from it. A resumed run is bit-identical to an uninterrupted one: an epoch
+depends only on the parameters and the RNG state at its start.
 A non-finite loss or weight stops the run with :class:`asymexp.errors.DivergenceError` naming the epoch, the
 step and the layers; the last good checkpoint is kept.
 
@@ -28,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,12 +42,16 @@ import numpy as np
 
 from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError, DivergenceError, SpecError
+from asymexp.mnist.checkpoints import (CHECKPOINT, checkpoint_epoch, load_checkpoint,  # noqa: F401 - re-exported
+                                       load_norm_state, save_checkpoint as _save)
 from asymexp.spec import NetworkSpec, parse_gammas
 from asymexp.symbolic.rules import rules_for
 
-CHECKPOINT = "checkpoint.npz"
 DTYPES = ("float32", "float64")
-_NOT_IDENTITY = ("epochs", "threads")  # may change between a run and its resumption
+# may change between a run and its resumption: they change neither the trained parameters nor the RNG stream
+_NOT_IDENTITY = ("epochs", "threads", "eval_every", "checkpoint_every")
+#: Defaults of the schedule options (evaluation and checkpoint every epoch: the behaviour before they existed).
+SCHEDULE_DEFAULTS = {"eval_every": 1, "checkpoint_every": 1}
 TRAINER_ONLY = "relu"  # an activation the trainer takes and the spec refuses (see activation_of)
 
 
@@ -54,7 +62,10 @@ class TrainConfig:
     layer when ``layers`` is given. ``bias=None`` takes the preset's choice. ``n_train``/``n_test`` use only the first
     images of each part (tests). ``lr_scale`` multiplies every layer's rate alpha_m
     (docs/theory/2-learning-rates.md). ``norm``, ``norm_placement``, ``init``, ``optimizer``: see
-    :mod:`asymexp.mnist.norm_net` (defaults: the paper's network, trained by SGD)."""
+    :mod:`asymexp.mnist.norm_net` (defaults: the paper's network, trained by SGD). ``eval_every`` K: evaluate
+    (and record) epochs 1, K+1, 2K+1, ... and the last only; ``checkpoint_every`` C: write the checkpoint after
+    epochs C, 2C, ... and the last only (both default 1; neither changes the trained parameters, so neither is
+    part of :meth:`identity`: a rerun with other values continues the run; docs/mnist.md, "Throughput")."""
 
     gammas: str = "1,1,1"
     widths: str = "100,100,100"
@@ -78,6 +89,8 @@ class TrainConfig:
     norm_placement: str = "pre"
     init: str = "paper"
     optimizer: str = "sgd"
+    eval_every: int = 1
+    checkpoint_every: int = 1
 
     def __post_init__(self):
         if not isinstance(self.gammas, str):
@@ -140,6 +153,9 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
         raise SpecError(f"--seed {cfg.seed!r} is not allowed; an integer >= 0 is required")
     if cfg.epochs < 0:
         raise SpecError(f"--epochs {cfg.epochs} is not allowed; epochs >= 0")
+    for flag, value in (("--eval-every", cfg.eval_every), ("--checkpoint-every", cfg.checkpoint_every)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise SpecError(f"{flag} {value!r} is not allowed; an integer >= 1 (epochs) is required")
     check_options(cfg.norm, cfg.norm_placement, cfg.init, cfg.optimizer)
     if cfg.optimizer == "sgd":
         check_batches(cfg.norm, cfg.batch)  # a batch of 1; the last batch is checked with the data
@@ -197,51 +213,10 @@ class _FirstLayer:
         self.block[...] = (self.S.astype(np.float64) + self.u[None, :]).T.astype(self.block.dtype)
 
 
-def _save(path: Path, theta, meta: dict, norm_state=None) -> None:
-    """Write the checkpoint (``norm_state``: the normalization layers' float64 vector, when the run has them)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    extra = {} if norm_state is None else {"norm_state": norm_state}
-    with open(tmp, "wb") as fh:
-        np.savez(fh, theta=theta, meta=np.array(json.dumps(meta)), **extra)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-_META_KEYS = {"config": dict, "epoch": int, "history": list, "rng_state": dict}
-
-
-def load_checkpoint(path) -> tuple[np.ndarray, dict]:
-    """``(theta, meta)`` of a checkpoint file; meta has ``config``, ``epoch``, ``history``, ``rng_state``.
-
-    An empty, truncated or corrupt file is an :class:`AsymexpError` naming it and what to do (exit status 2)."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            theta, meta = z["theta"].copy(), json.loads(str(z["meta"]))
-        if not isinstance(meta, dict) or any(not isinstance(meta.get(k), t) for k, t in _META_KEYS.items()):
-            raise ValueError(f"its metadata lacks one of {', '.join(_META_KEYS)}")
-        if theta.ndim != 1 or not np.issubdtype(theta.dtype, np.floating):
-            raise ValueError(f"its parameters are {theta.dtype} of shape {theta.shape}, not a float vector")
-    except Exception as exc:  # noqa: BLE001 - a damaged file fails anywhere in zipfile's and NumPy's parsers
-        # (BadZipFile, zlib.error, EOFError, NotImplementedError for a garbled compression method, RuntimeError
-        # for a garbled encryption flag, SyntaxError or tokenize.TokenError for a garbled .npy header, ...)
-        size = path.stat().st_size if path.is_file() else None
-        why = "empty file" if size == 0 else str(exc) or type(exc).__name__
-        raise AsymexpError(f"{path}: not a readable asymexp checkpoint ({why}); delete it to restart that run "
-                           "from epoch 0, or use another --out") from None
-    return theta, meta
-
-
-def load_norm_state(path) -> np.ndarray:
-    """The normalization layers' state vector of a checkpoint (:meth:`asymexp.mnist.norm_net.NormNet.state_vector`);
-    an :class:`AsymexpError` naming the file when it has none."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return z["norm_state"].astype(np.float64)
-    except KeyError:
-        raise AsymexpError(f"{path}: the checkpoint holds no normalization state; delete it to restart that run, "
-                           "or use another --out") from None
+def is_evaluated(epoch: int, epochs: int, eval_every: int) -> bool:
+    """Whether epoch ``epoch`` (1-based) of a run of ``epochs`` is evaluated under ``--eval-every``:
+    epochs 1, K+1, 2K+1, ... and the last."""
+    return (epoch - 1) % eval_every == 0 or epoch == epochs
 
 
 def _evaluate(theta, layout, scales, first, data, loss_kind):
@@ -282,7 +257,8 @@ def _warm_up(theta, layout, scales, data, batch, rates, loss_kind):
 
 
 def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[dict]:
-    """Run ``cfg`` and yield one record per epoch (see the module docstring).
+    """Run ``cfg`` and yield one record per evaluated epoch (every epoch by default; ``cfg.eval_every``; see the
+    module docstring).
 
     ``--norm none`` runs the fused kernels of :mod:`asymexp.mnist.epoch_kernel`; another norm the
     :class:`asymexp.mnist.norm_net.NormNet` passes. ``--optimizer gd`` is one step per epoch on all the images.
@@ -314,6 +290,7 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
     rng = np.random.default_rng(cfg.seed)
     theta = init_theta(spec, rng, layout, dtype, cfg.init)
     start, history = 0, []
+    last_saved = None  # the epoch of the checkpoint on disk, named when the run diverges
     ckpt = Path(out) / CHECKPOINT if out is not None else None
     if ckpt is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -329,6 +306,7 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
             if net is not None:
                 net.load_state_vector(load_norm_state(ckpt))
             theta, start, history = theta_c.astype(dtype), int(meta["epoch"]), meta["history"]
+            last_saved = start
             rng.bit_generator.state = meta["rng_state"]
             if resumed is not None:
                 resumed.extend(history)
@@ -351,38 +329,45 @@ def train(cfg: TrainConfig, out=None, resumed: list | None = None) -> Iterator[d
         else:
             total, done, bad = net.train_epoch(theta, x_train, train_data.labels, order, batch, rates, loss_kind)
             seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
-        last_good = epoch - 1 if ckpt is not None and epoch > 1 else None
+        last_good = last_saved if ckpt is not None else None
         if bad >= 0:
             raise DivergenceError(_divergence_message(epoch, bad + 1, n_steps, theta, layout, spec.layer_names,
                                                       "non-finite loss", last_good, net))
         if not np.isfinite(theta).all() or (net is not None and net.non_finite()):
             raise DivergenceError(_divergence_message(epoch, n_steps, n_steps, theta, layout, spec.layer_names,
                                                       "non-finite weights at the end of the epoch", last_good, net))
-        if net is None:
-            first = _FirstLayer(theta, layout)
-            train_loss, train_acc = _evaluate(theta, layout, scales, first, train_data, loss_kind)
-            _, test_acc = _evaluate(theta, layout, scales, first, test_data, loss_kind)
-        else:
-            train_loss, train_acc = net.evaluate(theta, x_train, train_data.labels, loss_kind)
-            _, test_acc = net.evaluate(theta, x_test, test_data.labels, loss_kind)
-        record = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "test_acc": test_acc,
-                  "seconds": seconds, "train_loss_running": total / max(done, 1), "cpu_seconds": cpu_seconds}
-        history.append(record)
-        if ckpt is not None:
+        record = None
+        if is_evaluated(epoch, cfg.epochs, cfg.eval_every):
+            if net is None:
+                first = _FirstLayer(theta, layout)
+                train_loss, train_acc = _evaluate(theta, layout, scales, first, train_data, loss_kind)
+                _, test_acc = _evaluate(theta, layout, scales, first, test_data, loss_kind)
+            else:
+                train_loss, train_acc = net.evaluate(theta, x_train, train_data.labels, loss_kind)
+                _, test_acc = net.evaluate(theta, x_test, test_data.labels, loss_kind)
+            record = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "test_acc": test_acc,
+                      "seconds": seconds, "train_loss_running": total / max(done, 1), "cpu_seconds": cpu_seconds}
+            history.append(record)
+        if ckpt is not None and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs):
             _save(ckpt, theta, {"config": cfg.identity(), "epoch": epoch, "history": history,
                                 "rng_state": rng.bit_generator.state,
                                 "spec": spec.to_dict() | {"activation": activation_of(cfg, spec)}},
                   None if net is None else net.state_vector())
-        yield record
+            last_saved = epoch
+        if record is not None:
+            yield record
 
 
 def run_summary(cfg: TrainConfig, history: list[dict], status: str = "finished") -> dict:
-    """The final JSON line of ``asymexp mnist``: spec, rates, best/final accuracy, mean seconds per epoch."""
+    """The final JSON line of ``asymexp mnist``: spec, rates, best/final accuracy, mean seconds per epoch.
+
+    ``epochs`` is the last recorded epoch (with ``--eval-every`` K > 1 the history holds fewer records than
+    epochs; ``seconds_per_epoch`` is then the mean over the recorded epochs' training passes)."""
     spec = build_spec(cfg)
     rates = layer_rates(spec, cfg.lr_scale)
     accs = [h["test_acc"] for h in history]
     best = int(np.argmax(accs)) if accs else None
-    return {"summary": True, "status": status, "epochs": len(history),
+    return {"summary": True, "status": status, "epochs": history[-1]["epoch"] if history else 0,
             "final_test_acc": accs[-1] if accs else None,
             "best_test_acc": accs[best] if accs else None,
             "best_epoch": history[best]["epoch"] if accs else None,
