@@ -105,3 +105,23 @@ def test_python_simulate_chooses_the_step_from_the_kernel_and_says_so():
     residual = np.linalg.norm(PROBLEM.y[None, :] - run.g0, axis=1)
     change = np.max(np.abs(run.outputs[:, 0, :] - half.outputs[:, 0, :]), axis=1)
     assert np.all(change <= step["relative_error_bound"] * residual)
+
+
+def test_deep_flow_takes_the_smallest_default_step_of_its_networks_and_states_it(tmp_path):
+    """Deep validate with --dynamics flow: every task ran with the step the document states, that step is the
+    smallest spec_step over the networks trained (not 1/N_L), and a given --flow-dt is used as given."""
+    import json
+
+    from asymexp.validation.deep_validation import deep_flow_step, validate_deep
+
+    gammas, widths = ["3/5", "9/10"], [8, 16]
+    out = tmp_path / "deep"
+    doc = validate_deep(PROBLEM, gammas, widths, 4, t=0.5, seed=1, dynamics="flow", sensitivity_width=None,
+                        out=out, progress=False)
+    st = doc["flow_step"]
+    own = [flow_step.spec_step(PROBLEM.spec(gammas, [n, n]), PROBLEM.x, 0.5, PROBLEM.alpha)["flow_dt"] for n in widths]
+    assert st["chosen_by"] == "default rule" and doc["flow_dt"] == st["flow_dt"] == min(own)
+    assert st["relative_error_bound"] <= flow_step.REL_TOL and st["flow_dt"] not in (1 / 8, 1 / 16)
+    ran = {json.loads(p.read_text())["params"]["flow_dt"] for p in (out / "tasks").glob("*.json")}
+    assert ran == {doc["flow_dt"]}
+    assert deep_flow_step(PROBLEM, [(gammas, [8, 8])], 0.5, 0.01) == {"flow_dt": 0.01, "chosen_by": "given by --flow-dt"}

@@ -132,16 +132,16 @@ def _run(args, claim) -> int:
         gammas = list(parse_gammas(args.gammas, numeric=True))
         if len(gammas) != args.depth:
             raise AsymexpError(f"--gammas has {len(gammas)} entries but --depth is {args.depth}")
-        if flow_dt is not None:
-            raise AsymexpError(f"--flow-dt {args.flow_dt}: the step is chosen for one hidden layer only; deep "
-                               "gradient flow uses the step 1/N_L (omit --flow-dt, or use --dynamics gd)")
+        if flow_dt is not None and (args.dynamics or "gd") != "flow":
+            raise AsymexpError(f"--flow-dt {args.flow_dt} applies to --dynamics flow only (deep default: gd)")
         from asymexp.validation.deep_validation import validate_deep
 
         claim(problem, gammas, widths, flow_dt, args.dynamics or "gd")
 
         doc = validate_deep(problem, gammas, widths, dynamics=args.dynamics or "gd",
                             sensitivity_width=args.sensitivity_width or None,
-                            sensitivity_replicas=args.sensitivity_replicas, width_path=args.width_path, **common)
+                            sensitivity_replicas=args.sensitivity_replicas, width_path=args.width_path,
+                            flow_dt=flow_dt, **common)
         make_figures = figures.deep_figures
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -139,6 +139,21 @@ def deep_propagator(problem, gammas, widths: list[int], t: float) -> np.ndarray:
     return propagator(A, problem.n_train, problem.alpha, t)
 
 
+def deep_flow_step(problem, nets, t: float, flow_dt=None) -> dict:
+    """The RK4 step of deep gradient flow to time t (docs/validation.md, "Flow step"): ``flow_dt`` when given,
+    else the smallest of :func:`asymexp.validation.flow_step.spec_step` over ``nets`` [(gammas, layer widths)],
+    the networks the run trains (each with its own frozen kernel: the collapse factors depend on the widths).
+    Returns the step document of the network that needs the smallest step, with ``chosen_by``."""
+    from asymexp.validation.flow_step import spec_step
+
+    if flow_dt is not None:
+        return {"flow_dt": float(flow_dt), "chosen_by": "given by --flow-dt"}
+    if not t > 0:
+        return {"flow_dt": None, "chosen_by": "no step: t = 0"}
+    steps = [spec_step(problem.spec(list(gs), list(ws)), problem.x, t, problem.alpha) for gs, ws in nets]
+    return dict(min(steps, key=lambda s: s["flow_dt"]), chosen_by="default rule")
+
+
 def _variance(data, widths: list[int], gammas, c_var, t, antithetic, problem=None):
     width = widths[-1]
     if t == 0:
@@ -155,12 +170,14 @@ def _variance(data, widths: list[int], gammas, c_var, t, antithetic, problem=Non
 def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: int = 0, dynamics: str = "gd",
                   antithetic: bool = True, chunk: int = 128, out=None, workers=None, scheduler=None,
                   progress=True, sensitivity_width: int | None = 128, sensitivity_grid=DEFAULT_GRID,
-                  sensitivity_replicas: int | None = None, width_path=None, long_run_ok: bool = False) -> dict:
+                  sensitivity_replicas: int | None = None, width_path=None, long_run_ok: bool = False,
+                  flow_dt=None) -> dict:
     """Deep validation document: exponent fit in N = N_L (equal widths, or ``width_path`` [(c_l, b_l)] from
     :func:`parse_width_path`), the variance constant (``var_ratio``), the deep mean (``mean_residual``) with the
     limit theory (``theory``; :mod:`asymexp.validation.deep_constants`), and the per-gamma_l sensitivity table at
     equal widths (docs/interfaces.md, "asymexp validate"). Memory and work are estimated first
-    (:func:`asymexp.budget.check`; more than a day's work only with ``long_run_ok``)."""
+    (:func:`asymexp.budget.check`; more than a day's work only with ``long_run_ok``). With ``dynamics="flow"``
+    the RK4 step is ``flow_dt`` or, by default, :func:`deep_flow_step` (stated in ``flow_step``)."""
     gammas = list(parse_gammas(gammas, numeric=True))
     L = len(gammas)
     if isinstance(width_path, str):
@@ -168,18 +185,23 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     paths = {int(n): layer_widths(n, width_path, L) for n in widths}
     c_var = float(problem.c_law.moment(2)) - float(problem.c_law.moment(1)) ** 2
     jobs = [(paths[int(n)], replicas) for n in widths]
-    if sensitivity_width:
-        jobs += [([sensitivity_width] * L, sensitivity_replicas or replicas)] * (L * len(sensitivity_grid))
-    budget.check(run_estimate(problem, jobs, t, dynamics, None, chunk, f"deep validate (L = {L})"), long_run_ok)
-    tasks = chunk_tasks(problem, gammas, [paths[int(n)] for n in widths], replicas, t, seed, dynamics, antithetic,
-                        None, chunk)
     sens_cells = []
     if sensitivity_width:
+        jobs += [([sensitivity_width] * L, sensitivity_replicas or replicas)] * (L * len(sensitivity_grid))
         for l in range(L):
             for g in sensitivity_grid:
                 gs = list(gammas)
                 gs[l] = parse_gammas([g])[0]
                 sens_cells.append((l, gs[l], gs))
+    step = None
+    if dynamics == "flow":
+        nets = [(gammas, paths[int(n)]) for n in widths] + [(gs, [sensitivity_width] * L) for _, _, gs in sens_cells]
+        step = deep_flow_step(problem, nets, t, flow_dt)
+        flow_dt = step["flow_dt"]
+    budget.check(run_estimate(problem, jobs, t, dynamics, flow_dt, chunk, f"deep validate (L = {L})"), long_run_ok)
+    tasks = chunk_tasks(problem, gammas, [paths[int(n)] for n in widths], replicas, t, seed, dynamics, antithetic,
+                        flow_dt, chunk)
+    if sensitivity_width:
         seen = {tuple(str(g) for g in gammas) + tuple([str(sensitivity_width)] * L)}
         for _, _, gs in sens_cells:
             sig = tuple(str(g) for g in gs) + tuple([str(sensitivity_width)] * L)
@@ -187,9 +209,9 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
                 continue
             seen.add(sig)
             tasks += chunk_tasks(problem, gs, [[sensitivity_width] * L], sensitivity_replicas or replicas, t, seed,
-                                 dynamics, antithetic, None, chunk)
+                                 dynamics, antithetic, flow_dt, chunk)
         tasks += chunk_tasks(problem, gammas, [[sensitivity_width] * L], sensitivity_replicas or replicas, t, seed,
-                             dynamics, antithetic, None, chunk) \
+                             dynamics, antithetic, flow_dt, chunk) \
             if [sensitivity_width] * L not in paths.values() else []
     results = execute(tasks, out, workers, scheduler, progress)
     grouped = group_results(tasks, results)
@@ -209,7 +231,8 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     tot = np.array([r["var_total"] for r in rows])
     tot_se = np.array([r["var_total_se"] for r in rows])
     doc = {"problem": problem.path, "depth": L, "gammas": [str(g) for g in gammas], "time": t,
-           "dynamics": dynamics, "activation": problem.activation, "widths": [int(n) for n in widths],
+           "dynamics": dynamics, "flow_dt": flow_dt, "flow_step": step, "activation": problem.activation,
+           "widths": [int(n) for n in widths],
            "width_path": None if width_path is None else [f"{c}:{b}" for c, b in width_path],
            "layer_widths": [paths[int(n)] for n in widths],
            "estimator": "Rao-Blackwell (exact conditional variance given inner weights)" if t == 0 else

@@ -80,8 +80,12 @@ def markdown(doc: dict) -> str:
 
 
 def _deep(doc: dict) -> str:
+    st = doc.get("flow_step") or {}
+    step = (f", RK4 step t/{st['steps']} = {st['flow_dt']:.4g} ({st['chosen_by']}; relative step error at most "
+            f"{st['relative_error_bound']:.1e}, docs/validation.md)" if st.get("steps") else
+            f", RK4 step {st['flow_dt']} ({st['chosen_by']})" if st.get("flow_dt") else "")
     lines = [f"### Deep validation: L = {doc['depth']}, gammas {', '.join(doc['gammas'])}, {doc['activation']}, "
-             f"t = {doc['time']} ({doc['dynamics']})", "", f"Estimator: {doc['estimator']}.",
+             f"t = {doc['time']} ({doc['dynamics']}{step})", "", f"Estimator: {doc['estimator']}.",
              "Widths: " + ("equal in all layers" if not doc.get("width_path") else
                            f"width path N_l = c_l N^b_l, c:b = {', '.join(doc['width_path'])}") + ".", "",
              "| N | layer widths | replicas | sum Var | SE |", "|---|---|---|---|---|"]
