@@ -248,3 +248,23 @@ def test_bad_input_raises_asymexp_error_naming_the_value(call, named):
 def test_spec_errors_are_value_errors_too():
     with pytest.raises(SpecError, match="outside"):
         asymexp.validate(PROBLEM, [0.75, 0.2], widths=[8, 16], replicas=8)
+
+
+def test_theory_results_carry_the_error_of_every_array():
+    """asymexp.theory forwards the theory layer's per-entry errors (one hidden layer and deep) and the target."""
+    import asymexp
+    from asymexp.inputs.problems import load_problem
+    from asymexp.numeric.shallow_theory import shallow_theory
+
+    res = asymexp.theory("tanh4.toml", "3/4", times=[0.5, 1.0], order=2, quad_order=8, tol="1e-3")
+    ref = shallow_theory(load_problem("tanh4.toml"), "3/4", [0.5, 1.0], order=2, quad_order=8)
+    for name in ("h", "V", "Q1", "Q2", "A", "S"):
+        assert res.errors[name].shape == getattr(res, name).shape
+        np.testing.assert_array_equal(res.errors[name], ref.errors[name])
+    within = all(np.all(res.errors[k] <= 1e-3) for k in ("h", "V", "Q1", "Q2", "A", "S"))
+    assert res.tolerance["abs"] == 1e-3 and res.tolerance["met"] is within
+    assert set(res.to_dict()["errors"]) >= {"h", "V", "Q1", "Q2"}
+    deep = asymexp.theory("tanh4.toml", ["1/2", "3/4"], times=[1.0], order=0, quad_order=8)
+    assert deep.errors["V"].shape == deep.V.shape and np.all(deep.errors["V"] > 0)
+    with pytest.raises(SpecError, match="tol"):
+        asymexp.theory("tanh4.toml", ["1/2", "3/4"], times=[1.0], order=0, quad_order=8, tol="1e-3")

@@ -85,3 +85,20 @@ def test_deep_variance_takes_any_number_of_probes(n_probes):
     probes = np.random.default_rng(1).normal(size=(n_probes, 3))
     v, kern = deep_variance(spec, TANH.x, probes, [1.0], TANH.alpha, order=8)
     assert v.shape == (1, TANH.x.shape[0] + n_probes) and kern.A.shape == (v.shape[1],) * 2
+
+
+def test_a_point_mass_law_of_w_is_one_node_at_its_mean():
+    """w ~ normal(mu, 0) is the point mass at (mu, ..., mu): one w node there, the c rule's weights, total 1;
+    so E[c^2 sigma(w.x)^2] is E[c^2] sigma(mu sum(x))^2 exactly."""
+    from asymexp.activations import sigma_derivatives
+    from asymexp.numeric.quadrature import quadrature_samples
+
+    pts = TANH.points
+    law = Law("normal", "1/2", 0)
+    s = quadrature_samples(TANH.c_law, law, pts, 8)
+    assert np.allclose(s.w, 0.5) and len(np.unique(s.w, axis=0)) == 1 and np.isclose(s.weight.sum(), 1.0)
+    assert s.c.shape[0] == s.w.shape[0] == s.weight.shape[0]
+    sig = sigma_derivatives(TANH.activation, s.w @ pts.T, 0)[0]                     # (nodes, P)
+    got = np.einsum("k,k,kp->p", s.weight, s.c ** 2, sig ** 2)
+    want = float(TANH.c_law.moment(2)) * np.tanh(0.5 * pts.sum(axis=1)) ** 2
+    np.testing.assert_allclose(got, want, rtol=1e-13)

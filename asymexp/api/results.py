@@ -130,6 +130,10 @@ class TheoryResult(_Result):
         h, V: (T, P) leading term and variance constant (Var g ~ N_L^{1 - 2 gamma_L} V).
         Q1, Q2, Q3: (T, P) mean corrections (one hidden layer, up to ``order``) or None; A, S: (P, P).
         kernel_error: estimated absolute error of A and S; method; regime; notes (plain-language remarks).
+        errors: per-entry error estimates of every reported array, keyed like the arrays ("h", "V", "Q1", "Q2",
+            "Q3", "A", "S"; docs/theory-layer.md, "Error estimates"), each of the array's shape.
+        tolerance: the target and whether it was met (one hidden layer: ``{"abs", "rel", "met", "reason",
+            "worst"}``; see ``tol``), or None.
         details: the rest (one hidden layer: q1_vanishes, q1_reason, theory_error, ode_error; deep: collapse).
     """
 
@@ -150,6 +154,8 @@ class TheoryResult(_Result):
     method: str = "quadrature"
     regime: str = ""
     notes: tuple = ()
+    errors: dict = field(default_factory=dict)
+    tolerance: dict | None = None
     details: dict = field(default_factory=dict)
 
     @property

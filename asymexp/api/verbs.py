@@ -113,7 +113,7 @@ def derive(spec, order: int = 2, *, widths=None, activation=None, preset=None, b
 
 
 def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: str = "quadrature",
-           n_samples=None, seed: int = 0, quad_order=None):
+           n_samples=None, seed: int = 0, quad_order=None, tol=None):
     """h, V (and for one hidden layer Q1, Q2, Q3 up to ``order``) on the problem's training points then probes.
 
     Args:
@@ -123,8 +123,11 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
         times: t >= 0, one or a sequence. order: 0..3 (one hidden layer; depth >= 2 gives h and V only).
         widths: depth >= 2: N_1..N_L for the finite-width kernel (default: the sequential limit).
         method, n_samples, seed: "quadrature" or "monte-carlo" (one hidden layer). quad_order: nodes per dimension.
+        tol: one hidden layer: the target error, ``"ABS[,REL]"`` or an
+            :class:`asymexp.numeric.error_control.Tolerance` (as ``asymexp theory --tol``; default 1e-8, 1e-6).
     Returns:
-        :class:`~asymexp.api.results.TheoryResult`, one type for every depth.
+        :class:`~asymexp.api.results.TheoryResult`, one type for every depth; ``errors`` holds the error estimate
+        of every array.
     """
     from asymexp.api.results import TheoryResult
 
@@ -134,11 +137,16 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
     if len(gammas) == 1:
         from asymexp.numeric.shallow_theory import shallow_theory
 
+        from asymexp.numeric.error_control import Tolerance, parse_tolerance
+
+        if tol is not None and not isinstance(tol, Tolerance):
+            tol = parse_tolerance(tol)
         th = shallow_theory(prob, gamma=gammas[0], times=times, order=order, method=method, n_samples=n_samples,
-                            seed=seed, quad_order=quad_order)
+                            seed=seed, quad_order=quad_order, tol=tol)
         return TheoryResult(**common, times=th.times, points=th.points, h=th.h, V=th.V, Q1=th.Q1, Q2=th.Q2,
                             Q3=th.Q3, A=th.A, S=th.S, kernel_error=th.kernel_error, method=th.method,
-                            regime=th.regime, notes=tuple(th.notes),
+                            regime=th.regime, notes=tuple(th.notes), errors=dict(th.errors),
+                            tolerance=th.tolerance,
                             details={"q1_vanishes": th.q1_vanishes, "q1_reason": th.q1_reason,
                                      "theory_error": th.theory_error, "ode_error": th.ode_error,
                                      "mean_f": th.mean_f})
@@ -147,6 +155,9 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
     if method != "quadrature":
         raise SpecError(f"method = {method!r}: depth {len(gammas)} is evaluated by quadrature only; "
                         "allowed: 'quadrature'")
+    if tol is not None:
+        raise SpecError(f"tol = {tol!r}: depth {len(gammas)} uses a fixed rule with a difference estimate (errors); "
+                        "a target applies to one hidden layer only")
     from asymexp.numeric.deep_theory import deep_theory
 
     d = deep_theory(prob, gammas=list(gammas), widths=None if widths is None else list(widths), times=times,
@@ -155,7 +166,7 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
                                   "hidden layer)",) if order >= 1 else ())
     return TheoryResult(**common, times=d["times"], points=d["points"], h=d["h"], V=d["V"], A=d["A"], S=d["S"],
                         kernel_error=d["kernel_error"], method="quadrature", regime=d["regime"], notes=notes,
-                        details={"collapse": tuple(d["collapse"])})
+                        errors=dict(d["errors"]), details={"collapse": tuple(d["collapse"])})
 
 
 def simulate(spec, x, y, points=None, times=1.0, replicas: int = 2, *, widths=None, activation=None,
