@@ -2,7 +2,7 @@
 the width exponent and judge the depth profile (docs/batchnorm.md, "The Gram chain"; the document is the one
 ``asymexp gram --json`` prints, docs/interfaces.md).
 
-Measures, per run and layer l (n the batch, G^ref_l = G* with BN, the mean-field trajectory without):
+Measures, per run and layer l (n the batch, G^ref_l = G* with BN, the mean-field trajectory without)::
 
     error_l = ||G_l - G^ref_l||_F * n / tr G^ref_l      (= ||G_l - G*||_F for bn and bn-center, tr G = n)
     gap_l   = ||G_l / tr G_l - G^ref_l / tr G^ref_l||_F (for the linear bn chain, G* = I: the orthogonality

@@ -48,6 +48,7 @@ def constant_terms(gammas, activation: str, t: float, path=None, count: int = CO
       feeding the outer one collapses);
     - at t > 0, 1/N_L: one GD step is 1/N_L in time, and the kernel fluctuation at initialization enters twice
       (the 1/N term of one hidden layer, docs/validation.md).
+
     Terms of equal order are merged; ``path`` as in :func:`asymexp.validation.deep_validation.parse_width_path`
     (None: equal widths)."""
     rules = _rules(gammas, activation)
