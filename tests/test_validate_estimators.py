@@ -4,6 +4,7 @@ Statistical basis: every synthetic sample is seeded; a tolerance of 5 standard e
 itself reports, or the exact one where known) makes a false failure a < 1e-6 event per check."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import AsymexpError
 from asymexp.validation import estimators as est
@@ -130,3 +131,22 @@ def test_mean_residuals_with_inverse_n_term_removes_exactly_that_term():
     np.testing.assert_allclose(out["corrected"], [np.sqrt(np.mean(c ** 2)) / n for n in widths], rtol=1e-9)
     assert max(out["inverse_n"]["corrected"]) < 1e-12 and out["inverse_n"]["corrected_within_3se"]
     assert "inverse_n" not in mean_residuals(rows, widths, gamma, h, None, Q2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 40), p=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
+def test_standard_error_is_the_sample_standard_deviation_over_root_n(n, p, seed):
+    """Estimate.se and total()'s SE by hand: sqrt(sum (u - mean)^2 / (n - 1) / n), column by column."""
+    from asymexp.validation.estimators import Estimate
+
+    u = np.random.default_rng(seed).normal(size=(n, p))
+    e = Estimate(u, np.zeros(p))
+    for j in range(p):
+        col = [float(v) for v in u[:, j]]
+        mean = sum(col) / n
+        want = (sum((v - mean) ** 2 for v in col) / (n - 1) / n) ** 0.5
+        assert abs(float(e.se[j]) - want) <= 1e-12 * max(want, 1e-300)
+    rows = [float(v) for v in u.sum(axis=1)]
+    mean = sum(rows) / n
+    want = (sum((v - mean) ** 2 for v in rows) / (n - 1) / n) ** 0.5
+    assert abs(e.total()[1] - want) <= 1e-12 * max(want, 1e-300)

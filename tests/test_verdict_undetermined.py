@@ -93,3 +93,11 @@ def test_readme_example_is_undetermined_and_says_why(tmp_path, capsys):
     assert doc["verdict"] == "undetermined" and doc["widths_needed"]["minimum"] == 4
     assert "too few widths to judge" in (tmp_path / "report.md").read_text()
     assert "too few widths to judge" in markdown(doc)
+
+
+def test_the_exponent_reason_names_the_widths_only_when_they_are_too_few():
+    """With too few widths the reason is the count; with enough, it is the fit's own (the chi2 rule)."""
+    few = _judge([16, 32, 64])[2]["exponent"]["reason"]
+    assert few.startswith("3 widths: ")
+    enough = _judge([16, 32, 64, 128, 256, 512], slope=PRED - 0.2)[2]["exponent"]["reason"]
+    assert not enough.startswith("6 widths") and "chi2" in enough
