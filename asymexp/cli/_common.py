@@ -54,6 +54,20 @@ def integer(minimum: int):
     return parse
 
 
+def comma_list(text, option: str, parse, allowed: str) -> tuple:
+    """``"a,b,c"`` -> (parse("a"), parse("b"), parse("c")); an item that ``parse`` rejects (ValueError) is one
+    :class:`asymexp.errors.AsymexpError` line naming the option, the item and what is ``allowed``."""
+    from asymexp.errors import AsymexpError
+
+    out = []
+    for item in str(text).split(","):
+        try:
+            out.append(parse(item.strip()))
+        except ValueError:
+            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not allowed; {allowed}") from None
+    return tuple(out)
+
+
 def check_workers(workers: int | None, scheduler: str | None) -> None:
     """Refuse --workers where it would be ignored or mean something else: 0 (this process) with --scheduler,
     any count with a remote Dask scheduler (its cluster brings its own workers)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from asymexp.cli._common import add_json_argument, emit_json, integer
+from asymexp.cli._common import add_json_argument, comma_list, emit_json, integer
 from asymexp.errors import SpecError
 from asymexp import budget
 
@@ -34,14 +34,7 @@ def add_arguments(parser):
 
 
 def _layers(text: str) -> tuple:
-    out = []
-    for item in str(text).split(","):
-        try:
-            out.append(int(item.strip()))
-        except ValueError:
-            raise SpecError(f"--layers {text!r}: {item.strip()!r} is not an integer; "
-                            "hidden-layer counts >= 1 are required") from None
-    return tuple(out)
+    return comma_list(text, "--layers", int, "hidden-layer counts >= 1 (integers) are required")
 
 
 def scan_from_args(args):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import sys
 
-from asymexp.cli._common import add_json_argument, emit_json, integer
+from asymexp.cli._common import add_json_argument, comma_list, emit_json, integer
 from asymexp.errors import SpecError
 from asymexp import budget
 
@@ -59,14 +59,7 @@ def _number(text, what: str) -> float:
 
 
 def _items(text: str, what: str, parse) -> tuple:
-    out = []
-    for item in str(text).split(","):
-        try:
-            out.append(parse(item.strip()))
-        except ValueError:
-            raise SpecError(f"--{what} {text!r}: {item.strip()!r} is not allowed; a comma-separated list is "
-                            "required") from None
-    return tuple(out)
+    return comma_list(text, f"--{what}", parse, "a comma-separated list is required")
 
 
 def study_from_args(args):
