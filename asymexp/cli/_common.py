@@ -54,6 +54,21 @@ def integer(minimum: int):
     return parse
 
 
+def finite_number(text, option: str) -> float:
+    """``text`` as a finite float, else one :class:`asymexp.errors.AsymexpError` line naming ``option``."""
+    import math
+
+    from asymexp.errors import AsymexpError
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise AsymexpError(f"{option} {text!r} is not a number; a finite number is required") from None
+    if not math.isfinite(value):
+        raise AsymexpError(f"{option} {text!r} is not finite; a finite number is required")
+    return value
+
+
 def comma_list(text, option: str, parse, allowed: str) -> tuple:
     """``"a,b,c"`` -> (parse("a"), parse("b"), parse("c")); an item that ``parse`` rejects (ValueError) is one
     :class:`asymexp.errors.AsymexpError` line naming the option, the item and what is ``allowed``."""

@@ -1,11 +1,9 @@
 """asymexp fim: the FIM spectrum of wide random networks, theory against measurement (docs/batchnorm.md)."""
 from __future__ import annotations
 
-import math
 import sys
 
-from asymexp.cli._common import add_json_argument, emit_json, integer, print_text
-from asymexp.errors import SpecError
+from asymexp.cli._common import add_json_argument, comma_list, emit_json, finite_number, integer, print_text
 from asymexp import budget
 
 HELP = ("FIM spectrum of random networks in the standard parameterization: lambda_max, m_lambda against width, "
@@ -37,25 +35,12 @@ def add_arguments(parser):
     add_json_argument(parser)
 
 
-def _number(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise SpecError(f"--{what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise SpecError(f"--{what} {text!r} is not finite")
-    return value
+def _number(text, what: str) -> float:
+    return finite_number(text, f"--{what}")
 
 
 def _widths(text: str) -> tuple:
-    items = [t.strip() for t in str(text).split(",")]
-    out = []
-    for item in items:
-        try:
-            out.append(int(item))
-        except ValueError:
-            raise SpecError(f"--widths {text!r}: {item!r} is not an integer; widths >= 2 are required") from None
-    return tuple(out)
+    return comma_list(text, "--widths", int, "integer widths >= 2 are required")
 
 
 def study_from_args(args):

@@ -4,11 +4,9 @@ the output's gradient against kappa2 / kappa1 (docs/batchnorm.md, "One-step dive
 initialization"; contract in docs/interfaces.md)."""
 from __future__ import annotations
 
-import math
 import sys
 
-from asymexp.cli._common import add_json_argument, comma_list, emit_json, integer
-from asymexp.errors import SpecError
+from asymexp.cli._common import add_json_argument, comma_list, emit_json, finite_number, integer
 from asymexp import budget
 
 HELP = ("one SGD step on one mini-batch at initialization, with and without batch norm: relative loss against "
@@ -49,13 +47,7 @@ def add_arguments(parser):
 
 
 def _number(text, what: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise SpecError(f"--{what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise SpecError(f"--{what} {text!r} is not finite; a finite number is required")
-    return value
+    return finite_number(text, f"--{what}")
 
 
 def _items(text: str, what: str, parse) -> tuple:
