@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asymexp.fim.dual import network_theta
-from asymexp.fim.jacobian import flatten, unflatten
+from asymexp.fim.jacobian import flatten
 from asymexp.lrscan.full_batch import fim_network, gd_trial, loss_and_gradient
 from asymexp.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
+from finite_differences import central_gradient   # tests/finite_differences.py
 
 
 def _linear_problem(aligned: bool, T=6, d=4, seed=0):
@@ -113,13 +114,7 @@ def test_gradient_matches_the_fim_dual_and_finite_differences(norm):
     f = fwd.outputs - fwd.outputs.mean(axis=0) if norm == "mean-last" else fwd.outputs
     r = (f - y).T.ravel()                                      # rows (k, t) -> k T + t, as in the dual
     assert np.isclose(g @ g, r @ theta @ r / T ** 2, rtol=1e-10)
-    flat = flatten(params)
-    fd = np.empty_like(flat)
-    for i in range(flat.size):
-        e = np.zeros_like(flat)
-        e[i] = 1e-6
-        fd[i] = (loss_and_gradient(net, unflatten(net, flat + e), x, y)[0]
-                 - loss_and_gradient(net, unflatten(net, flat - e), x, y)[0]) / 2e-6
+    fd = central_gradient(net, params, x, y)
     assert np.allclose(g, fd, rtol=1e-6, atol=1e-9)
 
 
