@@ -17,8 +17,8 @@ from asymexp.fim.network import EPS
 from asymexp.lrscan.full_batch import fim_network, loss_and_gradient
 from asymexp.onestep.gradient_fraction import common_fraction, fraction_theory, measure_fraction
 from asymexp.onestep.one_step import (EXPLODE, batch_loss, explosion_threshold, first_divergence,
-from finite_differences import central_gradient   # tests/finite_differences.py
                                       gradient_statistics, relative_losses, sgd_step)
+from finite_differences import central_gradient   # tests/finite_differences.py
 
 _ACT = {"relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(float)),
         "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
