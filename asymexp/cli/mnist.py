@@ -73,21 +73,11 @@ def add_arguments(parser):
 
 def _check_size(args, cfg, spec) -> None:
     """Refuse widths / sizes whose memory cannot fit, or whose work is above a day without --yes-long-run
-    (asymexp.budget), before the data are loaded; the estimate is printed when large. Without --n-train and
-    --n-test the sizes of the embedded set (8000/2000) or, with --data-dir, of the full MNIST files (60000/10000)
-    are assumed."""
-    for name, value in (("--n-train", cfg.n_train), ("--n-test", cfg.n_test), ("--epochs", cfg.epochs)):
-        if value is not None and value < (0 if name == "--epochs" else 1):
-            raise budget.BudgetError(f"{name} {value} is not allowed; an integer >= {0 if name == '--epochs' else 1}"
-                                     " is required")
-    full = (8000, 2000) if cfg.data_dir is None else (60000, 10000)
-    sizes = [spec.input_dim, *spec.widths, spec.output_dim]
-    n_train = cfg.n_train or full[0]
-    batch = n_train if cfg.optimizer == "gd" else cfg.batch
-    est = budget.training(sizes, n_train, cfg.n_test or full[1], cfg.epochs, batch,
-                          4 if cfg.dtype == "float32" else 8,
-                          f"mnist training (widths {','.join(map(str, spec.widths))}, {cfg.epochs} epochs)")
-    budget.check(est, args.yes_long_run, prog="asymexp mnist")
+    (:func:`asymexp.mnist.train.size_estimate`, asymexp.budget), before the data are loaded; the estimate is
+    printed when large."""
+    from asymexp.mnist.train import size_estimate
+
+    budget.check(size_estimate(cfg, spec), args.yes_long_run, prog="asymexp mnist")
 
 
 def config_from_args(args):

@@ -123,23 +123,15 @@ def balanced(tasks, epochs: int, out) -> list:
 
 
 def _check_size(args, count: int, cfg) -> None:
-    """Price the whole grid before anything starts (:func:`asymexp.budget.training` per task, memory of the
-    largest task times the local workers, work summed; asymexp.budget.check refuses what cannot fit or would run
-    for more than a day without --yes-long-run). Runs once: build_tasks is called again by summarize."""
-    from asymexp.mnist.train import build_spec
+    """Price the whole grid before anything starts: :func:`asymexp.mnist.train.size_estimate` of one run, its
+    memory times the local workers, its work times the runs; asymexp.budget.check refuses what cannot fit or would
+    run for more than a day without --yes-long-run. Runs once: build_tasks is called again by summarize."""
+    from asymexp.mnist.train import build_spec, size_estimate
 
     if getattr(args, "_budget_checked", False):
         return
-    for name in ("n_train", "n_test"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise SweepError(f"--{name.replace('_', '-')} {value} is not allowed; an integer >= 1 is required")
-    if args.epochs < 0 or args.batch < 1:
-        raise SweepError(f"--epochs {args.epochs} / --batch {args.batch}: epochs >= 0 and batch >= 1 are required")
     spec = build_spec(cfg)
-    full = (8000, 2000) if args.data_dir is None else (60000, 10000)
-    one = budget.training([spec.input_dim, *spec.widths, spec.output_dim], args.n_train or full[0],
-                          args.n_test or full[1], args.epochs, args.batch, 4 if args.dtype == "float32" else 8)
+    one = size_estimate(cfg, spec)
     workers = getattr(args, "workers", None)
     workers = 1 if workers == 0 else (workers or os.cpu_count() or 1)
     est = budget.Estimate(f"sweep mnist ({count} runs, widths {','.join(map(str, spec.widths))}, "

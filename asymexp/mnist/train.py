@@ -172,6 +172,23 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
     return spec
 
 
+def size_estimate(cfg: TrainConfig, spec: NetworkSpec):
+    """:func:`asymexp.budget.training` of one run of ``cfg`` (``spec`` = :func:`build_spec`), before the data are
+    loaded: without n_train/n_test the embedded set's sizes (8000/2000), with data_dir the full MNIST files'
+    (60000/10000); full-batch GD takes the whole training set as its batch. Bad sizes: BudgetError."""
+    from asymexp import budget
+
+    for name, value, low in (("--n-train", cfg.n_train, 1), ("--n-test", cfg.n_test, 1), ("--epochs", cfg.epochs, 0)):
+        if value is not None and value < low:
+            raise budget.BudgetError(f"{name} {value} is not allowed; an integer >= {low} is required")
+    full = (8000, 2000) if cfg.data_dir is None else (60000, 10000)
+    n_train = cfg.n_train or full[0]
+    return budget.training([spec.input_dim, *spec.widths, spec.output_dim], n_train, cfg.n_test or full[1],
+                           cfg.epochs, n_train if cfg.optimizer == "gd" else cfg.batch,
+                           4 if cfg.dtype == "float32" else 8,
+                           f"mnist training (widths {','.join(map(str, spec.widths))}, {cfg.epochs} epochs)")
+
+
 def activation_of(cfg: TrainConfig, spec: NetworkSpec) -> str:
     """The network's activation: the spec's, or ``relu``, which the trainer takes although the spec (the expansion
     layers) refuses it; the spec then carries the preset's activation, unused: the learning rates of
