@@ -208,7 +208,7 @@ def test_plot_returns_figures_and_leaves_the_backend(tmp_path, shallow_theory_re
     finally:
         matplotlib.use(before)
     assert all(isinstance(f, Figure) for f in figs)
-    assert len(figs[5].axes) == 3 and len(figs[-1].axes) == 1
+    assert len(figs[5].axes) == 4 and len(figs[-1].axes) == 1     # variance, ratio, mean_residual, prediction
     figs[5].savefig(tmp_path / "validation.png")
     assert (tmp_path / "validation.png").stat().st_size > 1000
     with pytest.raises(AsymexpError, match="'bogus'"):

@@ -29,8 +29,9 @@ def add_arguments(parser):
                              "is refined within a node and time budget, else a warning gives the achieved errors")
     parser.add_argument("--strict", action="store_true", help="exit 2 when the tolerance is not met")
     parser.add_argument("--inverse-n", action="store_true",
-                        help="also the 1/N mean coefficient c_t under gradient flow (E g ~ h + eps^2 Q2 + c/N; "
-                             "experimental, see docs/theory-layer.md)")
+                        help="also the random terms under gradient flow (docs/theory/7-random-terms.md): the 1/N "
+                             "mean coefficient c_t (E g ~ D(eps) + c/N) and the eps^2 variance coefficient B_t "
+                             "(Var g ~ N^(1-2gamma) (V + eps^2 B)); needs a symmetric law of c and a normal law of w")
     budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
@@ -104,13 +105,17 @@ def run(args):
     if th.Q3 is not None:
         doc["Q3"] = _rows(th.Q3, single)
     if args.inverse_n:
-        from asymexp.numeric.finite_n import inverse_n_with_error
+        from asymexp.numeric.random_terms import random_terms
 
-        c_n, c_err, c_note = inverse_n_with_error(problem, times)
-        doc["inverse_n"] = _rows(c_n, single)
-        errors["inverse_n"] = _rows(c_err, single)
-        doc["inverse_n_note"] = ("coefficient c of 1/N in E g under gradient flow (E g ~ h + eps Q1 + eps^2 Q2 + c/N); "
-                                 f"{c_note}; GD adds its own O(1/N)")
+        rt = random_terms(problem, times, tol=tol)
+        doc["inverse_n"] = _rows(rt.c, single)
+        errors["inverse_n"] = _rows(rt.errors["c"], single)
+        doc["variance_eps2"] = _rows(rt.B, single)
+        errors["variance_eps2"] = _rows(rt.errors["B"], single)
+        doc["inverse_n_note"] = ("c: coefficient of 1/N in E g under gradient flow (E g ~ D(eps) + c/N, D = h + eps^2 Q2 "
+                                 "+ eps^4 Q4 + ...); variance_eps2: B in Var g ~ N^(1-2gamma) (V + eps^2 B); "
+                                 f"projected trapezoid rule kappa {rt.kappa:.3g}, tolerance met: {rt.tolerance['met']} "
+                                 "(docs/theory/7-random-terms.md); GD adds its own O(1/N)")
     if regime == "expansion":
         rules = rules_for(problem.spec([gamma], [1]))
         doc["eps_exponent"] = rules.eps_exponents["N1"]

@@ -137,6 +137,17 @@ def precontract(activation: str, samples: SampleSet, points: np.ndarray, n_train
             s.accumulate(arrays)
 
 
+def prepared_sources(problem, samples: SampleSet, order: int, spec=None) -> list[list[PrecontractedSource]]:
+    """The sources of Q_1..Q_order with their sample parts contracted over ``samples`` (the costly step; the
+    result serves any targets y and any times, :func:`solve_prepared`)."""
+    from asymexp.symbolic import source_contractions
+
+    per_order = [[PrecontractedSource(c, problem.alpha) for c in source_contractions(k, spec)]
+                 for k in range(1, order + 1)]
+    precontract(problem.activation, samples, problem.points, problem.x.shape[0], [s for ss in per_order for s in ss])
+    return per_order
+
+
 def solve_contractions(problem, samples: SampleSet, A: np.ndarray, times, order: int, spec=None,
                        rtol: float = 1e-12) -> list[np.ndarray]:
     """Q_1..Q_order at ``times`` from the symbolic layer's contractions, on ``problem.points``.
@@ -148,14 +159,23 @@ def solve_contractions(problem, samples: SampleSet, A: np.ndarray, times, order:
     Returns:
         [Q_1 (T, P), ..., Q_K (T, P)].
     """
+    return solve_prepared(prepared_sources(problem, samples, order, spec), A, problem.y, problem.alpha,
+                          problem.points.shape[0], times, rtol)
+
+
+def solve_prepared(per_order, A: np.ndarray, y: np.ndarray, alpha: float, n_points: int, times,
+                   rtol: float = 1e-12) -> list[np.ndarray]:
+    """Q_1..Q_K (K = len(per_order)) at ``times`` for targets ``y`` (M,) from prepared sources, each (T, P).
+
+    The targets enter only through the training residual r_t = exp(-alpha t K)(y - h_0) (h_0 = 0), so a shifted
+    initial output z is the same as targets y - z on the training points (docs/theory/7-random-terms.md)."""
     from scipy.integrate import solve_ivp
 
-    from asymexp.symbolic import integral_definitions, source_contractions
+    from asymexp.symbolic import integral_definitions
 
     times = hierarchy.check_times(times)
-    m, p, alpha, y = problem.x.shape[0], problem.points.shape[0], problem.alpha, problem.y
-    per_order = [[PrecontractedSource(c, alpha) for c in source_contractions(k, spec)] for k in range(1, order + 1)]
-    precontract(problem.activation, samples, problem.points, m, [s for ss in per_order for s in ss])
+    order = len(per_order)
+    m, p = y.shape[0], n_points
     integrals = integral_definitions(order)
     shapes = {"r": (m,), **{f"Q{k}": (m,) for k in range(1, order + 1)}}
     for it in integrals:

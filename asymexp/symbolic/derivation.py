@@ -96,6 +96,11 @@ class Derivation:
                            "source_terms": len(h.contractions)} for h in self.hierarchy],
             "notes": list(self.notes),
         }
+        if self.depth == 1:
+            from asymexp.symbolic.random_terms import random_terms, term_text
+
+            doc["random_terms"] = [{"name": t.name, "a": t.a, "b": t.b, "vanishes": t.vanishes, "equation": term_text(t)}
+                                   for t in random_terms(self.order, self.spec.weight_laws[-1].is_symmetric)]
         return doc
 
 
@@ -159,22 +164,29 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
 
         hierarchy_terms = hierarchy(spec, order)
         statuses = {h.order: h for h in hierarchy_terms if h.order >= 1}
-    terms = _terms(L, order, params, variance, statuses, betas, gammas)
+    terms = _terms(L, order, params, variance, statuses, betas, gammas, laws[-1].is_symmetric)
     notes += _notes(spec, gammas, variance, nu)
     return Derivation(spec, order, gammas, groups, scalings.time_scale(groups), variance, collapse, params, nu,
                       terms, betas, flags, hierarchy_terms, notes)
 
 
-def _terms(L, order, params, variance, statuses, betas, gammas) -> list[Term]:
+def _terms(L, order, params, variance, statuses, betas, gammas, c_symmetric=True) -> list[Term]:
     terms = []
     if L == 1:
+        from asymexp.symbolic.random_terms import random_terms
+
+        randoms = {(t.a, t.b): t for t in random_terms(order, c_symmetric)}
         for total in range(order + 1):
             for b in range(total + 1):
                 a = total - b
                 name = "h" if (a, b) == (0, 0) else f"Q_{{{a},{b}}}"
                 st = statuses.get(a) if b == 0 else None
-                terms.append(Term(name, a, b, scalings.term_order(a, b, params), b >= 1,
-                                  bool(st and st.vanishes), st.reason if st else ""))
+                vanishes, reason = bool(st and st.vanishes), st.reason if st else ""
+                if b >= 1:
+                    rt = randoms[(a, b)]
+                    vanishes = rt.vanishes
+                    reason = "; ".join(sorted({c.reason for c in rt.components})) if vanishes else ""
+                terms.append(Term(name, a, b, scalings.term_order(a, b, params), b >= 1, vanishes, reason))
     else:
         zero = scalings.zero_map(L)
         terms.append(Term("h", 0, 0, zero, False, False))
@@ -200,8 +212,10 @@ def _notes(spec, gammas, variance, nu) -> list[str]:
         notes.append("symbolic gammas: terms are listed by total order a + b, not by size (the size ordering depends "
                      "on the gamma values)")
     if L == 1:
-        notes.append("random terms other than Q_{0,1} are listed with their orders only; their equations are not "
-                     "derived here and 'vanishes: no' means 'not analysed'")
+        notes.append("random terms: written as derivatives of the deterministic terms (section 'The random terms'); "
+                     "'vanishes: yes' means every component is identically zero (degree in the targets, odd tensors "
+                     "for a symmetric law of c); their means and covariances are computed by "
+                     "asymexp.numeric.random_terms (docs/theory/7-random-terms.md)")
     if L >= 2:
         notes.append("depth >= 2: terms are limited to what docs/theory/4-deep-networks.md states (h and the random "
                      "term Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "

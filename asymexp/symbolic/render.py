@@ -85,7 +85,7 @@ def to_markdown(d) -> str:
     if L >= 2:
         out += _deep_md(d)
     else:
-        out += _hierarchy_md(d)
+        out += _hierarchy_md(d) + _random_md(d)
     if d.notes:
         out += ["## Notes", ""] + [f"- {n}" for n in d.notes] + [""]
     return "\n".join(out).rstrip() + "\n"
@@ -165,6 +165,19 @@ def _hierarchy_md(d) -> list[str]:
     return out
 
 
+def _random_md(d) -> list[str]:
+    from asymexp.symbolic.random_terms import random_terms, term_text
+
+    out = ["## The random terms (docs/theory/7-random-terms.md)", "",
+           "G(z, m) = sum_k eps^k Q_k(z, m) runs the hierarchy from the initial output z (targets y - z) with the "
+           "tensors of mu_0 + m; at width N, z = eta Z (Z = nu(f)) and m = eps eta nu, so Q_{a,b} collects "
+           "(1/(i! j!)) d^i_z d^j_m Q_k [Z^i, nu^j] with k + j = a, i + j = b. Each component solves the Q_k "
+           "equation differentiated: dX/dt = G X + (the same derivative of the source), driven by Z, nu and lower "
+           "terms.", ""]
+    out += [f"- `{term_text(t)}`" for t in random_terms(d.order, d.spec.weight_laws[-1].is_symmetric)]
+    return out + [""]
+
+
 # --- LaTeX -----------------------------------------------------------------------------------------------------
 _TEX_CHARS = {"\\": "\\textbackslash{}", "_": "\\_", "^": "\\^{}", "{": "\\{", "}": "\\}", "#": "\\#",
               "%": "\\%", "&": "\\&", "~": "\\textasciitilde{}", "$": "\\$"}
@@ -172,6 +185,16 @@ _TEX_CHARS = {"\\": "\\textbackslash{}", "_": "\\_", "^": "\\^{}", "{": "\\{", "
 
 def _tex_escape(text: str) -> str:
     return "".join(_TEX_CHARS.get(ch, ch) for ch in text)
+
+
+def _random_tex(d) -> list[str]:
+    from asymexp.symbolic.random_terms import random_terms, term_latex
+
+    terms = random_terms(d.order, d.spec.weight_laws[-1].is_symmetric)
+    return (["\\subsection*{The random terms}",
+             "With $z = \\eta Z$ the initial output and $m = \\varepsilon\\eta\\nu$ the measure's fluctuation:",
+             "\\begin{align*}"] + [" \\\\\n".join(term_latex(t).replace(" = ", " &= ", 1) for t in terms)]
+            + ["\\end{align*}"])
 
 
 def to_latex(d) -> str:
@@ -233,6 +256,7 @@ def to_latex(d) -> str:
             out.append("\\begin{align*}")
             out.append(f"S_{{{h.order}}} &= " + _signed_join(h.source_tex(), " \\\\ &\\quad + ", " \\\\ &\\quad - "))
             out.append("\\end{align*}")
+        out += _random_tex(d)
         out.append("Time integrals: $R_m = \\int_0^t r_m$, $C_{mn} = \\int_0^t r_m R_n$, $I^{Q_k}_m = \\int_0^t Q_k(x_m)$, "
                    "$I^{[F_1,\\dots]}_{\\dots} = \\int_0^t F_1 \\cdots$ (indices concatenated).")
     if d.notes:

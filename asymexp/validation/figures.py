@@ -1,7 +1,8 @@
 """Figures of a validation (matplotlib; each saved as PNG and PDF).
 
 Shallow: log-log variance (trace over points) with the predicted line N^{1-2gamma} sum V_t; r(N) against N
-with the selected fit b0 + sum_k b_k N^{s_k}; mean residuals |E g - h| and after subtracting eps Q1 + eps^2 Q2.
+with the selected fit b0 + sum_k b_k N^{s_k}; mean residuals |E g - h| and after subtracting eps Q1 + eps^2 Q2;
+the residuals of the parameter-free prediction in SE units.
 Deep: the variance with the fitted and the predicted exponent; the per-gamma_l sensitivity heat-map.
 
 :func:`shallow_figure` and :func:`deep_figure` return a ``matplotlib.figure.Figure`` (one panel, or all of
@@ -16,7 +17,7 @@ import numpy as np
 
 from asymexp.figure_files import save_figure as _save
 
-SHALLOW_PANELS = ("variance", "ratio", "mean_residual")
+SHALLOW_PANELS = ("variance", "ratio", "mean_residual", "prediction")
 DEEP_PANELS = ("variance", "sensitivity")
 
 
@@ -92,12 +93,39 @@ def _shallow_mean_residual(ax, doc: dict) -> None:
     ax.set_title(_title(doc), fontsize=9)
 
 
-_SHALLOW_DRAW = {"variance": _shallow_variance, "ratio": _shallow_ratio, "mean_residual": _shallow_mean_residual}
+def _shallow_prediction(ax, doc: dict) -> None:
+    """Residual of the parameter-free prediction in Monte Carlo SEs, every point (docs/validation.md,
+    "Predictions"): filled where judged (the first omitted term is below the SE), open where not."""
+    pr = doc.get("prediction") or {}
+    ax.set_title(_title(doc) + "\nparameter-free prediction: (measured - predicted) / SE", fontsize=9)
+    if not pr.get("applicable"):
+        ax.text(0.5, 0.5, "no prediction:\n" + pr.get("reason", "not computed"), ha="center", va="center",
+                wrap=True, fontsize=8, transform=ax.transAxes)
+        return
+    N = np.array(doc["widths"], dtype=float)
+    for key, held, marker, name, shift in (("z_mean", "holds_mean", "o", "mean", 0.97),
+                                           ("z_var", "holds_var", "s", "var", 1.03)):
+        z, ok = np.array(pr[key]), np.array(pr[held])
+        xs = np.repeat((N * shift)[:, None], z.shape[1], axis=1)
+        ax.scatter(xs[ok], z[ok], marker=marker, color="C0" if name == "mean" else "C1", s=18,
+                   label=f"{name}: judged ({pr['verdict'][name]})")
+        ax.scatter(xs[~ok], z[~ok], marker=marker, facecolors="none", edgecolors="C0" if name == "mean" else "C1",
+                   s=18, label=f"{name}: omitted term above SE")
+    for level in (-3, 3):
+        ax.axhline(level, color="k", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("N")
+    ax.set_ylabel("residual / Monte Carlo SE")
+    ax.legend(fontsize=7)
+
+
+_SHALLOW_DRAW = {"variance": _shallow_variance, "ratio": _shallow_ratio, "mean_residual": _shallow_mean_residual,
+                 "prediction": _shallow_prediction}
 
 
 def shallow_figure(doc: dict, panel: str | None = None):
-    """A ``Figure`` of a shallow validation document: one ``panel`` (variance, ratio, mean_residual) or, with
-    None, the three side by side."""
+    """A ``Figure`` of a shallow validation document: one ``panel`` (variance, ratio, mean_residual, prediction)
+    or, with None, all of them side by side."""
     _check_panel(panel, SHALLOW_PANELS)
     names = SHALLOW_PANELS if panel is None else (panel,)
     fig = _new_figure((5 * len(names), 4))
@@ -109,7 +137,7 @@ def shallow_figure(doc: dict, panel: str | None = None):
 
 
 def shallow_figures(doc: dict, out) -> list[str]:
-    """Write variance.{png,pdf}, ratio.{png,pdf}, mean_residual.{png,pdf}; return the paths."""
+    """Write variance, ratio, mean_residual and prediction (.png and .pdf each); return the paths."""
     out = Path(out)
     paths = []
     for name in SHALLOW_PANELS:

@@ -1,6 +1,8 @@
 """A readable Markdown summary of a validation document (shallow or deep)."""
 from __future__ import annotations
 
+import numpy as np
+
 
 def _ci(c):
     return "n/a" if not c else f"[{c[0]:.4f}, {c[1]:.4f}]"
@@ -76,7 +78,33 @@ def markdown(doc: dict) -> str:
         lines.append(f"- mean residual at N = {doc['widths'][-1]}: |E g - h| / |E g - ({mr['model']})| = "
                      f"{ratio:.3g}" if ratio else "- mean residual: n/a")
     lines += ["", f"**Verdict: {doc['verdict']}** ({doc.get('verdict_reason', '')})"]
+    lines += _prediction(doc)
     return "\n".join(lines)
+
+
+def _prediction(doc: dict) -> list[str]:
+    """The parameter-free prediction block (docs/validation.md, "Predictions")."""
+    pr = doc.get("prediction")
+    if not pr:
+        return []
+    if not pr["applicable"]:
+        return ["", f"Parameter-free prediction: not made ({pr['reason']})."]
+    lines = ["", "#### Parameter-free prediction (docs/theory/7-random-terms.md)", "",
+             f"E g ~ {' + '.join(pr['terms']['mean'])}; Var g ~ {' + '.join(pr['terms']['var'])}. "
+             f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}. Predicted eps^2 coefficient "
+             f"of r(N): b1 = {pr['b1']:.4f}.", "",
+             "| N | max abs z, mean | mean judged | max abs z, var | var judged | omitted/SE mean | omitted/SE var |",
+             "|---|---|---|---|---|---|---|"]
+    for i, n in enumerate(doc["widths"]):
+        om = np.array(pr["omitted_mean"][i]) / np.array(doc["mean_se"][i])
+        ov = np.array(pr["omitted_var"][i]) / np.array(doc["var_se"][i])
+        lines.append(f"| {n} | {np.max(np.abs(pr['z_mean'][i])):.2f} | {all(pr['holds_mean'][i])} | "
+                     f"{np.max(np.abs(pr['z_var'][i])):.2f} | {all(pr['holds_var'][i])} | {om.max():.2g} | {ov.max():.2g} |")
+    lines += ["", f"- mean: **{pr['verdict']['mean']}** ({pr['verdict_reason']['mean']}); judged from N = "
+                  f"{pr['holds_from']['mean']}",
+              f"- variance: **{pr['verdict']['var']}** ({pr['verdict_reason']['var']}); judged from N = "
+              f"{pr['holds_from']['var']}"]
+    return lines
 
 
 def _deep(doc: dict) -> str:

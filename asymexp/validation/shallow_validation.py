@@ -25,7 +25,7 @@ from asymexp import budget, provenance
 from asymexp.spec import parse_gammas
 from asymexp.symbolic.rules import rules_for
 from asymexp.validation import estimators as est
-from asymexp.validation import fits, flow_step
+from asymexp.validation import fits, flow_step, prediction
 from asymexp.validation.tasks import chunk_tasks, execute, group_results, run_estimate
 
 B0_TARGET = 0.02
@@ -112,25 +112,17 @@ def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
         out["inverse_n"] = {"model": out["model"] + " + c/N", "c": np.asarray(c_inv).tolist(), "corrected": rms,
                             "ratio_at_largest": out["raw"][last] / rms[last] if rms[last] > 0 else None,
                             "corrected_within_3se": bool(rms[last] <= 3 * out["se"][last]),
-                            "note": "c from asymexp.numeric.finite_n.inverse_n_mean_term (gradient flow; about 5% "
-                                    "accurate, docs/theory/5-verified-formulas.md lists this O(1/N) term as a "
-                                    "remainder)"}
+                            "note": "c from asymexp.numeric.random_terms (gradient flow, docs/theory/7-random-terms.md); "
+                                    "the deterministic part beyond eps^2 Q2 is in the prediction block"}
     return out
 
 
-_C_CACHE: dict = {}
-
-
 def inverse_n_coefficient(problem, t: float):
-    """c_t (P,) of E g = ... + c/N under gradient flow, or None when it does not apply (E c != 0)."""
-    if problem.c_law.moment(1) != 0:
+    """c_t (P,) of E g = ... + c/N under gradient flow (asymexp.numeric.random_terms), or None where it is not
+    derived (a skewed law of c, a non-normal law of w)."""
+    if prediction.not_applicable(problem, Fraction(1, 2), "flow"):
         return None
-    key = (provenance.problem_key(problem), float(t), provenance.code_version())
-    if key not in _C_CACHE:
-        from asymexp.numeric.finite_n import inverse_n_mean_term
-
-        _C_CACHE[key] = inverse_n_mean_term(problem, [t])[0][0]
-    return _C_CACHE[key]
+    return prediction.terms(problem, t).c[0]
 
 
 def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict], antithetic: bool, control: bool,
@@ -176,6 +168,8 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
     raw = fits.raw_slope(N, tot, tot_se) if len(widths) >= 2 else None
     c_inv = inverse_n_coefficient(problem, t) if dynamics == "flow" and th is not None else None
     doc["mean_residual"] = mean_residuals(rows, widths, g, h, Q1, Q2, c_inv)
+    if th is not None:
+        doc["prediction"] = prediction.predict(problem, gamma, t, widths, rows, dynamics)
     if gamma in (Fraction(1, 2), Fraction(1)):
         doc.update(_ends(gamma, raw, ratio, ratio_se, doc["mean_residual"]))
         return doc

@@ -1,0 +1,290 @@
+"""The random terms of the shallow expansion and the finite-N predictions they give
+(docs/theory/7-random-terms.md).
+
+At a finite width the output is a function of the initial empirical measure, g^N = G(mu_0 + N^{-1/2} nu), nu the
+centred Gaussian field of covariance Cov_{mu_0}. G depends on the measure in two ways: through the initial output
+z = eps^{-1} <f, mu> (which acts like shifted targets y - z on the training points) and through the expectation
+tensors of the hierarchy (the kernel A and the tensors of Q1, Q2, ...). Expanding G to second order in nu gives,
+for a symmetric law of c (E f = 0, every odd-in-c tensor zero):
+
+    E g^N_t   = D_t(eps) + c_t / N + O(eps^2 / N + N^{-2})
+    Var g^N_t = N^{1 - 2 gamma} (V_t + eps^2 B_t) + O(N^{1 - 2 gamma} (eps^4 + 1/N))
+
+- D_t(eps) = h + eps^2 Q2 + eps^4 Q4 + ... is G at mu_0 itself: the deterministic flow of the quadrature nodes at
+  the given eps (:func:`deterministic_flow`), every order at once;
+- c_t = (kernel) + (tilt) + (offset): the second-order response of h to the kernel fluctuation, the offset
+  derivative of Q1 computed with tensors tilted by f(., x_m), and the offset curvature of Q2
+  (:func:`random_terms`);
+- B_t = 2 Cov(Phi Z, Q_{2,1}) + Var Q_{1,1}, with Q_{1,1} the first-order kernel response and Q_{2,1} = (Q1 with
+  tilted tensors) - (offset derivative of Q2).
+
+Every number comes from the projected trapezoid rule refined towards a tolerance, with the a-posteriori error of
+:mod:`asymexp.numeric.error_control`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from asymexp.activations import sigma_derivatives
+from asymexp.errors import SpecError
+from asymexp.numeric import hierarchy
+from asymexp.numeric.derivative_tensors import c_moments, expectation_tensors
+from asymexp.numeric.error_control import Tolerance, difference_errors, first_kappa, refine
+from asymexp.numeric.frozen import Eigen, propagator
+from asymexp.numeric.quadrature import SampleSet
+from asymexp.numeric.trapezoid_rule import trapezoid_samples, w_node_count
+
+#: The default target of the random terms (c_t to 1e-3 relative needs far less; the rule is cheap).
+DEFAULT_TOL = Tolerance(1e-8, 1e-6)
+#: Time budget of the refinement (s).
+MAX_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class RandomTerms:
+    """The random terms' predictions on the evaluation points at ``times``.
+
+    Attributes:
+        times (T,), points (P, d); h, V, Q2: (T, P) from the same rule;
+        c: (T, P) the coefficient of 1/N in the mean; parts: {"kernel", "tilt", "offset"} its three pieces (T, P);
+        B: (T, P) the eps^2 coefficient of N^{2 gamma - 1} Var g (absolute: Var ~ N^{1-2gamma} (V + eps^2 B));
+        errors: per quantity (T, P) estimated absolute errors; kappa, w_nodes: the rule; tolerance: as in
+        :class:`asymexp.numeric.shallow_theory.ShallowTheory`; samples: the rule's nodes (for the flow).
+    """
+
+    times: np.ndarray
+    points: np.ndarray
+    h: np.ndarray
+    V: np.ndarray
+    Q2: np.ndarray
+    c: np.ndarray
+    B: np.ndarray
+    parts: dict
+    errors: dict
+    kappa: float
+    w_nodes: int
+    tolerance: dict
+    samples: SampleSet = field(repr=False, default=None)
+    A: np.ndarray = field(repr=False, default=None)
+
+
+def check_problem(problem) -> None:
+    """The derivation assumes a symmetric law of c (E f = 0, odd tensors zero) and a normal law of w (the
+    trapezoid rule); anything else is refused with the reason."""
+    if not problem.c_law.is_symmetric:
+        raise SpecError(f"the law of c is {problem.c_law}: the random terms are derived for a symmetric law of c only "
+                        "(with E c^3 != 0 the odd terms eps Q1, N^{-gamma} and the eps-order variance correction "
+                        "appear and are not derived)")
+    if problem.w_law.kind != "normal":
+        raise SpecError(f"the law of w is {problem.w_law}: the random terms use the projected trapezoid rule, "
+                        "which needs a normal law of w")
+
+
+def _tilted(samples: SampleSet, activation: str, point: np.ndarray) -> SampleSet:
+    """The signed measure f(theta, x) mu_0(d theta) on the same nodes (docs/theory/7-random-terms.md, "Tilting")."""
+    sig = sigma_derivatives(activation, samples.w @ point, 0)[0]
+    return SampleSet(samples.c, samples.w, samples.weight * samples.c * sig, samples.kind, samples.order,
+                     samples.c_nodes)
+
+
+def kernel_covariance(activation: str, samples: SampleSet, points: np.ndarray, m: int,
+                      chunk: int = 8192) -> np.ndarray:
+    """Cov(K_pa, K_qb) over theta ~ mu_0 of the per-unit kernel K_pa = gf(x_p) . gf(x_a), a, b training points:
+    (P, M, P, M). With K = s0p s0a + c^2 s1p s1a X_pa, the c-moments of each w-node give it exactly."""
+    x = np.asarray(points, dtype=np.float64)
+    gram = x @ x.T
+    w_nodes, mom = c_moments(samples)
+    p = x.shape[0]
+    second = np.zeros((p, m, p, m))
+    first = np.zeros((p, m))
+    for lo in range(0, len(w_nodes), chunk):
+        s0, s1 = sigma_derivatives(activation, w_nodes[lo:lo + chunk] @ x.T, 1)
+        k0 = s0[:, :, None] * s0[:, None, :m]
+        k2 = s1[:, :, None] * s1[:, None, :m] * gram[None, :, :m]
+        mo = mom[lo:lo + chunk]
+        first += np.einsum("k,kpa->pa", mo[:, 0], k0) + np.einsum("k,kpa->pa", mo[:, 2], k2)
+        second += (np.einsum("k,kpa,kqb->paqb", mo[:, 0], k0, k0)
+                   + np.einsum("k,kpa,kqb->paqb", mo[:, 2], k0, k2) + np.einsum("k,kpa,kqb->paqb", mo[:, 2], k2, k0)
+                   + np.einsum("k,kpa,kqb->paqb", mo[:, 4], k2, k2))
+    return second - np.einsum("pa,qb->paqb", first, first)
+
+
+def kernel_responses(A: np.ndarray, cov: np.ndarray, y: np.ndarray, alpha: float, times: np.ndarray,
+                     rtol: float = 1e-12):
+    """Responses of h to the kernel fluctuation kappa (P, M) ~ N(0, cov) (unit width: the 1/N is outside).
+
+    With rho1' = G rho1 + (alpha/M) kappa r_t and rho2' = G rho2 - (alpha/M) kappa rho1 on the training points
+    (G the frozen generator), returns (E rho2 (T, P), Var rho1 (T, P)): sums over the eigen-directions of cov."""
+    m, p = y.shape[0], A.shape[0]
+    eig = Eigen.of(A, m)
+    a_pm = alpha * A[:, :m] / m
+    flat = cov.reshape(p * m, p * m)
+    lam, vec = np.linalg.eigh(0.5 * (flat + flat.T))
+    keep = lam > 1e-14 * max(float(lam.max()), 1e-300)
+    dirs = [np.sqrt(lam[k]) * vec[:, k].reshape(p, m) for k in np.flatnonzero(keep)]
+    n = len(dirs)
+    grid = np.sort(np.unique(times))
+    mean2, var1 = np.zeros((len(times), p)), np.zeros((len(times), p))
+    if n == 0 or grid[-1] == 0.0:
+        return mean2, var1
+    U = np.stack(dirs)                                                        # (n, P, M)
+
+    def rhs(t, z):
+        r = eig.apply(eig.decay(alpha, t), y)
+        r1, r2 = z[:n * p].reshape(n, p), z[n * p:].reshape(n, p)
+        d1 = -r1[:, :m] @ a_pm.T + (alpha / m) * U @ r
+        d2 = -r2[:, :m] @ a_pm.T - (alpha / m) * np.einsum("npa,na->np", U, r1[:, :m])
+        return np.concatenate([d1.ravel(), d2.ravel()])
+
+    sol = solve_ivp(rhs, (0.0, float(grid[-1])), np.zeros(2 * n * p), method="DOP853", t_eval=grid, rtol=rtol,
+                    atol=rtol * 1e-2)
+    if not sol.success:
+        raise FloatingPointError(f"the kernel-response integration failed: {sol.message}")
+    pick = np.searchsorted(grid, times)
+    r1 = sol.y[:n * p].reshape(n, p, -1)[..., pick]
+    r2 = sol.y[n * p:].reshape(n, p, -1)[..., pick]
+    return r2.sum(axis=0).T, (r1 ** 2).sum(axis=0).T
+
+
+def _q(A, tens, y, alpha, times, order):
+    """Q1 (order 1) or Q2 (order 2) for targets y; also the integration error."""
+    q1, q2, err = hierarchy.corrections(A, tens, y, alpha, times, order, check_rtol=None)
+    return (q1 if order == 1 else q2), err
+
+
+def _evaluate(problem, times: np.ndarray, samples: SampleSet) -> dict:
+    """Every random-term quantity on one rule: values (T, P) keyed h, V, Q2, c, B, kernel, tilt, offset."""
+    act, alpha, y = problem.activation, problem.alpha, problem.y
+    pts, m = problem.points, problem.x.shape[0]
+    p = pts.shape[0]
+    tens = expectation_tensors(act, samples, pts, m, 2)
+    A, S = tens.A, tens.S
+    q1, q2, ode_err = hierarchy.corrections(A, tens, y, alpha, times, 2)
+    lam, vec = np.linalg.eigh(0.5 * (S[:m, :m] + S[:m, :m].T))
+    offset = np.zeros_like(q2)
+    for k in range(m):   # Q2 is a cubic in y: the symmetric difference is its exact second-order part
+        u = np.sqrt(max(lam[k], 0.0)) * vec[:, k]
+        offset += 0.5 * (_q(A, tens, y + u, alpha, times, 2)[0] + _q(A, tens, y - u, alpha, times, 2)[0] - 2 * q2)
+    dq2 = np.empty((m,) + q2.shape)
+    for j in range(m):   # d Q2 / d y_j: the five-point stencil is exact for a cubic
+        e = np.zeros(m)
+        e[j] = 1.0
+        f = {s: _q(A, tens, y + s * e, alpha, times, 2)[0] for s in (-2, -1, 1, 2)}
+        dq2[j] = (8.0 * (f[1] - f[-1]) - (f[2] - f[-2])) / 12.0
+    tilt = np.zeros_like(q2)
+    tq1 = np.empty((p,) + q2.shape)
+    for j in range(p):
+        tt = expectation_tensors(act, _tilted(samples, act, pts[j]), pts, m, 1)
+        tq1[j] = _q(A, tt, y, alpha, times, 1)[0]
+        if j < m:        # Q1 is a quadratic in y: the central difference is its exact derivative
+            e = np.zeros(m)
+            e[j] = 1.0
+            tilt -= 0.5 * (_q(A, tt, y + e, alpha, times, 1)[0] - _q(A, tt, y - e, alpha, times, 1)[0])
+    kernel, var_k = kernel_responses(A, kernel_covariance(act, samples, pts, m), y, alpha, times)
+    B = np.empty_like(q2)
+    V = np.empty_like(q2)
+    for i, t in enumerate(times):
+        phi = propagator(A, m, alpha, float(t))
+        V[i] = np.einsum("pq,qr,pr->p", phi, S, phi)
+        cov_z = phi @ S[:, :m]                                                    # Cov(Phi Z, Z_j)
+        B[i] = (-2.0 * np.einsum("pj,jp->p", cov_z, dq2[:, i, :]) + 2.0 * np.einsum("pq,qp->p", phi, tq1[:, i, :])
+                + var_k[i])
+    h = hierarchy.leading_term(A, y, alpha, times)
+    return {"values": {"h": h, "V": V, "Q2": q2, "c": kernel + tilt + offset, "B": B, "kernel": kernel,
+                       "tilt": tilt, "offset": offset}, "ode": ode_err, "A": A}
+
+
+def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: float = MAX_SECONDS) -> RandomTerms:
+    """c_t (the 1/N mean term) and B_t (the eps^2 variance term) with error estimates, for gradient flow.
+
+    Args:
+        problem: a Problem with a symmetric law of c and a normal law of w (else SpecError);
+        times: scalar or (T,) >= 0; tol: the refinement target (default 1e-8 absolute, 1e-6 relative).
+    Returns:
+        :class:`RandomTerms`; arrays (T, P) on problem.points (training points, then probes).
+    """
+    check_problem(problem)
+    times = hierarchy.check_times(times)
+    tol = tol or DEFAULT_TOL
+    pts = problem.points
+
+    def evaluate(kappa):
+        samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
+        out = _evaluate(problem, times, samples)
+        extra = {k: out["ode"] for k in ("Q2", "c", "B", "offset", "tilt")}
+        return (out, samples), out["values"], extra
+
+    ref = refine(evaluate, lambda k: w_node_count(problem.activation, problem.w_law, pts, k), tol,
+                 first_kappa(tol), max_seconds=max_seconds)
+    (out, samples), vals = ref.value, ref.value[0]["values"]
+    tolerance = {"abs": tol.abs, "rel": tol.rel, "met": bool(ref.met), "reason": ref.reason,
+                 "worst": tol.worst(vals, ref.errors)}
+    return RandomTerms(times=times, points=pts, h=vals["h"], V=vals["V"], Q2=vals["Q2"], c=vals["c"], B=vals["B"],
+                       parts={k: vals[k] for k in ("kernel", "tilt", "offset")}, errors=ref.errors,
+                       kappa=ref.kappa, w_nodes=ref.w_nodes, tolerance=tolerance, samples=samples, A=out["A"])
+
+
+def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: float = 1e-13) -> np.ndarray:
+    """D_t(eps) = G(mu_0) at this eps: the mean-field flow of the quadrature nodes, every deterministic order
+    (h + eps^2 Q2 + eps^4 Q4 + ...) at once. (T, P).
+
+    Each node theta_k = (c_k, w_k) of weight omega_k moves by d theta_k/dt = eps (alpha/M) sum_m r_m gf(theta_k, x_m)
+    with g = eps^{-1} sum_k omega_k f(theta_k, .) and r = y - g on the training points (DOP853 at ``rtol``)."""
+    if not 0.0 < eps <= 1.0:
+        raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
+    times = hierarchy.check_times(times)
+    x, y, alpha, pts = problem.x, problem.y, problem.alpha, problem.points
+    m, k, d = x.shape[0], len(samples), x.shape[1]
+    om = samples.weight
+
+    def output(c, w, at):
+        return (om * c) @ sigma_derivatives(problem.activation, w @ at.T, 0)[0] / eps
+
+    def rhs(t, z):
+        c, w = z[:k], z[k:].reshape(k, d)
+        s0, s1 = sigma_derivatives(problem.activation, w @ x.T, 1)
+        r = y - (om * c) @ s0 / eps
+        rate = eps * alpha / m
+        return np.concatenate([rate * (s0 @ r), ((rate * c)[:, None] * ((s1 * r) @ x)).ravel()])
+
+    z0 = np.concatenate([samples.c, samples.w.ravel()])
+    grid = np.sort(np.unique(times))
+    out = np.empty((len(times), pts.shape[0]))
+    if grid[-1] == 0.0:
+        states = np.repeat(z0[:, None], len(grid), axis=1)
+    else:
+        sol = solve_ivp(rhs, (0.0, float(grid[-1])), z0, method="DOP853", t_eval=grid, rtol=rtol, atol=rtol * 1e-2)
+        if not sol.success:
+            raise FloatingPointError(f"the deterministic flow failed: {sol.message}")
+        states = sol.y
+    for i, t in enumerate(times):
+        z = states[:, int(np.searchsorted(grid, t))]
+        out[i] = output(z[:k], z[k:].reshape(k, d), pts)
+    return out
+
+
+def _remainder(problem, kappa: float, eps: float, times: np.ndarray) -> np.ndarray:
+    """D - h - eps^2 Q2 on one trapezoid rule, every piece from that rule."""
+    pts, m = problem.points, problem.x.shape[0]
+    samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
+    tens = expectation_tensors(problem.activation, samples, pts, m, 2)
+    q2 = hierarchy.corrections(tens.A, tens, problem.y, problem.alpha, times, 2, check_rtol=None)[1]
+    h = hierarchy.leading_term(tens.A, problem.y, problem.alpha, times)
+    return deterministic_flow(problem, samples, eps, times) - h - eps ** 2 * q2
+
+
+def deterministic_part(problem, terms: RandomTerms, eps: float):
+    """D_t(eps) = h + eps^2 Q2 + (eps^4 Q4 + ...) with an error estimate: (D (T, P), error (T, P)).
+
+    h and Q2 come from ``terms`` (its refined rule, design exponent kappa >= 25); the remainder, of order eps^4,
+    from the node flow on the same rule, its error twice the difference from the previous rule (kappa / STEP;
+    error_control), plus the errors of h and eps^2 Q2. (On rules below kappa ~ 25 the remainder's differences do
+    not bound its error: measured at kappa 15 against 12, and 18 against 14.4, on tanh4.toml.)"""
+    from asymexp.numeric.error_control import STEP
+
+    fine = deterministic_flow(problem, terms.samples, eps, terms.times) - terms.h - eps ** 2 * terms.Q2
+    err = difference_errors({"R": fine}, {"R": _remainder(problem, terms.kappa / STEP, eps, terms.times)})["R"]
+    return terms.h + eps ** 2 * terms.Q2 + fine, err + terms.errors["h"] + eps ** 2 * terms.errors["Q2"]

@@ -1,0 +1,162 @@
+"""Parameter-free predictions of E g and Var g at every width, held against the Monte Carlo estimates
+(docs/validation.md, "Predictions"; the terms are derived in docs/theory/7-random-terms.md).
+
+    E g^N_t   ~ D_t(eps) + c_t / N                     first omitted: O(eps^2 / N), O(N^{-2})
+    Var g^N_t ~ N^{1 - 2 gamma} (V_t + eps^2 B_t)       first omitted: O(N^{1 - 2 gamma} (eps^4 + 1/N))
+
+D_t(eps) is the deterministic flow at the width's eps (every Q_{a,0} at once), c_t and B_t come from
+:mod:`asymexp.numeric.random_terms`. The omitted orders are estimated, not bounded:
+
+- eps^2 / N: its coefficient is the eps-slope of the exact second derivative of the node flow on a small Gauss
+  rule (:func:`asymexp.numeric.finite_n.inverse_n_mean_term` at eps = 0.3 against eps = 0.02, over 0.3^2);
+- N^{-2} and the variance's eps^4 and 1/N: their coefficients are not derived and are taken as large as the
+  largest known coefficient of the same series (|c|; max(V, |B|)).
+
+The prediction is judged only where the estimate is below the Monte Carlo SE; elsewhere it is shown but not
+judged. Over n judged cells (width, point), |z| > 3 happens by chance with probability about 0.0027 n, so the
+verdict uses the Bonferroni limit Phi^{-1}(1 - 0.025 / n) (a family-wise 5% test, valid for correlated cells);
+the cells above 3 SE are listed as well.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from asymexp import provenance
+from asymexp.errors import SpecError
+
+#: |residual| / SE reported per cell (the issue's criterion); the verdict uses the Bonferroni limit over the cells.
+Z_LIMIT = 3.0
+#: Family-wise error rate of the verdict.
+FAMILY_ALPHA = 0.05
+#: eps of the slope estimate of the eps^2 / N term, and the Gauss nodes per dimension of its small rule.
+SLOPE_EPS, SLOPE_NODES = 0.3, 3
+_CACHE: dict = {}
+
+
+def not_applicable(problem, gamma: Fraction, dynamics: str) -> str | None:
+    """Why no prediction is made here (None when one is)."""
+    if dynamics != "flow":
+        return (f"dynamics {dynamics}: the random terms are derived for gradient flow; full-batch GD and SGD add "
+                "their own O(1/N) terms (docs/theory/5-verified-formulas.md), which are not derived")
+    if gamma == 1:
+        return "gamma = 1: eps = 1, the mean-field end, is not an expansion in eps"
+    from asymexp.numeric.random_terms import check_problem
+    try:
+        check_problem(problem)
+    except SpecError as exc:
+        return str(exc)
+    return None
+
+
+def terms(problem, t: float):
+    """The random terms at time t, computed once per problem, time and code version."""
+    from asymexp.numeric.random_terms import random_terms
+
+    key = (provenance.problem_key(problem), float(t), provenance.code_version())
+    if key not in _CACHE:
+        _CACHE[key] = random_terms(problem, [t])
+    return _CACHE[key]
+
+
+def bonferroni_limit(n: int) -> float:
+    """The |z| that n standard normal cells exceed anywhere with probability at most FAMILY_ALPHA."""
+    from scipy.stats import norm
+
+    return float(norm.isf(FAMILY_ALPHA / (2.0 * max(n, 1))))
+
+
+def _judge(z: np.ndarray, holds: np.ndarray, what: str) -> tuple[str, str]:
+    if not holds.any():
+        return "undetermined", (f"at no width is the first omitted term of the {what} below its Monte Carlo SE; "
+                                "larger widths (or a smaller SE only where the omitted term is smaller still) "
+                                "would settle it")
+    worst = float(np.max(np.abs(z[holds])))
+    n = int(holds.sum())
+    limit = bonferroni_limit(n)
+    above = int(np.sum(np.abs(z[holds]) > Z_LIMIT))
+    text = (f"max |residual| {worst:.2f} SE over the {n} judged (width, point) cells (family-wise 5% limit "
+            f"{limit:.2f}); {above} above {Z_LIMIT:g} SE, {0.0027 * n:.2f} expected by chance")
+    return ("agree" if worst <= limit else "disagree"), text
+
+
+def eps_slope(problem, t: float) -> np.ndarray:
+    """|dc/d(eps^2)| (P,) estimated on a small Gauss rule (module docstring)."""
+    from asymexp.numeric.finite_n import inverse_n_mean_term
+
+    key = ("slope", provenance.problem_key(problem), float(t), provenance.code_version())
+    if key not in _CACHE:
+        hi, _ = inverse_n_mean_term(problem, [t], quad_order=SLOPE_NODES, eps=SLOPE_EPS)
+        lo, _ = inverse_n_mean_term(problem, [t], quad_order=SLOPE_NODES, eps=0.02)
+        _CACHE[key] = np.abs(hi[0] - lo[0]) / (SLOPE_EPS ** 2 - 0.02 ** 2)
+    return _CACHE[key]
+
+
+def _holds_from(widths, holds: np.ndarray):
+    """The smallest width from which the prediction is judged at every point of every larger width."""
+    out = None
+    for n, ok in zip(reversed(widths), reversed(holds.all(axis=1))):
+        if not ok:
+            break
+        out = n
+    return out
+
+
+def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str = "flow") -> dict:
+    """The ``prediction`` block of the shallow validate document (docs/interfaces.md).
+
+    Args:
+        rows: per width {"mean", "mean_se", "var", "var_se"} (P,) from the Monte Carlo estimates.
+    Returns:
+        {"applicable": False, "reason"} or the predictions, residuals in SE units, omitted-term sizes, the widths
+        from which each prediction is judged and a verdict per quantity.
+    """
+    reason = not_applicable(problem, gamma, dynamics)
+    if reason:
+        return {"applicable": False, "reason": reason}
+    from asymexp.numeric.random_terms import deterministic_part
+
+    rt = terms(problem, t)
+    g = float(gamma)
+    c, B, V = rt.c[0], rt.B[0], rt.V[0]
+    c_err, B_err, V_err = rt.errors["c"][0], rt.errors["B"][0], rt.errors["V"][0]
+    slope = eps_slope(problem, t)
+    out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
+                           "omitted_var", "deterministic")}
+    for n, row in zip(widths, rows):
+        eps = float(n) ** (g - 1.0)
+        D, D_err = deterministic_part(problem, rt, eps)
+        scale = float(n) ** (1.0 - 2.0 * g)
+        mean = D[0] + c / n
+        var = scale * (V + eps ** 2 * B)
+        out["deterministic"].append(D[0].tolist())
+        out["mean"].append(mean.tolist())
+        out["var"].append(var.tolist())
+        out["mean_error"].append((D_err[0] + c_err / n).tolist())
+        out["var_error"].append((scale * (V_err + eps ** 2 * B_err)).tolist())
+        out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
+        out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
+        out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c) / float(n) ** 2).tolist())
+        out["omitted_var"].append((scale * np.maximum(V, np.abs(B)) * max(eps ** 4, 1.0 / n)).tolist())
+    mean_se = np.array([r["mean_se"] for r in rows])
+    var_se = np.array([r["var_se"] for r in rows])
+    holds_mean = np.array(out["omitted_mean"]) < mean_se
+    holds_var = np.array(out["omitted_var"]) < var_se
+    widths = [int(n) for n in widths]
+    vm, rm = _judge(np.array(out["z_mean"]), holds_mean, "mean")
+    vv, rv = _judge(np.array(out["z_var"]), holds_var, "variance")
+    out.update({
+        "applicable": True,
+        "terms": {"mean": ["D(eps) = h + eps^2 Q2 + eps^4 Q4 + ... (deterministic flow)", "c/N"],
+                  "var": ["N^(1-2gamma) V", "N^(1-2gamma) eps^2 B"]},
+        "omitted": {"mean": "O(eps^2/N) + O(N^-2), size estimated as |dc/d eps^2| eps^2/N + |c|/N^2",
+                    "var": "O(N^(1-2gamma) (eps^4 + 1/N)), size estimated as N^(1-2gamma) max(V, |B|) max(eps^4, 1/N)"},
+        "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B": B.tolist(), "B_error": B_err.tolist(),
+        "c_parts": {k: v[0].tolist() for k, v in rt.parts.items()},
+        "b1": float(B.sum() / V.sum()), "holds_mean": holds_mean.tolist(), "holds_var": holds_var.tolist(),
+        "holds_from": {"mean": _holds_from(widths, holds_mean), "var": _holds_from(widths, holds_var)},
+        "verdict": {"mean": vm, "var": vv}, "verdict_reason": {"mean": rm, "var": rv},
+        "rule": {"kappa": rt.kappa, "w_nodes": rt.w_nodes, "tolerance_met": rt.tolerance["met"]},
+    })
+    return out
