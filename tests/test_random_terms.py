@@ -93,7 +93,7 @@ def test_the_verdict_uses_only_cells_where_the_omitted_term_is_below_the_se():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from asymexp.symbolic.random_terms import random_terms as symbolic_random_terms  # noqa: E402
+from asymexp.symbolic.random_expansion import random_terms as symbolic_random_terms  # noqa: E402
 
 
 @settings(max_examples=30, deadline=None)

@@ -97,7 +97,7 @@ class Derivation:
             "notes": list(self.notes),
         }
         if self.depth == 1:
-            from asymexp.symbolic.random_terms import random_terms, term_text
+            from asymexp.symbolic.random_expansion import random_terms, term_text
 
             doc["random_terms"] = [{"name": t.name, "a": t.a, "b": t.b, "vanishes": t.vanishes, "equation": term_text(t)}
                                    for t in random_terms(self.order, self.spec.weight_laws[-1].is_symmetric)]
@@ -173,7 +173,7 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
 def _terms(L, order, params, variance, statuses, betas, gammas, c_symmetric=True) -> list[Term]:
     terms = []
     if L == 1:
-        from asymexp.symbolic.random_terms import random_terms
+        from asymexp.symbolic.random_expansion import random_terms
 
         randoms = {(t.a, t.b): t for t in random_terms(order, c_symmetric)}
         for total in range(order + 1):

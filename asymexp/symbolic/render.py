@@ -166,7 +166,7 @@ def _hierarchy_md(d) -> list[str]:
 
 
 def _random_md(d) -> list[str]:
-    from asymexp.symbolic.random_terms import random_terms, term_text
+    from asymexp.symbolic.random_expansion import random_terms, term_text
 
     out = ["## The random terms (docs/theory/7-random-terms.md)", "",
            "G(z, m) = sum_k eps^k Q_k(z, m) runs the hierarchy from the initial output z (targets y - z) with the "
@@ -188,7 +188,7 @@ def _tex_escape(text: str) -> str:
 
 
 def _random_tex(d) -> list[str]:
-    from asymexp.symbolic.random_terms import random_terms, term_latex
+    from asymexp.symbolic.random_expansion import random_terms, term_latex
 
     terms = random_terms(d.order, d.spec.weight_laws[-1].is_symmetric)
     return (["\\subsection*{The random terms}",
