@@ -118,3 +118,47 @@ def test_the_mean_of_q22_has_the_three_pieces_of_the_numeric_1_over_n_term():
     skewed = {(c.k, c.i, c.j) for t in symbolic_random_terms(3, False) if (t.a, t.b) == (1, 1)
               for c in t.components if not c.vanishes}
     assert skewed == {(1, 1, 0), (0, 0, 1)}         # a skewed law of c keeps eps Z d_z Q1
+
+
+# -- the parameter-free prediction against simulated networks -----------------------------------------------------
+
+def test_the_variance_prediction_with_its_1_over_n_term_matches_simulated_networks():
+    """gamma = 0.6, N = 64, 4096 replicas (seed 2031), gradient flow: without B_N/N the variance residuals reach
+    about -5 SE (measured), with it the five points must lie within the family-wise 5% limit for 5 cells (2.58;
+    Bonferroni, valid for the correlated points); the mean as well. At N = 64 the omitted terms (eps^4 ~ 1.3e-3,
+    eps^2 / N ~ 5e-4 relative) are below the relative SE (about 2e-3), so the cells are judged."""
+    from fractions import Fraction
+
+    from asymexp.validation.shallow_validation import validate_shallow
+
+    problem = load_problem("tanh4.toml")
+    doc = validate_shallow(problem, Fraction(3, 5), [64], 4096, t=1.0, seed=2031, flow_dt=Fraction(1, 64),
+                           progress=False)
+    pr = doc["prediction"]
+    assert pr["applicable"] and all(pr["holds_var"][0]) and all(pr["holds_mean"][0])
+    limit = prediction.bonferroni_limit(5)
+    assert np.max(np.abs(pr["z_var"][0])) <= limit
+    assert np.max(np.abs(pr["z_mean"][0])) <= limit
+    # the 1/N term is resolved: leaving it out moves the residual by more than the limit at some point
+    n, g = 64, 0.6
+    without = np.array(pr["var"][0]) - n ** (1 - 2 * g) * np.array(pr["B_N"]) / n
+    z_without = (np.array(doc["var"][0]) - without) / np.array(doc["var_se"][0])
+    assert np.max(np.abs(z_without)) > limit
+
+
+def test_kernel_moments_equal_a_per_sample_transcription(rule):
+    """Cov(K, K) and E[f f (K - A)] from the c-moments of each w-node against the per-sample derivative tensors
+    (asymexp.numeric.derivative_tensors): the same sums in another order, so rounding only."""
+    from asymexp.numeric import kernel_fluctuation as kf
+    from asymexp.numeric.derivative_tensors import derivative_tensors
+
+    problem, samples, _ = rule
+    pts, m = problem.points, problem.x.shape[0]
+    f, gf = derivative_tensors(problem.activation, samples.c, samples.w, pts, 1)
+    K = np.einsum("spi,sai->spa", gf, gf[:, :m])
+    w = samples.weight
+    A = np.einsum("s,spa->pa", w, K)
+    cov = np.einsum("s,spa,sqb->paqb", w, K - A, K - A)
+    third = np.einsum("s,sq,sa,spb->qapb", w, f, f[:, :m], K - A)
+    np.testing.assert_allclose(kf.kernel_covariance(problem.activation, samples, pts, m), cov, atol=1e-13)
+    np.testing.assert_allclose(kf.kernel_third_moment(problem.activation, samples, pts, m), third, atol=1e-13)

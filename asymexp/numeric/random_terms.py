@@ -8,7 +8,7 @@ tensors of the hierarchy (the kernel A and the tensors of Q1, Q2, ...). Expandin
 for a symmetric law of c (E f = 0, every odd-in-c tensor zero):
 
     E g^N_t   = D_t(eps) + c_t / N + O(eps^2 / N + N^{-2})
-    Var g^N_t = N^{1 - 2 gamma} (V_t + eps^2 B_t) + O(N^{1 - 2 gamma} (eps^4 + 1/N))
+    Var g^N_t = N^{1 - 2 gamma} (V_t + eps^2 B_t + B^N_t / N) + O(N^{1 - 2 gamma} (eps^4 + eps^2 / N + N^{-2}))
 
 - D_t(eps) = h + eps^2 Q2 + eps^4 Q4 + ... is G at mu_0 itself: the deterministic flow of the quadrature nodes at
   the given eps (:func:`deterministic_flow`), every order at once;
@@ -16,7 +16,9 @@ for a symmetric law of c (E f = 0, every odd-in-c tensor zero):
   derivative of Q1 computed with tensors tilted by f(., x_m), and the offset curvature of Q2
   (:func:`random_terms`);
 - B_t = 2 Cov(Phi Z, Q_{2,1}) + Var Q_{1,1}, with Q_{1,1} the first-order kernel response and Q_{2,1} = (Q1 with
-  tilted tensors) - (offset derivative of Q2).
+  tilted tensors) - (offset derivative of Q2);
+- B^N_t = 2 Cov(Phi Z, Q_{2,3}) + Var Q_{1,2} + 2 Cov_3(Phi Z, Q_{1,2}) (the last from the third cumulant of
+  (Z, Z, kappa)), each reduced to c_t at unit targets, tilted Q1 and kernel responses.
 
 Every number comes from the projected trapezoid rule refined towards a tolerance, with the a-posteriori error of
 :mod:`asymexp.numeric.error_control`.
@@ -31,9 +33,10 @@ from scipy.integrate import solve_ivp
 from asymexp.activations import sigma_derivatives
 from asymexp.errors import SpecError
 from asymexp.numeric import hierarchy
-from asymexp.numeric.derivative_tensors import c_moments, expectation_tensors
+from asymexp.numeric.derivative_tensors import expectation_tensors
 from asymexp.numeric.error_control import Tolerance, difference_errors, first_kappa, refine
-from asymexp.numeric.frozen import Eigen, propagator
+from asymexp.numeric.frozen import propagator
+from asymexp.numeric import kernel_fluctuation as kf
 from asymexp.numeric.quadrature import SampleSet
 from asymexp.numeric.trapezoid_rule import trapezoid_samples, w_node_count
 
@@ -51,6 +54,7 @@ class RandomTerms:
         times (T,), points (P, d); h, V, Q2: (T, P) from the same rule;
         c: (T, P) the coefficient of 1/N in the mean; parts: {"kernel", "tilt", "offset"} its three pieces (T, P);
         B: (T, P) the eps^2 coefficient of N^{2 gamma - 1} Var g (absolute: Var ~ N^{1-2gamma} (V + eps^2 B));
+        BN: (T, P) its 1/N coefficient (Var ~ N^{1-2gamma} (V + eps^2 B + BN / N));
         errors: per quantity (T, P) estimated absolute errors; kappa, w_nodes: the rule; tolerance: as in
         :class:`asymexp.numeric.shallow_theory.ShallowTheory`; samples: the rule's nodes (for the flow).
     """
@@ -62,6 +66,7 @@ class RandomTerms:
     Q2: np.ndarray
     c: np.ndarray
     B: np.ndarray
+    BN: np.ndarray
     parts: dict
     errors: dict
     kappa: float
@@ -90,73 +95,36 @@ def _tilted(samples: SampleSet, activation: str, point: np.ndarray) -> SampleSet
                      samples.c_nodes)
 
 
-def kernel_covariance(activation: str, samples: SampleSet, points: np.ndarray, m: int,
-                      chunk: int = 8192) -> np.ndarray:
-    """Cov(K_pa, K_qb) over theta ~ mu_0 of the per-unit kernel K_pa = gf(x_p) . gf(x_a), a, b training points:
-    (P, M, P, M). With K = s0p s0a + c^2 s1p s1a X_pa, the c-moments of each w-node give it exactly."""
-    x = np.asarray(points, dtype=np.float64)
-    gram = x @ x.T
-    w_nodes, mom = c_moments(samples)
-    p = x.shape[0]
-    second = np.zeros((p, m, p, m))
-    first = np.zeros((p, m))
-    for lo in range(0, len(w_nodes), chunk):
-        s0, s1 = sigma_derivatives(activation, w_nodes[lo:lo + chunk] @ x.T, 1)
-        k0 = s0[:, :, None] * s0[:, None, :m]
-        k2 = s1[:, :, None] * s1[:, None, :m] * gram[None, :, :m]
-        mo = mom[lo:lo + chunk]
-        first += np.einsum("k,kpa->pa", mo[:, 0], k0) + np.einsum("k,kpa->pa", mo[:, 2], k2)
-        second += (np.einsum("k,kpa,kqb->paqb", mo[:, 0], k0, k0)
-                   + np.einsum("k,kpa,kqb->paqb", mo[:, 2], k0, k2) + np.einsum("k,kpa,kqb->paqb", mo[:, 2], k2, k0)
-                   + np.einsum("k,kpa,kqb->paqb", mo[:, 4], k2, k2))
-    return second - np.einsum("pa,qb->paqb", first, first)
-
-
-def kernel_responses(A: np.ndarray, cov: np.ndarray, y: np.ndarray, alpha: float, times: np.ndarray,
-                     rtol: float = 1e-12):
-    """Responses of h to the kernel fluctuation kappa (P, M) ~ N(0, cov) (unit width: the 1/N is outside).
-
-    With rho1' = G rho1 + (alpha/M) kappa r_t and rho2' = G rho2 - (alpha/M) kappa rho1 on the training points
-    (G the frozen generator), returns (E rho2 (T, P), Var rho1 (T, P)): sums over the eigen-directions of cov."""
-    m, p = y.shape[0], A.shape[0]
-    eig = Eigen.of(A, m)
-    a_pm = alpha * A[:, :m] / m
-    flat = cov.reshape(p * m, p * m)
-    lam, vec = np.linalg.eigh(0.5 * (flat + flat.T))
-    keep = lam > 1e-14 * max(float(lam.max()), 1e-300)
-    dirs = [np.sqrt(lam[k]) * vec[:, k].reshape(p, m) for k in np.flatnonzero(keep)]
-    n = len(dirs)
-    grid = np.sort(np.unique(times))
-    mean2, var1 = np.zeros((len(times), p)), np.zeros((len(times), p))
-    if n == 0 or grid[-1] == 0.0:
-        return mean2, var1
-    U = np.stack(dirs)                                                        # (n, P, M)
-
-    def rhs(t, z):
-        r = eig.apply(eig.decay(alpha, t), y)
-        r1, r2 = z[:n * p].reshape(n, p), z[n * p:].reshape(n, p)
-        d1 = -r1[:, :m] @ a_pm.T + (alpha / m) * U @ r
-        d2 = -r2[:, :m] @ a_pm.T - (alpha / m) * np.einsum("npa,na->np", U, r1[:, :m])
-        return np.concatenate([d1.ravel(), d2.ravel()])
-
-    sol = solve_ivp(rhs, (0.0, float(grid[-1])), np.zeros(2 * n * p), method="DOP853", t_eval=grid, rtol=rtol,
-                    atol=rtol * 1e-2)
-    if not sol.success:
-        raise FloatingPointError(f"the kernel-response integration failed: {sol.message}")
-    pick = np.searchsorted(grid, times)
-    r1 = sol.y[:n * p].reshape(n, p, -1)[..., pick]
-    r2 = sol.y[n * p:].reshape(n, p, -1)[..., pick]
-    return r2.sum(axis=0).T, (r1 ** 2).sum(axis=0).T
-
-
 def _q(A, tens, y, alpha, times, order):
     """Q1 (order 1) or Q2 (order 2) for targets y; also the integration error."""
     q1, q2, err = hierarchy.corrections(A, tens, y, alpha, times, order, check_rtol=None)
     return (q1 if order == 1 else q2), err
 
 
+def _unit(m: int, j: int) -> np.ndarray:
+    e = np.zeros(m)
+    e[j] = 1.0
+    return e
+
+
+def _mean_pieces(A, tens, tilts, dirs, y, alpha, times, roots):
+    """The three pieces of c_t for targets y (each linear in y): kernel, tilt, offset (T, P).
+    roots: sqrt(lambda_k) v_k over the eigenpairs of S on the training points."""
+    m = y.shape[0]
+    q2 = _q(A, tens, y, alpha, times, 2)[0]
+    offset = np.zeros_like(q2)
+    for u in roots:      # Q2 is a cubic in y: the symmetric difference is its exact second-order part
+        offset += 0.5 * (_q(A, tens, y + u, alpha, times, 2)[0] + _q(A, tens, y - u, alpha, times, 2)[0] - 2 * q2)
+    tilt = np.zeros_like(q2)
+    for j in range(m):   # Q1 is a quadratic in y: the central difference is its exact derivative
+        e = _unit(m, j)
+        tilt -= 0.5 * (_q(A, tilts[j], y + e, alpha, times, 1)[0] - _q(A, tilts[j], y - e, alpha, times, 1)[0])
+    kernel = kf.responses(A, dirs, y, alpha, times)[1].sum(axis=0)
+    return kernel, tilt, offset
+
+
 def _evaluate(problem, times: np.ndarray, samples: SampleSet) -> dict:
-    """Every random-term quantity on one rule: values (T, P) keyed h, V, Q2, c, B, kernel, tilt, offset."""
+    """Every random-term quantity on one rule: values (T, P) keyed h, V, Q2, c, B, BN, kernel, tilt, offset."""
     act, alpha, y = problem.activation, problem.alpha, problem.y
     pts, m = problem.points, problem.x.shape[0]
     p = pts.shape[0]
@@ -164,36 +132,37 @@ def _evaluate(problem, times: np.ndarray, samples: SampleSet) -> dict:
     A, S = tens.A, tens.S
     q1, q2, ode_err = hierarchy.corrections(A, tens, y, alpha, times, 2)
     lam, vec = np.linalg.eigh(0.5 * (S[:m, :m] + S[:m, :m].T))
-    offset = np.zeros_like(q2)
-    for k in range(m):   # Q2 is a cubic in y: the symmetric difference is its exact second-order part
-        u = np.sqrt(max(lam[k], 0.0)) * vec[:, k]
-        offset += 0.5 * (_q(A, tens, y + u, alpha, times, 2)[0] + _q(A, tens, y - u, alpha, times, 2)[0] - 2 * q2)
+    roots = [np.sqrt(max(lam[k], 0.0)) * vec[:, k] for k in range(m)]
+    tilts = [expectation_tensors(act, _tilted(samples, act, pts[j]), pts, m, 1) for j in range(p)]
+    dirs = kf.directions(kf.kernel_covariance(act, samples, pts, m))
+    kernel, tilt, offset = _mean_pieces(A, tens, tilts, dirs, y, alpha, times, roots)
     dq2 = np.empty((m,) + q2.shape)
     for j in range(m):   # d Q2 / d y_j: the five-point stencil is exact for a cubic
-        e = np.zeros(m)
-        e[j] = 1.0
-        f = {s: _q(A, tens, y + s * e, alpha, times, 2)[0] for s in (-2, -1, 1, 2)}
+        f = {s: _q(A, tens, y + s * _unit(m, j), alpha, times, 2)[0] for s in (-2, -1, 1, 2)}
         dq2[j] = (8.0 * (f[1] - f[-1]) - (f[2] - f[-2])) / 12.0
-    tilt = np.zeros_like(q2)
-    tq1 = np.empty((p,) + q2.shape)
-    for j in range(p):
-        tt = expectation_tensors(act, _tilted(samples, act, pts[j]), pts, m, 1)
-        tq1[j] = _q(A, tt, y, alpha, times, 1)[0]
-        if j < m:        # Q1 is a quadratic in y: the central difference is its exact derivative
-            e = np.zeros(m)
-            e[j] = 1.0
-            tilt -= 0.5 * (_q(A, tt, y + e, alpha, times, 1)[0] - _q(A, tt, y - e, alpha, times, 1)[0])
-    kernel, var_k = kernel_responses(A, kernel_covariance(act, samples, pts, m), y, alpha, times)
-    B = np.empty_like(q2)
-    V = np.empty_like(q2)
+    tq1 = np.stack([_q(A, tilts[j], y, alpha, times, 1)[0] for j in range(p)])                # (P, T, P)
+    r1 = kf.responses(A, dirs, y, alpha, times)[0]
+    var_k = (r1 ** 2).sum(axis=0)
+    # the 1/N variance term: c for unit targets (c is linear in y), the tilted Q1 on the roots of S, the kernel
+    # response with shifted targets, and the third cumulant of (Z, Z, kappa)
+    c_unit = np.stack([sum(_mean_pieces(A, tens, tilts, dirs, _unit(m, a), alpha, times, roots)) for a in range(m)])
+    tq1_roots = np.stack([sum(_q(A, tilts[j], u, alpha, times, 1)[0] for u in roots) for j in range(p)])
+    var_q12 = sum((kf.responses(A, dirs, u, alpha, times)[0] ** 2).sum(axis=0) for u in roots)
+    units = np.stack([np.eye(p * m)[j].reshape(p, m) for j in range(p * m)])
+    r_unit = np.stack([kf.responses(A, units, _unit(m, a), alpha, times)[0] for a in range(m)])   # (M, PM, T, P)
+    k3 = kf.kernel_third_moment(act, samples, pts, m).reshape(p, m, p * m)                       # [q, a, j]
+    B, BN, V = (np.empty_like(q2) for _ in range(3))
     for i, t in enumerate(times):
         phi = propagator(A, m, alpha, float(t))
         V[i] = np.einsum("pq,qr,pr->p", phi, S, phi)
         cov_z = phi @ S[:, :m]                                                    # Cov(Phi Z, Z_j)
         B[i] = (-2.0 * np.einsum("pj,jp->p", cov_z, dq2[:, i, :]) + 2.0 * np.einsum("pq,qp->p", phi, tq1[:, i, :])
                 + var_k[i])
+        cov_23 = -np.einsum("xa,ax->x", cov_z, c_unit[:, i, :]) + np.einsum("xq,qx->x", phi, tq1_roots[:, i, :])
+        cov_12 = -np.einsum("xq,qaj,ajx->x", phi, k3, r_unit[:, :, i, :])
+        BN[i] = 2.0 * cov_23 + var_q12[i] + 2.0 * cov_12
     h = hierarchy.leading_term(A, y, alpha, times)
-    return {"values": {"h": h, "V": V, "Q2": q2, "c": kernel + tilt + offset, "B": B, "kernel": kernel,
+    return {"values": {"h": h, "V": V, "Q2": q2, "c": kernel + tilt + offset, "B": B, "BN": BN, "kernel": kernel,
                        "tilt": tilt, "offset": offset}, "ode": ode_err, "A": A}
 
 
@@ -214,7 +183,7 @@ def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: floa
     def evaluate(kappa):
         samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
         out = _evaluate(problem, times, samples)
-        extra = {k: out["ode"] for k in ("Q2", "c", "B", "offset", "tilt")}
+        extra = {k: out["ode"] for k in ("Q2", "c", "B", "BN", "offset", "tilt")}
         return (out, samples), out["values"], extra
 
     ref = refine(evaluate, lambda k: w_node_count(problem.activation, problem.w_law, pts, k), tol,
@@ -222,7 +191,7 @@ def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: floa
     (out, samples), vals = ref.value, ref.value[0]["values"]
     tolerance = {"abs": tol.abs, "rel": tol.rel, "met": bool(ref.met), "reason": ref.reason,
                  "worst": tol.worst(vals, ref.errors)}
-    return RandomTerms(times=times, points=pts, h=vals["h"], V=vals["V"], Q2=vals["Q2"], c=vals["c"], B=vals["B"],
+    return RandomTerms(times=times, points=pts, h=vals["h"], V=vals["V"], Q2=vals["Q2"], c=vals["c"], B=vals["B"], BN=vals["BN"],
                        parts={k: vals[k] for k in ("kernel", "tilt", "offset")}, errors=ref.errors,
                        kappa=ref.kappa, w_nodes=ref.w_nodes, tolerance=tolerance, samples=samples, A=out["A"])
 

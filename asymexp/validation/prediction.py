@@ -2,15 +2,15 @@
 (docs/validation.md, "Predictions"; the terms are derived in docs/theory/7-random-terms.md).
 
     E g^N_t   ~ D_t(eps) + c_t / N                     first omitted: O(eps^2 / N), O(N^{-2})
-    Var g^N_t ~ N^{1 - 2 gamma} (V_t + eps^2 B_t)       first omitted: O(N^{1 - 2 gamma} (eps^4 + 1/N))
+    Var g^N_t ~ N^{1 - 2 gamma} (V_t + eps^2 B_t + B^N_t / N)   first omitted: O(N^{1-2gamma} (eps^4 + eps^2/N + N^-2))
 
-D_t(eps) is the deterministic flow at the width's eps (every Q_{a,0} at once), c_t and B_t come from
+D_t(eps) is the deterministic flow at the width's eps (every Q_{a,0} at once), c_t, B_t and B^N_t come from
 :mod:`asymexp.numeric.random_terms`. The omitted orders are estimated, not bounded:
 
 - eps^2 / N: its coefficient is the eps-slope of the exact second derivative of the node flow on a small Gauss
   rule (:func:`asymexp.numeric.finite_n.inverse_n_mean_term` at eps = 0.3 against eps = 0.02, over 0.3^2);
-- N^{-2} and the variance's eps^4 and 1/N: their coefficients are not derived and are taken as large as the
-  largest known coefficient of the same series (|c|; max(V, |B|)).
+- N^{-2} and the variance's eps^4, eps^2/N and N^{-2}: their coefficients are not derived and are taken as large
+  as the largest known coefficient of the same series (|c|; max(V, |B|, |B^N|)).
 
 The prediction is judged only where the estimate is below the Monte Carlo SE; elsewhere it is shown but not
 judged. Over n judged cells (width, point), |z| > 3 happens by chance with probability about 0.0027 n, so the
@@ -119,8 +119,9 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
 
     rt = terms(problem, t)
     g = float(gamma)
-    c, B, V = rt.c[0], rt.B[0], rt.V[0]
+    c, B, BN, V = rt.c[0], rt.B[0], rt.BN[0], rt.V[0]
     c_err, B_err, V_err = rt.errors["c"][0], rt.errors["B"][0], rt.errors["V"][0]
+    BN_err = rt.errors["BN"][0]
     slope = eps_slope(problem, t)
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
                            "omitted_var", "deterministic")}
@@ -129,16 +130,17 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         D, D_err = deterministic_part(problem, rt, eps)
         scale = float(n) ** (1.0 - 2.0 * g)
         mean = D[0] + c / n
-        var = scale * (V + eps ** 2 * B)
+        var = scale * (V + eps ** 2 * B + BN / n)
         out["deterministic"].append(D[0].tolist())
         out["mean"].append(mean.tolist())
         out["var"].append(var.tolist())
         out["mean_error"].append((D_err[0] + c_err / n).tolist())
-        out["var_error"].append((scale * (V_err + eps ** 2 * B_err)).tolist())
+        out["var_error"].append((scale * (V_err + eps ** 2 * B_err + BN_err / n)).tolist())
         out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
         out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c) / float(n) ** 2).tolist())
-        out["omitted_var"].append((scale * np.maximum(V, np.abs(B)) * max(eps ** 4, 1.0 / n)).tolist())
+        big = np.maximum(np.maximum(V, np.abs(B)), np.abs(BN))
+        out["omitted_var"].append((scale * big * max(eps ** 4, eps ** 2 / n, float(n) ** -2)).tolist())
     mean_se = np.array([r["mean_se"] for r in rows])
     var_se = np.array([r["var_se"] for r in rows])
     holds_mean = np.array(out["omitted_mean"]) < mean_se
@@ -149,10 +151,12 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     out.update({
         "applicable": True,
         "terms": {"mean": ["D(eps) = h + eps^2 Q2 + eps^4 Q4 + ... (deterministic flow)", "c/N"],
-                  "var": ["N^(1-2gamma) V", "N^(1-2gamma) eps^2 B"]},
+                  "var": ["N^(1-2gamma) V", "N^(1-2gamma) eps^2 B", "N^(1-2gamma) B_N / N"]},
         "omitted": {"mean": "O(eps^2/N) + O(N^-2), size estimated as |dc/d eps^2| eps^2/N + |c|/N^2",
-                    "var": "O(N^(1-2gamma) (eps^4 + 1/N)), size estimated as N^(1-2gamma) max(V, |B|) max(eps^4, 1/N)"},
-        "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B": B.tolist(), "B_error": B_err.tolist(),
+                    "var": "O(N^(1-2gamma) (eps^4 + eps^2/N + N^-2)), size estimated as N^(1-2gamma) max(V, |B|, |B_N|) "
+                           "max(eps^4, eps^2/N, N^-2)"},
+        "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B_N": BN.tolist(), "B_N_error": BN_err.tolist(),
+        "b_N": float(BN.sum() / V.sum()), "B": B.tolist(), "B_error": B_err.tolist(),
         "c_parts": {k: v[0].tolist() for k, v in rt.parts.items()},
         "b1": float(B.sum() / V.sum()), "holds_mean": holds_mean.tolist(), "holds_var": holds_var.tolist(),
         "holds_from": {"mean": _holds_from(widths, holds_mean), "var": _holds_from(widths, holds_var)},
