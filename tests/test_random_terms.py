@@ -162,3 +162,15 @@ def test_kernel_moments_equal_a_per_sample_transcription(rule):
     third = np.einsum("s,sq,sa,spb->qapb", w, f, f[:, :m], K - A)
     np.testing.assert_allclose(kf.kernel_covariance(problem.activation, samples, pts, m), cov, atol=1e-13)
     np.testing.assert_allclose(kf.kernel_third_moment(problem.activation, samples, pts, m), third, atol=1e-13)
+
+
+def test_theory_cli_refuses_random_terms_for_a_skewed_law_with_one_line(tmp_path, capsys):
+    from asymexp.cli import main
+    from asymexp.inputs.problems import builtin_problem
+
+    text = builtin_problem("tanh4").read_text().replace('c = "uniform(-1,1)"', 'c = "uniform(0,1)"')
+    path = tmp_path / "skewed.toml"
+    path.write_text(text)
+    assert main(["theory", "--problem", str(path), "--gamma", "0.75", "--time", "1", "--inverse-n", "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "symmetric law of c" in err[0] and "Traceback" not in err[0]
