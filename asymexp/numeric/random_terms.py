@@ -51,12 +51,13 @@ class RandomTerms:
     """The random terms' predictions on the evaluation points at ``times``.
 
     Attributes:
-        times (T,), points (P, d); h, V, Q2: (T, P) from the same rule;
-        c: (T, P) the coefficient of 1/N in the mean; parts: {"kernel", "tilt", "offset"} its three pieces (T, P);
-        B: (T, P) the eps^2 coefficient of N^{2 gamma - 1} Var g (absolute: Var ~ N^{1-2gamma} (V + eps^2 B));
-        BN: (T, P) its 1/N coefficient (Var ~ N^{1-2gamma} (V + eps^2 B + BN / N));
-        errors: per quantity (T, P) estimated absolute errors; kappa, w_nodes: the rule; tolerance: as in
-        :class:`asymexp.numeric.shallow_theory.ShallowTheory`; samples: the rule's nodes (for the flow).
+        times: (T,); points: (P, d); h, V, Q2: (T, P) from the same rule.
+        c: (T, P) the coefficient of 1/N in the mean; parts: {"kernel", "tilt", "offset"}, its three pieces.
+        B: (T, P) the eps^2 coefficient of N^{2 gamma - 1} Var g (Var ~ N^{1-2gamma} (V + eps^2 B + BN / N)).
+        BN: (T, P) the 1/N coefficient of the same.
+        errors: per quantity, (T, P) estimated absolute errors.
+        kappa, w_nodes: the rule; tolerance: as in :class:`asymexp.numeric.shallow_theory.ShallowTheory`.
+        samples: the rule's nodes (for the flow); A: the kernel on them.
     """
 
     times: np.ndarray

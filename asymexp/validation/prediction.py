@@ -10,10 +10,10 @@ D_t(eps) is the deterministic flow at the width's eps (every Q_{a,0} at once), c
 - eps^2 / N: its coefficient is the eps-slope of the exact second derivative of the node flow on a small Gauss
   rule (:func:`asymexp.numeric.finite_n.inverse_n_mean_term` at eps = 0.3 against eps = 0.02, over 0.3^2);
 - N^{-2} and the variance's eps^4, eps^2/N and N^{-2}: their coefficients are not derived and are taken as large
-  as the largest known coefficient of the same series (|c|; max(V, |B|, |B^N|)).
+  as the largest known coefficient of the same series (abs(c); max(V, abs(B), abs(B^N))).
 
 The prediction is judged only where the estimate is below the Monte Carlo SE; elsewhere it is shown but not
-judged. Over n judged cells (width, point), |z| > 3 happens by chance with probability about 0.0027 n, so the
+judged. Over n judged cells (width, point), abs(z) > 3 happens by chance with probability about 0.0027 n, so the
 verdict uses the Bonferroni limit Phi^{-1}(1 - 0.025 / n) (a family-wise 5% test, valid for correlated cells);
 the cells above 3 SE are listed as well.
 """
@@ -26,7 +26,7 @@ import numpy as np
 from asymexp import provenance
 from asymexp.errors import SpecError
 
-#: |residual| / SE reported per cell (the issue's criterion); the verdict uses the Bonferroni limit over the cells.
+#: abs(residual) / SE reported per cell (the issue's criterion); the verdict uses the Bonferroni limit over the cells.
 Z_LIMIT = 3.0
 #: Family-wise error rate of the verdict.
 FAMILY_ALPHA = 0.05
@@ -61,7 +61,7 @@ def terms(problem, t: float):
 
 
 def bonferroni_limit(n: int) -> float:
-    """The |z| that n standard normal cells exceed anywhere with probability at most FAMILY_ALPHA."""
+    """The abs(z) that n standard normal cells exceed anywhere with probability at most FAMILY_ALPHA."""
     from scipy.stats import norm
 
     return float(norm.isf(FAMILY_ALPHA / (2.0 * max(n, 1))))
@@ -82,7 +82,7 @@ def _judge(z: np.ndarray, holds: np.ndarray, what: str) -> tuple[str, str]:
 
 
 def eps_slope(problem, t: float) -> np.ndarray:
-    """|dc/d(eps^2)| (P,) estimated on a small Gauss rule (module docstring)."""
+    """abs(dc/d(eps^2)) (P,) estimated on a small Gauss rule (module docstring)."""
     from asymexp.numeric.finite_n import inverse_n_mean_term
 
     key = ("slope", provenance.problem_key(problem), float(t), provenance.code_version())
