@@ -108,8 +108,8 @@ def _unit(m: int, j: int) -> np.ndarray:
     return e
 
 
-def _mean_pieces(A, tens, tilts, dirs, y, alpha, times, roots):
-    """The three pieces of c_t for targets y (each linear in y): kernel, tilt, offset (T, P).
+def _shift_pieces(A, tens, tilts, y, alpha, times, roots):
+    """The tilt and offset pieces of c_t for targets y (each linear in y), (T, P) each.
     roots: sqrt(lambda_k) v_k over the eigenpairs of S on the training points."""
     m = y.shape[0]
     q2 = _q(A, tens, y, alpha, times, 2)[0]
@@ -120,8 +120,13 @@ def _mean_pieces(A, tens, tilts, dirs, y, alpha, times, roots):
     for j in range(m):   # Q1 is a quadratic in y: the central difference is its exact derivative
         e = _unit(m, j)
         tilt -= 0.5 * (_q(A, tilts[j], y + e, alpha, times, 1)[0] - _q(A, tilts[j], y - e, alpha, times, 1)[0])
-    kernel = kf.responses(A, dirs, y, alpha, times)[1].sum(axis=0)
-    return kernel, tilt, offset
+    return tilt, offset
+
+
+def _c_of(A, tens, tilts, dirs, y, alpha, times, roots):
+    """c_t (T, P) for targets y: the kernel piece (second-order kernel response) plus the shift pieces."""
+    return kf.responses(A, dirs, y, alpha, times)[1].sum(axis=0) + sum(_shift_pieces(A, tens, tilts, y, alpha,
+                                                                                      times, roots))
 
 
 def _evaluate(problem, times: np.ndarray, samples: SampleSet) -> dict:
@@ -136,17 +141,17 @@ def _evaluate(problem, times: np.ndarray, samples: SampleSet) -> dict:
     roots = [np.sqrt(max(lam[k], 0.0)) * vec[:, k] for k in range(m)]
     tilts = [expectation_tensors(act, _tilted(samples, act, pts[j]), pts, m, 1) for j in range(p)]
     dirs = kf.directions(kf.kernel_covariance(act, samples, pts, m))
-    kernel, tilt, offset = _mean_pieces(A, tens, tilts, dirs, y, alpha, times, roots)
+    r1, r2 = kf.responses(A, dirs, y, alpha, times)
+    kernel, var_k = r2.sum(axis=0), (r1 ** 2).sum(axis=0)
+    tilt, offset = _shift_pieces(A, tens, tilts, y, alpha, times, roots)
     dq2 = np.empty((m,) + q2.shape)
     for j in range(m):   # d Q2 / d y_j: the five-point stencil is exact for a cubic
         f = {s: _q(A, tens, y + s * _unit(m, j), alpha, times, 2)[0] for s in (-2, -1, 1, 2)}
         dq2[j] = (8.0 * (f[1] - f[-1]) - (f[2] - f[-2])) / 12.0
     tq1 = np.stack([_q(A, tilts[j], y, alpha, times, 1)[0] for j in range(p)])                # (P, T, P)
-    r1 = kf.responses(A, dirs, y, alpha, times)[0]
-    var_k = (r1 ** 2).sum(axis=0)
     # the 1/N variance term: c for unit targets (c is linear in y), the tilted Q1 on the roots of S, the kernel
     # response with shifted targets, and the third cumulant of (Z, Z, kappa)
-    c_unit = np.stack([sum(_mean_pieces(A, tens, tilts, dirs, _unit(m, a), alpha, times, roots)) for a in range(m)])
+    c_unit = np.stack([_c_of(A, tens, tilts, dirs, _unit(m, a), alpha, times, roots) for a in range(m)])
     tq1_roots = np.stack([sum(_q(A, tilts[j], u, alpha, times, 1)[0] for u in roots) for j in range(p)])
     var_q12 = sum((kf.responses(A, dirs, u, alpha, times)[0] ** 2).sum(axis=0) for u in roots)
     units = np.stack([np.eye(p * m)[j].reshape(p, m) for j in range(p * m)])
@@ -236,25 +241,27 @@ def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: flo
     return out
 
 
-def _remainder(problem, kappa: float, eps: float, times: np.ndarray) -> np.ndarray:
-    """D - h - eps^2 Q2 on one trapezoid rule, every piece from that rule."""
-    pts, m = problem.points, problem.x.shape[0]
-    samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
-    tens = expectation_tensors(problem.activation, samples, pts, m, 2)
-    q2 = hierarchy.corrections(tens.A, tens, problem.y, problem.alpha, times, 2, check_rtol=None)[1]
-    h = hierarchy.leading_term(tens.A, problem.y, problem.alpha, times)
-    return deterministic_flow(problem, samples, eps, times) - h - eps ** 2 * q2
-
-
-def deterministic_part(problem, terms: RandomTerms, eps: float):
-    """D_t(eps) = h + eps^2 Q2 + (eps^4 Q4 + ...) with an error estimate: (D (T, P), error (T, P)).
+def deterministic_part(problem, terms: RandomTerms, eps_values):
+    """D_t(eps) = h + eps^2 Q2 + (eps^4 Q4 + ...) with an error estimate, for each eps: (D, error), each
+    (E, T, P) for E values of eps.
 
     h and Q2 come from ``terms`` (its refined rule, design exponent kappa >= 25); the remainder, of order eps^4,
     from the node flow on the same rule, its error twice the difference from the previous rule (kappa / STEP;
-    error_control), plus the errors of h and eps^2 Q2. (On rules below kappa ~ 25 the remainder's differences do
-    not bound its error: measured at kappa 15 against 12, and 18 against 14.4, on tanh4.toml.)"""
+    error_control; that rule's h and Q2 are computed once), plus the errors of h and eps^2 Q2. (On rules below
+    kappa ~ 25 the remainder's differences do not bound its error: measured at kappa 15 against 12, and 18 against
+    14.4, on tanh4.toml.)"""
     from asymexp.numeric.error_control import STEP
 
-    fine = deterministic_flow(problem, terms.samples, eps, terms.times) - terms.h - eps ** 2 * terms.Q2
-    err = difference_errors({"R": fine}, {"R": _remainder(problem, terms.kappa / STEP, eps, terms.times)})["R"]
-    return terms.h + eps ** 2 * terms.Q2 + fine, err + terms.errors["h"] + eps ** 2 * terms.errors["Q2"]
+    pts, m, times = problem.points, problem.x.shape[0], terms.times
+    coarse = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, terms.kappa / STEP)
+    tens = expectation_tensors(problem.activation, coarse, pts, m, 2)
+    q2_c = hierarchy.corrections(tens.A, tens, problem.y, problem.alpha, times, 2, check_rtol=None)[1]
+    h_c = hierarchy.leading_term(tens.A, problem.y, problem.alpha, times)
+    values, errors = [], []
+    for eps in eps_values:
+        fine = deterministic_flow(problem, terms.samples, eps, times) - terms.h - eps ** 2 * terms.Q2
+        rough = deterministic_flow(problem, coarse, eps, times) - h_c - eps ** 2 * q2_c
+        err = difference_errors({"R": fine}, {"R": rough})["R"]
+        values.append(terms.h + eps ** 2 * terms.Q2 + fine)
+        errors.append(err + terms.errors["h"] + eps ** 2 * terms.errors["Q2"])
+    return np.array(values), np.array(errors)

@@ -125,9 +125,9 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     slope = eps_slope(problem, t)
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
                            "omitted_var", "deterministic")}
-    for n, row in zip(widths, rows):
+    det, det_err = deterministic_part(problem, rt, [float(n) ** (g - 1.0) for n in widths])
+    for n, row, D, D_err in zip(widths, rows, det, det_err):
         eps = float(n) ** (g - 1.0)
-        D, D_err = deterministic_part(problem, rt, eps)
         scale = float(n) ** (1.0 - 2.0 * g)
         mean = D[0] + c / n
         var = scale * (V + eps ** 2 * B + BN / n)
