@@ -114,9 +114,9 @@ def run(args):
         errors["variance_eps2"] = _rows(rt.errors["B"], single)
         doc["variance_inverse_n"] = _rows(rt.BN, single)
         errors["variance_inverse_n"] = _rows(rt.errors["BN"], single)
-        doc["inverse_n_note"] = ("c: coefficient of 1/N in E g under gradient flow (E g ~ D(eps) + c/N, D = h + eps^2 Q2 "
-                                 "+ eps^4 Q4 + ...); variance_eps2, variance_inverse_n: B, B_N in Var g ~ N^(1-2gamma) (V + eps^2 B "
-                                 "+ B_N/N); "
+        doc["inverse_n_note"] = ("c: coefficient of 1/N in E g under gradient flow (E g ~ D(eps) + c/N, "
+                                 "D = h + eps^2 Q2 + eps^4 Q4 + ...); variance_eps2, variance_inverse_n: B, B_N in "
+                                 "Var g ~ N^(1-2gamma) (V + eps^2 B + B_N/N); "
                                  f"projected trapezoid rule kappa {rt.kappa:.3g}, tolerance met: {rt.tolerance['met']} "
                                  "(docs/theory/7-random-terms.md); GD adds its own O(1/N)")
     if regime == "expansion":

@@ -96,10 +96,3 @@ def kernel_covariance(activation: str, samples: SampleSet, points: np.ndarray, m
                    + np.einsum("k,kpa,kqb->paqb", mo[:, 4], k2, k2))
     return second - np.einsum("pa,qb->paqb", first, first)
 
-
-def kernel_responses(A: np.ndarray, cov: np.ndarray, y: np.ndarray, alpha: float, times: np.ndarray,
-                     rtol: float = 1e-12):
-    """(E rho2 (T, P), Var rho1 (T, P)) for kappa ~ N(0, cov) (unit width: the 1/N is outside): sums over the
-    eigen-directions of cov (:func:`responses`)."""
-    r1, r2 = responses(A, directions(cov), y, alpha, times, rtol)
-    return r2.sum(axis=0), (r1 ** 2).sum(axis=0)

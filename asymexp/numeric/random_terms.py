@@ -197,8 +197,8 @@ def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: floa
     (out, samples), vals = ref.value, ref.value[0]["values"]
     tolerance = {"abs": tol.abs, "rel": tol.rel, "met": bool(ref.met), "reason": ref.reason,
                  "worst": tol.worst(vals, ref.errors)}
-    return RandomTerms(times=times, points=pts, h=vals["h"], V=vals["V"], Q2=vals["Q2"], c=vals["c"], B=vals["B"], BN=vals["BN"],
-                       parts={k: vals[k] for k in ("kernel", "tilt", "offset")}, errors=ref.errors,
+    return RandomTerms(times=times, points=pts, h=vals["h"], V=vals["V"], Q2=vals["Q2"], c=vals["c"], B=vals["B"],
+                       BN=vals["BN"], parts={k: vals[k] for k in ("kernel", "tilt", "offset")}, errors=ref.errors,
                        kappa=ref.kappa, w_nodes=ref.w_nodes, tolerance=tolerance, samples=samples, A=out["A"])
 
 

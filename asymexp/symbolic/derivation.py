@@ -99,8 +99,8 @@ class Derivation:
         if self.depth == 1:
             from asymexp.symbolic.random_expansion import random_terms, term_text
 
-            doc["random_terms"] = [{"name": t.name, "a": t.a, "b": t.b, "vanishes": t.vanishes, "equation": term_text(t)}
-                                   for t in random_terms(self.order, self.spec.weight_laws[-1].is_symmetric)]
+            doc["random_terms"] = [{"name": t.name, "a": t.a, "b": t.b, "vanishes": t.vanishes,
+                                    "equation": term_text(t)} for t in random_terms(self.order, self.spec.weight_laws[-1].is_symmetric)]
         return doc
 
 

@@ -99,7 +99,8 @@ def _prediction(doc: dict) -> list[str]:
         om = np.array(pr["omitted_mean"][i]) / np.array(doc["mean_se"][i])
         ov = np.array(pr["omitted_var"][i]) / np.array(doc["var_se"][i])
         lines.append(f"| {n} | {np.max(np.abs(pr['z_mean'][i])):.2f} | {all(pr['holds_mean'][i])} | "
-                     f"{np.max(np.abs(pr['z_var'][i])):.2f} | {all(pr['holds_var'][i])} | {om.max():.2g} | {ov.max():.2g} |")
+                     f"{np.max(np.abs(pr['z_var'][i])):.2f} | {all(pr['holds_var'][i])} | {om.max():.2g} | "
+                     f"{ov.max():.2g} |")
     lines += ["", f"- mean: **{pr['verdict']['mean']}** ({pr['verdict_reason']['mean']}); judged from N = "
                   f"{pr['holds_from']['mean']}",
               f"- variance: **{pr['verdict']['var']}** ({pr['verdict_reason']['var']}); judged from N = "

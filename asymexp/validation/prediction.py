@@ -153,9 +153,10 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         "terms": {"mean": ["D(eps) = h + eps^2 Q2 + eps^4 Q4 + ... (deterministic flow)", "c/N"],
                   "var": ["N^(1-2gamma) V", "N^(1-2gamma) eps^2 B", "N^(1-2gamma) B_N / N"]},
         "omitted": {"mean": "O(eps^2/N) + O(N^-2), size estimated as |dc/d eps^2| eps^2/N + |c|/N^2",
-                    "var": "O(N^(1-2gamma) (eps^4 + eps^2/N + N^-2)), size estimated as N^(1-2gamma) max(V, |B|, |B_N|) "
-                           "max(eps^4, eps^2/N, N^-2)"},
-        "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B_N": BN.tolist(), "B_N_error": BN_err.tolist(),
+                    "var": "O(N^(1-2gamma) (eps^4 + eps^2/N + N^-2)), size estimated as N^(1-2gamma) "
+                           "max(V, |B|, |B_N|) max(eps^4, eps^2/N, N^-2)"},
+        "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B_N": BN.tolist(),
+        "B_N_error": BN_err.tolist(),
         "b_N": float(BN.sum() / V.sum()), "B": B.tolist(), "B_error": B_err.tolist(),
         "c_parts": {k: v[0].tolist() for k, v in rt.parts.items()},
         "b1": float(B.sum() / V.sum()), "holds_mean": holds_mean.tolist(), "holds_var": holds_var.tolist(),

@@ -120,7 +120,11 @@ def mean_residuals(rows, widths, gamma, h, Q1, Q2, c_inv=None) -> dict:
 def inverse_n_coefficient(problem, t: float):
     """c_t (P,) of E g = ... + c/N under gradient flow (asymexp.numeric.random_terms), or None where it is not
     derived (a skewed law of c, a non-normal law of w)."""
-    if prediction.not_applicable(problem, Fraction(1, 2), "flow"):
+    from asymexp.numeric.random_terms import check_problem
+
+    try:
+        check_problem(problem)
+    except AsymexpError:
         return None
     return prediction.terms(problem, t).c[0]
 
