@@ -11,7 +11,7 @@ from asymexp.errors import SpecError
 from asymexp.inputs.problems import load_problem
 from asymexp.numeric.finite_n import _Flow, inverse_n_mean_term
 from asymexp.numeric.quadrature import quadrature_samples
-from asymexp.numeric.random_terms import _evaluate, check_problem, deterministic_flow
+from asymexp.numeric.random_terms import check_problem, deterministic_flow, rule_values
 from asymexp.spec import Law
 from asymexp.validation import prediction
 
@@ -22,7 +22,7 @@ NODES = 3
 def rule():
     problem = load_problem("tanh4.toml")
     samples = quadrature_samples(problem.c_law, problem.w_law, problem.points, NODES, c_nodes=3)
-    return problem, samples, _evaluate(problem, np.array([1.0]), samples)["values"]
+    return problem, samples, rule_values(problem, np.array([1.0]), samples)["values"]
 
 
 def test_c_is_the_small_eps_limit_of_the_exact_second_derivative(rule):

@@ -16,7 +16,8 @@ for a symmetric law of c (E f = 0, every odd-in-c tensor zero):
   derivative of Q1 computed with tensors tilted by f(., x_m), and the offset curvature of Q2
   (:func:`random_terms`);
 - B_t = 2 Cov(Phi Z, Q_{2,1}) + Var Q_{1,1}, with Q_{1,1} the first-order kernel response and Q_{2,1} = (Q1 with
-  tilted tensors) - (offset derivative of Q2);
+  tilted tensors) - (offset derivative of Q2); the eps^4 and higher orders of the same variance come from the
+  flow's linear response at a given eps (:mod:`asymexp.numeric.linear_response`);
 - B^N_t = 2 Cov(Phi Z, Q_{2,3}) + Var Q_{1,2} + 2 Cov_3(Phi Z, Q_{1,2}) (the last from the third cumulant of
   (Z, Z, kappa)), each reduced to c_t at unit targets, tilted Q1 and kernel responses.
 
@@ -129,7 +130,7 @@ def _c_of(A, tens, tilts, dirs, y, alpha, times, roots):
                                                                                       times, roots))
 
 
-def _evaluate(problem, times: np.ndarray, samples: SampleSet) -> dict:
+def rule_values(problem, times: np.ndarray, samples: SampleSet) -> dict:
     """Every random-term quantity on one rule: values (T, P) keyed h, V, Q2, c, B, BN, kernel, tilt, offset."""
     act, alpha, y = problem.activation, problem.alpha, problem.y
     pts, m = problem.points, problem.x.shape[0]
@@ -188,7 +189,7 @@ def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: floa
 
     def evaluate(kappa):
         samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
-        out = _evaluate(problem, times, samples)
+        out = rule_values(problem, times, samples)
         extra = {k: out["ode"] for k in ("Q2", "c", "B", "BN", "offset", "tilt")}
         return (out, samples), out["values"], extra
 

@@ -1,6 +1,8 @@
 """A readable Markdown summary of a validation document (shallow or deep)."""
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 
@@ -93,14 +95,16 @@ def _prediction(doc: dict) -> list[str]:
              f"E g ~ {' + '.join(pr['terms']['mean'])}; Var g ~ {' + '.join(pr['terms']['var'])}. "
              f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}. Predicted eps^2 coefficient "
              f"of r(N): b1 = {pr['b1']:.4f}.", "",
-             "| N | max abs z, mean | mean judged | max abs z, var | var judged | omitted/SE mean | omitted/SE var |",
-             "|---|---|---|---|---|---|---|"]
+             "| N | max abs z, mean | mean judged | max abs z, var | var judged | omitted/SE mean | omitted/SE var | "
+             "eps^4+ part of V(eps)/SE var |", "|---|---|---|---|---|---|---|---|"]
     for i, n in enumerate(doc["widths"]):
         om = np.array(pr["omitted_mean"][i]) / np.array(doc["mean_se"][i])
         ov = np.array(pr["omitted_var"][i]) / np.array(doc["var_se"][i])
+        scale = float(n) ** (1.0 - 2.0 * float(Fraction(doc["gamma"])))
+        rem = scale * np.abs(np.array(pr["variance_remainder"][i])) / np.array(doc["var_se"][i])
         lines.append(f"| {n} | {np.max(np.abs(pr['z_mean'][i])):.2f} | {all(pr['holds_mean'][i])} | "
                      f"{np.max(np.abs(pr['z_var'][i])):.2f} | {all(pr['holds_var'][i])} | {om.max():.2g} | "
-                     f"{ov.max():.2g} |")
+                     f"{ov.max():.2g} | {rem.max():.2g} |")
     lines += ["", f"- mean: **{pr['verdict']['mean']}** ({pr['verdict_reason']['mean']}); judged from N = "
                   f"{pr['holds_from']['mean']}",
               f"- variance: **{pr['verdict']['var']}** ({pr['verdict_reason']['var']}); judged from N = "

@@ -2,14 +2,16 @@
 (docs/validation.md, "Predictions"; the terms are derived in docs/theory/7-random-terms.md).
 
     E g^N_t   ~ D_t(eps) + c_t / N                     first omitted: O(eps^2 / N), O(N^{-2})
-    Var g^N_t ~ N^{1 - 2 gamma} (V_t + eps^2 B_t + B^N_t / N)   first omitted: O(N^{1-2gamma} (eps^4 + eps^2/N + N^-2))
+    Var g^N_t ~ N^{1 - 2 gamma} (V_t(eps) + B^N_t / N)   first omitted: O(N^{1-2gamma} (eps^2/N + N^-2))
 
-D_t(eps) is the deterministic flow at the width's eps (every Q_{a,0} at once), c_t, B_t and B^N_t come from
+D_t(eps) is the deterministic flow at the width's eps (every Q_{a,0} at once); V_t(eps) = V + eps^2 B + eps^4 B4 + ...
+is the variance of the flow's linear response at that eps (every Q_{a,1} at once,
+:func:`asymexp.numeric.linear_response.variance_part`); c_t, B_t and B^N_t come from
 :mod:`asymexp.numeric.random_terms`. The omitted orders are estimated, not bounded:
 
 - eps^2 / N: its coefficient is the eps-slope of the exact second derivative of the node flow on a small Gauss
   rule (:func:`asymexp.numeric.finite_n.inverse_n_mean_term` at eps = 0.3 against eps = 0.02, over 0.3^2);
-- N^{-2} and the variance's eps^4, eps^2/N and N^{-2}: their coefficients are not derived and are taken as large
+- N^{-2} and the variance's eps^2/N and N^{-2}: their coefficients are not derived and are taken as large
   as the largest known coefficient of the same series (abs(c); max(V, abs(B), abs(B^N))).
 
 The prediction is judged only where the estimate is below the Monte Carlo SE; elsewhere it is shown but not
@@ -115,32 +117,38 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     reason = not_applicable(problem, gamma, dynamics)
     if reason:
         return {"applicable": False, "reason": reason}
+    from asymexp.numeric.linear_response import variance_part
     from asymexp.numeric.random_terms import deterministic_part
 
     rt = terms(problem, t)
     g = float(gamma)
     c, B, BN, V = rt.c[0], rt.B[0], rt.BN[0], rt.V[0]
-    c_err, B_err, V_err = rt.errors["c"][0], rt.errors["B"][0], rt.errors["V"][0]
+    c_err, B_err = rt.errors["c"][0], rt.errors["B"][0]
     BN_err = rt.errors["BN"][0]
     slope = eps_slope(problem, t)
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
-                           "omitted_var", "deterministic")}
-    det, det_err = deterministic_part(problem, rt, [float(n) ** (g - 1.0) for n in widths])
-    for n, row, D, D_err in zip(widths, rows, det, det_err):
+                           "omitted_var", "deterministic", "V_eps", "V_eps_error", "variance_remainder")}
+    eps_values = [float(n) ** (g - 1.0) for n in widths]
+    det, det_err = deterministic_part(problem, rt, eps_values)
+    v_eps, v_eps_err, v_rem = variance_part(problem, rt, eps_values, t)
+    for n, row, D, D_err, Ve, Ve_err, rem in zip(widths, rows, det, det_err, v_eps, v_eps_err, v_rem):
         eps = float(n) ** (g - 1.0)
         scale = float(n) ** (1.0 - 2.0 * g)
         mean = D[0] + c / n
-        var = scale * (V + eps ** 2 * B + BN / n)
+        var = scale * (Ve + BN / n)
         out["deterministic"].append(D[0].tolist())
+        out["V_eps"].append(Ve.tolist())
+        out["V_eps_error"].append(Ve_err.tolist())
+        out["variance_remainder"].append(rem.tolist())
         out["mean"].append(mean.tolist())
         out["var"].append(var.tolist())
         out["mean_error"].append((D_err[0] + c_err / n).tolist())
-        out["var_error"].append((scale * (V_err + eps ** 2 * B_err + BN_err / n)).tolist())
+        out["var_error"].append((scale * (Ve_err + BN_err / n)).tolist())
         out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
         out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c) / float(n) ** 2).tolist())
         big = np.maximum(np.maximum(V, np.abs(B)), np.abs(BN))
-        out["omitted_var"].append((scale * big * max(eps ** 4, eps ** 2 / n, float(n) ** -2)).tolist())
+        out["omitted_var"].append((scale * big * max(eps ** 2 / n, float(n) ** -2)).tolist())
     mean_se = np.array([r["mean_se"] for r in rows])
     var_se = np.array([r["var_se"] for r in rows])
     holds_mean = np.array(out["omitted_mean"]) < mean_se
@@ -151,10 +159,11 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     out.update({
         "applicable": True,
         "terms": {"mean": ["D(eps) = h + eps^2 Q2 + eps^4 Q4 + ... (deterministic flow)", "c/N"],
-                  "var": ["N^(1-2gamma) V", "N^(1-2gamma) eps^2 B", "N^(1-2gamma) B_N / N"]},
+                  "var": ["N^(1-2gamma) V(eps) = N^(1-2gamma) (V + eps^2 B + eps^4 B4 + ...) (linear response "
+                          "of the flow)", "N^(1-2gamma) B_N / N"]},
         "omitted": {"mean": "O(eps^2/N) + O(N^-2), size estimated as |dc/d eps^2| eps^2/N + |c|/N^2",
-                    "var": "O(N^(1-2gamma) (eps^4 + eps^2/N + N^-2)), size estimated as N^(1-2gamma) "
-                           "max(V, |B|, |B_N|) max(eps^4, eps^2/N, N^-2)"},
+                    "var": "O(N^(1-2gamma) (eps^2/N + N^-2)), size estimated as N^(1-2gamma) "
+                           "max(V, |B|, |B_N|) max(eps^2/N, N^-2)"},
         "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B_N": BN.tolist(),
         "B_N_error": BN_err.tolist(),
         "b_N": float(BN.sum() / V.sum()), "B": B.tolist(), "B_error": B_err.tolist(),
