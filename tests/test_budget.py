@@ -133,3 +133,23 @@ def test_sweep_mnist_prices_the_whole_grid_up_front(extra, needle, tmp_path, cap
     err = _without_compile_notices(capsys.readouterr().err)
     assert err.count("\n") == 1 and needle in err and "sweep mnist (4 runs" in err, err
     assert not (tmp_path / "s" / "tasks").exists()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(epochs=st.integers(1, 400), k=st.integers(1, 50))
+def test_training_work_counts_the_evaluated_epochs_and_the_non_zero_pixels(epochs, k):
+    """The evaluated epochs are 1, k+1, 2k+1, ... and the last (as asymexp.mnist.train.is_evaluated); each costs one
+    forward pass over the training and test images, with the first layer on the non-zero pixels only."""
+    from asymexp.mnist.train import is_evaluated
+
+    sizes, n_train, n_test = [784, 30, 10], 500, 100
+    every, sparse = (budget.training(sizes, n_train, n_test, epochs, 20, 4, eval_every=e) for e in (1, k))
+    evaluated = sum(is_evaluated(e, epochs, k) for e in range(1, epochs + 1))
+    touched = budget.NONZERO_PIXELS * 784 * 30 + (30 * 10 + 30 + 10)
+    assert every.flops - sparse.flops == pytest.approx((epochs - evaluated) * 2 * touched * (n_train + n_test))
+    # one epoch, no evaluation saved: forward + gradients on touched weights, deltas above the first layer, updates
+    one = budget.training(sizes, n_train, n_test, 1, 20, 4)
+    params = 784 * 30 + 30 + 30 * 10 + 10
+    upper = params - 784 * 30
+    assert one.flops == pytest.approx(n_train * (4 * touched + 2 * upper) + 2 * params * 25
+                                      + 2 * touched * (n_train + n_test))

@@ -186,7 +186,8 @@ def size_estimate(cfg: TrainConfig, spec: NetworkSpec):
     return budget.training([spec.input_dim, *spec.widths, spec.output_dim], n_train, cfg.n_test or full[1],
                            cfg.epochs, n_train if cfg.optimizer == "gd" else cfg.batch,
                            4 if cfg.dtype == "float32" else 8,
-                           f"mnist training (widths {','.join(map(str, spec.widths))}, {cfg.epochs} epochs)")
+                           f"mnist training (widths {','.join(map(str, spec.widths))}, {cfg.epochs} epochs)",
+                           eval_every=cfg.eval_every)
 
 
 def activation_of(cfg: TrainConfig, spec: NetworkSpec) -> str:
