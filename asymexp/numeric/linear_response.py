@@ -43,14 +43,14 @@ class _Net:
         self.x, self.y, self.om = problem.x, problem.y, weights
         self.rate = eps * problem.alpha / problem.x.shape[0]
 
-    def residual(self, theta: np.ndarray) -> tuple[np.ndarray, tuple]:
-        """r (M,) and sigma, sigma', sigma'' of the projections (K, M)."""
-        s = sigma_derivatives(self.act, theta[:, 1:] @ self.x.T, 2)
+    def residual(self, theta: np.ndarray, order: int) -> tuple[np.ndarray, tuple]:
+        """r (M,) and sigma and its first ``order`` derivatives at the projections (each (K, M))."""
+        s = sigma_derivatives(self.act, theta[:, 1:] @ self.x.T, order)
         return self.y - (self.om * theta[:, 0]) @ s[0] / self.eps, s
 
     def velocity(self, theta: np.ndarray) -> np.ndarray:
         """d theta / dt (K, 1 + d)."""
-        r, (s0, s1, _) = self.residual(theta)
+        r, (s0, s1) = self.residual(theta, 1)
         out = np.empty_like(theta)
         out[:, 0] = self.rate * (s0 @ r)
         out[:, 1:] = (self.rate * theta[:, 0])[:, None] * ((s1 * r) @ self.x)
@@ -58,7 +58,7 @@ class _Net:
 
     def frozen(self, theta: np.ndarray) -> tuple:
         """What the adjoint reads from one forward state: (c (K,), r (M,), sigma, sigma', sigma'' (K, M))."""
-        r, s = self.residual(theta)
+        r, s = self.residual(theta, 2)
         return (np.ascontiguousarray(theta[:, 0]), r) + tuple(np.ascontiguousarray(v) for v in s)
 
     def adjoint_velocity(self, state: tuple, nu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +140,24 @@ REMAINDER_KAPPA = 20.0
 REMAINDER_STEPS = 8
 
 
-def variance_part(problem, terms, eps_values, t: float):
+def remainder_rules(problem, t: float) -> list[tuple]:
+    """The two rules of the remainder (design exponents REMAINDER_KAPPA and REMAINDER_KAPPA / STEP), each as
+    (samples, adjoint steps on [0, t], V (P,), B (P,)) at time t; computed once per problem and time by
+    :func:`asymexp.validation.prediction.predict` for all its widths."""
+    from asymexp.numeric.error_control import STEP
+    from asymexp.numeric.random_terms import rule_values
+    from asymexp.numeric.trapezoid_rule import trapezoid_samples
+
+    steps = max(1, int(np.ceil(REMAINDER_STEPS * t)))
+    rules = []
+    for kappa, n in ((REMAINDER_KAPPA, steps), (REMAINDER_KAPPA / STEP, max(1, steps // 2))):
+        samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, problem.points, kappa)
+        vals = rule_values(problem, np.array([t]), samples)["values"]
+        rules.append((samples, n, vals["V"][0], vals["B"][0]))
+    return rules
+
+
+def variance_part(problem, terms, eps_values, t: float, rules: list[tuple] | None = None):
     """V_t(eps) = V + eps^2 B + (eps^4 B4 + ...) with an error estimate, for each eps: (values, errors, remainder),
     each (E, P) for E values of eps, at the single time t (one of ``terms.times``).
 
@@ -148,20 +165,13 @@ def variance_part(problem, terms, eps_values, t: float):
     R(eps) = V(eps) - V - eps^2 B is computed on the rule of design exponent REMAINDER_KAPPA, with that rule's own
     V and B taken out, so the rule's error largely cancels; its error is twice its difference from the rule
     kappa / STEP with half the adjoint steps (error_control), which covers both the rule and the time step. The
-    errors of V and eps^2 B are added."""
-    from asymexp.numeric.error_control import STEP, difference_errors
-    from asymexp.numeric.random_terms import rule_values
-    from asymexp.numeric.trapezoid_rule import trapezoid_samples
+    errors of V and eps^2 B are added. ``rules``: :func:`remainder_rules` (computed here when not given)."""
+    from asymexp.numeric.error_control import difference_errors
 
     i = int(np.argmin(np.abs(terms.times - t)))
     if abs(float(terms.times[i]) - t) > 1e-12:
         raise SpecError(f"t = {t} is not among the times of the random terms {terms.times.tolist()}")
-    steps = max(1, int(np.ceil(REMAINDER_STEPS * t)))
-    rules = []
-    for kappa, n in ((REMAINDER_KAPPA, steps), (REMAINDER_KAPPA / STEP, max(1, steps // 2))):
-        samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, problem.points, kappa)
-        vals = rule_values(problem, np.array([t]), samples)["values"]
-        rules.append((samples, n, vals["V"][0], vals["B"][0]))
+    rules = rules if rules is not None else remainder_rules(problem, t)
     V, B = terms.V[i], terms.B[i]
     base_err = terms.errors["V"][i]
     values, errors, remainders = [], [], []

@@ -62,6 +62,17 @@ def terms(problem, t: float):
     return _CACHE[key]
 
 
+def remainder_rules(problem, t: float):
+    """The rules of the variance's eps^4-and-higher remainder at time t, computed once per problem, time and code
+    version (:func:`asymexp.numeric.linear_response.remainder_rules`)."""
+    from asymexp.numeric.linear_response import remainder_rules as compute
+
+    key = ("rules", provenance.problem_key(problem), float(t), provenance.code_version())
+    if key not in _CACHE:
+        _CACHE[key] = compute(problem, t)
+    return _CACHE[key]
+
+
 def bonferroni_limit(n: int) -> float:
     """The abs(z) that n standard normal cells exceed anywhere with probability at most FAMILY_ALPHA."""
     from scipy.stats import norm
@@ -130,7 +141,7 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
                            "omitted_var", "deterministic", "V_eps", "V_eps_error", "variance_remainder")}
     eps_values = [float(n) ** (g - 1.0) for n in widths]
     det, det_err = deterministic_part(problem, rt, eps_values)
-    v_eps, v_eps_err, v_rem = variance_part(problem, rt, eps_values, t)
+    v_eps, v_eps_err, v_rem = variance_part(problem, rt, eps_values, t, remainder_rules(problem, t))
     for n, row, D, D_err, Ve, Ve_err, rem in zip(widths, rows, det, det_err, v_eps, v_eps_err, v_rem):
         eps = float(n) ** (g - 1.0)
         scale = float(n) ** (1.0 - 2.0 * g)
