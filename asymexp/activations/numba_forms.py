@@ -7,7 +7,9 @@ Three forms of sigma, each with a reason to exist:
 - :func:`act_vec`: the branch-free float64 :func:`asymexp.floatmath.sigmoid` / ``tanh`` (vectorizable, a few ulp
   from libm); the simulators' fast kernels. Compile callers without fast-math.
 - :func:`act`: libm in the arrays' dtype with flush-to-zero thresholds for the sigmoid and Eigen's rational tanh
-  in float32; the MNIST trainer (see its docstring for why).
+  in float32; the MNIST trainer (see its docstring for why). Its float32 sigmoid over a row is
+  :func:`sigmoid_row_f32`: the same thresholds and formula with :func:`asymexp.floatmath.expf_fma` in place of
+  libm's expf (the same bits as glibc's FMA expf, vectorized).
 
 :func:`dact_from_h` is sigma' written through h = sigma(z), which is what the backward passes keep; it exists for
 sigmoid, tanh, relu (the step h > 0) and the identity, not for sin (cos z is not a function of sin z): kernels
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.floatmath import sigmoid, tanh, tanh_rational
+from asymexp.floatmath import expf_fma, sigmoid, tanh, tanh_rational
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Act
 
@@ -114,3 +116,19 @@ def dact(z, kind):
         return np.cos(z)
     t = np.tanh(z)
     return 1.0 - t * t
+
+
+@kernel(numpy_errors=True)
+def sigmoid_row_f32(row):
+    """row[k] <- sigma(row[k]) in place for a float32 row (n,): :func:`act`'s float32 sigmoid (1 above z = 40,
+    0 below -46, else 1 / (1 + exp(-z)) in float32) with exp from :func:`asymexp.floatmath.expf_fma`, so the
+    values are bit for bit those of :func:`act` where libm is glibc's FMA expf (NaN stays NaN, its payload
+    aside), on every machine. Not inlined and compiled without fast-math: the exp's range reduction needs exact
+    IEEE rounding, and the loop vectorizes (no libm call, no branch, no division check)."""
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for k in range(row.shape[0]):
+        z = row[k]
+        h = one / (one + np.float32(expf_fma(-z)))
+        h = one if z > 40.0 else h
+        row[k] = zero if z < -46.0 else h

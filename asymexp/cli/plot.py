@@ -1,32 +1,53 @@
 """asymexp plot: the paper-style figure and summary table of an ``asymexp sweep mnist`` folder."""
 from asymexp.cli._common import add_json_argument, emit_json
 
-HELP = "figure (test accuracy vs epoch per gamma_L) and summary table of an MNIST gamma sweep"
+HELP = ("figure (test accuracy vs epoch per gamma_L) and summary table of an MNIST gamma sweep, or several "
+        "sweeps side by side")
 
 
 def add_arguments(parser):
-    parser.add_argument("--sweep", required=True, help="folder written by `asymexp sweep mnist --out DIR`")
+    parser.add_argument("--sweep", required=True, action="append",
+                        help="folder written by `asymexp sweep mnist --out DIR`; repeat to compare grids at --epoch")
+    parser.add_argument("--epoch", type=int, default=None, metavar="E",
+                        help="analyse as of epoch E (an epoch every run evaluated); needed with several --sweep")
     parser.add_argument("--out", required=True, help="figure file (.png, .pdf or .svg)")
     add_json_argument(parser)
 
 
+def _runs(folder, epoch):
+    from asymexp.errors import AsymexpError
+    from asymexp.mnist.grid_compare import at_epoch
+    from asymexp.mnist.grid_report import load_runs
+    from asymexp.run_folder import read_manifest
+
+    manifest = read_manifest(folder)
+    if manifest is not None and manifest["command"] != "sweep mnist":
+        raise AsymexpError(f"--sweep {folder} holds an `asymexp {manifest['command']}` run; plot reads the "
+                           "folders of `asymexp sweep mnist`")
+    runs = load_runs(folder)
+    return runs if epoch is None else at_epoch(runs, epoch, str(folder))
+
+
 def run(args):
     from asymexp.errors import AsymexpError
-    from asymexp.mnist.grid_report import analyse, draw_figure, load_runs
-    from asymexp.run_folder import check_out_file, read_manifest
+    from asymexp.mnist.grid_report import analyse, draw_figure
+    from asymexp.run_folder import check_out_file
 
     check_out_file(args.out, (".png", ".pdf", ".svg"))
-    manifest = read_manifest(args.sweep)
-    if manifest is not None and manifest["command"] != "sweep mnist":
-        raise AsymexpError(f"--sweep {args.sweep} holds an `asymexp {manifest['command']}` run; plot reads the "
-                           "folders of `asymexp sweep mnist`")
-    runs = load_runs(args.sweep)
+    if args.epoch is not None and args.epoch < 1:
+        raise AsymexpError(f"--epoch {args.epoch} is not allowed; an epoch >= 1")
+    if len(args.sweep) > 1:
+        return _compare(args)
+    runs = _runs(args.sweep[0], args.epoch)
     summary = analyse(runs)
     summary["figure"] = str(draw_figure(runs, args.out))
     if args.json:
         emit_json(summary)
         return 0
     L = summary["depth"]
+    if summary.get("kind") == "lr-scale scan":
+        _print_scan(summary)
+        return 0
     print(f"{'gammas':<22} {'seeds':>5} {'epochs':>6} {'final test acc':>16} {'best':>7}")
     for row in summary["table"]:
         acc = "-" if row["final_test_acc"] is None else f"{row['final_test_acc']:.4f}"
@@ -36,5 +57,67 @@ def run(args):
         div = f" ({row['diverged']} diverged)" if row["diverged"] else ""
         print(f"{','.join(row['gammas']):<22} {row['seeds']:>5} {row['epochs']:>6} {acc:>16} {best:>7}{div}")
     print(f"\n{summary['statement']} (depth {L})")
+    print(f"figure: {summary['figure']}")
+    return 0
+
+
+def _print_scan(summary: dict) -> None:
+    """Text form of an lr-scale scan (:func:`asymexp.mnist.lr_choice.scan_summary`)."""
+    lrs = summary["lr_scales"]
+    print(f"{'gammas':<22} " + " ".join(f"{v:>8g}" for v in lrs) + "   chosen")
+    for row in summary["scan"]:
+        cells = {c["lr_scale"]: "div" if c["train_acc"] is None else f"{c['train_acc']:.4f}"
+                 for c in row["candidates"]}
+        chosen = "-" if row["lr_scale"] is None else f"{row['lr_scale']:g}"
+        edge = f" (open {row['open_side']})" if row["open_side"] else ""
+        edge += "" if row["determined"] or row["lr_scale"] is None else " (undetermined)"
+        print(f"{','.join(row['gammas']):<22} " + " ".join(f"{cells.get(v, '-'):>8}" for v in lrs)
+              + f"   {chosen}{edge}")
+    print(f"\n{summary['statement']}")
+    print(f"figure: {summary['figure']}")
+
+
+def _compare(args) -> int:
+    """Several sweeps at one epoch (:mod:`asymexp.mnist.grid_compare`): table, verdicts, rank agreement, figure."""
+    import os
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from asymexp.errors import AsymexpError
+    from asymexp.mnist.grid_compare import compare, figure
+
+    if args.epoch is None:
+        raise AsymexpError("several --sweep folders are compared at one epoch; add --epoch E (an epoch every run "
+                           "evaluated, e.g. 301 with --eval-every 10)")
+    names = [os.path.basename(os.path.normpath(f)) for f in args.sweep]
+    if len(set(names)) < len(names):
+        names = [os.path.normpath(f) for f in args.sweep]
+    summary = compare({n: _runs(f, args.epoch) for n, f in zip(names, args.sweep)}, args.epoch)
+    fig = figure(summary)
+    FigureCanvasAgg(fig)
+    fig.savefig(args.out, dpi=110)
+    summary["figure"] = str(args.out)
+    if args.json:
+        emit_json(summary)
+        return 0
+    print(f"test accuracy at epoch {args.epoch} (mean +- sd over seeds; seeds that left chance, mean epoch)")
+    print(f"{'gammas':<16} " + " ".join(f"{n[:24]:>30}" for n in names))
+    for row in summary["table"]:
+        cells = []
+        for n in names:
+            c = row[n]
+            if c is None or c["test_acc"] is None:
+                cells.append(f"{'-':>30}")
+                continue
+            sd = f"+-{c['test_acc_sd']:.3f}" if c["test_acc_sd"] is not None else ""
+            ep = f"{c['left_chance_epoch']:.0f}" if c["left_chance_epoch"] is not None else "-"
+            cells.append(f"{c['test_acc']:.3f}{sd} [{c['left_chance']}/{c['seeds']}, {ep}]".rjust(30))
+        print(f"{','.join(row['gammas']):<16} " + " ".join(cells))
+    for n, text in summary["verdicts"].items():
+        print(f"\n{n}: {text}")
+    for r in summary["rank_agreement"]:
+        tau = "-" if r["tau"] is None else f"{r['tau']:.3f} (p = {r['p_value']:.2g})"
+        print(f"Kendall tau of the {r['configurations']} configurations, {summary['rank_agreement_with']} vs "
+              f"{r['against']}: {tau}")
     print(f"figure: {summary['figure']}")
     return 0

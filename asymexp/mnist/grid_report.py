@@ -74,13 +74,22 @@ def _trend(values: list[tuple[float, float, int]]) -> dict:
 
 
 def analyse(runs: list[dict]) -> dict:
-    """Table and verdicts of a gamma grid (see the module docstring). JSON-ready."""
+    """Table and verdicts of a gamma grid (see the module docstring), or, for an lr-scale scan (several lr-scales
+    per gamma vector), the scan's choices (:func:`asymexp.mnist.lr_choice.scan_summary`). JSON-ready."""
+    from asymexp.mnist.lr_choice import is_scan, scan_summary
+
+    if is_scan(runs):
+        return scan_summary(runs)
     curves = _curves(runs)
+    lrs = defaultdict(set)
+    for r in runs:
+        lrs[r["gammas"]].add(float(r["lr_scale"]))
     depth = len(next(iter(curves)))
     table = []
     for g in sorted(curves, key=lambda t: tuple(_key(x) for x in t)):
         ep, mean, sd, n, nd = curves[g]
-        table.append({"gammas": list(g), "seeds": n, "diverged": nd, "epochs": int(ep[-1]) if len(ep) else 0,
+        table.append({"gammas": list(g), "lr_scale": min(lrs[g]), "seeds": n, "diverged": nd,
+                      "epochs": int(ep[-1]) if len(ep) else 0,
                       "final_test_acc": float(mean[-1]) if len(mean) else None,
                       "final_test_acc_sd": float(sd[-1]) if len(sd) and np.isfinite(sd[-1]) else None,
                       "best_test_acc": float(mean.max()) if len(mean) else None})
@@ -151,11 +160,49 @@ def figure(runs: list[dict]):
     return fig
 
 
+def scan_figure(runs: list[dict]):
+    """An lr-scale scan as a heat map: one row per gamma vector, one column per lr-scale, colour = final training
+    accuracy (mean over seeds; grey with "div" where every run diverged), the choice framed."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    from asymexp.mnist.lr_choice import scan_table
+
+    table = scan_table(runs)
+    lrs = sorted({c["lr_scale"] for row in table for c in row["candidates"]})
+    acc = np.full((len(table), len(lrs)), np.nan)
+    for i, row in enumerate(table):
+        for c in row["candidates"]:
+            acc[i, lrs.index(c["lr_scale"])] = np.nan if c["train_acc"] is None else c["train_acc"]
+    fig = Figure(figsize=(1.2 * len(lrs) + 2.6, 0.26 * len(table) + 1.4))
+    ax = fig.subplots()
+    from matplotlib import colormaps
+
+    im = ax.imshow(np.ma.masked_invalid(acc), aspect="auto", cmap=colormaps["viridis"].with_extremes(bad="0.8"),
+                   vmin=0, vmax=1)
+    for i, row in enumerate(table):
+        for j, lr in enumerate(lrs):
+            text = "div" if np.isnan(acc[i, j]) else f"{acc[i, j]:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if acc[i, j] < 0.6 else "k")
+        if row["lr_scale"] is not None:
+            ax.add_patch(Rectangle((lrs.index(row["lr_scale"]) - 0.5, i - 0.5), 1, 1, fill=False, ec="r", lw=1.5))
+    ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
+    ax.set_yticks(range(len(table)), ["(" + ", ".join(r["gammas"]) + ")" for r in table], fontsize=7)
+    ax.set_xlabel("lr-scale")
+    ax.set_title("final training accuracy (choice framed)", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.05)
+    fig.tight_layout()
+    return fig
+
+
 def draw_figure(runs: list[dict], path) -> Path:
-    """:func:`figure`, written to ``path`` (PNG/PDF/SVG, by its suffix); returns the path."""
+    """:func:`figure` (or :func:`scan_figure` for an lr-scale scan), written to ``path`` (PNG/PDF/SVG, by its
+    suffix); returns the path."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = figure(runs)
+    from asymexp.mnist.lr_choice import is_scan
+
+    fig = scan_figure(runs) if is_scan(runs) else figure(runs)
     FigureCanvasAgg(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,9 @@ def add_arguments(parser):
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce")
     parser.add_argument("--lr-scale", type=float, default=1.0)
+    parser.add_argument("--lr-scale-from", default=None, metavar="SCAN",
+                        help="each configuration's lr-scale from an lr-scale scan (a sweep mnist folder with an "
+                        "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md)")
     parser.add_argument("--preset", default="paper-mnist")
     parser.add_argument("--activation", choices=(*ACTIVATIONS, "relu"), default=None,
                         help="sigmoid, tanh or relu (default: the preset's, sigmoid)")
@@ -86,9 +89,12 @@ def build_tasks(args):
         raise SweepError(f"seeds {seeds} must be integers") from None
     lr_scales = [float(v) for v in axes.pop("lr_scale", [args.lr_scale])]
     losses = axes.pop("loss", [args.loss])
+    chosen = _lr_choice(args, axes["gammas"], seeds, losses) if getattr(args, "lr_scale_from", None) else None
     out = os.path.abspath(args.out)
     tasks = []
     for gammas in itertools.product(axes["gammas"], repeat=args.layers):
+        if chosen is not None:
+            lr_scales = [chosen[",".join(gammas)]]
         for seed, lr, loss in itertools.product(seeds, lr_scales, losses):
             extra = []
             if len(lr_scales) > 1:
@@ -109,6 +115,29 @@ def build_tasks(args):
     if tasks:
         _check_size(args, len(tasks), cfg)
     return balanced(tasks, args.epochs, out), train_worker
+
+
+def _lr_choice(args, gammas: list, seeds: list, losses: list) -> dict[str, float]:
+    """``{gammas: lr_scale}`` from the scan ``args.lr_scale_from`` (:func:`asymexp.mnist.lr_choice.choices_for`),
+    computed once per ``args``. Refuses an lr_scale axis or an --lr-scale besides it."""
+    from asymexp.mnist.lr_choice import choices_for
+    from asymexp.mnist.train import TrainConfig
+
+    if getattr(args, "_lr_chosen", None) is not None:
+        return args._lr_chosen
+    if "lr_scale" in parse_grid(args.grid) or args.lr_scale != 1.0:
+        raise SweepError("--lr-scale-from chooses each configuration's lr-scale; drop --lr-scale and the lr_scale "
+                         "grid axis")
+    if len(losses) > 1:
+        raise SweepError("--lr-scale-from takes one --loss (the scan's); drop the loss grid axis")
+    configs = [_config_dict(TrainConfig(gammas=",".join(g), widths=args.widths, layers=args.layers,
+                                        preset=args.preset, activation=args.activation, loss=losses[0],
+                                        batch=args.batch, dtype=args.dtype, seed=seeds[0], shuffle=args.shuffle,
+                                        threads=1, dataset=args.dataset, data_dir=args.data_dir,
+                                        n_train=args.n_train, n_test=args.n_test, **_options(args)))
+               for g in itertools.product(gammas, repeat=args.layers)]
+    args._lr_chosen = choices_for(args.lr_scale_from, configs)
+    return args._lr_chosen
 
 
 def balanced(tasks, epochs: int, out) -> list:
@@ -156,6 +185,9 @@ def folder_identity(args) -> tuple[dict, dict]:
               "lr_scale": [float(v) for v in axes.get("lr_scale", [args.lr_scale])],
               "loss": axes.get("loss", [args.loss])}
     params |= {k: v for k, v in _options(args).items() if v != DEFAULTS[k]}  # old sweep folders still match
+    if getattr(args, "lr_scale_from", None):
+        params["lr_scale"] = {"from": os.path.abspath(args.lr_scale_from),
+                              "chosen": _lr_choice(args, axes["gammas"], seeds, params["loss"])}
     return params, {"epochs": args.epochs} | _schedule(args, changed_only=True)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.activations.numba_forms import act, act_vec, dact_from_h, zlo
+from asymexp.activations.numba_forms import act, act_vec, dact_from_h, sigmoid_row_f32, zlo
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Act
 
@@ -48,7 +48,8 @@ def activate(Y, y0, n, B, kind, vec):
     """Y[b, y0:y0+n] <- sigma(Y[b, y0:y0+n]) for b < B, in place, one loop per row (so that it vectorizes).
 
     vec: the branch-free float64 :func:`asymexp.floatmath.sigmoid` / ``tanh`` (float64 only; compile without
-    fast-math); otherwise :func:`act` (libm, float32 tanh rational)."""
+    fast-math); otherwise :func:`act` (libm, float32 tanh rational), whose float32 sigmoid runs as
+    :func:`sigmoid_row_f32` (the same values, vectorized)."""
     one = Y.dtype.type(1.0)
     lo = zlo(Y)
     for b in range(B):
@@ -60,6 +61,8 @@ def activate(Y, y0, n, B, kind, vec):
             else:
                 for k in range(n):
                     row[k] = act_vec(np.float64(row[k]), Act.TANH)
+        elif kind == Act.SIGMOID and lo == -46.0:  # float32
+            sigmoid_row_f32(row)
         else:
             for k in range(n):
                 row[k] = act(row[k], kind, one, lo)

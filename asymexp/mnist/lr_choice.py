@@ -1,0 +1,161 @@
+"""Each configuration's own lr-scale, chosen from a scan (docs/mnist.md, "Step size chosen per configuration").
+
+A scan is an ``asymexp sweep mnist`` folder whose grid has an ``lr_scale`` axis (several lr-scales per gamma
+vector, typically one selection seed and a short run). For every gamma vector the choice is the lr-scale whose
+runs end with the highest **training** accuracy (mean over the scan's seeds, at the last epoch, which is always
+evaluated); a diverged run does not count, ties go to the smaller lr-scale. Training accuracy, not test
+accuracy: the choice must not see the test images whose accuracy the chosen grid then reports, and the scan's
+seeds should differ from the grid's.
+
+The choice is only as good as the scanned range: where it lies at the smallest or largest scanned lr-scale the
+bracket is open on that side, and :func:`scan_summary` says so in its statement. Where no lr-scale gets the
+training accuracy above :data:`CHANCE_EXIT` the scan cannot tell the candidates apart (each net answers nearly one
+class): the choice is then **undetermined** and falls back to lr-scale 1 (the paper's rates) when it was scanned,
+else to the smallest scanned; the statement names those configurations, and a longer scan would settle them. ``asymexp sweep mnist
+--lr-scale-from SCAN`` runs a grid with these choices (:func:`choices_for`).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from fractions import Fraction
+
+import numpy as np
+
+#: Fields of a task's config that may differ between a scan and the grid that takes its choices.
+FREE_FIELDS = ("gammas", "seed", "lr_scale", "epochs", "eval_every", "checkpoint_every", "threads")
+SCORE = "train_acc"
+CHANCE_EXIT = 0.2   # the accuracy a net must pass to have left chance (docs/mnist.md)
+
+
+def gamma_key(gammas) -> tuple:
+    """A gamma vector as exact fractions (so "0.5" and "1/2" are one configuration)."""
+    return tuple(Fraction(g) for g in gammas)
+
+
+def is_scan(runs: list[dict]) -> bool:
+    """Whether some gamma vector was run at more than one lr-scale (runs of :func:`grid_report.load_runs`)."""
+    seen = defaultdict(set)
+    for r in runs:
+        seen[gamma_key(r["gammas"])].add(float(r["lr_scale"]))
+    return any(len(v) > 1 for v in seen.values())
+
+
+def scan_table(runs: list[dict]) -> list[dict]:
+    """One row per gamma vector, in grid order: ``{"gammas", "candidates": [{"lr_scale", "train_acc" (mean over
+    finished seeds, or None), "seeds", "diverged"}], "lr_scale" (the choice, or None when every run diverged),
+    "train_acc", "determined" (some lr-scale passed :data:`CHANCE_EXIT`), "open_side" ("below"/"above" when a
+    determined choice is an end of the scanned range, else None)}``."""
+    groups = defaultdict(lambda: defaultdict(list))
+    names = {}
+    for r in runs:
+        k = gamma_key(r["gammas"])
+        names.setdefault(k, list(r["gammas"]))
+        groups[k][float(r["lr_scale"])].append(r)
+    table = []
+    for k in sorted(groups):
+        cands = []
+        for lr in sorted(groups[k]):
+            done = [r for r in groups[k][lr] if r["status"] == "finished" and r["history"]]
+            score = float(np.mean([r["history"][-1][SCORE] for r in done])) if done else None
+            cands.append({"lr_scale": lr, "train_acc": score, "seeds": len(done),
+                          "diverged": len(groups[k][lr]) - len(done)})
+        ok = [c for c in cands if c["train_acc"] is not None]
+        best = max(ok, key=lambda c: (c["train_acc"], -c["lr_scale"])) if ok else None
+        scanned = [c["lr_scale"] for c in cands]
+        determined = best is not None and best["train_acc"] > CHANCE_EXIT
+        if best is not None and not determined:
+            best = next((c for c in ok if c["lr_scale"] == 1.0), ok[0])
+        side = None
+        if determined and len(scanned) > 1:
+            side = "below" if best["lr_scale"] == scanned[0] else "above" if best["lr_scale"] == scanned[-1] else None
+        table.append({"gammas": names[k], "candidates": cands, "lr_scale": best and best["lr_scale"],
+                      "train_acc": best and best["train_acc"], "determined": determined, "open_side": side})
+    return table
+
+
+def scan_summary(runs: list[dict]) -> dict:
+    """The scan's table (:func:`scan_table`) and a statement: how many choices sit inside the scanned range and
+    how many at an end (open brackets), and which gamma vectors diverged at every lr-scale. JSON-ready."""
+    table = scan_table(runs)
+    lrs = sorted({c["lr_scale"] for row in table for c in row["candidates"]})
+    none = [",".join(r["gammas"]) for r in table if r["lr_scale"] is None]
+    counts = defaultdict(int)
+    for r in table:
+        if r["lr_scale"] is not None:
+            counts[r["lr_scale"]] += 1
+    open_rows = [r for r in table if r["open_side"] is not None]
+    undetermined = [",".join(r["gammas"]) for r in table if r["lr_scale"] is not None and not r["determined"]]
+    lines = [f"lr-scale scan of {len(table)} configurations over lr-scales {', '.join(f'{v:g}' for v in lrs)}: "
+             "chosen (highest final training accuracy) " + ", ".join(f"{v:g} in {counts[v]}" for v in sorted(counts)),
+             f"{len(open_rows)} choices lie at an end of the scanned range (bracket open there)"]
+    if undetermined:
+        lines.append(f"undetermined (no lr-scale above {CHANCE_EXIT} training accuracy; fallback "
+                     f"lr-scale 1 or the smallest) for {len(undetermined)}: {'; '.join(undetermined)}")
+    if none:
+        lines.append(f"every lr-scale diverged for {', '.join(none)}")
+    return {"kind": "lr-scale scan", "depth": len(table[0]["gammas"]) if table else 0, "lr_scales": lrs,
+            "configurations": len(table), "scan": table, "statement": "; ".join(lines)}
+
+
+def choices_for(scan_dir, configs: list[dict]) -> dict[str, float]:
+    """``{gammas as written in configs: lr_scale}`` for the grid's task configs (dicts of
+    :class:`asymexp.mnist.train.TrainConfig` fields), from the scan folder ``scan_dir``.
+
+    Raises :class:`asymexp.executor.SweepError` (exit status 2, one line) when the folder is not a finished scan,
+    when its runs differ from the grid in a setting other than :data:`FREE_FIELDS`, when a configuration of the
+    grid is missing from it, or when every lr-scale of a configuration diverged."""
+    from asymexp.executor import SweepError, load_results
+
+    docs = [d for d in load_results(scan_dir) if "config" in d.get("params", {})]
+    if not docs:
+        raise SweepError(f"--lr-scale-from {scan_dir}: no finished tasks of `asymexp sweep mnist` there")
+    scan_cfgs = [d["params"]["config"] for d in docs]
+    grid_fixed = {k: v for k, v in configs[0].items() if k not in FREE_FIELDS}
+    for cfg in scan_cfgs:
+        fixed = {k: v for k, v in cfg.items() if k not in FREE_FIELDS}
+        diff = sorted(k for k in set(fixed) | set(grid_fixed) if fixed.get(k) != grid_fixed.get(k))
+        if diff:
+            k = diff[0]
+            raise SweepError(f"--lr-scale-from {scan_dir}: its runs differ from this grid in {', '.join(diff)} "
+                             f"(scan {k}={fixed.get(k)!r}, grid {k}={grid_fixed.get(k)!r}); scan with the "
+                             "grid's settings")
+    from asymexp.mnist.grid_report import load_runs
+
+    runs = load_runs(scan_dir)
+    if not is_scan(runs):
+        raise SweepError(f"--lr-scale-from {scan_dir}: not an lr-scale scan (one lr-scale per configuration); "
+                         'run it with --grid "lr_scale=V1,V2,..."')
+    _check_complete(scan_dir, runs)
+    table = {gamma_key(r["gammas"]): r for r in scan_table(runs)}
+    out = {}
+    for cfg in configs:
+        gammas = str(cfg["gammas"])
+        parts = gammas.split(",") * (int(cfg["layers"]) if cfg.get("layers") and "," not in gammas else 1)
+        row = table.get(gamma_key(parts))
+        if row is None:
+            raise SweepError(f"--lr-scale-from {scan_dir}: gammas {gammas} were not scanned; scan every "
+                             "configuration of the grid")
+        if row["lr_scale"] is None:
+            raise SweepError(f"--lr-scale-from {scan_dir}: every scanned lr-scale diverged for gammas {gammas}; "
+                             "scan smaller lr-scales")
+        out[gammas] = row["lr_scale"]
+    return out
+
+
+def _check_complete(scan_dir, runs: list[dict]) -> None:
+    """Refuse a scan whose tasks are not all finished (its manifest's lr-scales x seeds for every gamma vector):
+    a choice among the candidates that happen to be done would depend on the order the tasks ran in."""
+    from asymexp.executor import SweepError
+    from asymexp.run_folder import read_manifest
+
+    manifest = read_manifest(scan_dir) or {}
+    params = manifest.get("parameters", {})
+    want = len(params.get("lr_scale", [])) * len(params.get("seeds", []))
+    have = defaultdict(int)
+    for r in runs:
+        have[gamma_key(r["gammas"])] += 1
+    short = [",".join(str(g) for g in k) for k, n in have.items() if n < want]
+    if not want or short:
+        raise SweepError(f"--lr-scale-from {scan_dir}: the scan is unfinished ("
+                         + (f"{len(short)} configurations have fewer than {want} runs" if want else "no manifest")
+                         + "); rerun its command to finish it")
