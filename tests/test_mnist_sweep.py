@@ -76,3 +76,11 @@ def test_analysis_calls_equal_accuracies_flat_not_rising():
     a = analyse(runs)
     assert all(t["flat"] and not t["rises"] for t in a["rises_with_last_gamma"])
     assert "rises with gamma_2 at fixed inner gammas in 0 of 2" in a["statement"] and "is flat" in a["statement"]
+
+
+def test_a_clear_rise_is_a_rise():
+    # first to last up by far more than 2 SE, but not monotone: neither "rises" nor "clear"
+    runs = [_run(("0.5", g), s, [0.1, a + 0.001 * s]) for g, a in (("0.5", 0.858), ("0.7", 0.871), ("1", 0.867))
+            for s in range(3)]
+    t = analyse(runs)["rises_with_last_gamma"][0]
+    assert not t["rises"] and not t["clear"] and t["first_to_last"] > 2 * t["first_to_last_se"]

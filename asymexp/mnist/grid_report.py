@@ -62,7 +62,7 @@ def _curves(runs):
 
 def _trend(values: list[tuple[float, float, int]]) -> dict:
     """Shape of a sequence of (mean, sd, n): ``rises`` (non-decreasing, last above first), ``flat`` (all means
-    equal), and ``clear`` (the end-to-end rise exceeds twice its standard error over seeds)."""
+    equal), and ``clear`` (it rises, and the end-to-end rise exceeds twice its standard error over seeds)."""
     means = [v[0] for v in values]
     monotone = all(b >= a for a, b in zip(means, means[1:]))
     se = [v[1] / np.sqrt(v[2]) if v[2] > 1 and np.isfinite(v[1]) else np.nan for v in values]
@@ -70,7 +70,7 @@ def _trend(values: list[tuple[float, float, int]]) -> dict:
     diff_se = float(np.hypot(se[0], se[-1]))
     return {"rises": bool(monotone and diff > 0), "flat": bool(max(means) == min(means)),
             "first_to_last": float(diff), "first_to_last_se": diff_se if np.isfinite(diff_se) else None,
-            "clear": bool(np.isfinite(diff_se) and diff > 2 * diff_se)}
+            "clear": bool(monotone and diff > 0 and np.isfinite(diff_se) and diff > 2 * diff_se)}
 
 
 def analyse(runs: list[dict]) -> dict:
@@ -162,7 +162,8 @@ def figure(runs: list[dict]):
 
 def scan_figure(runs: list[dict]):
     """An lr-scale scan as a heat map: one row per gamma vector, one column per lr-scale, colour = final training
-    accuracy (mean over seeds; grey with "div" where every run diverged), the choice framed."""
+    accuracy (mean over seeds; grey with "div" where every run diverged), the choice framed (dashed where it is
+    undetermined: no lr-scale left chance)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -185,11 +186,12 @@ def scan_figure(runs: list[dict]):
             text = "div" if np.isnan(acc[i, j]) else f"{acc[i, j]:.2f}"
             ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if acc[i, j] < 0.6 else "k")
         if row["lr_scale"] is not None:
-            ax.add_patch(Rectangle((lrs.index(row["lr_scale"]) - 0.5, i - 0.5), 1, 1, fill=False, ec="r", lw=1.5))
+            ax.add_patch(Rectangle((lrs.index(row["lr_scale"]) - 0.5, i - 0.5), 1, 1, fill=False, ec="r", lw=1.5,
+                                   ls="-" if row["determined"] else "--"))
     ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
     ax.set_yticks(range(len(table)), ["(" + ", ".join(r["gammas"]) + ")" for r in table], fontsize=7)
     ax.set_xlabel("lr-scale")
-    ax.set_title("final training accuracy (choice framed)", fontsize=9)
+    ax.set_title("final training accuracy (choice framed; dashed: undetermined, at chance everywhere)", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.05)
     fig.tight_layout()
     return fig
