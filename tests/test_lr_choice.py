@@ -151,6 +151,13 @@ def test_plot_compares_sweeps_at_an_epoch(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["grids"] == ["a", "b"] and len(out["table"]) == 4 and fig.stat().st_size > 1000
     assert all(r["b"]["lr_scale"] == 30.0 and r["a"]["seeds"] == 2 for r in out["table"])
+    assert main(["plot", "--sweep", str(a), "--sweep", str(b), "--epoch", "1", "--epoch", "2", "--out", str(fig),
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["epochs"] == {"a": 1, "b": 2} and all(r["a"]["seeds"] == 2 for r in out["table"])
+    assert main(["plot", "--sweep", str(a), "--sweep", str(b), "--epoch", "1", "--epoch", "2", "--epoch", "2",
+                 "--out", str(fig)]) == 2
+    assert "one per folder" in capsys.readouterr().err
     assert main(["plot", "--sweep", str(a), "--sweep", str(b), "--out", str(fig)]) == 2
     assert "add --epoch" in capsys.readouterr().err
     assert main(["plot", "--sweep", str(a), "--epoch", "5", "--out", str(fig)]) == 2

@@ -8,8 +8,9 @@ HELP = ("figure (test accuracy vs epoch per gamma_L) and summary table of an MNI
 def add_arguments(parser):
     parser.add_argument("--sweep", required=True, action="append",
                         help="folder written by `asymexp sweep mnist --out DIR`; repeat to compare grids at --epoch")
-    parser.add_argument("--epoch", type=int, default=None, metavar="E",
-                        help="analyse as of epoch E (an epoch every run evaluated); needed with several --sweep")
+    parser.add_argument("--epoch", type=int, action="append", default=None, metavar="E",
+                        help="analyse as of epoch E (an epoch every run evaluated); needed with several --sweep: "
+                        "once for all, or once per --sweep in their order")
     parser.add_argument("--out", required=True, help="figure file (.png, .pdf or .svg)")
     add_json_argument(parser)
 
@@ -34,11 +35,15 @@ def run(args):
     from asymexp.run_folder import check_out_file
 
     check_out_file(args.out, (".png", ".pdf", ".svg"))
-    if args.epoch is not None and args.epoch < 1:
-        raise AsymexpError(f"--epoch {args.epoch} is not allowed; an epoch >= 1")
+    bad = [e for e in args.epoch or [] if e < 1]
+    if bad:
+        raise AsymexpError(f"--epoch {bad[0]} is not allowed; an epoch >= 1")
+    if args.epoch and len(args.epoch) not in (1, len(args.sweep)):
+        raise AsymexpError(f"{len(args.epoch)} --epoch values for {len(args.sweep)} --sweep folders; give one for "
+                           "all, or one per folder")
     if len(args.sweep) > 1:
         return _compare(args)
-    runs = _runs(args.sweep[0], args.epoch)
+    runs = _runs(args.sweep[0], args.epoch[0] if args.epoch else None)
     summary = analyse(runs)
     summary["figure"] = str(draw_figure(runs, args.out))
     if args.json:
@@ -86,13 +91,14 @@ def _compare(args) -> int:
     from asymexp.errors import AsymexpError
     from asymexp.mnist.grid_compare import compare, figure
 
-    if args.epoch is None:
+    if not args.epoch:
         raise AsymexpError("several --sweep folders are compared at one epoch; add --epoch E (an epoch every run "
                            "evaluated, e.g. 301 with --eval-every 10)")
     names = [os.path.basename(os.path.normpath(f)) for f in args.sweep]
     if len(set(names)) < len(names):
         names = [os.path.normpath(f) for f in args.sweep]
-    summary = compare({n: _runs(f, args.epoch) for n, f in zip(names, args.sweep)}, args.epoch)
+    epochs = dict(zip(names, args.epoch * len(names) if len(args.epoch) == 1 else args.epoch))
+    summary = compare({n: _runs(f, epochs[n]) for n, f in zip(names, args.sweep)}, epochs)
     fig = figure(summary)
     FigureCanvasAgg(fig)
     fig.savefig(args.out, dpi=110)
@@ -100,7 +106,8 @@ def _compare(args) -> int:
     if args.json:
         emit_json(summary)
         return 0
-    print(f"test accuracy at epoch {args.epoch} (mean +- sd over seeds; seeds that left chance, mean epoch)")
+    at = ", ".join(f"{n} {e}" for n, e in epochs.items())
+    print(f"test accuracy at the epochs {at} (mean +- sd over seeds; seeds that left chance, mean epoch)")
     print(f"{'gammas':<16} " + " ".join(f"{n[:24]:>30}" for n in names))
     for row in summary["table"]:
         cells = []

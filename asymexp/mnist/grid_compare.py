@@ -1,8 +1,9 @@
-"""Several MNIST gamma grids side by side at one epoch (docs/mnist.md, "Step size chosen per configuration").
+"""Several MNIST gamma grids side by side at one epoch (docs/mnist.md, "Normalization and step size").
 
 The same 27 (or 9) gamma vectors run several ways (plain or mean-last, the paper's rates or each configuration's
 own lr-scale) are compared at a common epoch E, which every run must have evaluated (with ``--eval-every 10``
-the epochs 1, 11, 21, ...; E = 301 is one of them). Per grid and gamma vector: the test accuracy at E (mean and
+the epochs 1, 11, 21, ...; E = 301 is one of them), or each grid at its own epoch (e.g. a 1500-epoch grid at
+its end against 301-epoch grids). Per grid and gamma vector: the test accuracy at E (mean and
 sd over seeds), how many seeds have **left chance** by E (test accuracy above :data:`CHANCE_EXIT`, the
 threshold used throughout docs/mnist.md) and the mean first epoch they did, and the grid's verdicts at E
 (:func:`asymexp.mnist.grid_report.analyse`). Whether the ranking of the gamma vectors survives from one grid to
@@ -43,14 +44,15 @@ def left_chance(history: list[dict]) -> int | None:
     return next((int(h["epoch"]) for h in history if h["test_acc"] > CHANCE_EXIT), None)
 
 
-def compare(grids: dict[str, list[dict]], epoch: int) -> dict:
+def compare(grids: dict[str, list[dict]], epoch: int | dict[str, int]) -> dict:
     """Side-by-side table, per-grid verdicts and rank agreement of ``grids`` ({name: runs of
-    :func:`asymexp.mnist.grid_report.load_runs`}) at ``epoch``. JSON-ready."""
+    :func:`asymexp.mnist.grid_report.load_runs`}) at ``epoch`` (one for all, or {name: epoch}). JSON-ready."""
     from scipy.stats import kendalltau
 
     from asymexp.mnist.grid_report import analyse
 
-    cut = {name: at_epoch(runs, epoch, name) for name, runs in grids.items()}
+    epochs = epoch if isinstance(epoch, dict) else {name: epoch for name in grids}
+    cut = {name: at_epoch(runs, epochs[name], name) for name, runs in grids.items()}
     cells = defaultdict(dict)
     for name, runs in cut.items():
         by_g = defaultdict(list)
@@ -82,7 +84,7 @@ def compare(grids: dict[str, list[dict]], epoch: int) -> dict:
         res = kendalltau([cells[k][base]["test_acc"] for k in both], [cells[k][n]["test_acc"] for k in both])
         ranks.append({"against": n, "tau": float(res.statistic), "p_value": float(res.pvalue),
                       "configurations": len(both)})
-    return {"kind": "grid comparison", "epoch": epoch, "grids": names, "table": table, "verdicts": verdicts,
+    return {"kind": "grid comparison", "epochs": epochs, "grids": names, "table": table, "verdicts": verdicts,
             "rank_agreement_with": base, "rank_agreement": ranks}
 
 
@@ -91,19 +93,21 @@ def figure(summary: dict):
     from matplotlib.figure import Figure
 
     names, table = summary["grids"], summary["table"]
-    fig = Figure(figsize=(max(6.0, 0.36 * len(table) + 2), 4.0))
+    at = sorted(set(summary["epochs"].values()))
+    fig = Figure(figsize=(max(6.0, 0.36 * len(table) + 4), 4.0))
     ax = fig.subplots()
     x = np.arange(len(table))
     width = 0.8 / max(len(names), 1)
     for i, n in enumerate(names):
         y = [np.nan if (r[n] or {}).get("test_acc") is None else r[n]["test_acc"] for r in table]
         e = [0 if (r[n] or {}).get("test_acc_sd") is None else r[n]["test_acc_sd"] for r in table]
-        ax.errorbar(x - 0.4 + width * (i + 0.5), y, yerr=e, fmt="o", ms=3.5, capsize=1.5, lw=0.8, label=n)
+        label = n if len(at) == 1 else f"{n} (epoch {summary['epochs'][n]})"
+        ax.errorbar(x - 0.4 + width * (i + 0.5), y, yerr=e, fmt="o", ms=3.5, capsize=1.5, lw=0.8, label=label)
     ax.axhline(CHANCE_EXIT, color="0.6", lw=0.8, ls=":")
     ax.set_xticks(x, ["(" + ",".join(r["gammas"]) + ")" for r in table], rotation=90, fontsize=7)
-    ax.set_ylabel(f"test accuracy at epoch {summary['epoch']}")
+    ax.set_ylabel(f"test accuracy at epoch {', '.join(map(str, at))}")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     return fig
