@@ -64,6 +64,8 @@ def test_choice_property_over_random_scans(cells):
 def test_one_lr_per_configuration_is_not_a_scan():
     runs = [_run(("1",), 1.0, s, 0.5) for s in range(3)]
     assert not is_scan(runs) and "rises_with_last_gamma" in analyse(runs)
+    bare = [{k: v for k, v in r.items() if k != "lr_scale"} for r in runs]   # as the tutorials build them
+    assert analyse(bare)["table"][0]["lr_scale"] == 1.0
 
 
 BASE = ["--layers", "2", "--widths", "4", "--epochs", "2", "--n-train", "100", "--n-test", "60", "--workers", "0"]

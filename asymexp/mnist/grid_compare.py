@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from asymexp.mnist.lr_choice import CHANCE_EXIT, gamma_key
+from asymexp.mnist.lr_choice import CHANCE_EXIT, gamma_key, run_lr_scale
 
 
 def at_epoch(runs: list[dict], epoch: int, name: str = "") -> list[dict]:
@@ -63,7 +63,7 @@ def compare(grids: dict[str, list[dict]], epoch: int | dict[str, int]) -> dict:
             acc = np.array([r["history"][-1]["test_acc"] for r in done])
             exits = [left_chance(r["history"]) for r in done]
             left = [e for e in exits if e is not None]
-            cells[k][name] = {"gammas": list(rs[0]["gammas"]), "lr_scale": float(rs[0]["lr_scale"]),
+            cells[k][name] = {"gammas": list(rs[0]["gammas"]), "lr_scale": run_lr_scale(rs[0]),
                               "seeds": len(done), "diverged": len(rs) - len(done),
                               "test_acc": float(acc.mean()) if len(acc) else None,
                               "test_acc_sd": float(acc.std(ddof=1)) if len(acc) > 1 else None,

@@ -76,14 +76,14 @@ def _trend(values: list[tuple[float, float, int]]) -> dict:
 def analyse(runs: list[dict]) -> dict:
     """Table and verdicts of a gamma grid (see the module docstring), or, for an lr-scale scan (several lr-scales
     per gamma vector), the scan's choices (:func:`asymexp.mnist.lr_choice.scan_summary`). JSON-ready."""
-    from asymexp.mnist.lr_choice import is_scan, scan_summary
+    from asymexp.mnist.lr_choice import is_scan, run_lr_scale, scan_summary
 
     if is_scan(runs):
         return scan_summary(runs)
     curves = _curves(runs)
     lrs = defaultdict(set)
     for r in runs:
-        lrs[r["gammas"]].add(float(r["lr_scale"]))
+        lrs[r["gammas"]].add(run_lr_scale(r))
     depth = len(next(iter(curves)))
     table = []
     for g in sorted(curves, key=lambda t: tuple(_key(x) for x in t)):

@@ -32,11 +32,16 @@ def gamma_key(gammas) -> tuple:
     return tuple(Fraction(g) for g in gammas)
 
 
+def run_lr_scale(run: dict) -> float:
+    """A run's lr-scale; a run dict without one (built by hand, as in the tutorials) ran at scale 1."""
+    return float(run.get("lr_scale", 1.0))
+
+
 def is_scan(runs: list[dict]) -> bool:
     """Whether some gamma vector was run at more than one lr-scale (runs of :func:`grid_report.load_runs`)."""
     seen = defaultdict(set)
     for r in runs:
-        seen[gamma_key(r["gammas"])].add(float(r["lr_scale"]))
+        seen[gamma_key(r["gammas"])].add(run_lr_scale(r))
     return any(len(v) > 1 for v in seen.values())
 
 
@@ -50,7 +55,7 @@ def scan_table(runs: list[dict]) -> list[dict]:
     for r in runs:
         k = gamma_key(r["gammas"])
         names.setdefault(k, list(r["gammas"]))
-        groups[k][float(r["lr_scale"])].append(r)
+        groups[k][run_lr_scale(r)].append(r)
     table = []
     for k in sorted(groups):
         cands = []
