@@ -86,10 +86,9 @@ def _compare(args) -> int:
     """Several sweeps at one epoch (:mod:`asymexp.mnist.grid_compare`): table, verdicts, rank agreement, figure."""
     import os
 
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     from asymexp.errors import AsymexpError
     from asymexp.mnist.grid_compare import compare, figure
+    from asymexp.mnist.grid_report import save_figure
 
     if not args.epoch:
         raise AsymexpError("several --sweep folders are compared at one epoch; add --epoch E (an epoch every run "
@@ -99,10 +98,7 @@ def _compare(args) -> int:
         names = [os.path.normpath(f) for f in args.sweep]
     epochs = dict(zip(names, args.epoch * len(names) if len(args.epoch) == 1 else args.epoch))
     summary = compare({n: _runs(f, epochs[n]) for n, f in zip(names, args.sweep)}, epochs)
-    fig = figure(summary)
-    FigureCanvasAgg(fig)
-    fig.savefig(args.out, dpi=110)
-    summary["figure"] = str(args.out)
+    summary["figure"] = str(save_figure(figure(summary), args.out))
     if args.json:
         emit_json(summary)
         return 0

@@ -200,11 +200,15 @@ def scan_figure(runs: list[dict]):
 def draw_figure(runs: list[dict], path) -> Path:
     """:func:`figure` (or :func:`scan_figure` for an lr-scale scan), written to ``path`` (PNG/PDF/SVG, by its
     suffix); returns the path."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     from asymexp.mnist.lr_choice import is_scan
 
-    fig = scan_figure(runs) if is_scan(runs) else figure(runs)
+    return save_figure(scan_figure(runs) if is_scan(runs) else figure(runs), path)
+
+
+def save_figure(fig, path) -> Path:
+    """Write a pyplot-free ``Figure`` to ``path`` (PNG/PDF/SVG, by its suffix; folders created); returns the path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

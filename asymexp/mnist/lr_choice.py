@@ -111,7 +111,10 @@ def choices_for(scan_dir, configs: list[dict]) -> dict[str, float]:
     grid is missing from it, or when every lr-scale of a configuration diverged."""
     from asymexp.executor import SweepError, load_results
 
-    docs = [d for d in load_results(scan_dir) if "config" in d.get("params", {})]
+    try:
+        docs = [d for d in load_results(scan_dir) if "config" in d.get("params", {})]
+    except SweepError as exc:
+        raise SweepError(f"--lr-scale-from: {exc}") from None
     if not docs:
         raise SweepError(f"--lr-scale-from {scan_dir}: no finished tasks of `asymexp sweep mnist` there")
     scan_cfgs = [d["params"]["config"] for d in docs]
