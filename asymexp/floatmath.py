@@ -205,8 +205,8 @@ def _exp2_table_entry(j: int, n: int = 32) -> int:
     arithmetic (2^(j/n) is in [1, 2), so its double is m 2^-52 with m the rounded n-th root of 2^(52 n + j))."""
     target = 1 << (52 * n + j)
     m = 1 << 52
-    for step in range(52, -1, -1):           # floor of the n-th root, bit by bit
-        if (m | (1 << step)) ** n <= target and step < 52:
+    for step in range(51, -1, -1):           # floor of the n-th root, bit by bit below the leading one
+        if (m | (1 << step)) ** n <= target:
             m |= 1 << step
     if (2 * m + 1) ** n <= target << n:      # (m + 1/2)^n <= 2^(52n+j): round up (the tie cannot occur)
         m += 1

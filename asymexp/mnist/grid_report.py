@@ -17,10 +17,17 @@ import numpy as np
 
 def load_runs(out_dir) -> list[dict]:
     """Finished tasks of ``asymexp sweep mnist``: ``[{"gammas": (str,...), "seed", "history", "status"}]``."""
-    from asymexp.executor import SweepError, load_results
+    from asymexp.executor import load_results
+
+    return runs_of(load_results(out_dir), out_dir)
+
+
+def runs_of(docs: list[dict], out_dir) -> list[dict]:
+    """:func:`load_runs` from task documents already read (``asymexp.executor.load_results`` of ``out_dir``)."""
+    from asymexp.executor import SweepError
 
     runs = []
-    for doc in load_results(out_dir):
+    for doc in docs:
         cfg = doc.get("params", {}).get("config")
         if cfg is None or "history" not in doc.get("result", {}):
             raise SweepError(f"{out_dir}: task {doc.get('key')} is not an mnist sweep result")

@@ -102,9 +102,10 @@ def scan_summary(runs: list[dict]) -> dict:
             "configurations": len(table), "scan": table, "statement": "; ".join(lines)}
 
 
-def choices_for(scan_dir, configs: list[dict]) -> dict[str, float]:
-    """``{gammas as written in configs: lr_scale}`` for the grid's task configs (dicts of
-    :class:`asymexp.mnist.train.TrainConfig` fields), from the scan folder ``scan_dir``.
+def choices_for(scan_dir, sample: dict, vectors: list[str]) -> dict[str, float]:
+    """``{gammas: lr_scale}`` for the grid's gamma vectors (``vectors``, comma-separated as the grid writes them),
+    from the scan folder ``scan_dir``; ``sample`` is one task config of the grid (a dict of
+    :class:`asymexp.mnist.train.TrainConfig` fields) whose settings the scan must share.
 
     Raises :class:`asymexp.executor.SweepError` (exit status 2, one line) when the folder is not a finished scan,
     when its runs differ from the grid in a setting other than :data:`FREE_FIELDS`, when a configuration of the
@@ -117,9 +118,8 @@ def choices_for(scan_dir, configs: list[dict]) -> dict[str, float]:
         raise SweepError(f"--lr-scale-from: {exc}") from None
     if not docs:
         raise SweepError(f"--lr-scale-from {scan_dir}: no finished tasks of `asymexp sweep mnist` there")
-    scan_cfgs = [d["params"]["config"] for d in docs]
-    grid_fixed = {k: v for k, v in configs[0].items() if k not in FREE_FIELDS}
-    for cfg in scan_cfgs:
+    grid_fixed = {k: v for k, v in sample.items() if k not in FREE_FIELDS}
+    for cfg in (d["params"]["config"] for d in docs):
         fixed = {k: v for k, v in cfg.items() if k not in FREE_FIELDS}
         diff = sorted(k for k in set(fixed) | set(grid_fixed) if fixed.get(k) != grid_fixed.get(k))
         if diff:
@@ -127,19 +127,17 @@ def choices_for(scan_dir, configs: list[dict]) -> dict[str, float]:
             raise SweepError(f"--lr-scale-from {scan_dir}: its runs differ from this grid in {', '.join(diff)} "
                              f"(scan {k}={fixed.get(k)!r}, grid {k}={grid_fixed.get(k)!r}); scan with the "
                              "grid's settings")
-    from asymexp.mnist.grid_report import load_runs
+    from asymexp.mnist.grid_report import runs_of
 
-    runs = load_runs(scan_dir)
+    runs = runs_of(docs, scan_dir)
     if not is_scan(runs):
         raise SweepError(f"--lr-scale-from {scan_dir}: not an lr-scale scan (one lr-scale per configuration); "
                          'run it with --grid "lr_scale=V1,V2,..."')
     _check_complete(scan_dir, runs)
     table = {gamma_key(r["gammas"]): r for r in scan_table(runs)}
     out = {}
-    for cfg in configs:
-        gammas = str(cfg["gammas"])
-        parts = gammas.split(",") * (int(cfg["layers"]) if cfg.get("layers") and "," not in gammas else 1)
-        row = table.get(gamma_key(parts))
+    for gammas in vectors:
+        row = table.get(gamma_key(gammas.split(",")))
         if row is None:
             raise SweepError(f"--lr-scale-from {scan_dir}: gammas {gammas} were not scanned; scan every "
                              "configuration of the grid")

@@ -87,12 +87,25 @@ def build_tasks(args):
         seeds = [int(s) for s in seeds]
     except ValueError:
         raise SweepError(f"seeds {seeds} must be integers") from None
+    lr_axis = "lr_scale" in axes
     lr_scales = [float(v) for v in axes.pop("lr_scale", [args.lr_scale])]
     losses = axes.pop("loss", [args.loss])
-    chosen = _lr_choice(args, axes["gammas"], seeds, losses) if getattr(args, "lr_scale_from", None) else None
+
+    def config(gammas, seed, lr, loss):
+        return TrainConfig(gammas=",".join(gammas), widths=args.widths, layers=args.layers, preset=args.preset,
+                           activation=args.activation, loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch,
+                           dtype=args.dtype, seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
+                           data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
+                           **_options(args), **_schedule(args))
+
+    vectors = list(itertools.product(axes["gammas"], repeat=args.layers))
+    chosen = None
+    if getattr(args, "lr_scale_from", None):
+        chosen = _lr_choice(args, lr_axis, losses, _config_dict(config(vectors[0], seeds[0], 1.0, losses[0])),
+                            [",".join(g) for g in vectors])
     out = os.path.abspath(args.out)
     tasks = []
-    for gammas in itertools.product(axes["gammas"], repeat=args.layers):
+    for gammas in vectors:
         if chosen is not None:
             lr_scales = [chosen[",".join(gammas)]]
         for seed, lr, loss in itertools.product(seeds, lr_scales, losses):
@@ -102,11 +115,7 @@ def build_tasks(args):
             if len(losses) > 1:
                 extra.append(("loss", loss))
             key = _task_key(gammas, seed, extra)
-            cfg = TrainConfig(gammas=",".join(gammas), widths=args.widths, layers=args.layers, preset=args.preset,
-                              activation=args.activation, loss=loss, lr_scale=lr, epochs=args.epochs, batch=args.batch, dtype=args.dtype,
-                              seed=seed, shuffle=args.shuffle, threads=1, dataset=args.dataset,
-                              data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
-                              **_options(args), **_schedule(args))
+            cfg = config(gammas, seed, lr, loss)
             build_spec(cfg)  # validate every configuration before starting any
             run_dir = f"runs/{key}"
             tasks.append(Task(key, {"config": _config_dict(cfg), "checkpoint_dir": run_dir},
@@ -117,26 +126,18 @@ def build_tasks(args):
     return balanced(tasks, args.epochs, out), train_worker
 
 
-def _lr_choice(args, gammas: list, seeds: list, losses: list) -> dict[str, float]:
-    """``{gammas: lr_scale}`` from the scan ``args.lr_scale_from`` (:func:`asymexp.mnist.lr_choice.choices_for`),
-    computed once per ``args``. Refuses an lr_scale axis or an --lr-scale besides it."""
+def _lr_choice(args, lr_axis: bool, losses: list, sample: dict, vectors: list[str]) -> dict[str, float]:
+    """``{gammas: lr_scale}`` for the gamma ``vectors`` from the scan ``args.lr_scale_from``
+    (:func:`asymexp.mnist.lr_choice.choices_for`; ``sample`` one task's config), kept on ``args`` for the
+    manifest (:func:`folder_identity`). Refuses an lr_scale axis, an --lr-scale or several losses besides it."""
     from asymexp.mnist.lr_choice import choices_for
-    from asymexp.mnist.train import TrainConfig
 
-    if getattr(args, "_lr_chosen", None) is not None:
-        return args._lr_chosen
-    if "lr_scale" in parse_grid(args.grid) or args.lr_scale != 1.0:
+    if lr_axis or args.lr_scale != 1.0:
         raise SweepError("--lr-scale-from chooses each configuration's lr-scale; drop --lr-scale and the lr_scale "
                          "grid axis")
     if len(losses) > 1:
         raise SweepError("--lr-scale-from takes one --loss (the scan's); drop the loss grid axis")
-    configs = [_config_dict(TrainConfig(gammas=",".join(g), widths=args.widths, layers=args.layers,
-                                        preset=args.preset, activation=args.activation, loss=losses[0],
-                                        batch=args.batch, dtype=args.dtype, seed=seeds[0], shuffle=args.shuffle,
-                                        threads=1, dataset=args.dataset, data_dir=args.data_dir,
-                                        n_train=args.n_train, n_test=args.n_test, **_options(args)))
-               for g in itertools.product(gammas, repeat=args.layers)]
-    args._lr_chosen = choices_for(args.lr_scale_from, configs)
+    args._lr_chosen = choices_for(args.lr_scale_from, sample, vectors)
     return args._lr_chosen
 
 
@@ -186,8 +187,9 @@ def folder_identity(args) -> tuple[dict, dict]:
               "loss": axes.get("loss", [args.loss])}
     params |= {k: v for k, v in _options(args).items() if v != DEFAULTS[k]}  # old sweep folders still match
     if getattr(args, "lr_scale_from", None):
-        params["lr_scale"] = {"from": os.path.abspath(args.lr_scale_from),
-                              "chosen": _lr_choice(args, axes["gammas"], seeds, params["loss"])}
+        if getattr(args, "_lr_chosen", None) is None:
+            build_tasks(args)  # sets args._lr_chosen (run() has called it already)
+        params["lr_scale"] = {"from": os.path.abspath(args.lr_scale_from), "chosen": args._lr_chosen}
     return params, {"epochs": args.epochs} | _schedule(args, changed_only=True)
 
 
