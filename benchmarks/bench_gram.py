@@ -1,4 +1,4 @@
-"""Benchmark: the Gram chain (asymexp.gram.simulate, vectorized over runs, sampled rows) against plain per-run loops.
+"""Benchmark: the Gram chain (asymexp.bn.gram.simulate, vectorized over runs, sampled rows) against plain per-run loops.
 
 Workload (the target: <= 10 s): norm bn, tanh, depth 600, width d = 512, batch n = 4, 20 runs. Baselines, in the
 same run:
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from asymexp.gram.gram_chain import gram, input_batch, psd_sqrt, row_normalize, simulate
+from asymexp.bn.gram.gram_chain import gram, input_batch, psd_sqrt, row_normalize, simulate
 
 D, N, RUNS = 512, 4, 20
 

@@ -11,12 +11,12 @@ PKG = Path(__file__).resolve().parent.parent / "asymexp"
 # docs/architecture.md, bottom to top; a module may import from its own rank or below.
 RANK = {"errors": 0, "figure_files": 0, "kernel_codes": 0, "provenance": 0, "jit": 0, "compile_notice": 0, "floatmath": 0, "lazy": 0,
         "run_folder": 0, "budget": 0,
-        "spec": 1, "activations": 1,
+        "spec": 1, "activations": 1, "stats": 1,
         "inputs": 2, "symbolic": 2,
         "numeric": 3, "nn": 3,
         "sim": 4, "executor": 4,
-        "validation": 5, "mnist": 5, "gram": 5, "fim": 5,
-        "api": 6, "demo": 6, "lrscan": 6, "onestep": 6, "cli": 7, "__main__": 7, "__init__": 7}
+        "validation": 5, "mnist": 5, "bn": 5,
+        "api": 6, "demo": 6, "cli": 7, "__main__": 7, "__init__": 7}
 
 
 def _modules():

@@ -1,4 +1,4 @@
-"""The constant mode of the sigmoid frozen kernel (asymexp/numeric/constant_mode.py, docs/batchnorm.md).
+"""The constant mode of the sigmoid frozen kernel (asymexp/bn/constant_mode.py, docs/batchnorm.md).
 
 Statistical basis: everything here is deterministic quadrature. Each comparison allows the sum of the two sides'
 own error estimates (coarse against fine rule) plus a rounding allowance of 1e-12 (sums of <= 1e4 terms of size
@@ -13,7 +13,7 @@ from scipy import integrate
 
 from asymexp.errors import SpecError
 from asymexp.inputs.datasets import load
-from asymexp.numeric.constant_mode import (centring_projector, first_layer_kernels, karakida_prediction,
+from asymexp.bn.constant_mode import (centring_projector, first_layer_kernels, karakida_prediction,
                                            mnist_frozen_kernel, rank_one_bound, spectrum_report)
 from asymexp.numeric.pairwise import pair_moments
 from asymexp.spec import NetworkSpec

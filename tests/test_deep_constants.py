@@ -1,5 +1,5 @@
 """Deep constants (issue 10, item 4): b0 = lim Var g N_L^{2 gamma_L - 1} / V_t and the deep mean E g - h_t
-(docs/validation.md, "Deep constants"; asymexp.validation.deep_constants, asymexp.validation.fits.judge_constant).
+(docs/validation.md, "Deep constants"; asymexp.validation.deep_constants, asymexp.stats.fits.judge_constant).
 
 Reference values here do not come from the code under test:
 - V_t and h_t in the input-independent sigmoid case (L = 3, gammas 3/5, 7/10, 9/10) are closed forms: the
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from asymexp.inputs.problems import load_problem
-from asymexp.validation import estimators as est
+from asymexp.stats import estimators as est
 from asymexp.validation.deep_constants import constant_terms, deep_mean_check, limit_theory
 from asymexp.validation.deep_validation import validate_deep
-from asymexp.validation.fits import B0_TARGET, judge_constant
+from asymexp.stats.fits import B0_TARGET, judge_constant
 
 PROBLEM = "sigmoid4.toml"
 SIG0 = 0.5                      # sigma(0) of the logistic sigmoid

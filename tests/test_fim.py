@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asymexp.errors import SpecError
-from asymexp.fim.dual import network_theta, spectrum
-from asymexp.fim.jacobian import explicit_jacobian_blocks, finite_difference_jacobian
-from asymexp.fim.network import NORMS, FimNetwork
-from asymexp.numeric.order_parameters import fim_predictions, input_overlaps, order_parameters
+from asymexp.bn.fim.dual import network_theta, spectrum
+from asymexp.bn.fim.jacobian import explicit_jacobian_blocks, finite_difference_jacobian
+from asymexp.bn.fim.network import NORMS, FimNetwork
+from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
 EPS = np.finfo(np.float64).eps
 
@@ -118,7 +118,7 @@ def test_small_seeded_fit_and_determinism():
     lambda_max = A M + B has A within its interval of alpha kappa2, and M m_lambda -> C kappa1; the exponent fit
     with the 1/M offset contains 1 (at these widths it is too wide for a verdict: undetermined, by the declared
     rule); mean subtraction keeps lambda_max above its lower bound; the same seed repeats every number."""
-    from asymexp.fim.experiment import FimStudy, run_study
+    from asymexp.bn.fim.experiment import FimStudy, run_study
 
     study = FimStudy(layers=2, widths=(16, 32, 64, 128), rho=1.0, outputs=2, norms=("none", "mean-last"),
                      networks=4, seed=11)
@@ -134,7 +134,7 @@ def test_small_seeded_fit_and_determinism():
     for row in doc["rows"]:
         if row["norm"] == "mean-last":
             assert row["lambda_max"] > row["lower_bound"]
-    from asymexp.fim.experiment import measure_width
+    from asymexp.bn.fim.experiment import measure_width
 
     again = measure_width(study, 32, "mean-last")
     assert again == next(r for r in doc["rows"] if r["width"] == 32 and r["norm"] == "mean-last")
@@ -170,7 +170,7 @@ def test_network_refuses_bad_values():
 def test_verdict_rules_on_synthetic_rows():
     """y = 3 M^p exactly with a 1% SE: the fit recovers p and judges against the prediction; with a 60% SE the
     interval cannot tell 0 from 1 and the verdict is undetermined; with 2 widths too."""
-    from asymexp.fim.verdicts import exponent_verdict
+    from asymexp.bn.fim.verdicts import exponent_verdict
 
     def rows(p, rel):
         return [{"width": m, "norm": "none", "q": 3.0 * m ** p, "q_se": rel * 3.0 * m ** p} for m in (64, 128, 256, 512)]

@@ -1,4 +1,4 @@
-"""The Gram chain (asymexp.gram): the sampled chain has the law of the definition, the linear chain's stationary
+"""The Gram chain (asymexp.bn.gram): the sampled chain has the law of the definition, the linear chain's stationary
 gap matches its closed form, the mean-field fixed points agree across methods, runs are reproducible whatever
 the thread count and run count, and the CLI refuses bad input in one line.
 
@@ -21,9 +21,9 @@ from hypothesis.extra.numpy import arrays
 
 from asymexp.cli import main
 from asymexp.errors import AsymexpError
-from asymexp.gram import fixed_point, mean_field_trajectory, predicted_gap_rms, run_experiment, simulate
-from asymexp.gram.gram_chain import input_batch, input_gram, psd_sqrt, row_normalize
-from asymexp.gram.gram_experiment import measure
+from asymexp.bn.gram import fixed_point, mean_field_trajectory, predicted_gap_rms, run_experiment, simulate
+from asymexp.bn.gram.gram_chain import input_batch, input_gram, psd_sqrt, row_normalize
+from asymexp.bn.gram.gram_experiment import measure
 
 Z = 4.0
 
@@ -72,7 +72,7 @@ def test_monte_carlo_fixed_point_of_an_odd_activation_is_the_identity():
 def test_quadrature_and_monte_carlo_fixed_points_agree_for_n2():
     quad = fixed_point("bn", "relu", 2)
     assert quad.method.startswith("quadrature") and quad.error < 1e-8
-    from asymexp.gram import gram_mean_field as mf
+    from asymexp.bn.gram import gram_mean_field as mf
 
     rng = np.random.default_rng(6)
     Zs = rng.standard_normal((200_000, 2))
@@ -116,7 +116,7 @@ def test_a_run_does_not_depend_on_how_many_runs_are_made():
 
 
 def test_same_seed_same_numbers_whatever_the_thread_count():
-    code = ("import sys, numpy as np; from asymexp.gram import simulate; "
+    code = ("import sys, numpy as np; from asymexp.bn.gram import simulate; "
             "sys.stdout.write(simulate('bn', 'relu', 4, 300, 30, 3, seed=8).tobytes().hex())")
     outs = []
     for threads in ("1", "2"):
@@ -161,7 +161,7 @@ def test_cli_json_and_figures(tmp_path, capsys):
 
 
 def test_depth_verdict_adjusts_for_several_widths():
-    from asymexp.gram.gram_experiment import depth_verdict
+    from asymexp.bn.gram.gram_experiment import depth_verdict
 
     def check(width, z):
         return {"quantity": "relative drift", "value": z * 0.01, "se": 0.01, "predicted": 0.0, "width": width,
@@ -175,7 +175,7 @@ def test_depth_verdict_adjusts_for_several_widths():
 @pytest.mark.parametrize("activation", ["linear", "relu"])
 def test_log_scale_variance_without_bn_grows_like_beta_l_over_d(activation):
     """Without BN each input's log squared norm is a sum of i.i.d. per-layer terms with a known variance."""
-    from asymexp.gram.gram_experiment import log_scale_check
+    from asymexp.bn.gram.gram_experiment import log_scale_check
 
     d, depth = 64, 60
     grams = simulate("none", activation, 2, d, depth, 40, seed=10)

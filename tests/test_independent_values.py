@@ -260,7 +260,7 @@ def test_variance_and_mean_with_controls_follow_the_pair_formulas():
 # -- the fits of the validation ----------------------------------------------------------------------------------
 
 def test_fits_recover_an_exact_power_law_and_its_log_log_slope():
-    from asymexp.validation import fits
+    from asymexp.stats import fits
 
     N = np.array([16.0, 32, 64, 128, 256])
     var = 2.0 * N ** -0.4 * (1 + 0.3 * N ** -0.5)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asymexp.fim.dual import network_theta
-from asymexp.fim.jacobian import flatten
-from asymexp.lrscan.full_batch import fim_network, gd_trial, loss_and_gradient
-from asymexp.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
+from asymexp.bn.fim.dual import network_theta
+from asymexp.bn.fim.jacobian import flatten
+from asymexp.bn.lrscan.full_batch import fim_network, gd_trial, loss_and_gradient
+from asymexp.bn.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
 from finite_differences import central_gradient   # tests/finite_differences.py
 
 
@@ -99,7 +99,7 @@ def test_bisection_reports_an_unbracketed_rule():
 
 @pytest.mark.parametrize("norm", ["none", "mean-last", "bn"])
 def test_gradient_matches_the_fim_dual_and_finite_differences(norm):
-    """|grad|^2 = r^T Theta r / T^2 with Theta the dual of asymexp.fim for the same network (the loss
+    """|grad|^2 = r^T Theta r / T^2 with Theta the dual of asymexp.bn.fim for the same network (the loss
     normalization that makes F = J^T J / T its Gauss-Newton Hessian), and grad against central differences
     (step 1e-6: error O(1e-12) + rounding O(1e-10) relative, so 1e-6 relative is far outside it)."""
     rng = np.random.default_rng(1)

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asymexp.fim.dual import network_theta
-from asymexp.fim.jacobian import flatten
-from asymexp.fim.network import EPS
-from asymexp.lrscan.full_batch import fim_network, loss_and_gradient
-from asymexp.onestep.gradient_fraction import common_fraction, fraction_theory, measure_fraction
-from asymexp.onestep.one_step import (EXPLODE, batch_loss, explosion_threshold, first_divergence,
+from asymexp.bn.fim.dual import network_theta
+from asymexp.bn.fim.jacobian import flatten
+from asymexp.bn.fim.network import EPS
+from asymexp.bn.lrscan.full_batch import fim_network, loss_and_gradient
+from asymexp.bn.onestep.gradient_fraction import common_fraction, fraction_theory, measure_fraction
+from asymexp.bn.onestep.one_step import (EXPLODE, batch_loss, explosion_threshold, first_divergence,
                                       gradient_statistics, relative_losses, sgd_step)
 from finite_differences import central_gradient   # tests/finite_differences.py
 

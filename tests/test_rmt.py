@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from asymexp.cli import main
-from asymexp.numeric.fuss_catalan import edge, moment
-from asymexp.sim.gaussian_products import sample_spectra
-from asymexp.validation.products_check import finite_size_fit, spectrum_row
+from asymexp.bn.rmt.fuss_catalan import edge, moment
+from asymexp.bn.rmt.gaussian_products import sample_spectra
+from asymexp.bn.rmt.products_check import finite_size_fit, spectrum_row
 
 
 @given(st.integers(1, 6), st.integers(0, 7))

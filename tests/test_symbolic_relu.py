@@ -1,7 +1,7 @@
 """Closed-form order parameters (asymexp.symbolic.closed_order_parameters, `asymexp derive --order-parameters`).
 
 Statistical basis: none needed. The exact expressions are evaluated at 40 significant digits, so their own error
-is below 1e-35; they are compared with the numeric layer (asymexp.numeric.order_parameters) within the error bound
+is below 1e-35; they are compared with the numeric layer (asymexp.bn.order_parameters) within the error bound
 that layer states (``OrderParameters.error``), plus the float64 rounding of the sums that form kappa.
 """
 import json
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asymexp.cli import main
-from asymexp.numeric.order_parameters import fim_predictions, order_parameters
+from asymexp.bn.order_parameters import fim_predictions, order_parameters
 from asymexp.symbolic import closed_order_parameters as cop
 
 EPS = 2.0 ** -52
@@ -72,7 +72,7 @@ def test_diagonal_closed_form_in_the_layer_index():
 
 
 def test_contract_example_kappa1_is_the_fim_theory():
-    from asymexp.fim.experiment import FimStudy, theory_summary
+    from asymexp.bn.fim.experiment import FimStudy, theory_summary
 
     r = cop.closed_order_parameters("relu", 2, 2, 0)
     assert r.kappa1 == sympy.Rational(3, 2)            # qhat^l = qtilde^l = 1: kappa1 = L / alpha = 3/2

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import AsymexpError
-from asymexp.validation import estimators as est
-from asymexp.validation import fits
+from asymexp.stats import estimators as est
+from asymexp.stats import fits
 from asymexp.validation.shallow_validation import verdict
 
 
@@ -137,7 +137,7 @@ def test_mean_residuals_with_inverse_n_term_removes_exactly_that_term():
 @given(n=st.integers(2, 40), p=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
 def test_standard_error_is_the_sample_standard_deviation_over_root_n(n, p, seed):
     """Estimate.se and total()'s SE by hand: sqrt(sum (u - mean)^2 / (n - 1) / n), column by column."""
-    from asymexp.validation.estimators import Estimate
+    from asymexp.stats.estimators import Estimate
 
     u = np.random.default_rng(seed).normal(size=(n, p))
     e = Estimate(u, np.zeros(p))

@@ -1,9 +1,9 @@
-"""The declared model-selection rule of asymexp.validation.fits: predicted corrections, chi2 selection, coverage."""
+"""The declared model-selection rule of asymexp.stats.fits: predicted corrections, chi2 selection, coverage."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from asymexp.validation import fits
+from asymexp.stats import fits
 
 
 def test_correction_terms_follow_the_expansion():

@@ -8,7 +8,7 @@ import numpy as np
 
 from asymexp.sim import simulate
 from asymexp.inputs.problems import load_problem
-from asymexp.validation import estimators as est
+from asymexp.stats import estimators as est
 from asymexp.numeric.frozen import frozen_kernel
 
 PROBLEM = load_problem("tanh4.toml")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from asymexp.cli import main
-from asymexp.validation import fits
+from asymexp.stats import fits
 from asymexp.validation.markdown_report import markdown
 from asymexp.validation.shallow_validation import fit_models, verdict
 

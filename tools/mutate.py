@@ -24,7 +24,7 @@ Usage::
 
     python tools/mutate.py                       # every module, every mutant (hours)
     python tools/mutate.py --sample 20 --seed 1  # at most 20 random mutants per module
-    python tools/mutate.py --only validation/estimators.py --list
+    python tools/mutate.py --only stats/estimators.py --list
 """
 from __future__ import annotations
 

@@ -34,8 +34,8 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "nn/shallow_kernel.py": (("test_nn_core.py", "test_sim_engine.py"), None),
     "nn/generic_kernel.py": (("test_nn_core.py", "test_mnist_kernels.py"), None),
     "nn/dense.py": (("test_nn_dense.py",), None),
-    "validation/estimators.py": (("test_validate_estimators.py", "test_validate_stat.py"), None),
-    "validation/fits.py": ((_IV + "test_fits_recover_an_exact_power_law_and_its_log_log_slope",
+    "stats/estimators.py": (("test_validate_estimators.py", "test_validate_stat.py"), None),
+    "stats/fits.py": ((_IV + "test_fits_recover_an_exact_power_law_and_its_log_log_slope",
                             "test_verdict_undetermined.py", "test_validate_model_selection.py",
                             "test_validate_estimators.py"), None),
     "validation/shallow_validation.py": ((_IV + "test_variance_ratio_is_the_plain_sample_variance_over_the_predicted_"

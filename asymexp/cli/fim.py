@@ -12,8 +12,8 @@ HELP = ("FIM spectrum of random networks in the standard parameterization: lambd
 
 def add_arguments(parser):
     from asymexp.activations import ALIASES, NAMES
-    from asymexp.fim.experiment import DATA
-    from asymexp.fim.network import NORMS
+    from asymexp.bn.fim.experiment import DATA
+    from asymexp.bn.fim.network import NORMS
 
     parser.add_argument("--activation", choices=NAMES + tuple(ALIASES), default="relu", help="default relu")
     parser.add_argument("--layers", type=int, default=2, help="H hidden layers (alpha = H = L - 1; default 2)")
@@ -44,7 +44,7 @@ def _widths(text: str) -> tuple:
 
 
 def study_from_args(args):
-    from asymexp.fim.experiment import FimStudy
+    from asymexp.bn.fim.experiment import FimStudy
 
     norms = tuple(n.strip() for n in str(args.norm).split(","))
     return FimStudy(layers=args.layers, widths=_widths(args.widths), samples=args.samples,
@@ -55,7 +55,7 @@ def study_from_args(args):
 
 
 def run(args):
-    from asymexp.fim.experiment import run_study
+    from asymexp.bn.fim.experiment import run_study
 
     study = study_from_args(args)
     if args.out:
@@ -72,7 +72,7 @@ def run(args):
         from pathlib import Path
 
         from asymexp.cli._common import _default
-        from asymexp.fim.fim_figures import save_figures
+        from asymexp.bn.fim.fim_figures import save_figures
 
         doc["figures"] = save_figures(dict(doc, spectra=spectra), args.out)
         path = Path(args.out) / "fim.json"

@@ -84,7 +84,7 @@ def _print(doc: dict) -> None:
 
 
 def run(args):
-    from asymexp.gram import run_experiment
+    from asymexp.bn.gram import run_experiment
 
     widths = parse_widths(args.widths)
     burn_in = args.depth // 4 if args.burn_in is None else args.burn_in
@@ -98,7 +98,7 @@ def run(args):
                          seed=args.seed, samples=args.samples)
     doc = json.loads(json.dumps(doc, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
     if args.out is not None:
-        from asymexp.gram.gram_figures import save_figures
+        from asymexp.bn.gram.gram_figures import save_figures
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

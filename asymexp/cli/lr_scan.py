@@ -14,7 +14,7 @@ HELP = ("largest monotone (lr_stable) and largest loss-reducing (lr_max) full-ba
 
 def add_arguments(parser):
     from asymexp.activations import ALIASES, NAMES
-    from asymexp.lrscan.full_batch import DATA, NORMS
+    from asymexp.bn.lrscan.full_batch import DATA, NORMS
 
     parser.add_argument("--layers", required=True, help="hidden-layer counts H >= 1, comma-separated (e.g. 2,3,4,6)")
     parser.add_argument("--width", type=int, required=True, help="width M >= 2 (also the Gaussian input dimension)")
@@ -38,7 +38,7 @@ def _layers(text: str) -> tuple:
 
 
 def scan_from_args(args):
-    from asymexp.lrscan.scan import LrScan
+    from asymexp.bn.lrscan.scan import LrScan
 
     if args.data == "mnist" and args.outputs != 1:
         raise SpecError(f"--outputs {args.outputs} with --data mnist: MNIST has its 10 one-hot outputs; "
@@ -50,7 +50,7 @@ def scan_from_args(args):
 
 
 def run(args):
-    from asymexp.lrscan.scan import run_scan
+    from asymexp.bn.lrscan.scan import run_scan
 
     scan = scan_from_args(args)
     if args.out:
@@ -67,7 +67,7 @@ def run(args):
         from pathlib import Path
 
         from asymexp.cli._common import _default
-        from asymexp.lrscan.lr_figures import save_figure
+        from asymexp.bn.lrscan.lr_figures import save_figure
 
         doc["figures"] = save_figure(doc, args.out)
         path = Path(args.out) / "lr_scan.json"

@@ -16,7 +16,7 @@ HELP = ("one SGD step on one mini-batch at initialization, with and without batc
 
 def add_arguments(parser):
     from asymexp.activations import ALIASES, NAMES
-    from asymexp.onestep.onestep_study import NORMS
+    from asymexp.bn.onestep.onestep_study import NORMS
 
     parser.add_argument("--layers", type=int, default=8, help="H hidden layers >= 1 (L = H + 1; default 8)")
     parser.add_argument("--width", type=int, default=256, help="width M >= 2, also the Gaussian input dimension "
@@ -56,7 +56,7 @@ def _items(text: str, what: str, parse) -> tuple:
 
 def study_from_args(args):
     from asymexp.activations import get
-    from asymexp.onestep.onestep_study import OneStepStudy
+    from asymexp.bn.onestep.onestep_study import OneStepStudy
 
     acts = _items(args.fraction_activations, "fraction-activations", str)
     for a in acts:
@@ -73,7 +73,7 @@ def study_from_args(args):
 
 
 def run(args):
-    from asymexp.onestep.onestep_study import fraction_configs, run_study
+    from asymexp.bn.onestep.onestep_study import fraction_configs, run_study
 
     study = study_from_args(args)
     if args.out:
@@ -109,8 +109,8 @@ def _write(doc: dict, out) -> None:
     from pathlib import Path
 
     from asymexp.cli._common import _default
-    from asymexp.onestep.onestep_figures import save_figures
-    from asymexp.onestep.onestep_report import markdown
+    from asymexp.bn.onestep.onestep_figures import save_figures
+    from asymexp.bn.onestep.onestep_report import markdown
 
     doc["figures"] = save_figures(doc, out)
     folder = Path(out)

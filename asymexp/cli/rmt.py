@@ -39,7 +39,7 @@ def add_arguments(parser):
 
 def run(args):
     from asymexp.errors import AsymexpError
-    from asymexp.validation.products_check import products_report
+    from asymexp.bn.rmt.products_check import products_report
 
     sizes = args.sizes or [args.size or 300]
     work = sum(args.samples * (L + args.orders + 10) * float(n) ** 3 for L in args.factors for n in sizes)

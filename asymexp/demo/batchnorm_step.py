@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def _gram_section(quick: bool) -> str:
-    from asymexp.gram.gram_experiment import run_experiment
+    from asymexp.bn.gram.gram_experiment import run_experiment
 
     widths = [32, 64, 128] if quick else [32, 64, 128, 256]
     depth, burn_in, runs = (80, 20, 10) if quick else (200, 50, 20)
@@ -46,7 +46,7 @@ def spectrum_figure(rep: dict, path, what: str = "") -> None:
 
 def _constant_mode_section(ctx) -> str:
     from asymexp.inputs.datasets import load
-    from asymexp.numeric.constant_mode import karakida_prediction, mnist_frozen_kernel, spectrum_report
+    from asymexp.bn.constant_mode import karakida_prediction, mnist_frozen_kernel, spectrum_report
     from asymexp.spec import NetworkSpec
 
     p = 32 if ctx.quick else 64
@@ -68,7 +68,7 @@ def _constant_mode_section(ctx) -> str:
     spectrum_figure(first, ctx.out / "constant_mode_spectrum.png", first_what)
     return ("### The constant mode is the mean-gradient outlier (Karakida et al.)\n\n"
             f"Frozen kernel A of the paper-mnist sigmoid nets (L = 3) on the first {p} MNIST training digits "
-            "(`asymexp.numeric.constant_mode`). Eigenvalues of A / P; overlap |v_1 . 1| / sqrt(P) of the top "
+            "(`asymexp.bn.constant_mode`). Eigenvalues of A / P; overlap |v_1 . 1| / sqrt(P) of the top "
             "eigenvector with the constant vector (shown as 1 - overlap, with the bound of the rank-one "
             "perturbation argument, computed without any eigenvector); "
             "'centred' is (I - 11^T/P) A (I - 11^T/P), output mean subtraction. Karakida's isotropic outlier "
@@ -84,7 +84,7 @@ def _constant_mode_section(ctx) -> str:
 
 def _fim_section(quick: bool) -> str:
     try:
-        from asymexp.fim.experiment import FimStudy, run_study
+        from asymexp.bn.fim.experiment import FimStudy, run_study
     except ImportError as exc:                       # the FIM package is optional for this step
         return f"### FIM lambda_max\n\nnot run: the FIM package could not be imported ({exc})."
     widths = (32, 64, 128) if quick else (64, 128, 256)

@@ -101,7 +101,7 @@ def general_q(activation, weight_var=None, bias_var=None, qhat0=None):
 class ClosedOrderParameters:
     """Exact order parameters for one (activation, H hidden layers, s_w^2, s_b^2, qhat^0, qhat_st^0).
 
-    Tuples are indexed like :class:`asymexp.numeric.order_parameters.OrderParameters`: ``q[l - 1]`` = q^l
+    Tuples are indexed like :class:`asymexp.bn.order_parameters.OrderParameters`: ``q[l - 1]`` = q^l
     (l = 1..L), ``qhat[l]`` = qhat^l (l = 0..H), ``qtilde[l - 1]`` = qtilde^l (l = 1..L); all closed SymPy
     expressions. ``equations``: (symbol, right-hand side) pairs of the off-diagonal chain in evaluation order,
     each right-hand side in the parameters and symbols defined before it; ``kappa2`` is written in those symbols.

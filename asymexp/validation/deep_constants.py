@@ -4,7 +4,7 @@
 - :func:`limit_theory`: h_t and V_t (P,) of the deep frozen kernel in the sequential limit, with error estimates;
 - :func:`constant_check`: r(N) = sum_x Var g_t N_L^{2 gamma_L - 1} / sum_x V_t per width, b0 = lim r(N) fitted
   with the predicted corrections (:func:`constant_terms`) and judged against 1 by
-  :func:`asymexp.validation.fits.judge_constant`, or "not applicable" where V_t is no normalizer;
+  :func:`asymexp.stats.fits.judge_constant`, or "not applicable" where V_t is no normalizer;
 - :func:`deep_mean_check`: E g_t - h_t per width with its SE, judged in SE units, and its fitted decay.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from asymexp.validation import fits
+from asymexp.stats import fits
 from asymexp.validation.deep_validation import _rules, deep_correction_terms
 
 CONSTANT_CORRECTIONS = 2  # the candidates carry the leading predicted correction, then the next one
@@ -38,7 +38,7 @@ def limit_theory(problem, gammas, t: float) -> dict:
 def constant_terms(gammas, activation: str, t: float, path=None, count: int = CONSTANT_CORRECTIONS
                    ) -> list[tuple[float, str]]:
     """Relative corrections N^s of r(N) = Var g N_L^{2 gamma_L - 1} / V_t (V_t of the sequential limit), slowest
-    first: (s, name) pairs for :func:`asymexp.validation.fits.ratio_candidates`.
+    first: (s, name) pairs for :func:`asymexp.stats.fits.ratio_candidates`.
 
     - the collapse corrections of :func:`deep_correction_terms` (sums of the orders v_l of q_l = E (Z^l)^2), and at
       t > 0 eps_L^2;
@@ -77,7 +77,7 @@ def constant_terms(gammas, activation: str, t: float, path=None, count: int = CO
 def constant_check(widths, outer, var_total, var_total_se, gammas, activation: str, t: float, path,
                    predicted: Fraction, lt: dict, replicas) -> dict:
     """The ``var_ratio`` block of the deep document: r(N) = sum_x Var g_t(x) N_L^{2 gamma_L - 1} / sum_x V_t(x)
-    per width with its SE, and b0 = lim r(N) judged against 1 by :func:`asymexp.validation.fits.judge_constant`.
+    per width with its SE, and b0 = lim r(N) judged against 1 by :func:`asymexp.stats.fits.judge_constant`.
 
     Args:
         widths: (n,) the outer widths N as given; outer: (n,) N_L (= N along a width path, whose outer entry is
@@ -120,12 +120,12 @@ def deep_mean_check(widths, means, lt: dict, t: float, antithetic: bool, gamma_l
     """The ``mean_residual`` block of the deep document: E g_t - h_t per width and point, with SEs.
 
     Args:
-        widths: (n,); means: n :class:`asymexp.validation.estimators.Estimate` of E g_t (P,) each; lt:
+        widths: (n,); means: n :class:`asymexp.stats.estimators.Estimate` of E g_t (P,) each; lt:
             :func:`limit_theory` (h_t (P,), its error).
     The judged scalar is the summed residual D(N) = sum_x (E g_t(x) - h_t(x)), whose SE comes from the per-sample
     sums (:meth:`Estimate.total`), so the correlation between points is accounted for. It is judged at the largest
     width in SE units (|z| < 3: consistent with 0 there). Where D is resolved (|z| >= 3, one sign) at three or
-    more widths, |D| = a N^p is fitted (weighted log-log, :func:`asymexp.validation.fits.raw_slope`): p < 0 with
+    more widths, |D| = a N^p is fitted (weighted log-log, :func:`asymexp.stats.fits.raw_slope`): p < 0 with
     its interval below 0 says the residual decays. No order of the deep mean's correction is derived here, so
     the fitted p is reported, not judged against a prediction. At gamma_L = 1 (``gamma_last``) and t > 0 the mean
     tends to the mean-field limit, not to h_t; the block says so (``note``)."""

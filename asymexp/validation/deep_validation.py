@@ -22,8 +22,8 @@ import numpy as np
 from asymexp import budget
 from asymexp.errors import AsymexpError
 from asymexp.spec import parse_gammas
-from asymexp.validation import estimators as est
-from asymexp.validation import fits
+from asymexp.stats import estimators as est
+from asymexp.stats import fits
 from asymexp.validation.tasks import chunk_tasks, execute, group_results, run_estimate
 
 EXPONENT_TARGET = 0.05
@@ -254,7 +254,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
         cands = fits.exponent_candidates(N, tot, tot_se, terms, float(predicted))
         slope, why = fits.judge(cands)
         need = doc["widths_needed"] = fits.widths_needed(terms, len(widths))
-        doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.validation.fits): acceptable if chi2 "
+        doc["model_selection"] = {"rule": "as for one hidden layer (asymexp.stats.fits): acceptable if chi2 "
                                           f"p >= {fits.P_FIT}; judged interval = union over acceptable models",
                                   "corrections": [name for _, name in terms], "widths_needed": need,
                                   "exponent": {"reason": why, "candidates": cands}}

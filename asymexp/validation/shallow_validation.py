@@ -6,7 +6,7 @@ errors (antithetic pairs and the frozen-kernel control variate by default), then
 
 - the variance exponent fitted with the predicted corrections, Var = V N^p (1 + b1 eps^2 + ...), next to the raw
   slope, and the constant r(N) = Var N^{2gamma-1} / V_t fitted as b0 + b1 eps^2 + ... (trace over points); the
-  number of corrections is chosen by the declared goodness-of-fit rule of :mod:`asymexp.validation.fits`;
+  number of corrections is chosen by the declared goodness-of-fit rule of :mod:`asymexp.stats.fits`;
 - the mean residuals E g - h and E g - h - eps Q1 - eps^2 Q2;
 - a verdict: "disagree" when a 95% interval excludes the prediction, "agree" when both intervals contain it and
   are narrower than the targets, "undetermined" otherwise (too few replicas to tell).
@@ -24,8 +24,9 @@ from asymexp.errors import AsymexpError
 from asymexp import budget, provenance
 from asymexp.spec import parse_gammas
 from asymexp.symbolic.rules import rules_for
-from asymexp.validation import estimators as est
-from asymexp.validation import fits, flow_step, prediction
+from asymexp.stats import estimators as est
+from asymexp.stats import fits
+from asymexp.validation import flow_step, prediction
 from asymexp.validation.tasks import chunk_tasks, execute, group_results, run_estimate
 
 B0_TARGET = 0.02

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymexp.errors import SpecError
-from asymexp.fim.dual import network_theta, spectrum
-from asymexp.lrscan.full_batch import DATA, NORMS, fim_network, gd_trial, loss_and_gradient, make_data
-from asymexp.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
-from asymexp.numeric.order_parameters import fim_predictions, input_overlaps, order_parameters
+from asymexp.bn.fim.dual import network_theta, spectrum
+from asymexp.bn.lrscan.full_batch import DATA, NORMS, fim_network, gd_trial, loss_and_gradient, make_data
+from asymexp.bn.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
+from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
 
 @dataclass(frozen=True)

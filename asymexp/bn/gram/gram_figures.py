@@ -1,4 +1,4 @@
-"""Figures of a Gram-chain experiment (the document of :func:`asymexp.gram.gram_experiment.run_experiment`;
+"""Figures of a Gram-chain experiment (the document of :func:`asymexp.bn.gram.gram_experiment.run_experiment`;
 docs/batchnorm.md, "The Gram chain"), each saved as PNG and PDF through ``FigureCanvasAgg`` (pyplot untouched):
 
 - ``gram_depth``: the error ||G_l - G^ref_l|| against the layer l, one line per width (mean over runs, shaded

@@ -185,11 +185,11 @@ def spectrum_report(A: np.ndarray, error_spectral: float = 0.0) -> dict:
 
 def karakida_prediction(spec, x) -> dict | None:
     """Karakida's isotropic prediction for A / P (docs/batchnorm.md, "The laws") from the order parameters of
-    :mod:`asymexp.numeric.order_parameters`, for the sequential limit with every inner gamma = 1/2 (then the layer
+    :mod:`asymexp.bn.order_parameters`, for the sequential limit with every inner gamma = 1/2 (then the layer
     kernels are the order parameters with s_w^2 = the inner weight variance and qhat^0 = s_1^2 |x|^2 / s_w^2):
     K1 = qhat^L + E[C^2] qtilde^L qhat^{L-1}, K2 the same with the _st quantities, outlier (K1 + (P-1) K2) / P,
     bulk (K1 - K2) / P. None when the spec is outside that case (other gammas or laws)."""
-    from asymexp.numeric.order_parameters import input_overlaps, order_parameters
+    from asymexp.bn.order_parameters import input_overlaps, order_parameters
 
     _check_spec(spec)
     nu, regime = _collapse_factors(spec)

@@ -1,8 +1,8 @@
 """One SGD step on one mini-batch from initialization (docs/batchnorm.md, "One-step divergence and gradients at
 initialization").
 
-The networks, the loss and its gradient are those of ``asymexp lr-scan`` (:mod:`asymexp.lrscan.full_batch`, built
-on :mod:`asymexp.fim.network`): H hidden layers of width M, s_w^2 / fan_in weight variance, C linear outputs, the
+The networks, the loss and its gradient are those of ``asymexp lr-scan`` (:mod:`asymexp.bn.lrscan.full_batch`, built
+on :mod:`asymexp.bn.fim.network`): H hidden layers of width M, s_w^2 / fan_in weight variance, C linear outputs, the
 mini-batch loss L(theta) = (1 / 2B) sum_t ||f(t) - y(t)||^2 on B samples; norm ``none``, ``bn`` (batch norm in
 train mode before every hidden activation, gains 1 and shifts 0 held) or ``mean-last`` (outputs centred over the
 batch). One step is theta' = theta - lr grad L(theta); its relative loss is L(theta') / L(theta) on the same
@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from asymexp.fim.network import FimNetwork, forward
-from asymexp.lrscan.full_batch import loss_and_gradient
+from asymexp.bn.fim.network import FimNetwork, forward
+from asymexp.bn.lrscan.full_batch import loss_and_gradient
 
 #: A relative loss above this counts as an explosion (docs/batchnorm.md: "explodes (> 1e3)").
 EXPLODE = 1.0e3
@@ -53,7 +53,7 @@ def relative_losses(net: FimNetwork, params, x: np.ndarray, y: np.ndarray, lrs) 
 
 
 def batch_loss(net: FimNetwork, params, x: np.ndarray, y: np.ndarray) -> tuple[float, object]:
-    """(loss, where) without the backward pass: the loss of :func:`asymexp.lrscan.full_batch.loss_and_gradient`
+    """(loss, where) without the backward pass: the loss of :func:`asymexp.bn.lrscan.full_batch.loss_and_gradient`
     (a test checks that they agree) and None, or the first non-finite layer (1..H, "output", "loss")."""
     with np.errstate(all="ignore"):
         fwd = forward(net, params, x)

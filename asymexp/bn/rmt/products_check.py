@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from asymexp.numeric.fuss_catalan import edge, moment
-from asymexp.sim.gaussian_products import sample_spectra
-from asymexp.validation.fits import ci
+from asymexp.bn.rmt.fuss_catalan import edge, moment
+from asymexp.bn.rmt.gaussian_products import sample_spectra
+from asymexp.stats.fits import ci
 
 RESOLVED_SE = 3.0   # the amplitude of the finite-N error must be at least this many standard errors
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.fim.network import EPS, FimNetwork, forward, normalize_backward
+from asymexp.bn.fim.network import EPS, FimNetwork, forward, normalize_backward
 
 
 def batch_outputs(net: FimNetwork, params, x: np.ndarray) -> np.ndarray:

@@ -3,11 +3,11 @@
 Width exponent of a quantity y (lambda_max or m_lambda): weighted fits of y = V M^p, then with the relative
 corrections the laws predict, slowest first (:func:`corrections`): at fixed rho an O(1) offset on top of O(M),
 y = V M^p (1 + b / M); at fixed T first the spread of the T x T dual around its mean, relative O(sqrt(T / M)),
-y = V M^p (1 + b1 M^-1/2 (+ b2 / M)); each through :func:`asymexp.validation.fits.exponent_fit` with the SEs
+y = V M^p (1 + b1 M^-1/2 (+ b2 / M)); each through :func:`asymexp.stats.fits.exponent_fit` with the SEs
 over networks as known sigmas (a model is fitted only when it leaves a degree of freedom). A judged interval
 wider than :data:`MAX_INTERVAL` gives "undetermined". The verdict
 model is the first one that a chi2 test at the 5% level does not reject; the judged interval is the union of
-the 95% intervals of all accepted models (:func:`asymexp.validation.fits.judge`); neither choice looks at the
+the 95% intervals of all accepted models (:func:`asymexp.stats.fits.judge`); neither choice looks at the
 prediction. The constant: a weighted straight line y = A M + B for lambda_max (A against alpha kappa2 at fixed
 rho, alpha ((T-1)/T kappa2 + kappa1/T) at fixed T) and M y = A + B / M for m_lambda (A against C kappa1).
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from asymexp.errors import AsymexpError
-from asymexp.validation.fits import ci, judge, linear_fit, p_value
-from asymexp.validation.fits import exponent_fit
+from asymexp.stats.fits import ci, judge, linear_fit, p_value
+from asymexp.stats.fits import exponent_fit
 
 
 

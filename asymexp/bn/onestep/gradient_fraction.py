@@ -7,7 +7,7 @@ respect to all P weights and biases (for ``bn``: row (k, t) of the Jacobian of t
 
     fraction = || mean_t G_t ||^2 / mean_t ||G_t||^2 = 1^T Theta_kk 1 / (B tr Theta_kk),
 
-Theta = J J^T the dual of :mod:`asymexp.fim.dual` (no P x P matrix). It is 1 when every sample has the same
+Theta = J J^T the dual of :mod:`asymexp.bn.fim.dual` (no P x P matrix). It is 1 when every sample has the same
 gradient and 1/B for B orthogonal gradients of equal norm. Theory (no normalization, width M -> infinity at fixed
 B): Theta_kk ~= K1 I + K2 (11^T - I) with K1 = sum_l qtilde^l (fan_in qhat^{l-1} + 1), K2 the same with the _st
 quantities, so
@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 
-from asymexp.fim.dual import network_theta
-from asymexp.lrscan.full_batch import fim_network, make_data
-from asymexp.numeric.order_parameters import fim_predictions, order_parameters
+from asymexp.bn.fim.dual import network_theta
+from asymexp.bn.lrscan.full_batch import fim_network, make_data
+from asymexp.bn.order_parameters import fim_predictions, order_parameters
 
 
 def fraction_parts(theta: np.ndarray, samples: int, outputs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +92,7 @@ def fraction_row(activation: str, layers: int, width: int, samples: int, norm: s
     :func:`measure_fraction` next to :func:`fraction_theory` (``theory`` None for bn; 0 for mean-last), and
     ``z`` = (fraction - theory) / SE for ``none`` (mean-last is 0 up to rounding by construction: no z).
     ``theory_error`` is reported beside it, not in z: it is the worst-case first-order quadrature bound of
-    :func:`asymexp.numeric.order_parameters.order_parameters`, tiny for relu (closed forms) and sigmoid, but
+    :func:`asymexp.bn.order_parameters.order_parameters`, tiny for relu (closed forms) and sigmoid, but
     loose for deep tanh (above 1 at H = 8), where it says nothing."""
     th = fraction_theory(activation, layers, width, samples, width, weight_var, bias_var)
     m = measure_fraction(activation, layers, width, samples, norm, seeds, outputs, weight_var, bias_var)

@@ -19,10 +19,10 @@ import math
 import numpy as np
 
 from asymexp.errors import AsymexpError
-from asymexp.gram.gram_chain import check_sizes, simulate
-from asymexp.gram.gram_mean_field import (contraction, fixed_point, mean_field_trajectory,
+from asymexp.bn.gram.gram_chain import check_sizes, simulate
+from asymexp.bn.gram.gram_mean_field import (contraction, fixed_point, mean_field_trajectory,
                                           predicted_gap_rms)
-from asymexp.validation.fits import Z95, exponent_candidates, exponent_fit, judge
+from asymexp.stats.fits import Z95, exponent_candidates, exponent_fit, judge
 
 PREDICTED_WIDTH_EXPONENT = -0.5
 CLOSED_FORM_TOLERANCE = 0.05            # the acceptance band of the linear chain's closed form

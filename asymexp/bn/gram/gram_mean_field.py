@@ -1,4 +1,4 @@
-"""The mean-field (infinite-width) Gram of each chain of :mod:`asymexp.gram.gram_chain`: the map Phi, its fixed
+"""The mean-field (infinite-width) Gram of each chain of :mod:`asymexp.bn.gram.gram_chain`: the map Phi, its fixed
 point G* with an error, the linear chain's closed-form gaps, and the reference trajectory without BN
 (docs/batchnorm.md, "The Gram chain").
 
@@ -31,7 +31,7 @@ import numpy as np
 
 from asymexp.activations import get as get_activation
 from asymexp.activations.gaussian import pair_kernel
-from asymexp.gram.gram_chain import centres, input_gram, psd_sqrt, row_normalize, weight_variance
+from asymexp.bn.gram.gram_chain import centres, input_gram, psd_sqrt, row_normalize, weight_variance
 
 GROUPS = 10
 _MAX_ITER = 1000

@@ -4,7 +4,7 @@ u^l = W^l h^{l-1} + b^l, l = 1..L = H + 1, h^0 = x (T, d) a batch of T inputs, W
 N(0, s_w^2 / fan_in), b^l ~ N(0, s_b^2); hidden h^l = phi(n(u^l)) with n the normalization of ``norm``:
 
 - ``none``, ``mean-last``, ``bn-last``: n = identity in the hidden layers (the last two act on the outputs only,
-  as projectors in :mod:`asymexp.fim.dual`);
+  as projectors in :mod:`asymexp.bn.fim.dual`);
 - ``bn-hidden``: batch norm in train mode before every activation, per unit over the T samples,
   zhat = (u - mean_t u) / sqrt(var_t u + eps) (gamma = 1, beta = 0 at initialization, held: not FIM parameters);
 - ``ln``: layer norm before every activation, per sample over the units.

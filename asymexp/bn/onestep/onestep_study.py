@@ -17,9 +17,9 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
-from asymexp.lrscan.full_batch import fim_network, make_data
-from asymexp.onestep.gradient_fraction import fraction_row
-from asymexp.onestep.one_step import (EXPLODE, HIST_EDGES, explosion_threshold, first_divergence,
+from asymexp.bn.lrscan.full_batch import fim_network, make_data
+from asymexp.bn.onestep.gradient_fraction import fraction_row
+from asymexp.bn.onestep.one_step import (EXPLODE, HIST_EDGES, explosion_threshold, first_divergence,
                                       gradient_statistics, moments_along_step, relative_losses)
 
 NORMS = ("none", "bn", "mean-last")

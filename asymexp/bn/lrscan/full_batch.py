@@ -1,8 +1,8 @@
-"""Full-batch gradient descent on the MSE loss for the networks of :mod:`asymexp.fim.network`
+"""Full-batch gradient descent on the MSE loss for the networks of :mod:`asymexp.bn.fim.network`
 (docs/batchnorm.md, "Learning-rate thresholds").
 
 Loss of one batch (T samples, C outputs): L(theta) = (1 / 2T) sum_t ||f(t) - y(t)||^2, so that its Gauss-Newton
-Hessian is exactly the FIM F = J^T J / T of :mod:`asymexp.fim.dual` and, for a model linear in its parameters,
+Hessian is exactly the FIM F = J^T J / T of :mod:`asymexp.bn.fim.dual` and, for a model linear in its parameters,
 GD with step eta falls monotonically iff eta <= 2 / lambda_max(F). Norms (``NORMS``): ``none``; ``mean-last``
 (f = u^L - mean_t u^L); ``bn`` (batch norm in train mode before every hidden activation, gains 1 and biases 0 held
 fixed, as in the FIM). Only NumPy: GEMM-sized work, no kernel.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymexp.errors import SpecError
-from asymexp.fim.network import FimNetwork, forward, normalize_backward
+from asymexp.bn.fim.network import FimNetwork, forward, normalize_backward
 
 #: lr-scan norm -> the FimNetwork norm with the same network function.
 NORMS = {"none": "none", "mean-last": "mean-last", "bn": "bn-hidden"}

@@ -1,7 +1,7 @@
 """The exact finite-width dual of the FIM: Theta = J J^T (C T x C T), layer by layer, never the P x P matrix.
 
 Rows and columns are indexed (k, t) -> k T + t (output k, sample t). For a network whose samples do not interact
-(``none``, ``mean-last``, ``bn-last``, ``ln``; :mod:`asymexp.fim.network`)
+(``none``, ``mean-last``, ``bn-last``, ``ln``; :mod:`asymexp.bn.fim.network`)
 
     Theta_{(k,t),(k',s)} = sum_l [delta_k^l(t) . delta_k'^l(s)] [h^{l-1}(t) . h^{l-1}(s) + 1]
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.fim.network import EPS, FimNetwork, Forward, forward, normalize_backward
+from asymexp.bn.fim.network import EPS, FimNetwork, Forward, forward, normalize_backward
 
 
 def _gram(h: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 For every width M (and every normalization asked for): T = ``samples`` or round(M / rho) inputs, ``networks``
 independent networks (seed (seed, M, n) each, so a width's numbers do not depend on the grid around it), the
-exact dual Theta (:mod:`asymexp.fim.dual`) and its spectral statistics, averaged with their standard errors, next
-to the predictions of :mod:`asymexp.numeric.order_parameters`. Fits and verdicts are in :mod:`asymexp.fim.verdicts`
+exact dual Theta (:mod:`asymexp.bn.fim.dual`) and its spectral statistics, averaged with their standard errors, next
+to the predictions of :mod:`asymexp.bn.order_parameters`. Fits and verdicts are in :mod:`asymexp.bn.fim.verdicts`
 (docs/batchnorm.md, "What asymexp fim reports").
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
-from asymexp.fim.dual import network_theta, spectrum
-from asymexp.fim.network import NORMS, FimNetwork
-from asymexp.fim.verdicts import constant_verdict, exponent_verdict, predicted_exponent
-from asymexp.numeric.order_parameters import fim_predictions, input_overlaps, order_parameters
+from asymexp.bn.fim.dual import network_theta, spectrum
+from asymexp.bn.fim.network import NORMS, FimNetwork
+from asymexp.bn.fim.verdicts import constant_verdict, exponent_verdict, predicted_exponent
+from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
 DATA = ("gaussian", "mnist")
 #: The per-network statistics averaged into a row.
@@ -30,7 +30,7 @@ STATS = ("lambda_max", "lambda_c_plus_1", "mean_eig", "second_moment", "mean_gra
 class FimStudy:
     """What ``asymexp fim`` measures: H = ``layers`` hidden layers, ``widths`` (M, each >= 2), either ``samples``
     T or ``rho`` = M / T, C = ``outputs``, activation, (s_w^2, s_b^2), ``norms`` (tuple of
-    :data:`asymexp.fim.network.NORMS`), ``data`` (gaussian: x ~ N(0, I_M); mnist: T digits, d = 784),
+    :data:`asymexp.bn.fim.network.NORMS`), ``data`` (gaussian: x ~ N(0, I_M); mnist: T digits, d = 784),
     ``networks`` >= 2 per width and ``seed``."""
 
     layers: int

@@ -1,0 +1,12 @@
+"""The Gram chain of a batch through deep random networks with and without batch normalization: finite-width
+simulation (:mod:`asymexp.bn.gram.gram_chain`), the mean-field map and its fixed point
+(:mod:`asymexp.bn.gram.gram_mean_field`), one experiment with fits and verdicts (:mod:`asymexp.bn.gram.gram_experiment`)
+and its figures (:mod:`asymexp.bn.gram.gram_figures`); docs/batchnorm.md, "The Gram chain".
+"""
+from __future__ import annotations
+
+from asymexp.bn.gram.gram_chain import CHAINS, simulate
+from asymexp.bn.gram.gram_experiment import run_experiment
+from asymexp.bn.gram.gram_mean_field import fixed_point, mean_field_trajectory, predicted_gap_rms
+
+__all__ = ["CHAINS", "simulate", "run_experiment", "fixed_point", "mean_field_trajectory", "predicted_gap_rms"]

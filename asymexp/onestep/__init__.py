@@ -1,9 +1,0 @@
-"""One SGD step at initialization, with and without batch norm (docs/batchnorm.md, "One-step divergence and
-gradients at initialization"; contract in docs/interfaces.md, "asymexp one-step").
-
-Modules: :mod:`~asymexp.onestep.one_step` (the step on one mini-batch: relative loss, divergence, activation
-moments along the step, gradient statistics), :mod:`~asymexp.onestep.gradient_fraction` (the input-independent
-fraction of the output's gradient against kappa2 / kappa1), :mod:`~asymexp.onestep.onestep_study` (the runs over
-seeds and their summaries), :mod:`~asymexp.onestep.onestep_figures` and :mod:`~asymexp.onestep.onestep_report`
-(figures and the Markdown report).
-"""

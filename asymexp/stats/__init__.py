@@ -1,0 +1,2 @@
+"""Statistics shared by every study, below all of them: fits with confidence intervals (:mod:`asymexp.stats.fits`)
+and Monte Carlo estimators with standard errors (:mod:`asymexp.stats.estimators`), docs/validation.md."""
