@@ -367,7 +367,8 @@ def test_deep_kernel_notes_flag_only_real_degeneracies():
 
 
 def test_kernel_response_is_the_derivative_of_the_leading_term():
-    from asymexp.numeric.frozen import frozen_kernel, leading_term
+    from asymexp.numeric.frozen import leading_term
+    from asymexp.numeric.problem_kernel import frozen_kernel
 
     problem = load_problem("tanh4.toml")
     fk = frozen_kernel(problem, quad_order=16)

@@ -9,7 +9,7 @@ import numpy as np
 from asymexp.sim import simulate
 from asymexp.inputs.problems import load_problem
 from asymexp.stats import estimators as est
-from asymexp.numeric.frozen import frozen_kernel
+from asymexp.numeric.problem_kernel import frozen_kernel
 
 PROBLEM = load_problem("tanh4.toml")
 FK = frozen_kernel(PROBLEM)

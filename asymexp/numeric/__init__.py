@@ -17,7 +17,8 @@ Details, error control and the API: docs/theory-layer.md.
 """
 from asymexp.numeric.deep_theory import DeepKernel, deep_frozen_kernel, deep_theory, deep_variance
 from asymexp.inputs.problems import Problem, ProblemError, builtin_problem, load_problem
-from asymexp.numeric.frozen import FrozenKernel, frozen_kernel, propagator
+from asymexp.numeric.frozen import FrozenKernel, propagator
+from asymexp.numeric.problem_kernel import frozen_kernel
 from asymexp.numeric.shallow_theory import ShallowTheory, kernel_matrices, q1_vanishing, shallow_theory
 
 __all__ = ["DeepKernel", "FrozenKernel", "Problem", "ProblemError", "ShallowTheory", "builtin_problem",

@@ -114,14 +114,3 @@ class FrozenKernel:
         """V_t = diag(L_t S L_t^T), (P,)."""
         L = self.propagator(t)
         return np.einsum("ij,jk,ik->i", L, self.S, L)
-
-
-def frozen_kernel(problem, quad_order: int | None = None, method: str = "quadrature", n_samples: int | None = None,
-                  seed: int = 0) -> FrozenKernel:
-    """The frozen kernel of a shallow :class:`~asymexp.inputs.problems.Problem`: A and S by the theory layer's rule
-    (:func:`asymexp.numeric.shallow_theory.kernel_matrices`, the same A that h, V and Q1, Q2 use), wrapped with the
-    problem's targets and rate. ``error`` bounds the quadrature error of A and S (two rules compared)."""
-    from asymexp.numeric.shallow_theory import kernel_matrices
-
-    A, S, err = kernel_matrices(problem, method, n_samples, seed, quad_order)
-    return FrozenKernel(A, S, np.asarray(problem.y, dtype=np.float64), float(problem.alpha), err)

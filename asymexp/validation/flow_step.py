@@ -119,10 +119,10 @@ _RATES: dict = {}
 
 
 def problem_rates(problem, quad_order: int | None = None, A=None) -> np.ndarray:
-    """:func:`kernel_rates` of the problem's limit kernel (:func:`asymexp.numeric.frozen.frozen_kernel`, the
+    """:func:`kernel_rates` of the problem's limit kernel (:func:`asymexp.numeric.problem_kernel.frozen_kernel`, the
     theory layer's A; pass ``A`` when it is at hand to skip the quadrature), cached per problem and order."""
     from asymexp import provenance
-    from asymexp.numeric.frozen import frozen_kernel
+    from asymexp.numeric.problem_kernel import frozen_kernel
 
     key = (provenance.problem_key(problem), quad_order, provenance.code_version())
     if key not in _RATES:
