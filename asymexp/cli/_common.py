@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from asymexp.spec import ACTIVATIONS, PRESETS, NetworkSpec
@@ -123,12 +122,16 @@ def add_json_argument(parser) -> None:
 
 
 def emit_json(document) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=None, sort_keys=False, default=_default) + "\n")
+    """Exactly one JSON document on stdout, encoded by :func:`asymexp.json_out.dumps` (NaN and inf as null,
+    NumPy values as numbers and lists, fractions as "p/q"), as the verbs' ``to_json`` encode it."""
+    from asymexp.json_out import dumps
+
+    sys.stdout.write(dumps(document) + "\n")
     sys.stdout.flush()
 
 
 def _default(obj):
+    """The ``json.dumps(default=...)`` of the commands that do not yet encode through :mod:`asymexp.json_out`."""
     from fractions import Fraction
 
     if isinstance(obj, Fraction):

@@ -2,11 +2,11 @@
 docs/theory/5-verified-formulas.md)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from asymexp.cli._common import add_json_argument, check_workers, emit_json, integer
 from asymexp.errors import AsymexpError
+from asymexp.json_out import dumps
 from asymexp.spec import exact_number, parse_gammas
 from asymexp import budget
 
@@ -146,7 +146,7 @@ def _run(args, claim) -> int:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         doc["figures"] = make_figures(doc, out)
-        (out / "result.json").write_text(json.dumps(doc, indent=1))
+        (out / "result.json").write_text(dumps(doc, indent=1))
         (out / "report.md").write_text(markdown_report.markdown(doc) + "\n")
     if args.json:
         emit_json(doc)

@@ -246,13 +246,12 @@ def train_worker(params: dict) -> dict:
 def summarize(args, results: dict) -> dict:
     """Analysis of the finished grid (:func:`asymexp.mnist.grid_report.analyse`); also writes summary.json and
     figure.png into ``args.out``."""
-    import json
-
+    from asymexp.json_out import dumps
     from asymexp.mnist.grid_report import analyse, draw_figure, load_runs
 
     runs = load_runs(args.out)
     summary = analyse(runs)
     draw_figure(runs, Path(args.out) / "figure.png")
     summary["figure"] = str(Path(args.out) / "figure.png")
-    (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
+    (Path(args.out) / "summary.json").write_text(dumps(summary, indent=1))
     return summary
