@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from asymexp.input_checks import integer  # noqa: F401 - the argparse type of the commands, one home
 from asymexp.spec import ACTIVATIONS, PRESETS, NetworkSpec
 
 
@@ -35,22 +36,6 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
 def spec_from_args(args) -> NetworkSpec:
     return NetworkSpec.from_strings(gammas=args.gammas, widths=args.widths, activation=args.activation,
                                     preset=args.preset)
-
-
-def integer(minimum: int):
-    """An argparse type: an integer >= ``minimum``; anything else is one line and exit status 2."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (an integer >= {minimum} is required)")
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is not allowed; an integer >= {minimum} is required")
-        return value
-
-    parse.__name__ = f"integer >= {minimum}"
-    return parse
 
 
 def finite_number(text, option: str) -> float:
