@@ -173,9 +173,11 @@ def _write_manifest(folder: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
-def _admit(folder: Path, command: str, parameters: dict, continuable: dict, option: str) -> bool:
-    """Refuse a folder that holds another run; write (or refresh) the manifest of this one. True when the
-    folder had no manifest before."""
+def _admit(folder: Path, command: str, parameters: dict, continuable: dict, option: str,
+           legacy: list[dict]) -> bool:
+    """Refuse a folder that holds another run; write (or refresh) the manifest of this one (a manifest holding one
+    of the ``legacy`` forms of ``parameters`` is rewritten in the current form). True when the folder had no
+    manifest before."""
     from asymexp.provenance import code_version
 
     start_over = _START_OVER.format(option=option, folder=folder)
@@ -186,7 +188,7 @@ def _admit(folder: Path, command: str, parameters: dict, continuable: dict, opti
         if old["command"] != command:
             raise AsymexpError(f"{folder} holds an `asymexp {old['command']}` run (see {MANIFEST}), not "
                                f"`asymexp {command}`; {start_over}")
-        if old["parameters"] != parameters:
+        if old["parameters"] != parameters and old["parameters"] not in legacy:
             raise AsymexpError(f"{folder} holds another `asymexp {command}` run ("
                                f"{_describe_differences(old['parameters'], parameters)}); {start_over}")
         created = old.get("created", now)
@@ -211,7 +213,7 @@ def _holds_results(folder: Path) -> bool:
 
 @contextmanager
 def claim_folder(path, command: str, parameters: dict, continuable: dict | None = None,
-                 option: str = "--out") -> Iterator[Path]:
+                 option: str = "--out", legacy: list[dict] | None = None) -> Iterator[Path]:
     """Hold the output folder ``path`` for one run of ``asymexp {command}`` (see the module docstring).
 
     Args:
@@ -219,6 +221,8 @@ def claim_folder(path, command: str, parameters: dict, continuable: dict | None 
         command: the command as typed after ``asymexp`` (``"validate"``, ``"sweep mnist"``).
         parameters: the settings that define the run (JSON-ready; canonicalized here).
         continuable: settings a rerun may change to continue the run (recorded, not compared).
+        legacy: earlier forms of ``parameters`` for the same run (written by an older version): a folder whose
+            manifest holds one of them is continued, and its manifest rewritten with ``parameters``.
     Raises:
         AsymexpError: unusable path, another live writer, or a folder holding another run.
     """
@@ -229,7 +233,8 @@ def claim_folder(path, command: str, parameters: dict, continuable: dict | None 
         raise AsymexpError(f"{option} {path}: cannot create the folder ({exc.strerror or exc})") from None
     fd = _lock(folder, command, option)
     try:
-        fresh = _admit(folder, command, canonical(parameters), canonical(continuable or {}), option)
+        fresh = _admit(folder, command, canonical(parameters), canonical(continuable or {}), option,
+                       [canonical(p) for p in legacy or ()])
         try:
             yield folder
         except BaseException:

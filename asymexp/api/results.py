@@ -1,14 +1,13 @@
 """Typed, frozen results of the five verbs of :mod:`asymexp.api`.
 
-Each has ``to_dict()`` (JSON-ready: fractions as ``"7/10"``, arrays as nested lists, NumPy scalars as numbers,
-non-finite floats as None, specs as ``NetworkSpec.to_dict()``), ``to_json(**kw)`` (``json.dumps`` of it) and
+Each has ``to_dict()`` (JSON-ready through :func:`asymexp.json_out.jsonable`, the encoder of the command line
+too: fractions as ``"7/10"``, arrays as nested lists, NumPy scalars as numbers, non-finite floats as None, specs
+as ``NetworkSpec.to_dict()``), ``to_json(**kw)`` (``json.dumps`` of it) and
 ``plot(...)``, which returns a ``matplotlib.figure.Figure`` built without pyplot: the global backend is left
 alone, a notebook displays the figure, ``fig.savefig(path)`` writes it.
 """
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
@@ -16,28 +15,10 @@ from typing import Any
 import numpy as np
 
 from asymexp.errors import AsymexpError
+from asymexp.json_out import dumps, jsonable  # noqa: F401 - jsonable: the one encoder, re-exported
 from asymexp.spec import NetworkSpec
 
 _HIDDEN = {"json": False}  # field metadata: not part of to_dict()
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with every part made JSON-ready (see the module docstring), recursively."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Fraction):
-        return str(value)
-    if isinstance(value, NetworkSpec):
-        return value.to_dict()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # NumPy arrays and scalars
-        return jsonable(value.tolist())
-    return str(value)  # SymPy expressions, paths
 
 
 def _figure(figsize):
@@ -53,8 +34,8 @@ class _Result:
         return {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if f.metadata.get("json", True)}
 
     def to_json(self, **kw) -> str:
-        """``json.dumps(self.to_dict(), **kw)`` (e.g. ``indent=1``)."""
-        return json.dumps(self.to_dict(), **kw)
+        """``json.dumps(self.to_dict(), **kw)`` (e.g. ``indent=1``) through :func:`asymexp.json_out.dumps`."""
+        return dumps(self.to_dict(), **kw)
 
 
 @dataclass(frozen=True, eq=False)

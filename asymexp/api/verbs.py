@@ -9,12 +9,12 @@ Heavy modules (NumPy, SymPy, Numba) load inside the verbs, on first call.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from asymexp.errors import AsymexpError, SpecError
+from asymexp.input_checks import check_replicas, check_seed, check_time, check_width_sweep
 from asymexp.spec import NetworkSpec
 
 
@@ -236,8 +236,25 @@ _EXECUTION = ("out", "workers", "scheduler", "progress", "long_run_ok")
 
 
 def _validate_parameters(problem, gammas, widths, kw: dict) -> dict:
-    """The manifest parameters of a Python-API validate run (the CLI's ``asymexp validate`` records the same
-    settings under its option names): the problem's digest, exact gammas, widths and every simulation keyword."""
+    """The manifest parameters of a validate run (:func:`asymexp.validation.validate_options.folder_parameters`,
+    the one the CLI's ``asymexp validate`` uses too), with the defaults of validate_shallow / validate_deep
+    resolved, so that a folder started from the shell is continued here and the other way round."""
+    from asymexp.validation.validate_options import folder_parameters
+
+    deep = len(gammas) > 1
+    settings = {k: v for k, v in kw.items() if k not in _EXECUTION}
+    settings.setdefault("t", 0.0 if deep else 1.0)
+    settings.setdefault("dynamics", "gd" if deep else "flow")
+    settings.setdefault("chunk", 128 if deep else 256)
+    if deep:
+        settings.setdefault("sensitivity_width", 128)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()}
+    return folder_parameters(problem, gammas, widths, **settings)
+
+
+def _legacy_validate_parameters(problem, gammas, widths, kw: dict) -> dict:
+    """The manifest parameters the Python verb wrote before it shared the CLI's (keyword names, defaults left
+    out): a folder holding them is the same run and is adopted (:func:`asymexp.run_folder.claim_folder`)."""
     from asymexp.provenance import problem_key
     from asymexp.run_folder import digest
 
@@ -246,31 +263,17 @@ def _validate_parameters(problem, gammas, widths, kw: dict) -> dict:
             **rest}
 
 
-def _claimed(out, command: str, parameters, continuable=None):
+def _claimed(out, command: str, parameters, continuable=None, legacy=None):
     """Hold ``out`` for the run (lock and manifest, :func:`asymexp.run_folder.claim_folder`) as the CLI does;
-    ``parameters`` is called only when there is a folder. No folder: nothing to hold."""
+    ``parameters`` (and ``legacy``, earlier forms of them) are called only when there is a folder."""
     import contextlib
 
     if out is None:
         return contextlib.nullcontext()
     from asymexp.run_folder import claim_folder
 
-    return claim_folder(out, command, parameters(), continuable, option="out")
-
-
-def _width_sweep(widths) -> list[int]:
-    items = _items(widths)
-    if isinstance(items, str):
-        items = items.split(",")
-    out = []
-    for w in items:
-        text = str(w).strip()
-        if isinstance(w, bool) or not text.isdigit() or int(text) < 1:
-            raise SpecError(f"widths = {widths!r}: {text!r} is not an integer >= 1")
-        out.append(int(text))
-    if not out or sorted(set(out)) != out:
-        raise SpecError(f"widths = {out}: give distinct increasing integers >= 1 (e.g. [64, 256, 1024])")
-    return out
+    return claim_folder(out, command, parameters(), continuable, option="out",
+                        legacy=None if legacy is None else [legacy()])
 
 
 def validate(problem, gammas, widths, replicas: int = 64, *, time=None, seed: int = 0, dynamics=None,
@@ -290,17 +293,16 @@ def validate(problem, gammas, widths, replicas: int = 64, *, time=None, seed: in
 
     prob = _problem(problem)
     gs, _ = _problem_gammas(prob, gammas, None, "validate")
-    ns = _width_sweep(widths)
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 4:
-        raise SpecError(f"replicas = {replicas!r}; an integer >= 4 is required (even with antithetic pairs)")
+    ns = check_width_sweep(widths, "widths =")
+    check_replicas(replicas, "replicas =")
+    check_seed(seed, "seed =")
     kw = dict(replicas=replicas, seed=seed, progress=progress, **options)
     if time is not None:
-        if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time) or time < 0:
-            raise SpecError(f"time = {time!r}; a finite number >= 0 is required")
-        kw["t"] = float(time)
+        kw["t"] = check_time(time, "time =")
     if dynamics is not None:
         kw["dynamics"] = dynamics
-    with _claimed(kw.get("out"), "validate", lambda: _validate_parameters(prob, gs, ns, kw)):
+    with _claimed(kw.get("out"), "validate", lambda: _validate_parameters(prob, gs, ns, kw),
+                  legacy=lambda: _legacy_validate_parameters(prob, gs, ns, kw)):
         if len(gs) == 1:
             from asymexp.validation.shallow_validation import validate_shallow
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from asymexp.input_checks import integer  # noqa: F401 - the argparse type of the commands, one home
 from asymexp.spec import ACTIVATIONS, PRESETS, NetworkSpec
 
 
@@ -36,22 +36,6 @@ class DefaultsHelpFormatter(argparse.HelpFormatter):
 def spec_from_args(args) -> NetworkSpec:
     return NetworkSpec.from_strings(gammas=args.gammas, widths=args.widths, activation=args.activation,
                                     preset=args.preset)
-
-
-def integer(minimum: int):
-    """An argparse type: an integer >= ``minimum``; anything else is one line and exit status 2."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (an integer >= {minimum} is required)")
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is not allowed; an integer >= {minimum} is required")
-        return value
-
-    parse.__name__ = f"integer >= {minimum}"
-    return parse
 
 
 def finite_number(text, option: str) -> float:
@@ -123,12 +107,16 @@ def add_json_argument(parser) -> None:
 
 
 def emit_json(document) -> None:
-    """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(document, indent=None, sort_keys=False, default=_default) + "\n")
+    """Exactly one JSON document on stdout, encoded by :func:`asymexp.json_out.dumps` (NaN and inf as null,
+    NumPy values as numbers and lists, fractions as "p/q"), as the verbs' ``to_json`` encode it."""
+    from asymexp.json_out import dumps
+
+    sys.stdout.write(dumps(document) + "\n")
     sys.stdout.flush()
 
 
 def _default(obj):
+    """The ``json.dumps(default=...)`` of the commands that do not yet encode through :mod:`asymexp.json_out`."""
     from fractions import Fraction
 
     if isinstance(obj, Fraction):

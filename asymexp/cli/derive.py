@@ -77,9 +77,9 @@ def _write(args, fmt: str, document, text, stem: str) -> int:
             emit_json(document())
         if args.out is None:
             return 0
-        import json
+        from asymexp.json_out import dumps
 
-        text = json.dumps(document(), indent=1) + "\n"
+        text = dumps(document(), indent=1) + "\n"
     elif args.out is None:
         sys.stdout.write(text)
         return 0

@@ -7,9 +7,8 @@ stdout: one JSON line per epoch ``{"epoch", "train_loss", "train_acc", "test_acc
 """
 import sys
 
-from asymexp.cli._common import add_json_argument, emit_json, integer
-from asymexp.mnist.norm_net import INITS, NORMS, OPTIMIZERS, PLACEMENTS
-from asymexp.spec import ACTIVATIONS, PRESETS
+from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.mnist.train_options import add_trainer_arguments
 from asymexp import budget
 
 HELP = "train an MLP on MNIST with the theory's per-layer learning rates (hand-written Numba SGD)"
@@ -17,53 +16,7 @@ EXIT_DIVERGED = 3
 
 
 def add_arguments(parser):
-    parser.add_argument("--layers", type=int, default=None, help="L hidden layers (a single --gammas/--widths "
-                        "value is then used for every layer; default: one per --gammas entry)")
-    parser.add_argument("--gammas", required=True, help="gamma_1..gamma_L in [1/2, 1], comma-separated")
-    parser.add_argument("--widths", default="100", help="N_1..N_L, comma-separated (default 100 each)")
-    parser.add_argument("--epochs", type=int, default=1, help="default 1")
-    parser.add_argument("--batch", type=int, default=20, help="mini-batch size of --optimizer sgd (default 20)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="sgd: mini-batches of --batch "
-                        "(default); gd: full-batch gradient descent, one step per epoch on all training images "
-                        "(--batch is not used)")
-    parser.add_argument("--norm", choices=NORMS, default="none", help="none (default: the paper's network); bn: "
-                        "batch norm of every hidden layer; ln: layer norm of every hidden layer; mean-last: subtract "
-                        "the batch mean of each output's pre-activation. Evaluation uses the running statistics "
-                        "(bn, mean-last), as PyTorch's eval mode (docs/mnist.md)")
-    parser.add_argument("--norm-placement", choices=PLACEMENTS, default="pre", help="bn and ln: normalize before "
-                        "the activation (pre, default) or after it (post)")
-    parser.add_argument("--init", choices=INITS, default="paper", help="initial weights: paper (default: the "
-                        "preset's laws), he N(0, 2/fan_in), xavier N(0, 2/(fan_in + fan_out)); biases keep the "
-                        "preset's law")
-    parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce",
-                        help="ce: softmax cross-entropy; mse: 1/2 |out - onehot|^2 on raw outputs (the theory's "
-                        "loss); paper-mse: MSE of log-softmax outputs vs one-hot, as the authors' code")
-    parser.add_argument("--lr-scale", type=float, default=1.0, help="base rate alpha multiplying every layer's "
-                        "rate alpha_m (docs/theory/2-learning-rates.md)")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper-mnist",
-                        help="initial laws (default paper-mnist: the authors' set-up)")
-    parser.add_argument("--activation", choices=(*ACTIVATIONS, "relu"), default=None,
-                        help="default: the preset's (sigmoid); relu takes the gammas' learning rates, the "
-                        "expansion's other rules do not cover it")
-    parser.add_argument("--bias", dest="bias", action="store_true", default=None, help="trainable biases")
-    parser.add_argument("--no-bias", dest="bias", action="store_false", help="no biases")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default float32 (the "
-                        "normalization layers compute in float64)")
-    parser.add_argument("--seed", type=integer(0), default=0, help="default 0")
-    parser.add_argument("--shuffle", action="store_true", help="reshuffle the training set every epoch "
-                        "(default: batches in file order, as the paper)")
-    parser.add_argument("--threads", type=integer(1), default=None, help="Numba threads for evaluation passes "
-                        "(training is sequential; results do not depend on it; default: NUMBA_NUM_THREADS)")
-    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="default mnist")
-    parser.add_argument("--data-dir", default=None, help="IDX folder (default: embedded MNIST, 8000/2000)")
-    parser.add_argument("--n-train", type=int, default=None, help="use only the first N training images (default: all)")
-    parser.add_argument("--n-test", type=int, default=None, help="use only the first N test images (default: all)")
-    parser.add_argument("--eval-every", type=integer(1), default=1, metavar="K", help="evaluate (and print and "
-                        "record) epochs 1, K+1, 2K+1, ... and the last only (default 1: every epoch); the trained "
-                        "parameters do not depend on K (docs/mnist.md, \"Throughput\")")
-    parser.add_argument("--checkpoint-every", type=integer(1), default=1, metavar="C", help="with --out, write the "
-                        "checkpoint after epochs C, 2C, ... and the last only (default 1: every epoch); an "
-                        "interrupted run resumes from the last one written")
+    add_trainer_arguments(parser)  # the trainer's options, declared once (asymexp.mnist.train_options)
     parser.add_argument("--out", default=None, help="checkpoint folder: written every epoch (--checkpoint-every); "
                         "rerun to resume (default: none)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

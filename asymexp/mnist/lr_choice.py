@@ -38,7 +38,7 @@ def run_lr_scale(run: dict) -> float:
 
 
 def is_scan(runs: list[dict]) -> bool:
-    """Whether some gamma vector was run at more than one lr-scale (runs of :func:`grid_report.load_runs`)."""
+    """Whether some gamma vector was run at more than one lr-scale (runs of :func:`asymexp.mnist.grid_runs.load_runs`)."""
     seen = defaultdict(set)
     for r in runs:
         seen[gamma_key(r["gammas"])].add(run_lr_scale(r))
@@ -127,7 +127,7 @@ def choices_for(scan_dir, sample: dict, vectors: list[str]) -> dict[str, float]:
             raise SweepError(f"--lr-scale-from {scan_dir}: its runs differ from this grid in {', '.join(diff)} "
                              f"(scan {k}={fixed.get(k)!r}, grid {k}={grid_fixed.get(k)!r}); scan with the "
                              "grid's settings")
-    from asymexp.mnist.grid_report import runs_of
+    from asymexp.mnist.grid_runs import runs_of
 
     runs = runs_of(docs, scan_dir)
     if not is_scan(runs):

@@ -20,45 +20,28 @@ from pathlib import Path
 
 from asymexp import budget
 
-from asymexp.activations import EXPANDABLE as ACTIVATIONS
 from asymexp.executor import SweepError, Task, parse_grid
-from asymexp.mnist.norm_net import DEFAULTS, INITS, NORMS, OPTIMIZERS, PLACEMENTS
+from asymexp.mnist.norm_net import DEFAULTS
+from asymexp.mnist.train_options import SWEEP, add_trainer_arguments
 
 HELP = "the paper's MNIST gamma grid (27 configurations for 3 layers), resumable"
 AXES = ("gammas", "seed", "lr_scale", "loss")
 
 
 def add_arguments(parser):
-    parser.add_argument("--layers", type=int, default=3, help="hidden layers L (each gamma_l runs over the grid)")
-    parser.add_argument("--widths", default="100", help="N_1..N_L or one width for all (default 100)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=20)
-    parser.add_argument("--loss", choices=("ce", "mse", "paper-mse"), default="ce")
-    parser.add_argument("--lr-scale", type=float, default=1.0)
+    """asymexp mnist's options that a grid shares (:data:`asymexp.mnist.train_options.SWEEP`), the grid's own
+    (--lr-scale-from, --seeds) among them."""
+    def shared(first, last):
+        add_trainer_arguments(parser, SWEEP[SWEEP.index(first):SWEEP.index(last) + 1],
+                              layers={"default": 3, "help": "hidden layers L (each gamma_l runs over the grid)"})
+
+    shared("--layers", "--lr-scale")
     parser.add_argument("--lr-scale-from", default=None, metavar="SCAN",
                         help="each configuration's lr-scale from an lr-scale scan (a sweep mnist folder with an "
                         "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md)")
-    parser.add_argument("--preset", default="paper-mnist")
-    parser.add_argument("--activation", choices=(*ACTIVATIONS, "relu"), default=None,
-                        help="sigmoid, tanh or relu (default: the preset's, sigmoid)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    shared("--preset", "--dtype")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
-    parser.add_argument("--shuffle", action="store_true")
-    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
-    parser.add_argument("--data-dir", default=None, help="IDX folder (default: $ASYMEXP_DATA, else embedded)")
-    parser.add_argument("--n-train", type=int, default=None, help="first N training images (default: all)")
-    parser.add_argument("--n-test", type=int, default=None, help="first N test images (default: all)")
-    parser.add_argument("--norm", choices=NORMS, default="none", help="normalization of every run, as asymexp "
-                        "mnist --norm (default none)")
-    parser.add_argument("--norm-placement", choices=PLACEMENTS, default="pre",
-                        help="bn and ln: before (pre, default) or after (post) the activation")
-    parser.add_argument("--init", choices=INITS, default="paper", help="initial weights, as asymexp mnist --init "
-                        "(default paper)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="sgd (default) or gd (full batch)")
-    parser.add_argument("--eval-every", type=int, default=1, metavar="K", help="evaluate and record epochs "
-                        "1, K+1, ... and the last only, as asymexp mnist --eval-every (default 1)")
-    parser.add_argument("--checkpoint-every", type=int, default=1, metavar="C", help="checkpoint each run "
-                        "after epochs C, 2C, ... and the last only (default 1)")
+    shared("--shuffle", "--checkpoint-every")
     budget.add_long_run_argument(parser)
 
 
@@ -246,13 +229,12 @@ def train_worker(params: dict) -> dict:
 def summarize(args, results: dict) -> dict:
     """Analysis of the finished grid (:func:`asymexp.mnist.grid_report.analyse`); also writes summary.json and
     figure.png into ``args.out``."""
-    import json
-
+    from asymexp.json_out import dumps
     from asymexp.mnist.grid_report import analyse, draw_figure, load_runs
 
     runs = load_runs(args.out)
     summary = analyse(runs)
     draw_figure(runs, Path(args.out) / "figure.png")
     summary["figure"] = str(Path(args.out) / "figure.png")
-    (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
+    (Path(args.out) / "summary.json").write_text(dumps(summary, indent=1))
     return summary

@@ -44,15 +44,14 @@ from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError, DivergenceError, SpecError
 from asymexp.mnist.checkpoints import (CHECKPOINT, checkpoint_epoch, load_checkpoint,  # noqa: F401 - re-exported
                                        load_norm_state, save_checkpoint as _save)
+from asymexp.mnist.train_options import DTYPES, TRAINER_ONLY  # noqa: F401 - declared with the options
 from asymexp.spec import NetworkSpec, parse_gammas
 from asymexp.symbolic.rules import rules_for
 
-DTYPES = ("float32", "float64")
 # may change between a run and its resumption: they change neither the trained parameters nor the RNG stream
 _NOT_IDENTITY = ("epochs", "threads", "eval_every", "checkpoint_every")
 #: Defaults of the schedule options (evaluation and checkpoint every epoch: the behaviour before they existed).
 SCHEDULE_DEFAULTS = {"eval_every": 1, "checkpoint_every": 1}
-TRAINER_ONLY = "relu"  # an activation the trainer takes and the spec refuses (see activation_of)
 
 
 @dataclass(frozen=True)
@@ -140,23 +139,11 @@ def _broadcast(text: str, layers: int | None, what: str) -> str:
 
 def build_spec(cfg: TrainConfig) -> NetworkSpec:
     """The network of ``cfg``: 784 inputs, 10 outputs, the preset's laws (paper-mnist: the authors')."""
-    from asymexp.mnist.epoch_kernel import LOSSES
     from asymexp.mnist.norm_net import check_batches, check_options, check_widths
+    from asymexp.mnist.train_options import check_config
 
-    if cfg.loss not in LOSSES:
-        raise SpecError(f"--loss {cfg.loss!r} is unknown; allowed: {', '.join(LOSSES)}")
-    if cfg.dtype not in DTYPES:
-        raise SpecError(f"--dtype {cfg.dtype!r} is unknown; allowed: {', '.join(DTYPES)}")
-    if cfg.batch < 1:
-        raise SpecError(f"--batch {cfg.batch} is not allowed; a batch size >= 1 is required")
-    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
-        raise SpecError(f"--seed {cfg.seed!r} is not allowed; an integer >= 0 is required")
-    if cfg.epochs < 0:
-        raise SpecError(f"--epochs {cfg.epochs} is not allowed; epochs >= 0")
-    for flag, value in (("--eval-every", cfg.eval_every), ("--checkpoint-every", cfg.checkpoint_every)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise SpecError(f"{flag} {value!r} is not allowed; an integer >= 1 (epochs) is required")
-    check_options(cfg.norm, cfg.norm_placement, cfg.init, cfg.optimizer)
+    check_config(cfg)  # choices and integer bounds of asymexp.mnist.train_options, the CLI's own
+    check_options(cfg.norm, cfg.norm_placement, cfg.init, cfg.optimizer)  # and --norm-placement with --norm
     if cfg.optimizer == "sgd":
         check_batches(cfg.norm, cfg.batch)  # a batch of 1; the last batch is checked with the data
     kwargs = {"input_dim": 784, "output_dim": 10}

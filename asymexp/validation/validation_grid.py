@@ -12,25 +12,20 @@ from fractions import Fraction
 from pathlib import Path
 
 from asymexp.errors import AsymexpError
+from asymexp.input_checks import check_replicas, check_time
 from asymexp.spec import exact_number, parse_gammas
+from asymexp.validation.validate_options import SWEEP, SWEEP_AFTER_LONG_RUN, SWEEP_CHANGES, add_validate_arguments
 from asymexp import budget
 
 HELP = "shallow validation over a gamma x width grid (tasks: gamma, width, replica chunk)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--problem", default="tanh4.toml", help="problem TOML (default: the built-in tanh4.toml)")
-    parser.add_argument("--replicas", type=int, default=512, help="networks per (gamma, width)")
-    parser.add_argument("--chunk", type=int, default=256, help="replicas per task (default 256)")
-    parser.add_argument("--time", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0, help="default 0")
-    parser.add_argument("--dynamics", choices=("flow", "gd", "sgd"), default="flow")
-    parser.add_argument("--flow-dt", default=None,
-                        help="RK4 step (default: chosen from the limit kernel, the same for every N; "
-                             "docs/validation.md)")
+    """asymexp validate's options that a grid shares (:mod:`asymexp.validation.validate_options`), with the
+    grid's defaults (the built-in problem, gradient flow)."""
+    add_validate_arguments(parser, SWEEP, **SWEEP_CHANGES)
     budget.add_long_run_argument(parser)
-    parser.add_argument("--no-antithetic", action="store_true")
-    parser.add_argument("--quad-order", type=int, default=None, help="theory quadrature nodes (default: best)")
+    add_validate_arguments(parser, SWEEP_AFTER_LONG_RUN)
 
 
 def _axes(args) -> tuple[list[Fraction], list[int]]:
@@ -41,10 +36,8 @@ def _axes(args) -> tuple[list[Fraction], list[int]]:
     if unknown or "gamma" not in axes or "width" not in axes:
         raise AsymexpError(f"sweep validate needs --grid gamma=... and --grid width=...; got axes "
                            f"{sorted(axes)} (allowed: gamma, width)")
-    if args.quad_order is not None and args.quad_order < 2:
-        raise AsymexpError(f"--quad-order {args.quad_order} is not allowed; at least 2 nodes per dimension")
-    if args.seed < 0 or args.chunk < 1:
-        raise AsymexpError(f"--seed {args.seed} / --chunk {args.chunk}: a seed >= 0 and a chunk >= 1 are required")
+    check_replicas(args.replicas, "--replicas")  # --seed, --chunk, --quad-order: checked by their argparse types
+    check_time(args.time, "--time")
     gammas = list(parse_gammas(axes["gamma"], numeric=True))
     try:
         widths = sorted({int(w) for w in axes["width"]})
