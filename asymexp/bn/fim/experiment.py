@@ -30,9 +30,9 @@ STATS = ("lambda_max", "lambda_c_plus_1", "mean_eig", "second_moment", "mean_gra
 @dataclass(frozen=True)
 class FimStudy:
     """What ``asymexp fim`` measures: H = ``layers`` hidden layers, ``widths`` (M, each >= 2), either ``samples``
-    T or ``rho`` = M / T, C = ``outputs``, activation, (s_w^2, s_b^2), ``norms`` (tuple of
-    :data:`asymexp.bn.fim.network.NORMS`, the norms :mod:`asymexp.norms` lists for ``fim``), ``data`` (gaussian: x ~ N(0, I_M); mnist: T digits, d = 784),
-    ``networks`` >= 2 per width and ``seed``."""
+    T or ``rho`` = M / T, C = ``outputs``, activation, (s_w^2, s_b^2), ``norms`` (tuple of the norms
+    :mod:`asymexp.norms` lists for ``fim``, :data:`asymexp.bn.fim.network.NORMS`), ``data`` (gaussian:
+    x ~ N(0, I_M); mnist: T digits, d = 784), ``networks`` >= 2 per width and ``seed``."""
 
     layers: int
     widths: tuple

@@ -49,8 +49,8 @@ def finite_difference_jacobian(net: FimNetwork, params, x: np.ndarray, step: flo
 
 
 def explicit_jacobian_blocks(net: FimNetwork, params, x: np.ndarray, unit_block: int = 64):
-    """Yield column blocks of J (C T, n) of the raw outputs u^L of a per-sample network (no batch norm in the hidden layers),
-    at most ``unit_block`` output units of one layer per block (a block holds their weights and biases)."""
+    """Yield column blocks of J (C T, n) of the raw outputs u^L of a per-sample network (no batch norm in the
+    hidden layers), at most ``unit_block`` output units of one layer per block (a block holds their weights and biases)."""
     if net.hidden_norm == "batch":
         raise SpecError(f"norm {net.norm!r} couples the samples: its Jacobian is that of the batch function "
                         "(finite_difference_jacobian or asymexp.bn.fim.dual.batch_theta)")

@@ -22,8 +22,9 @@ from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_p
 
 @dataclass(frozen=True)
 class LrScan:
-    """``layers`` (tuple of H >= 1), width M >= 2, activation, ``norms`` (tuple of :data:`asymexp.bn.lrscan.full_batch.NORMS`), ``data``,
-    ``samples`` T >= 2, ``steps`` K >= 1, ``seed``, C = ``outputs`` (gaussian only; mnist has 10), bracket ``ratio``."""
+    """``layers`` (tuple of H >= 1), width M >= 2, activation, ``norms`` (tuple of
+    :data:`asymexp.bn.lrscan.full_batch.NORMS`), ``data``, ``samples`` T >= 2, ``steps`` K >= 1, ``seed``,
+    C = ``outputs`` (gaussian only; mnist has 10), bracket ``ratio``."""
 
     layers: tuple
     width: int
