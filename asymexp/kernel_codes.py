@@ -44,7 +44,8 @@ class Loss(IntEnum):
 
 
 class Norm(IntEnum):
-    """Normalization layer of :mod:`asymexp.nn.normalization` (the ``kind`` argument of its kernels)."""
+    """Normalization layer of :mod:`asymexp.nn.normalization` (the ``kind`` argument of its kernels); names, and
+    what each centres and scales, are in the table of :mod:`asymexp.norms` (``KINDS``)."""
 
     BATCH = 0          # batch norm: centre and scale each feature over the batch
     MEAN_ONLY = 1      # subtract each feature's batch mean, no scaling
@@ -54,5 +55,3 @@ class Norm(IntEnum):
 
 DYNAMICS_BY_NAME = {"gd": Dynamics.GD, "sgd": Dynamics.SGD, "flow": Dynamics.FLOW}
 LOSS_BY_NAME = {"ce": Loss.CE, "mse": Loss.MSE, "paper-mse": Loss.PAPER_MSE}
-NORM_BY_NAME = {"batch": Norm.BATCH, "mean-only": Norm.MEAN_ONLY, "scale-only": Norm.SCALE_ONLY,
-                "layer": Norm.LAYER}

@@ -11,7 +11,7 @@ PKG = Path(__file__).resolve().parent.parent / "asymexp"
 # docs/architecture.md, bottom to top; a module may import from its own rank or below.
 RANK = {"errors": 0, "figure_files": 0, "kernel_codes": 0, "provenance": 0, "jit": 0, "compile_notice": 0, "floatmath": 0, "lazy": 0,
         "run_folder": 0, "budget": 0, "json_out": 0, "input_checks": 0,
-        "spec": 1, "activations": 1, "stats": 1,
+        "spec": 1, "activations": 1, "norms": 1, "stats": 1,
         "inputs": 2, "symbolic": 2,
         "numeric": 3, "nn": 3,
         "sim": 4, "executor": 4,

@@ -144,7 +144,7 @@ def test_small_seeded_fit_and_determinism():
     (["--widths", "4,8", "--rho", "3"], "rho = 3.0 gives T = 1"),
     (["--widths", "1,8", "--samples", "4"], "width 1"),
     (["--widths", "4,8", "--samples", "4", "--layers", "0"], "layers = 0"),
-    (["--widths", "4,8", "--samples", "4", "--norm", "bn"], "norm 'bn'"),
+    (["--widths", "4,8", "--samples", "4", "--norm", "group"], "norm 'group' is unknown for fim"),
     (["--widths", "4,8", "--samples", "4", "--activation", "softplus"], "'softplus'"),
     (["--widths", "4,8", "--samples", "1"], "samples = 1"),
     (["--widths", "4,8", "--samples", "4", "--networks", "1"], "networks = 1"),
@@ -198,3 +198,14 @@ def test_cli_json_and_figures(tmp_path, capsys):
         assert key in doc["rows"][0]
     for name in ("fim_lambda_max.png", "fim_spectrum.pdf", "fim.json"):
         assert (tmp_path / name).is_file()
+
+
+def test_bn_and_its_alias_bn_hidden_are_the_same_network():
+    """``bn`` means batch norm of the hidden layers here as in lr-scan and one-step; ``bn-hidden`` is its alias."""
+    from asymexp.bn.fim.experiment import FimStudy, run_study
+
+    docs = [run_study(FimStudy(layers=1, widths=(6, 8), samples=4, norms=(n,), networks=2, seed=1))[0]
+            for n in ("bn", "bn-hidden")]
+    for a, b in zip(docs[0]["rows"], docs[1]["rows"]):
+        assert (a["norm"], b["norm"]) == ("bn", "bn-hidden")
+        assert {k: v for k, v in a.items() if k != "norm"} == {k: v for k, v in b.items() if k != "norm"}

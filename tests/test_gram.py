@@ -33,7 +33,7 @@ def _mean_se(x):
     return x.mean(), x.std(ddof=1) / math.sqrt(x.size)
 
 
-@pytest.mark.parametrize("chain,activation", [("bn", "tanh"), ("pre-bn", "relu"), ("none", "relu")])
+@pytest.mark.parametrize("chain,activation", [("row-scale", "tanh"), ("pre-bn", "relu"), ("none", "relu")])
 def test_sampled_rows_have_the_law_of_explicit_weights(chain, activation):
     """Mean and spread of G_3 (every entry) from d x d weights and from rows drawn as N(0, K) agree."""
     kw = dict(batch=3, width=48, depth=3, runs=400)
@@ -46,31 +46,31 @@ def test_sampled_rows_have_the_law_of_explicit_weights(chain, activation):
 
 def test_linear_stationary_gap_matches_the_closed_form():
     d, n = 256, 4
-    grams = simulate("bn", "linear", n, d, 300, 8, seed=3)
+    grams = simulate("row-scale", "linear", n, d, 300, 8, seed=3)
     _, gap = measure(grams, np.broadcast_to(np.eye(n), (301, n, n)))
     v2, se = _mean_se((gap[:, 50:] ** 2).mean(axis=1))
-    assert abs(v2 / predicted_gap_rms("bn", "linear", n, d) ** 2 - 1) <= Z * se / v2 + 1 / d
+    assert abs(v2 / predicted_gap_rms("row-scale", "linear", n, d) ** 2 - 1) <= Z * se / v2 + 1 / d
 
 
 def test_centred_linear_gap_matches_the_closed_form():
     d, n = 256, 5
-    G = fixed_point("bn-center", "linear", n).gram
+    G = fixed_point("row-center", "linear", n).gram
     assert np.allclose(G, n / (n - 1) * (np.eye(n) - 1 / n), rtol=0, atol=1e-15)
-    grams = simulate("bn-center", "linear", n, d, 300, 8, seed=4)
+    grams = simulate("row-center", "linear", n, d, 300, 8, seed=4)
     _, gap = measure(grams, np.broadcast_to(G, (301, n, n)))
     v2, se = _mean_se((gap[:, 50:] ** 2).mean(axis=1))
-    assert abs(v2 / predicted_gap_rms("bn-center", "linear", n, d) ** 2 - 1) <= Z * se / v2 + 1 / d
+    assert abs(v2 / predicted_gap_rms("row-center", "linear", n, d) ** 2 - 1) <= Z * se / v2 + 1 / d
 
 
 def test_monte_carlo_fixed_point_of_an_odd_activation_is_the_identity():
     """For odd phi without centring, rho = 0 is a fixed point (r_i -> -r_i symmetry at K = I): G* = I."""
-    fp = fixed_point("bn", "tanh", 4, samples=50_000, seed=5)
+    fp = fixed_point("row-scale", "tanh", 4, samples=50_000, seed=5)
     assert fp.method.startswith("monte-carlo") and fp.error > 0
     assert np.linalg.norm(fp.gram - np.eye(4)) <= Z * fp.error
 
 
 def test_quadrature_and_monte_carlo_fixed_points_agree_for_n2():
-    quad = fixed_point("bn", "relu", 2)
+    quad = fixed_point("row-scale", "relu", 2)
     assert quad.method.startswith("quadrature") and quad.error < 1e-8
     from asymexp.bn.gram import gram_mean_field as mf
 
@@ -110,14 +110,14 @@ def test_input_gram_is_exact_at_every_width():
 
 
 def test_a_run_does_not_depend_on_how_many_runs_are_made():
-    a = simulate("bn", "tanh", 4, 32, 20, 2, seed=7)
-    b = simulate("bn", "tanh", 4, 32, 20, 5, seed=7)
+    a = simulate("row-scale", "tanh", 4, 32, 20, 2, seed=7)
+    b = simulate("row-scale", "tanh", 4, 32, 20, 5, seed=7)
     assert np.array_equal(a, b[:2])
 
 
 def test_same_seed_same_numbers_whatever_the_thread_count():
     code = ("import sys, numpy as np; from asymexp.bn.gram import simulate; "
-            "sys.stdout.write(simulate('bn', 'relu', 4, 300, 30, 3, seed=8).tobytes().hex())")
+            "sys.stdout.write(simulate('row-scale', 'relu', 4, 300, 30, 3, seed=8).tobytes().hex())")
     outs = []
     for threads in ("1", "2"):
         env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
@@ -127,7 +127,7 @@ def test_same_seed_same_numbers_whatever_the_thread_count():
 
 
 def test_experiment_document_follows_the_contract():
-    doc = run_experiment("bn", "linear", 4, [16, 32, 64], 40, 10, 4, seed=9)
+    doc = run_experiment("row-scale", "linear", 4, [16, 32, 64], 40, 10, 4, seed=9)
     assert np.asarray(doc["fixed_point"]).shape == (4, 4)
     assert [r["width"] for r in doc["rows"]] == [16, 32, 64]
     for r in doc["rows"]:
@@ -135,7 +135,7 @@ def test_experiment_document_follows_the_contract():
     assert len(doc["depth_profile"]["layers"]) == 41 and np.asarray(doc["depth_profile"]["error"]).shape == (3, 41)
     assert {"exponent", "ci95", "predicted", "verdict"} <= set(doc["fit"]) and doc["fit"]["predicted"] == -0.5
     with pytest.raises(AsymexpError, match="burn-in 40"):
-        run_experiment("bn", "linear", 4, [16], 40, 40, 4)
+        run_experiment("row-scale", "linear", 4, [16], 40, 40, 4)
 
 
 @pytest.mark.parametrize("argv,named", [
@@ -198,3 +198,22 @@ def test_the_chain_row_norm_is_the_shared_normalization_layer(H, center):
     kind = int(Norm.BATCH if center else Norm.SCALE_ONLY)
     Y = norm_forward(np.ascontiguousarray(H.T), np.ones(6), np.zeros(6), kind, 0.0)[0]
     assert np.allclose(row_normalize(H, center), Y.T, rtol=0, atol=64 * 4 * 2.0 ** -52 * np.abs(Y).max())
+
+
+@pytest.mark.parametrize("old,new", [("bn", "row-scale"), ("bn-center", "row-center")])
+def test_old_chain_names_run_the_same_chain_and_say_so_once(old, new, capsys):
+    """The old names are accepted: the same numbers, the current name in the document, one line on stderr."""
+    a = run_experiment(old, "linear", 4, [16, 32], 20, 5, 3, seed=1)
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and repr(old) in err and repr(new) in err
+    b = run_experiment(new, "linear", 4, [16, 32], 20, 5, 3, seed=1)
+    assert capsys.readouterr().err == "" and a["chain"] == b["chain"] == new
+    assert json.dumps(a, default=lambda o: o.tolist()) == json.dumps(b, default=lambda o: o.tolist())
+
+
+def test_cli_default_is_the_old_default_chain(capsys):
+    assert main(["gram", "--widths", "8", "--depth", "6", "--runs", "2", "--json"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert main(["gram", "--widths", "8", "--depth", "6", "--runs", "2", "--norm", "bn", "--json"]) == 0
+    out = capsys.readouterr()
+    assert new["chain"] == "row-scale" and json.loads(out.out) == new and "'row-scale'" in out.err

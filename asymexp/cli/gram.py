@@ -12,7 +12,8 @@ from asymexp import budget
 
 HELP = "Gram chain of a batch through deep random networks with and without BN (docs/batchnorm.md)"
 ACTIVATIONS = ("linear", "tanh", "relu", "sin")
-NORMS = ("bn", "bn-center", "pre-bn", "none")
+from asymexp.norms import accepted  # noqa: E402
+NORMS = accepted("gram")
 
 
 def add_arguments(parser):
@@ -23,9 +24,10 @@ def add_arguments(parser):
     parser.add_argument("--depth", type=integer(1), default=600, help="layers (default 600)")
     parser.add_argument("--burn-in", type=integer(0), default=None,
                         help="layers left out of the averages (default depth // 4; must be < depth)")
-    parser.add_argument("--norm", choices=NORMS, default="bn",
-                        help="bn (row norm), bn-center (centred row norm), pre-bn (BN before phi), none "
-                             "(critical init) (default bn)")
+    parser.add_argument("--norm", choices=NORMS, default="row-scale",
+                        help="row-scale (rows over their RMS), row-center (centred rows over their RMS), pre-bn (BN "
+                             "before phi), none (critical init) (default row-scale; the old names bn, bn-center "
+                             "still work)")
     parser.add_argument("--runs", type=integer(2), default=20, help="independent networks per width (default 20)")
     parser.add_argument("--seed", type=integer(0), default=0, help="seed (default 0)")
     parser.add_argument("--samples", type=integer(1000), default=200_000,

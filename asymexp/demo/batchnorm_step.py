@@ -9,12 +9,12 @@ def _gram_section(quick: bool) -> str:
 
     widths = [32, 64, 128] if quick else [32, 64, 128, 256]
     depth, burn_in, runs = (80, 20, 10) if quick else (200, 50, 20)
-    doc = run_experiment("bn", "linear", 4, widths, depth, burn_in, runs, seed=0)
+    doc = run_experiment("row-scale", "linear", 4, widths, depth, burn_in, runs, seed=0)
     rows = "\n".join(f"| {r['width']} | {r['error_mean']:.4f} +- {r['error_se']:.4f} | {r['gap_rms']:.4f} +- "
                      f"{r['gap_rms_se']:.4f} | {r['predicted_gap_rms']:.4f} |" for r in doc["rows"])
     fit = doc["fit"]
     return ("### Gram chain (Daneshmand et al., Joudaki et al.)\n\n"
-            f"`asymexp gram --activation linear --norm bn --batch 4 --widths {','.join(map(str, widths))} "
+            f"`asymexp gram --activation linear --norm row-scale --batch 4 --widths {','.join(map(str, widths))} "
             f"--depth {depth} --burn-in {burn_in} --runs {runs} --seed 0`: error ||G_l - G*||_F averaged after "
             "the burn-in (+- SE over runs), RMS orthogonality gap against its closed form.\n\n"
             "| d | error | RMS gap | closed form |\n|---|---|---|---|\n" + rows +

@@ -23,31 +23,37 @@ import dataclasses
 import numpy as np
 
 from asymexp.errors import SpecError
+from asymexp.norms import PLACEMENTS, check, entry, names, placements
 
-NORMS = ("none", "bn", "mean-last", "ln")
-PLACEMENTS = ("pre", "post")
+NORMS = names("mnist")
 INITS = ("paper", "he", "xavier")
 OPTIMIZERS = ("sgd", "gd")
 #: The options' defaults; a run's identity names an option only when it differs from these (old checkpoints of
 #: the paper's network resume unchanged).
 DEFAULTS = {"norm": "none", "norm_placement": "pre", "init": "paper", "optimizer": "sgd"}
-BATCH_STATISTICS = ("bn", "mean-last")   # norms whose train mode needs >= 2 images per batch
+#: Norms whose train mode needs >= 2 images per batch (statistics over the batch).
+BATCH_STATISTICS = tuple(n for n in NORMS if entry(n).kind is not None and entry(n).layer_kind.axis == "batch")
 EVAL_CHUNK = 500
 
 
 def check_options(norm: str, placement: str, init: str, optimizer: str) -> None:
-    """:class:`SpecError` (one line, exit status 2) naming an unknown value and what is allowed."""
-    for flag, value, allowed in (("--norm", norm, NORMS), ("--norm-placement", placement, PLACEMENTS),
+    """:class:`SpecError` (one line, exit status 2) naming an unknown value and what is allowed (the norms and
+    their placements: the table of :mod:`asymexp.norms`)."""
+    check(norm, "mnist")
+    for flag, value, allowed in (("--norm-placement", placement, PLACEMENTS),
                                  ("--init", init, INITS), ("--optimizer", optimizer, OPTIMIZERS)):
         if value not in allowed:
             raise SpecError(f"{flag} {value!r} is unknown; allowed: {', '.join(allowed)}")
-    if placement != "pre" and norm not in ("bn", "ln"):
-        raise SpecError(f"--norm-placement {placement} applies to --norm bn or ln only, not to --norm {norm}")
+    if placement not in placements(norm, "mnist"):
+        offering = [n for n in NORMS if placement in placements(n, "mnist")]
+        raise SpecError(f"--norm-placement {placement} applies to --norm {' or '.join(offering)} only, "
+                        f"not to --norm {norm}")
 
 
 def check_widths(norm: str, widths) -> None:
     """Layer norm needs at least two units in every hidden layer (its statistics are over the units)."""
-    if norm == "ln" and min(widths) < 2:
+    kind = entry(norm, "mnist").layer_kind
+    if kind is not None and kind.axis == "features" and min(widths) < 2:
         raise SpecError(f"--norm ln with --widths {','.join(map(str, widths))} is not allowed: layer norm needs "
                         "at least 2 units per hidden layer")
 
@@ -108,18 +114,21 @@ class NormNet:
         L = layout.n_layers - 1
         self.scales = [self.dtype.type(s) for s in layout.scales]
         self.kind = int(layout.activation)
-        if norm in ("bn", "ln"):
+        row = entry(norm, "mnist")
+        if row.layers == "hidden":
             self.where = list(range(L))
-            self.layers = [NormLayer("batch" if norm == "bn" else "layer", "train", placement)] * L
-        elif norm == "mean-last":
+            self.layers = [NormLayer(row.kind, "train", placement)] * L
+            prefix = {"batch": "BN", "layer": "LN"}[row.kind]
+            self.names = [f"{prefix}{m + 1}" for m in self.where]
+        elif row.layers == "last":
             self.where = [L]
-            self.layers = [NormLayer("mean-only", "train")]
+            self.layers = [NormLayer(row.kind, "train")]
+            self.names = [f"{norm} (output)"]
         else:
-            raise SpecError(f"--norm {norm!r} does not use the normalized network; allowed: bn, mean-last, ln")
+            raise SpecError(f"--norm {norm!r} does not use the normalized network; allowed: "
+                            f"{', '.join(n for n in NORMS if entry(n).kind is not None)}")
         self.eval_layers = [dataclasses.replace(layer, mode="eval") for layer in self.layers]
         self.states = [NormState.initial(int(layout.table[m, 2])) for m in self.where]
-        prefix = {"bn": "BN", "ln": "LN"}.get(norm)
-        self.names = [f"{prefix}{m + 1}" for m in self.where] if prefix else ["mean-last (output)"]
 
     # --- checkpoint form ----------------------------------------------------------------------------------
     def state_vector(self) -> np.ndarray:

@@ -16,28 +16,27 @@ import numpy as np
 
 from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError, SpecError
-from asymexp.kernel_codes import NORM_BY_NAME, Norm
+from asymexp.kernel_codes import Norm
 from asymexp.nn import normalization as kernels
+from asymexp.norms import EPS, PLACEMENTS, kind as layer_kind
 
 MODES = ("train", "eval")
-PLACEMENTS = ("pre", "post")
 
 
 @dataclass(frozen=True)
 class NormLayer:
     """A normalization layer: kind (``batch``, ``mean-only``, ``scale-only``, ``layer``), mode (``train``: batch
     statistics; ``eval``: running statistics), placement relative to the activation (``pre`` or ``post``), eps
-    (added to the variance) and the running statistics' momentum (PyTorch defaults 1e-5 and 0.1)."""
+    (added to the variance; :data:`asymexp.norms.EPS`) and the running statistics' momentum (PyTorch's 0.1)."""
 
     kind: str = "batch"
     mode: str = "train"
     placement: str = "post"
-    eps: float = 1e-5
+    eps: float = EPS
     momentum: float = 0.1
 
     def __post_init__(self):
-        if self.kind not in NORM_BY_NAME:
-            raise SpecError(f"normalization {self.kind!r} is unknown; allowed: {', '.join(NORM_BY_NAME)}")
+        layer_kind(self.kind)
         if self.mode not in MODES:
             raise SpecError(f"normalization mode {self.mode!r} is unknown; allowed: {', '.join(MODES)}")
         if self.placement not in PLACEMENTS:
@@ -49,12 +48,17 @@ class NormLayer:
 
     @property
     def code(self) -> Norm:
-        return NORM_BY_NAME[self.kind]
+        return layer_kind(self.kind).code
+
+    @property
+    def per_sample(self) -> bool:
+        """Statistics over the features of each sample (layer norm), not over the batch."""
+        return layer_kind(self.kind).axis == "features"
 
     @property
     def uses_running_stats(self) -> bool:
         """Eval mode of a batch kind (layer norm computes its statistics per sample in both modes)."""
-        return self.mode == "eval" and self.code != Norm.LAYER
+        return self.mode == "eval" and not self.per_sample
 
 
 @dataclass
@@ -82,9 +86,9 @@ def _check(layer: NormLayer, X: np.ndarray, state: NormState) -> None:
     B, F = X.shape
     if state.gamma.shape != (F,) or state.beta.shape != (F,):
         raise AsymexpError(f"gamma/beta have shapes {state.gamma.shape}/{state.beta.shape}; ({F},) is required")
-    if layer.code == Norm.LAYER and F < 2:
+    if layer.per_sample and F < 2:
         raise AsymexpError(f"layer norm over {F} feature: its statistics need at least 2 features")
-    if layer.mode == "train" and layer.code != Norm.LAYER and B < 2:
+    if layer.mode == "train" and not layer.per_sample and B < 2:
         raise AsymexpError(f"{layer.kind} normalization in train mode with a batch of {B}: batch statistics need "
                            f"a batch of at least 2 (or eval mode, which uses the running statistics)")
 
@@ -99,7 +103,7 @@ def forward(layer: NormLayer, X, state: NormState, update_running: bool = True):
                                                  state.beta, int(layer.code), float(layer.eps))
     else:
         Y, Xhat, _, inv = kernels.norm_forward(X, state.gamma, state.beta, int(layer.code), float(layer.eps))
-        if update_running and layer.code != Norm.LAYER:
+        if update_running and not layer.per_sample:
             kernels.update_running(state.running_mean, state.running_var, X, int(layer.code),
                                    float(layer.momentum))
     return Y, (Xhat, inv)

@@ -6,7 +6,8 @@ gamma, beta, running_mean, running_var and the gradients dgamma, dbeta are (F,).
 ``inv`` (1 / standard deviation) are (F,) for the batch kinds (one per feature, over the batch) and (B,) for
 layer norm (one per sample, over its features). All quantities carry the units of X; gamma is dimensionless.
 
-The kinds (:class:`asymexp.kernel_codes.Norm`), with m and v the mean and biased variance along the reduced
+The kinds (:class:`asymexp.kernel_codes.Norm`; what each centres, scales and over which axis is read from the table
+of :mod:`asymexp.norms`, whose ``EPS`` the callers pass as ``eps``), with m and v the mean and biased variance along the reduced
 axis, r the mean square, y = gamma * xhat + beta:
 
     BATCH       xhat = (x - m) / sqrt(v + eps)       per feature, over the batch
@@ -32,16 +33,22 @@ import numpy as np
 
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Norm
+from asymexp.norms import kind_of_code
+
+# What each kind does, from the table of asymexp.norms, indexed by its code (compile-time constants).
+_CENTRES = tuple(kind_of_code(c).centres for c in range(len(Norm)))
+_SCALES = tuple(kind_of_code(c).scales for c in range(len(Norm)))
+_PER_SAMPLE = tuple(kind_of_code(c).axis == "features" for c in range(len(Norm)))
 
 
 @kernel(inline=True)
 def _centres(kind):
-    return kind != Norm.SCALE_ONLY
+    return _CENTRES[kind]
 
 
 @kernel(inline=True)
 def _scales(kind):
-    return kind != Norm.MEAN_ONLY
+    return _SCALES[kind]
 
 
 @kernel(inline=True)
@@ -114,11 +121,11 @@ def norm_forward(X, gamma, beta, kind, eps):
     B, F = X.shape
     Xhat = np.empty((B, F))
     Y = np.empty((B, F))
-    groups = B if kind == Norm.LAYER else F
+    groups = B if _PER_SAMPLE[kind] else F
     mean = np.empty(groups)
     inv = np.empty(groups)
-    if kind == Norm.LAYER:
-        _normalize_columns(X.T, True, True, eps, Xhat.T, mean, inv)
+    if _PER_SAMPLE[kind]:
+        _normalize_columns(X.T, _centres(kind), _scales(kind), eps, Xhat.T, mean, inv)
     else:
         _normalize_columns(X, _centres(kind), _scales(kind), eps, Xhat, mean, inv)
     _affine_out(Xhat, gamma, beta, Y)
@@ -134,8 +141,8 @@ def norm_backward(dY, Xhat, inv, gamma, kind):
         for j in range(F):
             D[b, j] = gamma[j] * dY[b, j]
     dX = np.empty((B, F))
-    if kind == Norm.LAYER:
-        _normalize_columns_backward(D.T, Xhat.T, inv, True, True, dX.T)
+    if _PER_SAMPLE[kind]:
+        _normalize_columns_backward(D.T, Xhat.T, inv, _centres(kind), _scales(kind), dX.T)
     else:
         _normalize_columns_backward(D, Xhat, inv, _centres(kind), _scales(kind), dX)
     dgamma = np.empty(F)

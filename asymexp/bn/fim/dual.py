@@ -1,7 +1,7 @@
 """The exact finite-width dual of the FIM: Theta = J J^T (C T x C T), layer by layer, never the P x P matrix.
 
 Rows and columns are indexed (k, t) -> k T + t (output k, sample t). For a network whose samples do not interact
-(``none``, ``mean-last``, ``bn-last``, ``ln``; :mod:`asymexp.bn.fim.network`)
+(``none``, ``mean-last``, ``bn-last``, ``ln``; :mod:`asymexp.bn.model`)
 
     Theta_{(k,t),(k',s)} = sum_l [delta_k^l(t) . delta_k'^l(s)] [h^{l-1}(t) . h^{l-1}(s) + 1]
 
@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.bn.fim.network import EPS, FimNetwork, Forward, forward, normalize_backward
+from asymexp.bn.model import EPS, FimNetwork, Forward, forward, hidden_backward
+from asymexp.norms import entry
+from asymexp.norms.numpy_forms import centre_scale
 
 
 def _gram(h: np.ndarray) -> np.ndarray:
@@ -36,9 +38,7 @@ def sample_theta(net: FimNetwork, params, fwd: Forward) -> np.ndarray:
         theta[k * T:(k + 1) * T, k * T:(k + 1) * T] = g_last
     d = np.broadcast_to(params[-1][0][:, None, :], (C, T, net.width))      # d f_k / d h^H = W^L_k
     for l in range(net.layers, 0, -1):                                      # hidden layer l
-        g = d * fwd.slopes[l - 1][None]
-        if net.hidden_norm == "layer":
-            g = normalize_backward(g, fwd.zhat[l - 1][None], fwd.scale[l - 1][None], axis=-1)
+        g = hidden_backward(net, d * fwd.slopes[l - 1][None], fwd, l, lead=1)
         flat = g.reshape(C * T, -1)
         theta += (flat @ flat.T) * np.tile(_gram(fwd.inputs[l - 1]), (C, C))
         if l > 1:
@@ -61,8 +61,7 @@ def batch_theta(net: FimNetwork, params, fwd: Forward) -> np.ndarray:
     for k in range(C):
         d[k * T + np.arange(T), np.arange(T), :] = w_last[k]
     for l in range(net.layers, 0, -1):
-        g = d * fwd.slopes[l - 1][None]
-        g = normalize_backward(g, fwd.zhat[l - 1][None], fwd.scale[l - 1][None], axis=-2)
+        g = hidden_backward(net, d * fwd.slopes[l - 1][None], fwd, l, lead=1)
         gt = np.ascontiguousarray(g.transpose(0, 2, 1))                   # (S, M, T)
         left = (gt @ _gram(fwd.inputs[l - 1])).reshape(S, -1)
         theta += left @ gt.reshape(S, -1).T
@@ -72,17 +71,19 @@ def batch_theta(net: FimNetwork, params, fwd: Forward) -> np.ndarray:
 
 
 def output_projector(norm: str, outputs: np.ndarray) -> np.ndarray | None:
-    """(C, T, T) matrices A_k with J_k -> A_k J_k for ``mean-last`` and ``bn-last``; None for the others."""
+    """(C, T, T) matrices A_k with J_k -> A_k J_k for an output normalization (``mean-last``, ``bn-last``): the
+    Jacobian of u_k -> its centred (and scaled) values over the batch; None for the others."""
+    row = entry(norm, "fim")
+    if row.layers != "last":
+        return None
     T, C = outputs.shape
     p = np.eye(T) - 1.0 / T
-    if norm == "mean-last":
+    kind = row.layer_kind
+    if not kind.scales:
         return np.broadcast_to(p, (C, T, T))
-    if norm == "bn-last":
-        centred = outputs - outputs.mean(axis=0)
-        sigma = np.sqrt((centred ** 2).mean(axis=0) + EPS)
-        uhat = centred / sigma
-        return np.stack([(p - np.outer(uhat[:, k], uhat[:, k]) / T) / sigma[k] for k in range(C)])
-    return None
+    centred, sigma = centre_scale(outputs, 0, kind.centres, True, EPS)
+    uhat = centred / sigma
+    return np.stack([(p - np.outer(uhat[:, k], uhat[:, k]) / T) / sigma[0, k] for k in range(C)])
 
 
 def project(theta: np.ndarray, proj: np.ndarray) -> np.ndarray:
@@ -97,7 +98,7 @@ def project(theta: np.ndarray, proj: np.ndarray) -> np.ndarray:
 def network_theta(net: FimNetwork, params, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, Forward]:
     """(Theta of ``net`` with its normalization, Theta of the raw outputs or None, the forward pass)."""
     fwd = forward(net, params, x)
-    if net.norm == "bn-hidden":
+    if net.hidden_norm == "batch":
         return batch_theta(net, params, fwd), None, fwd
     raw = sample_theta(net, params, fwd)
     proj = output_projector(net.norm, fwd.outputs)

@@ -15,8 +15,9 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
+from asymexp.norms import check, entry, names
 from asymexp.bn.fim.dual import network_theta, spectrum
-from asymexp.bn.fim.network import NORMS, FimNetwork
+from asymexp.bn.model import FimNetwork
 from asymexp.bn.fim.verdicts import constant_verdict, exponent_verdict, predicted_exponent
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
@@ -29,9 +30,9 @@ STATS = ("lambda_max", "lambda_c_plus_1", "mean_eig", "second_moment", "mean_gra
 @dataclass(frozen=True)
 class FimStudy:
     """What ``asymexp fim`` measures: H = ``layers`` hidden layers, ``widths`` (M, each >= 2), either ``samples``
-    T or ``rho`` = M / T, C = ``outputs``, activation, (s_w^2, s_b^2), ``norms`` (tuple of
-    :data:`asymexp.bn.fim.network.NORMS`), ``data`` (gaussian: x ~ N(0, I_M); mnist: T digits, d = 784),
-    ``networks`` >= 2 per width and ``seed``."""
+    T or ``rho`` = M / T, C = ``outputs``, activation, (s_w^2, s_b^2), ``norms`` (tuple of the norms
+    :mod:`asymexp.norms` lists for ``fim``, :data:`asymexp.bn.fim.network.NORMS`), ``data`` (gaussian:
+    x ~ N(0, I_M); mnist: T digits, d = 784), ``networks`` >= 2 per width and ``seed``."""
 
     layers: int
     widths: tuple
@@ -66,10 +67,9 @@ class FimStudy:
                     raise SpecError(f"rho = {self.rho!r} gives T = {round(m / self.rho)} samples at width {m}; "
                                     f"T = round(M / rho) >= 2 is required (rho <= {m / 2} here)")
         for n in self.norms:
-            if n not in NORMS:
-                raise SpecError(f"norm {n!r} is unknown; allowed: {', '.join(NORMS)}")
+            check(n, "fim")
         if not self.norms:
-            raise SpecError(f"no norm given; allowed: {', '.join(NORMS)}")
+            raise SpecError(f"no norm given; allowed: {', '.join(names('fim'))}")
         if self.data not in DATA:
             raise SpecError(f"data {self.data!r} is unknown; allowed: {', '.join(DATA)}")
         if int(self.networks) != self.networks or self.networks < 2:
@@ -145,6 +145,7 @@ def _theory_row(study: FimStudy, width: int, T: int, d: int, norm: str, qhat0: f
     k1_minus_k2 = pr["bulk"] * T                       # K1 - K2 (docs/batchnorm.md)
     # the batch variance of an output: q^L - q_st^L (the common part across samples is centred away)
     p, C, q_last = pr["parameters"], study.outputs, op.q[-1] - op.q_st[-1]
+    norm = entry(norm, "fim").name                   # an alias (bn-hidden) as what it stands for (bn)
     if norm == "none":
         out.update(predicted_lambda_max=pr["lambda_max"], predicted_mean_eig=pr["mean_eig"],
                    predicted_second_moment=pr["second_moment"])
@@ -153,7 +154,7 @@ def _theory_row(study: FimStudy, width: int, T: int, d: int, norm: str, qhat0: f
     elif norm == "bn-last":
         out.update(lower_bound=pr["lower_bound"] / q_last,
                    predicted_mean_eig=C * k1_minus_k2 * (T - 2) / (T * p * q_last))
-    elif norm == "bn-hidden":
+    elif norm == "bn":
         mean_phi = _mean_phi(study.activation)
         out["lower_bound"] = width * mean_phi ** 2      # the output block alone, h centred per unit by BN
     else:                                              # ln: the unit-variance chain

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.bn.fim.network import EPS, FimNetwork, forward, normalize_backward
+from asymexp.errors import SpecError
+from asymexp.bn.model import FimNetwork, forward, hidden_backward, output_values
 
 
 def batch_outputs(net: FimNetwork, params, x: np.ndarray) -> np.ndarray:
     """f (T, C): u^L, centred over the batch (``mean-last``) or batch-normalized (``bn-last``)."""
-    u = forward(net, params, x).outputs
-    if net.norm == "mean-last":
-        return u - u.mean(axis=0)
-    if net.norm == "bn-last":
-        c = u - u.mean(axis=0)
-        return c / np.sqrt((c * c).mean(axis=0) + EPS)
-    return u
+    return output_values(net, forward(net, params, x).outputs)
 
 
 def flatten(params) -> np.ndarray:
@@ -54,16 +49,17 @@ def finite_difference_jacobian(net: FimNetwork, params, x: np.ndarray, step: flo
 
 
 def explicit_jacobian_blocks(net: FimNetwork, params, x: np.ndarray, unit_block: int = 64):
-    """Yield column blocks of J (C T, n) of the raw outputs u^L of a per-sample network (not ``bn-hidden``),
-    at most ``unit_block`` output units of one layer per block (a block holds their weights and biases)."""
+    """Yield column blocks of J (C T, n) of the raw outputs u^L of a per-sample network (no batch norm in the
+    hidden layers), at most ``unit_block`` output units of one layer per block (a block holds their weights and biases)."""
+    if net.hidden_norm == "batch":
+        raise SpecError(f"norm {net.norm!r} couples the samples: its Jacobian is that of the batch function "
+                        "(finite_difference_jacobian or asymexp.bn.fim.dual.batch_theta)")
     fwd = forward(net, params, x)
     C, T = net.outputs, x.shape[0]
     deltas = {net.layers + 1: np.broadcast_to(np.eye(C)[:, None, :], (C, T, C))}
     d = np.broadcast_to(params[-1][0][:, None, :], (C, T, net.width))
     for l in range(net.layers, 0, -1):
-        g = d * fwd.slopes[l - 1][None]
-        if net.hidden_norm == "layer":
-            g = normalize_backward(g, fwd.zhat[l - 1][None], fwd.scale[l - 1][None], axis=-1)
+        g = hidden_backward(net, d * fwd.slopes[l - 1][None], fwd, l, lead=1)
         deltas[l] = g
         if l > 1:
             d = g @ params[l - 1][0]

@@ -3,15 +3,17 @@
 
 A batch of n inputs is a (d, n) array H_0 (rows: units, columns: samples; d >= n), the same for every run, with
 Gram exactly :func:`input_gram`. Each layer draws fresh weights W_l (d, d) with i.i.d. N(0, s_w^2 / d) entries;
-the Gram of layer l is G_l = H_l^T H_l / d, (n, n). The chains (``chain``):
+the Gram of layer l is G_l = H_l^T H_l / d, (n, n). The chains (``chain``, the ``gram`` norms of
+:mod:`asymexp.norms`):
 
-    bn          H_{l+1} = BN(W_l phi(H_l))          BN: each row divided by its RMS over the batch
-    bn-center   H_{l+1} = BN_c(W_l phi(H_l))        BN_c: each row centred over the batch, then divided by its RMS
+    row-scale   H_{l+1} = BN(W_l phi(H_l))          BN: each row divided by its RMS over the batch
+    row-center  H_{l+1} = BN_c(W_l phi(H_l))        BN_c: each row centred over the batch, then divided by its RMS
     pre-bn      H_{l+1} = phi(BN_c(W_l H_l))        (the usual Linear-BN-activation block)
     none        H_{l+1} = phi(W_l H_l)              critical init: s_w^2 = 2 for relu, 1 otherwise
 
-With BN, s_w^2 = 1 (BN is scale-invariant) and every row of a BN output has mean square 1 over the batch, so
-tr G_l = n exactly for bn and bn-center.
+``bn`` and ``bn-center``, the old names of row-scale and row-center, are accepted with one line on stderr
+(:func:`chain_name`). With BN, s_w^2 = 1 (BN is scale-invariant) and every row of a BN output has mean square 1
+over the batch, so tr G_l = n exactly for row-scale and row-center.
 
 Sampling (``method="sampled"``, the default): given X = phi(H_l) (or H_l), the rows of W_l X are i.i.d.
 N(0, K) with K = s_w^2 X^T X / d, independent of everything earlier; so W_l X has the law of Z K^{1/2} with Z
@@ -30,33 +32,40 @@ import numpy as np
 
 from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError
+from asymexp.norms import check, entry, names
+from asymexp.norms.numpy_forms import centre_scale
 
-CHAINS = ("bn", "bn-center", "pre-bn", "none")
+CHAINS = names("gram")
 METHODS = ("sampled", "explicit")
 INPUT_CORRELATION = 0.5
 
 
+def chain_name(chain: str) -> str:
+    """The current name of ``chain`` (an old one with one line on stderr); SpecError if it is unknown."""
+    return check(chain, "gram")
+
+
 def centres(chain: str) -> bool:
-    """Whether the chain's BN subtracts the batch mean of each row (bn-center and pre-bn)."""
-    return chain in ("bn-center", "pre-bn")
+    """Whether the chain's BN subtracts the batch mean of each row (row-center and pre-bn)."""
+    kind = entry(chain, "gram").layer_kind
+    return kind is not None and kind.centres
 
 
 def weight_variance(chain: str, activation) -> float:
     """s_w^2: 1 with BN (scale-invariant), the critical value without: 2 for relu, 1 otherwise."""
-    if chain != "none":
+    if entry(chain, "gram").kind is not None:
         return 1.0
     return 2.0 if get_activation(activation).name == "relu" else 1.0
 
 
-def row_normalize(P: np.ndarray, center: bool) -> np.ndarray:
-    """BN of the chain on P (..., d, n): each row (optionally centred) divided by its RMS over the n columns.
-    A row that is exactly zero stays zero (it has no direction; probability zero for Gaussian rows). This is the
-    shared layer :mod:`asymexp.nn.normalization` (scale-only, or batch norm when centred, eps = 0) applied to the
-    (batch, features) array P^T, written in NumPy to stay vectorized over runs (tests/test_gram.py checks it)."""
-    if center:
-        P = P - P.mean(axis=-1, keepdims=True)
-    rms = np.sqrt((P * P).sum(axis=-1) / P.shape[-1])
-    return P / np.where(rms > 0, rms, 1.0)[..., None]
+def row_normalize(P: np.ndarray, center: bool, eps: float = 0.0) -> np.ndarray:
+    """BN of the chain on P (..., d, n): each row (optionally centred) divided by its RMS over the n columns
+    (sqrt(mean square + eps); the chain's BN is exact, eps = 0). A row that is exactly zero stays zero (it has no
+    direction; probability zero for Gaussian rows). This is the normalization of :mod:`asymexp.norms.numpy_forms`
+    (scale-only, or batch norm when centred) over the batch axis of the (batch, features) array P^T, and the shared
+    layer :mod:`asymexp.nn.normalization` computes the same (tests/test_gram.py checks it)."""
+    c, rms = centre_scale(P, -1, center, True, eps)
+    return c / np.where(rms > 0, rms, 1.0)
 
 
 def gram(H: np.ndarray) -> np.ndarray:
@@ -86,8 +95,7 @@ def input_batch(width: int, batch: int, seed: int) -> np.ndarray:
 
 def check_sizes(chain: str, batch: int, width: int, depth: int, runs: int, method: str = "sampled") -> None:
     """AsymexpError naming the first value that is not allowed."""
-    if chain not in CHAINS:
-        raise AsymexpError(f"norm {chain!r} is unknown; allowed: {', '.join(CHAINS)}")
+    chain = chain_name(chain)
     if method not in METHODS:
         raise AsymexpError(f"method {method!r} is unknown; allowed: {', '.join(METHODS)}")
     if batch < 2 and chain != "none":
@@ -106,16 +114,17 @@ def check_sizes(chain: str, batch: int, width: int, depth: int, runs: int, metho
 def simulate(chain: str, activation, batch: int, width: int, depth: int, runs: int, seed: int = 0,
              method: str = "sampled") -> np.ndarray:
     """The Grams G_0..G_depth of ``runs`` independent networks: (runs, depth + 1, batch, batch)."""
+    chain = chain_name(chain)
     check_sizes(chain, batch, width, depth, runs, method)
     phi = get_activation(activation).value
     s_w2 = weight_variance(chain, activation)
-    center = centres(chain)
+    center, eps = centres(chain), entry(chain).eps
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, width]).spawn(runs)]
     H = np.broadcast_to(input_batch(width, batch, seed), (runs, width, batch)).copy()
     grams = np.empty((runs, depth + 1, batch, batch))
     grams[:, 0] = gram(H)
     for layer in range(1, depth + 1):
-        X = phi(H) if chain in ("bn", "bn-center") else H
+        X = phi(H) if chain in ("row-scale", "row-center") else H
         if method == "sampled":
             Z = np.stack([g.standard_normal((width, batch)) for g in streams])
             P = Z @ psd_sqrt(s_w2 * gram(X))
@@ -125,8 +134,8 @@ def simulate(chain: str, activation, batch: int, width: int, depth: int, runs: i
         if chain == "none":
             H = phi(P)
         elif chain == "pre-bn":
-            H = phi(row_normalize(P, True))
+            H = phi(row_normalize(P, center, eps))
         else:
-            H = row_normalize(P, center)
+            H = row_normalize(P, center, eps)
         grams[:, layer] = gram(H)
     return grams

@@ -4,8 +4,8 @@ the width exponent and judge the depth profile (docs/batchnorm.md, "The Gram cha
 
 Measures, per run and layer l (n the batch, G^ref_l = G* with BN, the mean-field trajectory without)::
 
-    error_l = ||G_l - G^ref_l||_F * n / tr G^ref_l      (= ||G_l - G*||_F for bn and bn-center, tr G = n)
-    gap_l   = ||G_l / tr G_l - G^ref_l / tr G^ref_l||_F (for the linear bn chain, G* = I: the orthogonality
+    error_l = ||G_l - G^ref_l||_F * n / tr G^ref_l      (= ||G_l - G*||_F for row-scale and row-center, tr G = n)
+    gap_l   = ||G_l / tr G_l - G^ref_l / tr G^ref_l||_F (for the linear row-scale chain, G* = I: the
                                                          gap V = ||H^T H / ||H||_F^2 - I/n||_F)
 
 A run's statistic is its average over the layers after the burn-in (burn_in < l <= depth); runs are
@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from asymexp.errors import AsymexpError
-from asymexp.bn.gram.gram_chain import check_sizes, simulate
+from asymexp.bn.gram.gram_chain import chain_name, check_sizes, simulate
 from asymexp.bn.gram.gram_mean_field import (contraction, fixed_point, mean_field_trajectory,
                                           predicted_gap_rms)
 from asymexp.stats.fits import Z95, exponent_candidates, exponent_fit, judge
@@ -190,7 +190,9 @@ def closed_form_check(gap_rms: float, gap_se: float, predicted: float | None) ->
 
 def run_experiment(chain: str, activation, batch: int, widths, depth: int, burn_in: int, runs: int,
                    seed: int = 0, samples: int = 200_000) -> dict:
-    """The ``asymexp gram`` document (docs/interfaces.md) for one chain and activation over ``widths``."""
+    """The ``asymexp gram`` document (docs/interfaces.md) for one chain and activation over ``widths``; ``chain``
+    in the document is the chain's current name (an old one is named on stderr, once)."""
+    chain = chain_name(chain)
     widths = sorted(int(w) for w in widths)
     for w in widths:
         check_sizes(chain, batch, w, depth, runs)

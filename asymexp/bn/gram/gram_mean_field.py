@@ -6,10 +6,10 @@ With BN, the rows of W_l phi(H_l) are i.i.d. N(0, K_l) given the layer, so at in
 K_{l+1} = A(K_l) = E phi(b(r)) phi(b(r))^T and the BN output's Gram is B(K_l) = E b(r) b(r)^T, r ~ N(0, K_l),
 b(r) = sqrt(n) (r - c mean(r) 1) / |r - c mean(r) 1| (c = 1 when the chain centres). b is scale-invariant, and
 the fixed point is batch-symmetric (Phi commutes with permutations of the batch), so the state is one number,
-the correlation rho of K = (1 - rho) I + rho 11^T; G* = B(K*) for bn and bn-center, G* = A(K*) for pre-bn
+the correlation rho of K = (1 - rho) I + rho 11^T; G* = B(K*) for row-scale and row-center, G* = A(K*) for pre-bn
 (there the tracked representation is phi(b)). The fixed point is found by iterating rho -> rho(A(K)):
 
-- exact where it is known: the linear bn chain (G* = I) and every bn-center chain, G* = n/(n-1) (I - 11^T/n)
+- exact where it is known: the linear row-scale chain (G* = I) and every row-center chain, G* = n/(n-1) (I - 11^T/n)
   (the centred r is isotropic in the plane orthogonal to 1 for every batch-symmetric K);
 - quadrature for n = 2: b = sqrt(2) (cos t, sin t) has the angular density sqrt(1 - rho^2) / (2 pi (1 - rho sin 2t));
   Gauss-Legendre on each quadrant (every kink of relu(b) lies on a quadrant boundary), error |rule(m) - rule(m/2)|
@@ -31,7 +31,8 @@ import numpy as np
 
 from asymexp.activations import get as get_activation
 from asymexp.activations.gaussian import pair_kernel
-from asymexp.bn.gram.gram_chain import centres, input_gram, psd_sqrt, row_normalize, weight_variance
+from asymexp.bn.gram.gram_chain import (centres, chain_name, input_gram, psd_sqrt, row_normalize,
+                                        weight_variance)
 
 GROUPS = 10
 _MAX_ITER = 1000
@@ -106,11 +107,13 @@ def _iterate(moments, rho: float = 0.0):
 
 
 def fixed_point(chain: str, activation, batch: int, samples: int = 200_000, seed: int = 0) -> FixedPoint:
-    """G* of a BN chain (``bn``, ``bn-center``, ``pre-bn``) for a batch of n = ``batch``; see the module docstring."""
+    """G* of a BN chain (``row-scale``, ``row-center``, ``pre-bn``) for a batch of n = ``batch``; see the module
+    docstring."""
     act = get_activation(activation)
+    chain = chain_name(chain)
     n, center = batch, centres(chain)
     tracked = 0 if chain == "pre-bn" else 1   # which of (A, B) is the tracked Gram
-    if chain == "bn-center" or act.name == "identity":
+    if chain == "row-center" or act.name == "identity":
         G = n / (n - 1) * (np.eye(n) - 1 / n) if center else np.eye(n)
         return FixedPoint(G, 0.0, 0.0, "exact")
     if n == 2 and center:
@@ -160,18 +163,21 @@ def mean_field_trajectory(activation, batch: int, depth: int) -> tuple[np.ndarra
 def predicted_gap_rms(chain: str, activation, batch: int, width: int) -> float | None:
     """The linear chain's stationary RMS gap (closed form, leading order in 1/d); None where none is known.
 
-    bn: (n - 1)(n + 2)^2 / (4 n (n + 1) d); bn-center and linear pre-bn: (n - 2)(n + 1)^2 / (4 n (n - 1) d)."""
+    row-scale: (n - 1)(n + 2)^2 / (4 n (n + 1) d); row-center and linear pre-bn: (n - 2)(n + 1)^2 / (4 n (n - 1) d)."""
+    chain = chain_name(chain)
     if get_activation(activation).name != "identity" or chain == "none":
         return None
     n, d = batch, width
-    if chain == "bn":
+    if chain == "row-scale":
         return math.sqrt((n - 1) * (n + 2) ** 2 / (4 * n * (n + 1) * d))
     return math.sqrt((n - 2) * (n + 1) ** 2 / (4 * n * (n - 1) * d))
 
 
 def contraction(chain: str, activation, batch: int) -> float | None:
-    """The linear chain's contraction of deviations from G* per layer: n/(n+2) (bn), (n-1)/(n+1) (centred)."""
+    """The linear chain's contraction of deviations from G* per layer: n/(n+2) (row-scale), (n-1)/(n+1)
+    (centred)."""
+    chain = chain_name(chain)
     if get_activation(activation).name != "identity" or chain == "none":
         return None
     n = batch
-    return n / (n + 2) if chain == "bn" else (n - 1) / (n + 1)
+    return n / (n + 2) if chain == "row-scale" else (n - 1) / (n + 1)

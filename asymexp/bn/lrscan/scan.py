@@ -13,16 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymexp.errors import SpecError
-from asymexp.bn.fim.dual import network_theta, spectrum
-from asymexp.bn.lrscan.full_batch import DATA, NORMS, fim_network, gd_trial, loss_and_gradient, make_data
+from asymexp.norms import check, entry
+from asymexp.bn.lrscan.full_batch import gd_trial
+from asymexp.bn.model import DATA, fim_network, loss_and_gradient, make_data
 from asymexp.bn.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
 
 @dataclass(frozen=True)
 class LrScan:
-    """``layers`` (tuple of H >= 1), width M >= 2, activation, ``norms`` (tuple of :data:`NORMS`), ``data``,
-    ``samples`` T >= 2, ``steps`` K >= 1, ``seed``, C = ``outputs`` (gaussian only; mnist has 10), bracket ``ratio``."""
+    """``layers`` (tuple of H >= 1), width M >= 2, activation, ``norms`` (tuple of
+    :data:`asymexp.bn.lrscan.full_batch.NORMS`), ``data``, ``samples`` T >= 2, ``steps`` K >= 1, ``seed``,
+    C = ``outputs`` (gaussian only; mnist has 10), bracket ``ratio``."""
 
     layers: tuple
     width: int
@@ -44,13 +46,12 @@ class LrScan:
         if isinstance(self.width, bool) or int(self.width) != self.width or self.width < 2:
             raise SpecError(f"width = {self.width!r} is not allowed; an integer >= 2 is required")
         for n in self.norms:
-            if n not in NORMS:
-                raise SpecError(f"norm {n!r} is unknown; allowed: {', '.join(NORMS)}")
+            check(n, "lr-scan")
         if self.data not in DATA:
             raise SpecError(f"data {self.data!r} is unknown; allowed: {', '.join(DATA)}")
         if int(self.samples) != self.samples or self.samples < 2:
             why = ("batch statistics of a single sample are undefined for bn and mean-last"
-                   if any(n in ("bn", "mean-last") for n in self.norms) else
+                   if any(entry(n).kind is not None for n in self.norms) else
                    "the teacher targets are scaled by their batch standard deviation")
             raise SpecError(f"samples = {self.samples!r} is not allowed: {why}; T >= 2 is required")
         if int(self.steps) != self.steps or self.steps < 1:
@@ -91,7 +92,10 @@ def _divergence(trials: dict) -> dict | None:
 
 
 def scan_row(scan: LrScan, layers: int, norm: str, x, y) -> dict:
-    """One row of the contract (docs/interfaces.md, "asymexp lr-scan") plus the diagnostics."""
+    """One row of the contract (docs/interfaces.md, "asymexp lr-scan") plus the diagnostics (the measured
+    lambda_max from the FIM's dual, :mod:`asymexp.bn.fim.dual`)."""
+    from asymexp.bn.fim.dual import network_theta, spectrum
+
     net = fim_network(layers, scan.width, scan.out_dim, scan.input_dim, scan.activation, norm)
     params = net.draw(np.random.default_rng([scan.seed, layers, 3]))
     theta, _, _ = network_theta(net, params, x)

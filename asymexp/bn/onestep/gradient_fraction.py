@@ -24,8 +24,7 @@ import math
 
 import numpy as np
 
-from asymexp.bn.fim.dual import network_theta
-from asymexp.bn.lrscan.full_batch import fim_network, make_data
+from asymexp.bn.model import fim_network, make_data
 from asymexp.bn.order_parameters import fim_predictions, order_parameters
 
 
@@ -69,11 +68,13 @@ def measure_fraction(activation: str, layers: int, width: int, samples: int, nor
     Seed s uses the inputs of ``asymexp lr-scan`` with seed s (x ~ N(0, I_M), B = ``samples`` rows) and the
     network drawn from seed (s, H, 3). Returns per seed ``fractions``, ``numerators`` and ``denominators``
     (C-averaged N and D, units of Theta), their mean ``fraction`` and its standard error ``fraction_se`` over the
-    seeds (None with one seed)."""
+    seeds (None with one seed). Theta is the FIM's dual, :func:`asymexp.bn.fim.dual.network_theta`."""
+    from asymexp.bn.fim.dual import network_theta
+
     fr, nums, dens = [], [], []
     for s in seeds:
         x, _ = make_data("gaussian", samples, width, outputs, activation, layers, s)
-        net = fim_network(layers, width, outputs, width, activation, norm, weight_var, bias_var)
+        net = fim_network(layers, width, outputs, width, activation, norm, weight_var, bias_var, "one-step")
         with np.errstate(all="ignore"):                    # an overflowing net gives a nan fraction (null)
             theta, _, _ = network_theta(net, net.draw(np.random.default_rng([s, layers, 3])), x)
         n, d = fraction_parts(theta, samples, outputs)

@@ -1,8 +1,8 @@
 """One SGD step on one mini-batch from initialization (docs/batchnorm.md, "One-step divergence and gradients at
 initialization").
 
-The networks, the loss and its gradient are those of ``asymexp lr-scan`` (:mod:`asymexp.bn.lrscan.full_batch`, built
-on :mod:`asymexp.bn.fim.network`): H hidden layers of width M, s_w^2 / fan_in weight variance, C linear outputs, the
+The networks, the loss and its gradient are those of :mod:`asymexp.bn.model` (shared with ``asymexp lr-scan`` and
+``asymexp fim``): H hidden layers of width M, s_w^2 / fan_in weight variance, C linear outputs, the
 mini-batch loss L(theta) = (1 / 2B) sum_t ||f(t) - y(t)||^2 on B samples; norm ``none``, ``bn`` (batch norm in
 train mode before every hidden activation, gains 1 and shifts 0 held) or ``mean-last`` (outputs centred over the
 batch). One step is theta' = theta - lr grad L(theta); its relative loss is L(theta') / L(theta) on the same
@@ -17,8 +17,7 @@ import math
 
 import numpy as np
 
-from asymexp.bn.fim.network import FimNetwork, forward
-from asymexp.bn.lrscan.full_batch import loss_and_gradient
+from asymexp.bn.model import FimNetwork, forward, loss_and_gradient, output_values
 
 #: A relative loss above this counts as an explosion (docs/batchnorm.md: "explodes (> 1e3)").
 EXPLODE = 1.0e3
@@ -53,7 +52,7 @@ def relative_losses(net: FimNetwork, params, x: np.ndarray, y: np.ndarray, lrs) 
 
 
 def batch_loss(net: FimNetwork, params, x: np.ndarray, y: np.ndarray) -> tuple[float, object]:
-    """(loss, where) without the backward pass: the loss of :func:`asymexp.bn.lrscan.full_batch.loss_and_gradient`
+    """(loss, where) without the backward pass: the loss of :func:`asymexp.bn.model.loss_and_gradient`
     (a test checks that they agree) and None, or the first non-finite layer (1..H, "output", "loss")."""
     with np.errstate(all="ignore"):
         fwd = forward(net, params, x)
@@ -62,7 +61,7 @@ def batch_loss(net: FimNetwork, params, x: np.ndarray, y: np.ndarray) -> tuple[f
                 return math.inf, l
         if not np.all(np.isfinite(fwd.outputs)):
             return math.inf, "output"
-        f = fwd.outputs - fwd.outputs.mean(axis=0) if net.norm == "mean-last" else fwd.outputs
+        f = output_values(net, fwd.outputs)
         loss = float(0.5 * np.sum((f - y) ** 2) / x.shape[0])
     return (loss, None) if math.isfinite(loss) else (math.inf, "loss")
 
@@ -106,7 +105,7 @@ def moments_along_step(net: FimNetwork, params, grads, x: np.ndarray, lr: float,
     for i, a in enumerate(fractions):
         with np.errstate(all="ignore"):
             fwd = forward(net, sgd_step(params, grads, a * lr), x)
-            out = fwd.outputs - fwd.outputs.mean(axis=0) if net.norm == "mean-last" else fwd.outputs
+            out = output_values(net, fwd.outputs)
         for l, h in enumerate(fwd.inputs[1:] + [out]):
             means[i, l], variances[i, l] = _channel_moments(h)
     return means, variances

@@ -17,12 +17,13 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
-from asymexp.bn.lrscan.full_batch import fim_network, make_data
+from asymexp.norms import check, names
+from asymexp.bn.model import fim_network, make_data
 from asymexp.bn.onestep.gradient_fraction import fraction_row
 from asymexp.bn.onestep.one_step import (EXPLODE, HIST_EDGES, explosion_threshold, first_divergence,
                                       gradient_statistics, moments_along_step, relative_losses)
 
-NORMS = ("none", "bn", "mean-last")
+NORMS = names("one-step")
 #: Fractions of the update at which the activation moments are taken (the rows of the heat map).
 STEP_FRACTIONS = tuple(i / 10 for i in range(11))
 
@@ -70,8 +71,7 @@ class OneStepStudy:
         if not self.norms:
             raise SpecError(f"norms is empty; give one or more of {', '.join(NORMS)}")
         for n in self.norms:
-            if n not in NORMS:
-                raise SpecError(f"norm {n!r} is unknown; allowed: {', '.join(NORMS)}")
+            check(n, "one-step")
         if self.batch == 1 and not isinstance(self.batch, bool) and "bn" in self.norms:
             raise SpecError("batch = 1 is not allowed with norm bn: batch norm over a single sample has no "
                             "statistics (zero variance); a batch >= 2 is required")
@@ -127,7 +127,7 @@ def _networks(study: OneStepStudy, s: int):
     nets = {}
     for norm in study.norms:
         net = fim_network(study.layers, study.width, study.outputs, study.width, study.activation, norm,
-                          study.weight_var, 0.0)
+                          study.weight_var, 0.0, "one-step")
         nets[norm] = (net, net.draw(np.random.default_rng([s, study.layers, 3])))
     return x, y, nets
 
