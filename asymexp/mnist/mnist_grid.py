@@ -20,7 +20,7 @@ from pathlib import Path
 
 from asymexp import budget
 
-from asymexp.activations import EXPANDABLE as ACTIVATIONS
+from asymexp.activations import TRAINER_ACTIVATIONS
 from asymexp.executor import SweepError, Task, parse_grid
 from asymexp.mnist.norm_net import DEFAULTS, INITS, NORMS, OPTIMIZERS, PLACEMENTS
 
@@ -39,8 +39,8 @@ def add_arguments(parser):
                         help="each configuration's lr-scale from an lr-scale scan (a sweep mnist folder with an "
                         "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md)")
     parser.add_argument("--preset", default="paper-mnist")
-    parser.add_argument("--activation", choices=(*ACTIVATIONS, "relu"), default=None,
-                        help="sigmoid, tanh or relu (default: the preset's, sigmoid)")
+    parser.add_argument("--activation", choices=TRAINER_ACTIVATIONS, default=None,
+                        help=f"{', '.join(TRAINER_ACTIVATIONS)} (default: the preset's, sigmoid)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
     parser.add_argument("--shuffle", action="store_true")

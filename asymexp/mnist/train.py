@@ -52,7 +52,15 @@ DTYPES = ("float32", "float64")
 _NOT_IDENTITY = ("epochs", "threads", "eval_every", "checkpoint_every")
 #: Defaults of the schedule options (evaluation and checkpoint every epoch: the behaviour before they existed).
 SCHEDULE_DEFAULTS = {"eval_every": 1, "checkpoint_every": 1}
-TRAINER_ONLY = "relu"  # an activation the trainer takes and the spec refuses (see activation_of)
+
+
+def _trainer_only(name) -> bool:
+    """An activation the trainer takes and the spec (the expansion layers) refuses, such as relu (the registry's
+    ``trainer`` and ``expandable`` facts; see :func:`activation_of`)."""
+    if name is None:
+        return False
+    act = get_activation(name)
+    return act.trainer and not act.expandable
 
 
 @dataclass(frozen=True)
@@ -164,11 +172,16 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
         kwargs["bias"] = cfg.bias
     spec = NetworkSpec.from_strings(_broadcast(cfg.gammas, cfg.layers, "gammas"),
                                     _broadcast(cfg.widths, cfg.layers, "widths"),
-                                    activation=None if cfg.activation == TRAINER_ONLY else cfg.activation,
+                                    activation=None if _trainer_only(cfg.activation) else cfg.activation,
                                     preset=cfg.preset, **kwargs)
     if spec.is_symbolic:
         raise SpecError(f"gammas {[str(g) for g in spec.gammas]} are symbolic; training needs numbers")
     check_widths(cfg.norm, spec.require_widths())
+    act = get_activation(activation_of(cfg, spec))
+    if cfg.norm != "none" and act.needs_preactivation:
+        raise SpecError(f"--activation {act.name} is not allowed with --norm {cfg.norm}: its derivative is not a "
+                        "function of its value, which the normalized network's backward pass keeps; allowed: "
+                        "--norm none")
     return spec
 
 
@@ -191,10 +204,10 @@ def size_estimate(cfg: TrainConfig, spec: NetworkSpec):
 
 
 def activation_of(cfg: TrainConfig, spec: NetworkSpec) -> str:
-    """The network's activation: the spec's, or ``relu``, which the trainer takes although the spec (the expansion
-    layers) refuses it; the spec then carries the preset's activation, unused: the learning rates of
+    """The network's activation: the spec's, or one the trainer takes although the spec (the expansion layers)
+    refuses it (relu); the spec then carries the preset's activation, unused: the learning rates of
     docs/theory/2-learning-rates.md depend on the gammas alone."""
-    return TRAINER_ONLY if cfg.activation == TRAINER_ONLY else spec.activation
+    return get_activation(cfg.activation).name if _trainer_only(cfg.activation) else spec.activation
 
 
 def layer_rates(spec: NetworkSpec, lr_scale: float = 1.0) -> np.ndarray:
