@@ -119,15 +119,15 @@ class Activation:
         return self._from_value is None
 
     @property
-    def collapse(self) -> str:
+    def collapse(self) -> str | None:
         """How E sigma(Z)^2 behaves as Var Z -> 0 (docs/theory/4-deep-networks.md): ``"constant"`` when
         sigma(0) != 0 (it tends to sigma(0)^2), ``"linear"`` when sigma(0) = 0 and sigma'(0) != 0 (it is
-        sigma'(0)^2 E Z^2 to leading order, so collapse orders multiply)."""
+        sigma'(0)^2 E Z^2 to leading order, so collapse orders multiply); None where no rule is on record (relu)."""
         if self.at_zero != 0:
             return "constant"
         if self.slope_at_zero != 0:
             return "linear"
-        raise SpecError(f"activation {self.name!r} has sigma(0) = sigma'(0) = 0: no collapse rule on record")
+        return None                                  # relu: sigma(0) = sigma'(0) = 0, no rule on record
 
     def derivative_from_value(self, h):
         """sigma'(z) written through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh, the step h > 0
