@@ -164,3 +164,83 @@ def test_row_forms_match_numpy(name):
             continue
         value = get(name).value(z.astype(dtype).astype(np.float64))
         assert np.all(np.abs(Y - value) <= ulp * _scale(value)), (name, dtype, vec)
+
+
+@kernel()
+def _two_layer_grads(W1, W2, s1, s2, X, Yt, kind, from_z, gW1, gW2):
+    """A jitted two-layer net on nn/dense.py's core (the trainer's forward and backward): out = s2 W2 sigma(s1 W1 x),
+    loss 1/2 sum (out - y)^2; fills gW1, gW2 without updating. Returns the loss."""
+    B, n0 = X.shape
+    n1, n2 = W1.shape[0], W2.shape[0]
+    H = np.empty((B, n1))
+    Zk = np.empty((B, n1))
+    out = np.empty((B, n2))
+    none = W1[0, 0:0]
+    dense.affine(W1, s1, none, X, 0, H, 0, B)
+    dense.keep_preactivations(H, 0, n1, B, Zk)
+    dense.activate(H, 0, n1, B, kind, False)
+    dense.affine(W2, s2, none, H, 0, out, 0, B)
+    D = out - Yt
+    loss = 0.5 * np.sum(D * D)
+    Dn = np.empty((B, max(n0, n1)))
+    D1 = np.empty((B, n1))
+    G = np.empty(max(n0, n1))
+    dense.backward(W2, s2, D, H, 0, B, gW2, none, False, 0.0, G, Dn, True)
+    if from_z:
+        dense.delta_below_z(Dn, Zk, 0, n1, B, s2, kind, D1)
+    else:
+        dense.delta_below(Dn, H, 0, n1, B, s2, kind, D1)
+    dense.backward(W1, s1, D1, X, 0, B, gW1, none, False, 0.0, G, Dn, False)
+    return loss
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_dense_backward_against_finite_differences(name):
+    """The trainer core's gradients against central differences of the NumPy loss (step 1e-6, float64): error
+    <= h^2 |loss'''| / 6 + eps |loss| / h ~ 1e-9 for this O(1) loss; bound 1e-7 relative to max(1, |g|). relu's
+    kink: the seeded points stay > 1e-3 from it (checked)."""
+    act = get(name)
+    rng = np.random.default_rng(7)
+    X, Yt = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    W1, W2 = rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+    s1, s2 = 0.9, 0.5
+    g1, g2 = np.empty_like(W1), np.empty_like(W2)
+    _two_layer_grads(W1, W2, s1, s2, X, Yt, int(act.code), act.needs_preactivation, g1, g2)
+
+    def loss(a, b):
+        out = s2 * act.value(s1 * X @ a.T) @ b.T
+        return 0.5 * np.sum((out - Yt) ** 2)
+
+    assert np.min(np.abs(s1 * X @ W1.T)) > 1e-3
+    h = 1e-6
+    for W, g, which in ((W1, g1, 0), (W2, g2, 1)):
+        fd = np.empty_like(W)
+        for idx in np.ndindex(W.shape):
+            up, down = W.copy(), W.copy()
+            up[idx] += h
+            down[idx] -= h
+            args_up = (up, W2) if which == 0 else (W1, up)
+            args_down = (down, W2) if which == 0 else (W1, down)
+            fd[idx] = (loss(*args_up) - loss(*args_down)) / (2 * h)
+        assert np.max(np.abs(fd - g) / _scale(g)) < 1e-7, (name, which)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_gaussian_kernels_against_monte_carlo(name):
+    """pair_kernel against a seeded Monte Carlo mean of 400000 pairs: |difference| <= 5 standard errors + the
+    kernel's own error bound (a false failure has probability ~ 6e-7 per check)."""
+    from asymexp.activations.gaussian import pair_kernel
+
+    act = get(name)
+    q1, q2, c12 = 0.8, 1.7, 0.6
+    rng = np.random.default_rng(11)
+    n = 400_000
+    z1, z2 = rng.normal(size=n), rng.normal(size=n)
+    c = c12 / math.sqrt(q1 * q2)
+    u, v = math.sqrt(q1) * z1, math.sqrt(q2) * (c * z1 + math.sqrt(1 - c * c) * z2)
+    for derivative in (False, True):
+        value, err = pair_kernel(name, q1, q2, c12, derivative)
+        k = 1 if derivative else 0
+        prod = act.derivatives(u, k)[k] * act.derivatives(v, k)[k]
+        se = prod.std() / math.sqrt(n)
+        assert abs(value - prod.mean()) <= 5 * se + err, (name, derivative, value, prod.mean(), se)

@@ -176,6 +176,8 @@ ALIASES = {"linear": "identity"}
 EXPANDABLE = tuple(a.name for a in ACTIVATIONS.values() if a.expandable)
 #: The activations the MNIST trainer takes (the expandable ones and relu).
 TRAINER_ACTIVATIONS = tuple(a.name for a in ACTIVATIONS.values() if a.trainer)
+#: The activations the trainer takes although the spec (the expansion layers) refuses them (relu).
+TRAINER_ONLY = tuple(a.name for a in ACTIVATIONS.values() if a.trainer and not a.expandable)
 #: The facts every :class:`Activation` exposes (the BN tools and the theory read these, never a name).
 FACTS = ("at_zero", "slope_at_zero", "smooth", "max_order", "derivative_in_value", "needs_preactivation",
          "expandable", "trainer", "parity", "collapse", "strip_half_width", "critical_weight_var", "closed_gaussian",

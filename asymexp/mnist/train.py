@@ -40,7 +40,7 @@ from typing import Iterator
 
 import numpy as np
 
-from asymexp.activations import get as get_activation
+from asymexp.activations import TRAINER_ONLY, get as get_activation
 from asymexp.errors import AsymexpError, DivergenceError, SpecError
 from asymexp.mnist.checkpoints import (CHECKPOINT, checkpoint_epoch, load_checkpoint,  # noqa: F401 - re-exported
                                        load_norm_state, save_checkpoint as _save)
@@ -52,15 +52,6 @@ DTYPES = ("float32", "float64")
 _NOT_IDENTITY = ("epochs", "threads", "eval_every", "checkpoint_every")
 #: Defaults of the schedule options (evaluation and checkpoint every epoch: the behaviour before they existed).
 SCHEDULE_DEFAULTS = {"eval_every": 1, "checkpoint_every": 1}
-
-
-def _trainer_only(name) -> bool:
-    """An activation the trainer takes and the spec (the expansion layers) refuses, such as relu (the registry's
-    ``trainer`` and ``expandable`` facts; see :func:`activation_of`)."""
-    if name is None:
-        return False
-    act = get_activation(name)
-    return act.trainer and not act.expandable
 
 
 @dataclass(frozen=True)
@@ -172,16 +163,14 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
         kwargs["bias"] = cfg.bias
     spec = NetworkSpec.from_strings(_broadcast(cfg.gammas, cfg.layers, "gammas"),
                                     _broadcast(cfg.widths, cfg.layers, "widths"),
-                                    activation=None if _trainer_only(cfg.activation) else cfg.activation,
+                                    activation=None if cfg.activation in TRAINER_ONLY else cfg.activation,
                                     preset=cfg.preset, **kwargs)
     if spec.is_symbolic:
         raise SpecError(f"gammas {[str(g) for g in spec.gammas]} are symbolic; training needs numbers")
     check_widths(cfg.norm, spec.require_widths())
-    act = get_activation(activation_of(cfg, spec))
-    if cfg.norm != "none" and act.needs_preactivation:
-        raise SpecError(f"--activation {act.name} is not allowed with --norm {cfg.norm}: its derivative is not a "
-                        "function of its value, which the normalized network's backward pass keeps; allowed: "
-                        "--norm none")
+    if cfg.norm != "none" and (act := get_activation(activation_of(cfg, spec))).needs_preactivation:
+        raise SpecError(f"--activation {act.name} is not allowed with --norm {cfg.norm} (its derivative is not a "
+                        "function of its value, all that the normalized net's backward pass keeps); allowed: --norm none")
     return spec
 
 
@@ -207,7 +196,7 @@ def activation_of(cfg: TrainConfig, spec: NetworkSpec) -> str:
     """The network's activation: the spec's, or one the trainer takes although the spec (the expansion layers)
     refuses it (relu); the spec then carries the preset's activation, unused: the learning rates of
     docs/theory/2-learning-rates.md depend on the gammas alone."""
-    return get_activation(cfg.activation).name if _trainer_only(cfg.activation) else spec.activation
+    return cfg.activation if cfg.activation in TRAINER_ONLY else spec.activation
 
 
 def layer_rates(spec: NetworkSpec, lr_scale: float = 1.0) -> np.ndarray:
