@@ -17,6 +17,7 @@ class Act(IntEnum):
     RELU = 2
     IDENTITY = 3
     SIN = 4
+    GELU = 5
 
 
 class Engine(IntEnum):

@@ -1,89 +1,98 @@
-"""The activations sigma: one home for their values, derivatives and codes (docs/theory/1-network.md).
+"""The activations sigma: one registry entry per activation with every fact about it (docs/theory/1-network.md).
 
-Every stage imports sigma from here:
+Each :class:`Activation` holds, side by side:
 
-- NumPy forms (float64, any shape) for the theory layer and the simulators' NumPy side:
-  :func:`sigma_derivatives`, :meth:`Activation.value`, :meth:`Activation.derivative`;
-- the Numba forms compiled into the kernels, in :mod:`asymexp.activations.numba_forms` (imported on demand, so
-  that this module stays light: NumPy too loads on first use, so the spec can import the names);
-- the facts the symbolic and theory layers reason with: sigma(0) (a collapsed layer outputs sigma(0),
-  docs/theory/4-deep-networks.md) and whether a Taylor expansion of sigma exists (``smooth``);
-- their Gaussian kernels E[phi(u) phi(v)] and E[phi'(u) phi'(v)] (closed arc-cosine forms for relu, quadrature
-  with an error estimate otherwise) in :mod:`asymexp.activations.gaussian` (docs/batchnorm.md).
+- its NumPy forms (float64, any shape, :mod:`asymexp.activations.numpy_forms`): :meth:`Activation.derivatives`,
+  :meth:`Activation.value`, :meth:`Activation.derivative`, :meth:`Activation.derivative_from_value`;
+- its kernel code (:class:`asymexp.kernel_codes.Act`); the Numba forms that branch on the code are in
+  :mod:`asymexp.activations.numba_forms` (imported on demand, so that this module stays light);
+- its Gaussian kernel rule (closed forms or quadrature, :mod:`asymexp.activations.gaussian`) and whether closed
+  forms exist (``closed_gaussian``);
+- the facts the symbolic, theory and validation layers reason with: sigma(0) and sigma'(0) (the collapse,
+  docs/theory/4-deep-networks.md), the parity of each derivative (docs/theory/5-verified-formulas.md, "Facts"),
+  the half-width of the strip of analyticity (:mod:`asymexp.activations.analyticity`), the critical weight
+  variance, smoothness, whether the 1/N^gamma expansion covers it (``expandable``, :data:`EXPANDABLE`) and whether
+  sigma' is a function of sigma (``derivative_in_value``; else the backward passes keep the pre-activation).
 
-Five activations: sigmoid, tanh, relu, identity (also called ``linear``) and sin. The 1/N^gamma layers (the spec,
-the expansion, the simulators and the trainer) are derived for sigmoid and tanh only (:data:`EXPANDABLE`,
-:func:`require_expandable`); the others serve the batch-normalization tools (docs/batchnorm.md).
+Six activations: sigmoid, tanh, relu, identity (also called ``linear``), sin and gelu. The 1/N^gamma layers (the
+spec, the expansion, the simulators and the trainer) take sigmoid, tanh and gelu (:data:`EXPANDABLE`,
+:func:`require_expandable`); the trainer also takes relu (:data:`TRAINER_ACTIVATIONS`); the others serve the
+batch-normalization tools (docs/batchnorm.md). Code that needs a fact reads it here, never a name.
 
 Kernels take the integer :class:`asymexp.kernel_codes.Act` code of an activation, never its name.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from asymexp.activations import closed_gaussian as _closed
+from asymexp.activations import numpy_forms as _np_forms
 from asymexp.errors import SpecError
 from asymexp.kernel_codes import Act
 
 
-def _sigmoid_derivatives(u, order):
-    import numpy as np
+@dataclass(frozen=True)
+class Parity:
+    """Parity of the derivatives under u -> -u: sigma^(k)(-u) = (-1)^(k + shift) sigma^(k)(u) for k >= first;
+    below ``first`` the derivative has no parity (it is a constant plus an odd or even function). ``text`` says
+    why, in words."""
 
-    s = 0.5 * (1.0 + np.tanh(0.5 * u))  # overflow-free logistic
-    s1 = s * (1.0 - s)
-    return [s, s1, s1 * (1.0 - 2.0 * s), s1 * (1.0 - 6.0 * s1)][: order + 1]
+    shift: int
+    first: int
+    text: str
 
-
-def _tanh_derivatives(u, order):
-    import numpy as np
-
-    t = np.tanh(u)
-    t1 = 1.0 - t * t
-    return [t, t1, -2.0 * t * t1, t1 * (6.0 * t * t - 2.0)][: order + 1]
-
-
-def _relu_derivatives(u, order):
-    """max(u, 0) and its step derivative (0 at u = 0); no higher derivative exists (the kink)."""
-    import numpy as np
-
-    return [np.maximum(u, 0.0), (u > 0).astype(np.float64)][: order + 1]
+    def of(self, k: int) -> int | None:
+        """+1 (even), -1 (odd) or None (no parity) for sigma^(k)."""
+        return (-1) ** (k + self.shift) if k >= self.first else None
 
 
-def _identity_derivatives(u, order):
-    import numpy as np
-
-    zero = np.zeros_like(u)
-    return [u.copy(), np.ones_like(u), zero, zero.copy()][: order + 1]
-
-
-def _sin_derivatives(u, order):
-    import numpy as np
-
-    s, c = np.sin(u), np.cos(u)
-    return [s, c, -s, -c][: order + 1]
+NO_PARITY = Parity(0, 10 ** 9, "no parity")
 
 
 @dataclass(frozen=True)
 class Activation:
-    """One activation: its name (as the spec and the CLI write it), kernel code and NumPy forms.
+    """One activation and its facts.
 
     Attributes:
-        name: ``"sigmoid"`` (the logistic function), ``"tanh"``, ``"relu"``, ``"identity"`` or ``"sin"``.
+        name: as the spec and the CLI write it.
         code: the :class:`~asymexp.kernel_codes.Act` code the Numba kernels branch on.
-        at_zero: sigma(0), exact (1/2 for the sigmoid, 0 for tanh).
-        smooth: sigma is analytic, so the Taylor expansions of the hierarchy exist (false for relu).
-        max_order: the highest derivative :meth:`derivatives` provides (1 for relu: its step derivative).
+        at_zero: sigma(0), exact (1/2 for the sigmoid, 0 for the others).
+        slope_at_zero: sigma'(0) (1/4 sigmoid, 1 tanh, 1/2 gelu; relu's step derivative gives 0).
+        smooth: sigma is analytic on the real line, so the Taylor expansions of the hierarchy exist.
+        max_order: the highest derivative :meth:`derivatives` provides.
         derivative_in_value: coefficients (constant first) of the polynomial p with sigma' = p(sigma), when one
-            exists: 1 - s^2 for tanh, s - s^2 for the sigmoid, 1 for the identity (the theory builds sigma^(k)
-            from it); None otherwise.
+            exists (1 - s^2 tanh, s - s^2 sigmoid, 1 identity); None otherwise (sin, gelu, relu).
+        expandable: the 1/N^gamma layers (spec, expansion, simulators, trainer) cover it.
+        trainer: the MNIST trainer takes it.
+        parity: :class:`Parity` of the derivatives (used by the vanishing-term arguments).
+        strip_half_width: distance from the real axis to the nearest complex singularity (math.inf for entire
+            functions; None for relu, which is not analytic).
+        critical_weight_var: the weight variance sigma_w^2 at the edge of chaos without biases (relu 2,
+            tanh and identity 1), None where none is on record.
+        closed_gaussian: E[phi(u) phi(v)] and E[phi'(u) phi'(v)] have closed forms (relu: arc-cosine; identity:
+            c12 and 1); the symbolic order parameters use them.
+        gaussian_closed_form: the closed kernel (q1, q2, c, derivative) -> value that
+            :mod:`asymexp.activations.gaussian` evaluates (relu), or None: Gauss-Hermite quadrature, which is exact
+            to rounding for the identity's polynomial integrands.
     """
 
     name: str
     code: Act
     at_zero: float
+    slope_at_zero: float
     smooth: bool
     max_order: int
-    derivative_in_value: tuple
+    derivative_in_value: tuple | None
+    expandable: bool
+    trainer: bool
+    parity: Parity
+    strip_half_width: float | None
+    critical_weight_var: float | None
+    closed_gaussian: bool
     _derivatives: object
+    _from_value: object
+    gaussian_closed_form: object = None
 
     def derivatives(self, u, order: int = 3) -> list:
         """[sigma(u), sigma'(u), ..., sigma^(order)(u)], float64 arrays of u's shape."""
@@ -104,35 +113,75 @@ class Activation:
         """sigma'(u)."""
         return self.derivatives(u, 1)[1]
 
+    @property
+    def needs_preactivation(self) -> bool:
+        """sigma' is not a function of sigma: backward passes keep the pre-activation z (sin, gelu)."""
+        return self._from_value is None
+
+    @property
+    def collapse(self) -> str | None:
+        """How E sigma(Z)^2 behaves as Var Z -> 0 (docs/theory/4-deep-networks.md): ``"constant"`` when
+        sigma(0) != 0 (it tends to sigma(0)^2), ``"linear"`` when sigma(0) = 0 and sigma'(0) != 0 (it is
+        sigma'(0)^2 E Z^2 to leading order, so collapse orders multiply); None where no rule is on record (relu)."""
+        if self.at_zero != 0:
+            return "constant"
+        if self.slope_at_zero != 0:
+            return "linear"
+        return None                                  # relu: sigma(0) = sigma'(0) = 0, no rule on record
+
     def derivative_from_value(self, h):
         """sigma'(z) written through h = sigma(z): h (1 - h) for the sigmoid, 1 - h^2 for tanh, the step h > 0
-        for relu, 1 for the identity. sin has none (cos z is not a function of sin z): :class:`SpecError`."""
-        import numpy as np
-
-        if self.code == Act.SIGMOID:
-            return h * (1.0 - h)
-        if self.code == Act.TANH:
-            return 1.0 - h * h
-        if self.code == Act.RELU:
-            return (np.asarray(h) > 0).astype(np.float64)
-        if self.code == Act.IDENTITY:
-            return np.ones_like(np.asarray(h, dtype=np.float64))
-        raise SpecError(f"{self.name}' is not a function of {self.name}; use derivative(u) of the pre-activation")
+        for relu, 1 for the identity. sin and gelu have none (cos z is not a function of sin z; gelu is not
+        monotone): :class:`SpecError`."""
+        if self._from_value is None:
+            raise SpecError(f"{self.name}' is not a function of {self.name}; use derivative(u) of the pre-activation")
+        return self._from_value(h)
 
 
-ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", Act.SIGMOID, 0.5, True, 3, (0.0, 1.0, -1.0), _sigmoid_derivatives),
-    "tanh": Activation("tanh", Act.TANH, 0.0, True, 3, (1.0, 0.0, -1.0), _tanh_derivatives),
-    "relu": Activation("relu", Act.RELU, 0.0, False, 1, None, _relu_derivatives),
-    "identity": Activation("identity", Act.IDENTITY, 0.0, True, 3, (1.0,), _identity_derivatives),
-    "sin": Activation("sin", Act.SIN, 0.0, True, 3, None, _sin_derivatives),
-}
+def _step_of(h):
+    import numpy as np
+
+    return (np.asarray(h) > 0).astype(np.float64)
+
+
+def _ones_of(h):
+    import numpy as np
+
+    return np.ones_like(np.asarray(h, dtype=np.float64))
+
+
+_ODD = Parity(1, 0, "sigma is odd, so sigma^(k) has parity (-1)^(k+1) (sigma' even)")
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
+    Activation("sigmoid", Act.SIGMOID, 0.5, 0.25, True, 3, (0.0, 1.0, -1.0), True, True,
+               Parity(1, 1, "sigma - 1/2 is odd, so sigma^(k), k >= 1, has parity (-1)^(k+1) (sigma' even)"),
+               math.pi, None, False, _np_forms.sigmoid_derivatives, lambda h: h * (1.0 - h)),
+    Activation("tanh", Act.TANH, 0.0, 1.0, True, 3, (1.0, 0.0, -1.0), True, True, _ODD, math.pi / 2, 1.0, False,
+               _np_forms.tanh_derivatives, lambda h: 1.0 - h * h),
+    Activation("relu", Act.RELU, 0.0, 0.0, False, 1, None, False, True, NO_PARITY, None, 2.0, True,
+               _np_forms.relu_derivatives, _step_of, _closed.relu_pair),
+    Activation("identity", Act.IDENTITY, 0.0, 1.0, True, 3, (1.0,), False, False, _ODD, math.inf, 1.0, True,
+               _np_forms.identity_derivatives, _ones_of),
+    Activation("sin", Act.SIN, 0.0, 1.0, True, 3, None, False, False, _ODD, math.inf, None, False,
+               _np_forms.sin_derivatives, None),
+    Activation("gelu", Act.GELU, 0.0, 0.5, True, 12, None, True, True,
+               Parity(0, 2, "sigma - u/2 = u (Phi(u) - 1/2) is even, so sigma' - 1/2 is odd and sigma^(k), k >= 2, "
+                            "has parity (-1)^k (sigma'' even); sigma and sigma' have none"),
+               math.inf, None, False, _np_forms.gelu_derivatives, None),
+)}
 NAMES = tuple(ACTIVATIONS)
 #: Other names accepted by :func:`get`.
 ALIASES = {"linear": "identity"}
-#: The activations the 1/N^gamma layers (spec, expansion, simulators, trainer) are derived for. Their parity
-#: and collapse rules (docs/theory/4-deep-networks.md) and their Taylor expansions cover these two only.
-EXPANDABLE = ("sigmoid", "tanh")
+#: The activations the 1/N^gamma layers (spec, expansion, simulators, trainer) are derived for: their parity and
+#: collapse facts (docs/theory/4-deep-networks.md) and their Taylor expansions are on record.
+EXPANDABLE = tuple(a.name for a in ACTIVATIONS.values() if a.expandable)
+#: The activations the MNIST trainer takes (the expandable ones and relu).
+TRAINER_ACTIVATIONS = tuple(a.name for a in ACTIVATIONS.values() if a.trainer)
+#: The activations the trainer takes although the spec (the expansion layers) refuses them (relu).
+TRAINER_ONLY = tuple(a.name for a in ACTIVATIONS.values() if a.trainer and not a.expandable)
+#: The facts every :class:`Activation` exposes (the BN tools and the theory read these, never a name).
+FACTS = ("at_zero", "slope_at_zero", "smooth", "max_order", "derivative_in_value", "needs_preactivation",
+         "expandable", "trainer", "parity", "collapse", "strip_half_width", "critical_weight_var", "closed_gaussian",
+         "gaussian_closed_form")
 
 
 def get(name: "str | Activation") -> Activation:
@@ -151,10 +200,10 @@ def require_expandable(name: "str | Activation", where: str = "the 1/N^gamma lay
     """The activation ``name`` if the expansion layers can use it; else :class:`SpecError` saying why.
 
     relu is refused because it is not smooth (the hierarchy Taylor-expands sigma to order 3,
-    docs/theory/3-shallow-expansion.md); identity and sin because the parity and collapse rules are derived for
-    sigmoid and tanh only. All five serve ``asymexp fim`` (docs/batchnorm.md)."""
+    docs/theory/3-shallow-expansion.md); identity and sin because their parity and collapse rules are not part of
+    the derivation. All of them serve ``asymexp fim`` (docs/batchnorm.md)."""
     act = get(name)
-    if act.name in EXPANDABLE:
+    if act.expandable:
         return act
     if not act.smooth:
         raise SpecError(f"activation {act.name!r} is not smooth: {where} Taylor-expand sigma "

@@ -3,7 +3,8 @@
 (u, v) centred Gaussian with Var u = q1, Var v = q2, Cov(u, v) = c12 (docs/batchnorm.md, the order parameters).
 Every function returns ``(value, error)``, two floats: the error bounds |value - exact|.
 
-- relu and its step derivative: the closed arc-cosine forms (c = c12 / sqrt(q1 q2), theta = arccos c)
+- an activation with a closed rule in the registry (relu and its step derivative): the closed arc-cosine forms
+  of :mod:`asymexp.activations.closed_gaussian` (c = c12 / sqrt(q1 q2), theta = arccos c)
   E[relu(u) relu(v)] = sqrt(q1 q2) (sqrt(1 - c^2) + (pi - theta) c) / (2 pi),  E[step(u) step(v)] = (pi - theta)
   / (2 pi); the error is a rounding bound (16 ulp of the value).
 - every other activation (all smooth): a probabilists' Gauss-Hermite product rule on u = sqrt(q1) z1,
@@ -21,7 +22,6 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
-from asymexp.kernel_codes import Act
 
 #: Nodes per dimension of the coarse Gauss-Hermite rule (the fine rule has twice as many).
 NODES = 64
@@ -57,12 +57,8 @@ def pair_kernel(activation, q1: float, q2: float, c12: float, derivative: bool =
     act = get(activation)
     q1, q2, c12 = float(q1), float(q2), float(c12)
     c = _check(q1, q2, c12)
-    if act.code == Act.RELU:
-        theta = math.acos(c)
-        if derivative:
-            value = (math.pi - theta) / (2 * math.pi) if q1 > 0 and q2 > 0 else 0.0
-        else:
-            value = math.sqrt(q1 * q2) * (math.sqrt(1 - c * c) + (math.pi - theta) * c) / (2 * math.pi)
+    if act.gaussian_closed_form is not None:          # the registry's closed rule (relu)
+        value = act.gaussian_closed_form(q1, q2, c, derivative)
         return value, _ULP * max(abs(value), 1e-300)
     if not act.smooth:
         raise SpecError(f"activation {act.name!r} is not smooth and has no closed Gaussian kernel here; "

@@ -2,7 +2,7 @@
 
 TOML::
 
-    activation = "tanh"            # or "sigmoid"
+    activation = "tanh"            # or "sigmoid", "gelu" (asymexp.activations.EXPANDABLE)
     alpha = 1.0
     [init]
     c = "uniform(-1,1)"            # output-layer law
@@ -35,7 +35,7 @@ class Problem:
     """A small supervised problem and the initial laws of a network trained on it.
 
     Attributes:
-        activation: "sigmoid" or "tanh".
+        activation: "sigmoid", "tanh" or "gelu" (:data:`asymexp.activations.EXPANDABLE`).
         alpha: the base learning rate (float > 0).
         c_law, w_law: laws of the output weights C and of the first-layer weights W1 (i.i.d.).
         x: (M, d) training inputs; y: (M,) targets; probe: (Q, d) extra evaluation points (Q may be 0).

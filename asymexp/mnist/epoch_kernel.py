@@ -8,7 +8,9 @@ N_m^{-gamma_m} before the next product, biases are added after the scaling), rew
   ``U_OFF[m] .. U_OFF[m] + N_OUT[m]``; every inner loop runs over a contiguous row. Layers 2..L+1 (forward, and
   backward with the update) are the dense-layer core :mod:`asymexp.nn.dense` shared with the deep simulators
   (:mod:`asymexp.nn.deep_kernel`), inlined here and compiled with this module's fast-math flags; the sparse first
-  layer, the losses and the activations' choice (libm, float32 tanh rational) are this module's.
+  layer, the losses and the activations' choice (libm, float32 tanh rational) are this module's. For an
+  activation whose sigma' is not a function of sigma (gelu; :attr:`asymexp.activations.Activation.needs_preactivation`)
+  the pre-activations are kept in a second (B, U) workspace for the backward pass; for the others it is empty.
 - First layer on the raw pixels. With p in [0, 1] (about 80% zeros) and x = (p - mu) / sd, write v = p / sd
   (sparse, CSR) and c = mu / sd, so x = v - c 1. The first layer's weights are kept transposed,
   ``W1^T = S + 1 u^T`` with ``S (d, N1)`` and an offset row ``u (N1,)``; ``cs`` = column sums of S. Then
@@ -36,7 +38,7 @@ import numpy as np
 from numba import prange
 
 from asymexp.jit import kernel
-from asymexp.kernel_codes import LOSS_BY_NAME, Loss
+from asymexp.kernel_codes import LOSS_BY_NAME, Act, Loss
 from asymexp.nn import dense
 
 
@@ -69,9 +71,9 @@ def _pixel_major(indptr, indices, values, order, lo, B, d, start, eb, ev):
 
 
 @kernel(fastmath="trainer", inline=True)
-def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H):
+def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H, Zk):
     """H[b, :N1] <- sigma(W1 x_b + b1) for images ``order[lo:lo+B]`` from their CSR pixels (four non-zero
-    pixels per pass over a row of H)."""
+    pixels per pass over a row of H). Zk (B, U) or (0, U): where it has rows, the pre-activations are kept there."""
     d, n1 = S.shape[0], S.shape[1]
     b01 = table[0, 1]
     for b in range(B):  # image-major, four pixels per pass over h
@@ -99,13 +101,15 @@ def _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values,
             if b01 >= 0:
                 a += theta[b01 + i]
             h[i] = a
+    if Zk.shape[0] > 0:
+        dense.keep_preactivations(H, 0, n1, B, Zk)
     dense.activate(H, 0, n1, B, kind, False)
 
 
 @kernel(fastmath="trainer", inline=True)
-def _dense_forward(theta, table, scales, kind, B, H, OUT):
+def _dense_forward(theta, table, scales, kind, B, H, Zk, OUT):
     """Layers 2..L+1 of the batch through the shared core (:mod:`asymexp.nn.dense`): H (B, U) hidden
-    activations (layer 1 filled), OUT (B, K) outputs."""
+    activations (layer 1 filled), OUT (B, K) outputs; Zk as in :func:`_first_forward`."""
     n_layers = table.shape[0]
     for m in range(1, n_layers):
         w0, b0, no, ni, q0 = table[m, 0], table[m, 1], table[m, 2], table[m, 3], table[m, 4]
@@ -115,6 +119,8 @@ def _dense_forward(theta, table, scales, kind, B, H, OUT):
         Y = OUT if last else H
         dense.affine(W, scales[m], bias, H, table[m - 1, 4], Y, 0 if last else q0, B)
         if not last:
+            if Zk.shape[0] > 0:
+                dense.keep_preactivations(H, q0, no, B, Zk)
             dense.activate(H, q0, no, B, kind, False)
 
 
@@ -163,10 +169,11 @@ def _argmax(out):
 
 
 @kernel(fastmath="trainer", inline=True)
-def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G):
+def _dense_backward_update(theta, table, scales, kind, rates, B, H, Zk, D, D2, G):
     """Backward pass through layers L+1..2 with the SGD update fused in (:func:`asymexp.nn.dense.backward`).
     On entry D[:B, :K] = dLoss/dout; on exit D[:B, :N1] = dLoss/d(pre-activation of layer 1). D2 (B, >= U) and
-    G (>= U,) are workspace. Rows of W_m change right after delta has been sent back through them."""
+    G (>= U,) are workspace. Rows of W_m change right after delta has been sent back through them. Zk: the kept
+    pre-activations (gelu, sin), else (0, U)."""
     n_layers = table.shape[0]
     dt = theta.dtype.type
     for m in range(n_layers - 1, 0, -1):
@@ -176,7 +183,10 @@ def _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G):
         W = theta[w0:w0 + no * ni].reshape((no, ni))
         bias = theta[b0:b0 + no] if b0 >= 0 else theta[0:0]
         dense.backward(W, s, D, H, p0, B, W, bias, True, dt(rates[m]), G, D2, True)
-        dense.delta_below(D2, H, p0, ni, B, s, kind, D)
+        if Zk.shape[0] > 0:
+            dense.delta_below_z(D2, Zk, p0, ni, B, s, kind, D)
+        else:
+            dense.delta_below(D2, H, p0, ni, B, s, kind, D)
 
 
 @kernel(fastmath="trainer", inline=True)
@@ -256,6 +266,8 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
     D = np.zeros((batch, W_), dtype=theta.dtype)
     D2 = np.zeros((batch, W_), dtype=theta.dtype)
     G = np.zeros(W_, dtype=theta.dtype)
+    keep = kind == Act.GELU or kind == Act.SIN    # sigma' is not a function of sigma: keep z
+    Zk = np.zeros((batch if keep else 0, U), dtype=theta.dtype)
     start = np.zeros(d + 1, dtype=np.int64)
     eb = np.zeros(batch * d, dtype=np.int64)
     ev = np.zeros(batch * d, dtype=theta.dtype)
@@ -267,8 +279,8 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
         inv_b = 1.0 / B
         loss = 0.0
         _pixel_major(indptr, indices, values, order, lo, B, d, start, eb, ev)
-        _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H)
-        _dense_forward(theta, table, scales, kind, B, H, OUT)
+        _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H, Zk)
+        _dense_forward(theta, table, scales, kind, B, H, Zk, OUT)
         for b in range(B):
             lab = labels[order[lo + b]]
             loss += _loss_and_dout(OUT[b], lab, loss_kind, D[b, :K], inv_b)
@@ -278,7 +290,7 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
         if not np.isfinite(loss):
             return total, t, correct, t
         total += loss
-        _dense_backward_update(theta, table, scales, kind, rates, B, H, D, D2, G)
+        _dense_backward_update(theta, table, scales, kind, rates, B, H, Zk, D, D2, G)
         _first_update(theta, table, S, u, cs, shift, vsum, order, lo, B, start, eb, ev, rates[0], D)
     return total, n_batches, correct, -1
 
@@ -298,10 +310,11 @@ def evaluate(theta, table, scales, kind, S, u, cs, shift, indptr, indices, value
         H = np.empty((chunk, U), dtype=theta.dtype)  # every entry used is written first
         OUT = np.empty((chunk, K), dtype=theta.dtype)
         dout = np.empty(K, dtype=theta.dtype)
+        Zk = np.empty((0, U), dtype=theta.dtype)   # forward only: no pre-activations kept
         lo = c * chunk
         B = min(n, lo + chunk) - lo
-        _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H)
-        _dense_forward(theta, table, scales, kind, B, H, OUT)
+        _first_forward(theta, table, kind, S, u, cs, shift, indptr, indices, values, vsum, order, lo, B, H, Zk)
+        _dense_forward(theta, table, scales, kind, B, H, Zk, OUT)
         for b in range(B):
             img = order[lo + b]
             losses[img] = _loss_and_dout(OUT[b], labels[img], loss_kind, dout, 1.0)

@@ -40,11 +40,11 @@ from typing import Iterator
 
 import numpy as np
 
-from asymexp.activations import get as get_activation
+from asymexp.activations import TRAINER_ONLY, get as get_activation
 from asymexp.errors import AsymexpError, DivergenceError, SpecError
 from asymexp.mnist.checkpoints import (CHECKPOINT, checkpoint_epoch, load_checkpoint,  # noqa: F401 - re-exported
                                        load_norm_state, save_checkpoint as _save)
-from asymexp.mnist.train_options import DTYPES, TRAINER_ONLY  # noqa: F401 - declared with the options
+from asymexp.mnist.train_options import DTYPES  # noqa: F401 - declared with the options
 from asymexp.spec import NetworkSpec, parse_gammas
 from asymexp.symbolic.rules import rules_for
 
@@ -151,11 +151,14 @@ def build_spec(cfg: TrainConfig) -> NetworkSpec:
         kwargs["bias"] = cfg.bias
     spec = NetworkSpec.from_strings(_broadcast(cfg.gammas, cfg.layers, "gammas"),
                                     _broadcast(cfg.widths, cfg.layers, "widths"),
-                                    activation=None if cfg.activation == TRAINER_ONLY else cfg.activation,
+                                    activation=None if cfg.activation in TRAINER_ONLY else cfg.activation,
                                     preset=cfg.preset, **kwargs)
     if spec.is_symbolic:
         raise SpecError(f"gammas {[str(g) for g in spec.gammas]} are symbolic; training needs numbers")
     check_widths(cfg.norm, spec.require_widths())
+    if cfg.norm != "none" and (act := get_activation(activation_of(cfg, spec))).needs_preactivation:
+        raise SpecError(f"--activation {act.name} is not allowed with --norm {cfg.norm} (its derivative is not a "
+                        "function of its value, all that the normalized net's backward pass keeps); allowed: --norm none")
     return spec
 
 
@@ -178,10 +181,10 @@ def size_estimate(cfg: TrainConfig, spec: NetworkSpec):
 
 
 def activation_of(cfg: TrainConfig, spec: NetworkSpec) -> str:
-    """The network's activation: the spec's, or ``relu``, which the trainer takes although the spec (the expansion
-    layers) refuses it; the spec then carries the preset's activation, unused: the learning rates of
+    """The network's activation: the spec's, or one the trainer takes although the spec (the expansion layers)
+    refuses it (relu); the spec then carries the preset's activation, unused: the learning rates of
     docs/theory/2-learning-rates.md depend on the gammas alone."""
-    return TRAINER_ONLY if cfg.activation == TRAINER_ONLY else spec.activation
+    return cfg.activation if cfg.activation in TRAINER_ONLY else spec.activation
 
 
 def layer_rates(spec: NetworkSpec, lr_scale: float = 1.0) -> np.ndarray:

@@ -9,7 +9,7 @@ given in Python against the same records (:func:`check_config`), with the same m
 """
 from __future__ import annotations
 
-from asymexp.activations import EXPANDABLE
+from asymexp.activations import TRAINER_ACTIVATIONS, TRAINER_ONLY
 from asymexp.input_checks import Option, add_options, integer
 from asymexp.inputs.datasets import DATASETS
 from asymexp.kernel_codes import LOSS_BY_NAME
@@ -17,8 +17,6 @@ from asymexp.mnist.norm_net import INITS, NORMS, OPTIMIZERS, PLACEMENTS
 from asymexp.spec import PRESETS
 
 DTYPES = ("float32", "float64")
-#: The activation the trainer takes beyond the expansion's (:func:`asymexp.mnist.train.activation_of`).
-TRAINER_ONLY = "relu"
 
 _OPTIONS = [
     Option("layers", None, "L hidden layers (a single --gammas/--widths value is then used for every layer; "
@@ -44,8 +42,8 @@ _OPTIONS = [
            "(docs/theory/2-learning-rates.md)", type=float, checked=False),
     Option("preset", "paper-mnist", "initial laws (default paper-mnist: the authors' set-up)",
            choices=tuple(sorted(PRESETS)), checked=False),
-    Option("activation", None, "default: the preset's (sigmoid); relu takes the gammas' learning rates, the "
-           "expansion's other rules do not cover it", choices=(*EXPANDABLE, TRAINER_ONLY), checked=False),
+    Option("activation", None, "default: the preset's (sigmoid); " + ", ".join(TRAINER_ONLY)
+           + " takes the gammas' learning rates, the expansion's other rules do not cover it", choices=TRAINER_ACTIVATIONS, checked=False),
     Option("bias", None, "trainable biases", action="store_true", checked=False),
     Option("bias", help="no biases", action="store_false", flag="--no-bias", checked=False),
     Option("dtype", "float32", "default float32 (the normalization layers compute in float64)", choices=DTYPES),

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from asymexp.activations import by_code
 from asymexp.floatmath import fma
 from asymexp.jit import kernel
 from asymexp.nn import dense
@@ -43,9 +44,12 @@ from asymexp.nn import dense
 
 
 def qualifies(layout, output_dim: int = 1) -> bool:
-    """True when the deep fused kernel applies: >= 2 hidden layers, no biases, one output (theta float64)."""
+    """True when the deep fused kernel applies: >= 2 hidden layers, no biases, one output (theta float64), and an
+    activation whose sigma' is a function of sigma (the backward pass keeps only the activations; gelu runs on the
+    generic core, :func:`asymexp.nn.generic_kernel.backward_z`)."""
     t = layout.table
-    return t.shape[0] >= 3 and bool(np.all(t[:, 1] < 0)) and output_dim == 1 and t[-1, 2] == 1
+    return (t.shape[0] >= 3 and bool(np.all(t[:, 1] < 0)) and output_dim == 1 and t[-1, 2] == 1
+            and not by_code(layout.activation).needs_preactivation)
 
 
 @kernel(numpy_errors=True, inline=True)

@@ -1,5 +1,6 @@
 """Batch-major dense layers: the forward/backward core of the MNIST trainer (:mod:`asymexp.mnist.epoch_kernel`), whose
-forward products (:func:`affine`), activations (:func:`activate`) and delta propagation (:func:`delta_below`)
+forward products (:func:`affine`), activations (:func:`activate`) and delta propagation (:func:`delta_below`;
+:func:`delta_below_z` from kept pre-activations for gelu)
 the deep simulators (:mod:`asymexp.nn.deep_kernel`) share. The deep simulators' weight-gradient pass is their own
 FMA-blocked loop (faster there, without biases). :func:`backward` here serves the trainer. Merging the two
 gradient passes is open.
@@ -30,16 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.activations.numba_forms import act, act_vec, dact_from_h, sigmoid_row_f32, zlo
+from asymexp.activations.numba_forms import act, act_vec, dact_from_h, dact_z, sigmoid_row_f32, zlo
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Act
-
-
-
-
-
-
-
 
 
 
@@ -49,7 +43,8 @@ def activate(Y, y0, n, B, kind, vec):
 
     vec: the branch-free float64 :func:`asymexp.floatmath.sigmoid` / ``tanh`` (float64 only; compile without
     fast-math); otherwise :func:`act` (libm, float32 tanh rational), whose float32 sigmoid runs as
-    :func:`sigmoid_row_f32` (the same values, vectorized)."""
+    :func:`sigmoid_row_f32` (the same values, vectorized). Every code has its own loop with the code a
+    compile-time constant (no per-element dispatch); an unknown code gives NaN (:mod:`asymexp.activations.numba_forms`)."""
     one = Y.dtype.type(1.0)
     lo = zlo(Y)
     for b in range(B):
@@ -58,14 +53,40 @@ def activate(Y, y0, n, B, kind, vec):
             if kind == Act.SIGMOID:
                 for k in range(n):
                     row[k] = act_vec(np.float64(row[k]), Act.SIGMOID)
-            else:
+            elif kind == Act.TANH:
                 for k in range(n):
                     row[k] = act_vec(np.float64(row[k]), Act.TANH)
+            elif kind == Act.GELU:
+                for k in range(n):
+                    row[k] = act_vec(np.float64(row[k]), Act.GELU)
+            else:
+                for k in range(n):
+                    row[k] = act_vec(np.float64(row[k]), kind)
         elif kind == Act.SIGMOID and lo == -46.0:  # float32
             sigmoid_row_f32(row)
+        elif kind == Act.SIGMOID:
+            for k in range(n):
+                row[k] = act(row[k], Act.SIGMOID, one, lo)
+        elif kind == Act.TANH:
+            for k in range(n):
+                row[k] = act(row[k], Act.TANH, one, lo)
+        elif kind == Act.GELU:
+            for k in range(n):
+                row[k] = act(row[k], Act.GELU, one, lo)
         else:
             for k in range(n):
                 row[k] = act(row[k], kind, one, lo)
+
+
+@kernel(inline=True)
+def keep_preactivations(Y, y0, n, B, Z):
+    """Z[b, y0:y0+n] = Y[b, y0:y0+n] for b < B: the pre-activations that the backward pass of an activation
+    whose sigma' is not a function of sigma (gelu, sin) needs (:func:`delta_below_z`). Z has Y's layout."""
+    for b in range(B):
+        z = Z[b, y0:y0 + n]
+        row = Y[b, y0:y0 + n]
+        for k in range(n):
+            z[k] = row[k]
 
 
 @kernel(inline=True)
@@ -223,11 +244,36 @@ def backward(W, s, D, X, x0, B, dst, bdst, update, r, G, Dn, back):
 @kernel(inline=True)
 def delta_below(Dn, X, x0, n, B, s, kind, D):
     """D[b, j] = Dn[b, j] s sigma'(from X[b, x0 + j]) for b < B, j < n: the delta of the layer below, whose
-    activations X[b, x0:x0+n] = sigma(z) fed this layer (sigma' from h = sigma(z), :func:`dact_from_h`)."""
+    activations X[b, x0:x0+n] = sigma(z) fed this layer (sigma' from h = sigma(z), :func:`dact_from_h`; the
+    codes without such a form, gelu and sin, use :func:`delta_below_z`, and here give NaN)."""
     one = D.dtype.type(1.0)
     for b in range(B):
         dn = Dn[b, 0:n]
         h = X[b, x0:x0 + n]
         d = D[b, 0:n]
-        for j in range(n):
-            d[j] = dn[j] * s * dact_from_h(h[j], kind, one)
+        if kind == Act.SIGMOID:
+            for j in range(n):
+                d[j] = dn[j] * s * dact_from_h(h[j], Act.SIGMOID, one)
+        elif kind == Act.TANH:
+            for j in range(n):
+                d[j] = dn[j] * s * dact_from_h(h[j], Act.TANH, one)
+        else:
+            for j in range(n):
+                d[j] = dn[j] * s * dact_from_h(h[j], kind, one)
+
+
+@kernel(inline=True)
+def delta_below_z(Dn, Zs, x0, n, B, s, kind, D):
+    """:func:`delta_below` from the kept pre-activations Zs[b, x0:x0+n] (:func:`keep_preactivations`) instead of
+    the activations: D[b, j] = Dn[b, j] s sigma'(Zs[b, x0 + j]) (:func:`dact_z`, gelu and sin)."""
+    one = D.dtype.type(1.0)
+    for b in range(B):
+        dn = Dn[b, 0:n]
+        z = Zs[b, x0:x0 + n]
+        d = D[b, 0:n]
+        if kind == Act.GELU:
+            for j in range(n):
+                d[j] = dn[j] * s * dact_z(z[j], Act.GELU, one)
+        else:
+            for j in range(n):
+                d[j] = dn[j] * s * dact_z(z[j], kind, one)

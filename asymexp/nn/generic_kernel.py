@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.activations.numba_forms import act_plain, dact_from_h
+from asymexp.activations.numba_forms import act_plain, dact, dact_from_h
 from asymexp.jit import kernel
-
-
-
-
+from asymexp.kernel_codes import Act
 
 
 @kernel(inline=True)
@@ -66,7 +63,22 @@ def forward(theta, table, scales, kind, X, Z, H, out):
 def backward(theta, table, scales, kind, X, H, dout, grad):
     """grad <- dLoss/dtheta, given the forward workspace H and dout = dLoss/dout (K, B).
 
-    The loss is whatever produced dout (a sum over the batch: divide dout by B for a mean)."""
+    The loss is whatever produced dout (a sum over the batch: divide dout by B for a mean). sigma' is taken
+    from H (:func:`asymexp.activations.numba_forms.dact_from_h`): for gelu and sin, whose sigma' is not a
+    function of sigma, the deltas are NaN; use :func:`backward_z`."""
+    _backward(theta, table, scales, kind, X, H, H, dout, grad, False)
+
+
+@kernel()
+def backward_z(theta, table, scales, kind, X, Z, H, dout, grad):
+    """:func:`backward` for every activation: sigma' from the pre-activations Z (U, B) of :func:`forward` where
+    sigma' is not a function of sigma (gelu, sin; :func:`asymexp.activations.numba_forms.dact`), from H
+    otherwise (the same numbers as :func:`backward` there)."""
+    _backward(theta, table, scales, kind, X, Z, H, dout, grad, kind == Act.GELU or kind == Act.SIN)
+
+
+@kernel(inline=True)
+def _backward(theta, table, scales, kind, X, Z, H, dout, grad, from_z):
     n_layers = table.shape[0]
     B = X.shape[0]
     delta = dout.copy()
@@ -94,9 +106,14 @@ def backward(theta, table, scales, kind, X, H, dout, grad):
             back = np.dot(W.T, delta)
             p0 = table[m - 1, 4]
             new = np.empty((ni, B), dtype=theta.dtype)
-            for j in range(ni):
-                for b in range(B):
-                    new[j, b] = back[j, b] * s * dact_from_h(H[p0 + j, b], kind, 1.0)
+            if from_z:
+                for j in range(ni):
+                    for b in range(B):
+                        new[j, b] = back[j, b] * s * dact(Z[p0 + j, b], kind)
+            else:
+                for j in range(ni):
+                    for b in range(B):
+                        new[j, b] = back[j, b] * s * dact_from_h(H[p0 + j, b], kind, 1.0)
             delta = new
 
 

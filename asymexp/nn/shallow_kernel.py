@@ -9,6 +9,9 @@ arithmetic, vectorizable, a few ulp from the libm functions) instead of scalar l
 generic core to rounding (tests/test_sim_engine.py); the simulators use it when the network qualifies.
 Everything is per call and sequential: the results do not depend on threads.
 
+Every code has its own loop (a compile-time constant); sigma' comes from H, so codes without such a form (gelu,
+sin) give NaN gradients here: :func:`qualifies` sends them to the generic core.
+
 Shapes: X (B, d), Z and H (N, B) workspaces (Z is left untouched: the backward pass needs only H),
 out and dout (1, B), grad (P,).
 """
@@ -18,16 +21,17 @@ import math
 
 import numpy as np
 
+from asymexp.activations import by_code
 from asymexp.activations.numba_forms import act_vec, dact_from_h
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Act
 
 
 def qualifies(layout, output_dim: int = 1) -> bool:
-    """True when the fused kernel applies: one hidden layer, no biases, one output."""
-    return layout.table.shape[0] == 2 and layout.table[0, 1] < 0 and layout.table[1, 1] < 0 and output_dim == 1
-
-
+    """True when the fused kernel applies: one hidden layer, no biases, one output, and an activation whose sigma'
+    is a function of sigma (the backward pass keeps only H; gelu runs on the generic core)."""
+    return (layout.table.shape[0] == 2 and layout.table[0, 1] < 0 and layout.table[1, 1] < 0 and output_dim == 1
+            and not by_code(layout.activation).needs_preactivation)
 
 
 @kernel(inline=True)
@@ -94,9 +98,12 @@ def forward(theta, table, scales, kind, X, Z, H, out):
         if kind == Act.SIGMOID:
             for i in range(n):
                 A[i] = act_vec(A[i], Act.SIGMOID)
-        else:
+        elif kind == Act.TANH:
             for i in range(n):
                 A[i] = act_vec(A[i], Act.TANH)
+        else:
+            for i in range(n):
+                A[i] = act_vec(A[i], kind)
         # sum_i C_i A_i with 8 interleaved partial sums (vectorizable without reassociation flags)
         p0 = p1 = p2 = p3 = p4 = p5 = p6 = p7 = 0.0
         for i in range(0, n8, 8):
@@ -154,11 +161,19 @@ def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
                     G[i] += f * x0
                     G[n + i] += f * x1
                     G[2 * n + i] += f * x2
-            else:
+            elif kind == Act.TANH:
                 for i in range(n):
                     h = Hb[i]
                     gC[i] += e * h
                     f = s * C[i] * e * dact_from_h(h, Act.TANH, 1.0)
+                    G[i] += f * x0
+                    G[n + i] += f * x1
+                    G[2 * n + i] += f * x2
+            else:
+                for i in range(n):
+                    h = Hb[i]
+                    gC[i] += e * h
+                    f = s * C[i] * e * dact_from_h(h, kind, 1.0)
                     G[i] += f * x0
                     G[n + i] += f * x1
                     G[2 * n + i] += f * x2
@@ -169,11 +184,16 @@ def _backward(theta, table, scales, kind, X, H, dout, grad, rates, update):
                     h = Hb[i]
                     gC[i] += e * h
                     F[i] = s * C[i] * e * dact_from_h(h, Act.SIGMOID, 1.0)
-            else:
+            elif kind == Act.TANH:
                 for i in range(n):
                     h = Hb[i]
                     gC[i] += e * h
                     F[i] = s * C[i] * e * dact_from_h(h, Act.TANH, 1.0)
+            else:
+                for i in range(n):
+                    h = Hb[i]
+                    gC[i] += e * h
+                    F[i] = s * C[i] * e * dact_from_h(h, kind, 1.0)
             for k in range(d):
                 xk = X[b, k]
                 for i in range(n):

@@ -26,6 +26,7 @@ import numpy as np
 from asymexp.errors import SpecError
 from asymexp.spec import Law
 from asymexp.numeric import hierarchy
+from asymexp.activations import get as get_activation
 from asymexp.activations import sigma_derivatives
 from asymexp.numeric.pairwise import pair_moments
 from asymexp.numeric.quadrature import NODE_BUDGET, default_order, quadrature_dimension, quadrature_samples
@@ -141,8 +142,8 @@ def _degeneracies(spec, a: np.ndarray, s: np.ndarray, err: float) -> list[str]:
     if float(np.max(np.abs(s))) <= tol:
         notes.append("degenerate: the leading variance constant vanishes; the variance is of lower order than "
                      "N_L^{1 - 2 gamma_L}")
-    if spec.depth >= 2 and spec.activation == "tanh":
-        notes.append("tanh: sigma(0) = 0, so collapsed inner layers rescale the output; the variance exponent is the "
+    if spec.depth >= 2 and get_activation(spec.activation).collapse == "linear":
+        notes.append(f"{spec.activation}: sigma(0) = 0, so collapsed inner layers rescale the output; the variance exponent is the "
                      "collapse sum of section 4, not 1 - 2 gamma_L alone (S carries the finite-width factors)")
     return notes
 

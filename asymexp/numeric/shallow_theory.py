@@ -15,6 +15,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from asymexp.activations import get as get_activation
 from asymexp.errors import SpecError
 from asymexp.spec import Law, parse_gammas
 from asymexp.numeric import hierarchy
@@ -109,15 +110,31 @@ def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
     if not w_law.is_symmetric:
         return False, (f"the law of c ({c_law}) is not symmetric and w ~ {w_law} has non-zero mean, so the parity "
                        "argument w -> -w does not apply")
-    if activation == "tanh":
-        return True, ("w -> -w parity: w's law is symmetric and with sigma = tanh odd, sigma' even, sigma'' odd "
-                      "every term of B1 is odd in w")
-    if mean_c == 0:
+    parity = get_activation(activation).parity            # the registry's parity fact
+    c1_odd, c3_odd = _odd(parity, (0, 1, 1)), _odd(parity, (1, 2, 1))
+    if c1_odd and c3_odd:
+        return True, (f"w -> -w parity: w's law is symmetric and with sigma = {activation} odd, sigma' even, sigma'' "
+                      "odd every term of B1 is odd in w")
+    if mean_c == 0 and c3_odd:
         return True, ("E[c] = 0 removes the c^1 terms of B1; the c^3 term E[sigma' sigma'' sigma'] is odd in w "
                       "(w's law is symmetric)")
-    return False, (f"sigma' is even but the logistic sigma is not odd: with E[c] = {mean_c} the term "
-                   "E[c] E[sigma(w.x_q) sigma'(w.x_p) sigma'(w.x_n)] (x_p . x_n) survives w -> -w, so the parity "
-                   "claim of docs/theory/5-verified-formulas.md needs E[c] = 0 here")
+    if c3_odd:
+        return False, (f"sigma' is even but the {activation} sigma is not odd: with E[c] = {mean_c} the term "
+                       "E[c] E[sigma(w.x_q) sigma'(w.x_p) sigma'(w.x_n)] (x_p . x_n) survives w -> -w, so the parity "
+                       "claim of docs/theory/5-verified-formulas.md needs E[c] = 0 here")
+    return False, (f"{activation}: {parity.text}; the c^3 term E[c^3] E[sigma' sigma'' sigma'] of B1 is not odd in "
+                   f"w, so with the law of c ({c_law}) not symmetric the parity argument does not apply")
+
+
+def _odd(parity, orders) -> bool:
+    """Whether prod_k sigma^(k)(w.x_k) over ``orders`` is odd under w -> -w (by the registry's parity fact)."""
+    sign = 1
+    for k in orders:
+        p = parity.of(k)
+        if p is None:
+            return False
+        sign *= p
+    return sign == -1
 
 
 def regime_of(gamma) -> tuple[Fraction | None, str, str]:

@@ -63,7 +63,7 @@ def _mean_loss_grad(theta, table, scales, kind, engine_code, X, Y, Z, H, out, do
     elif engine_code == Engine.DEEP:
         FD.backward(theta, table, scales, kind, X, H, dout, grad)
     else:
-        K.backward(theta, table, scales, kind, X, H, dout, grad)
+        K.backward_z(theta, table, scales, kind, X, Z, H, dout, grad)
 
 
 @kernel()

@@ -118,7 +118,7 @@ def shallow_ntk(thetas: np.ndarray, layout, points: np.ndarray, n_train: int) ->
     Z = W @ points.T
     sigma = by_code(layout.activation)
     H = sigma.value(Z)
-    D = sigma.derivative_from_value(H)
+    D = sigma.derivative(Z) if sigma.needs_preactivation else sigma.derivative_from_value(H)   # gelu: from z
     gram = points @ points[:n_train].T
     first = np.einsum("rnp,rnm->rpm", H, H[:, :, :n_train])
     second = np.einsum("rnp,rnm->rpm", D * (c * c)[:, :, None], D[:, :, :n_train])

@@ -4,7 +4,8 @@ groups train, and degenerate limits, each with its reason.
 
 Collapse: with i.i.d. mean-zero W^{l+1}, ``E (Z^{l+1})^2 = N_l^{1 - 2 gamma_l} E[sigma(Z^l)^2]`` (Z^1 = W^1 x is O(1)).
 If sigma(0) != 0 (sigmoid), E[sigma(Z^l)^2] is O(1) whatever Z^l does, so the order is N_l^{1 - 2 gamma_l}.
-If sigma(0) = 0 (tanh), sigma(Z)^2 ~ Z^2 for small Z and is O(1) for O(1) Z, so the orders multiply:
+If sigma(0) = 0 and sigma'(0) != 0 (tanh, gelu), sigma(Z)^2 ~ sigma'(0)^2 Z^2 for small Z and is O(1) for O(1) Z, so
+the orders multiply:
 v_{l+1} = (1 - 2 gamma_l) e_l + v_l. The output g = N_L^{-gamma_L} sum_i C^i sigma(Z^{L,i}) is a sum of N_L i.i.d.
 terms, so Var g = N_L^{1 - 2 gamma_L} Var(C sigma(Z^L)).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asymexp.activations import get as get_activation
 from asymexp.symbolic.scalings import HALF, add_maps, unit_map, zero_map
 
 
@@ -32,15 +34,21 @@ def collapse_orders(gammas, activation: str) -> list[tuple]:
     v = [zero_map(L)]
     for l in range(1, L):
         step = unit_map(L, l, 1 - 2 * gammas[l - 1])
-        v.append(add_maps(step, v[-1]) if activation == "tanh" else step)
+        v.append(add_maps(step, v[-1]) if _orders_multiply(activation) else step)
     return v
 
 
+def _orders_multiply(activation: str) -> bool:
+    """The registry's collapse fact: ``"linear"`` (sigma(0) = 0, sigma'(0) != 0) makes collapse orders multiply."""
+    return get_activation(activation).collapse == "linear"
+
+
 def variance_exponent(gammas, activation: str) -> tuple:
-    """Leading order of Var g^N_0: N_L^{1 - 2 gamma_L} times E[sigma(Z^L)^2] (O(1) for sigmoid, ~ v_L for tanh)."""
+    """Leading order of Var g^N_0: N_L^{1 - 2 gamma_L} times E[sigma(Z^L)^2] (O(1) for sigmoid, ~ v_L for tanh
+    and gelu)."""
     L = len(gammas)
     outer = unit_map(L, L, 1 - 2 * gammas[L - 1])
-    if activation == "tanh":
+    if _orders_multiply(activation):
         return add_maps(outer, collapse_orders(gammas, activation)[L - 1])
     return outer
 
@@ -86,7 +94,7 @@ def degeneracies(gammas, activation: str, c_mean_zero: bool = True) -> list[Flag
     inner = [_gt_half(g) for g in gammas[:L - 2]]   # gamma_1 .. gamma_{L-2}
     cond_inner = " or ".join(f"gamma_{l} > 1/2" for l in range(1, L - 1)) or "never (L = 2)"
     last = _gt_half(gammas[L - 2])
-    if activation == "sigmoid":
+    if not _orders_multiply(activation):      # sigma(0) != 0: collapsed layers give the constant sigma(0)
         holds = _any(inner) if inner else False
         if holds is not False:
             flags.append(Flag(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from asymexp.activations import get as get_activation
 from asymexp.errors import SpecError
 from asymexp.symbolic import scalings
 from asymexp.symbolic import collapse as deep_rules
@@ -220,10 +221,11 @@ def _notes(spec, gammas, variance, nu) -> list[str]:
         notes.append("depth >= 2: terms are limited to what docs/theory/4-deep-networks.md states (h and the random "
                      "term Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "
                      "after another")
-        if spec.activation == "tanh" and variance is not None and all(x.is_Rational for x in gammas):
+        if (get_activation(spec.activation).collapse == "linear" and variance is not None
+                and all(x.is_Rational for x in gammas)):
             literal = deep_rules.theory_tanh_rule(gammas)
             if tuple(literal) != tuple(variance):
-                notes.append("tanh: docs/theory/4-deep-networks.md's wording (sum of 1 - 2 gamma_l after the last inner "
+                notes.append(f"{spec.activation}: docs/theory/4-deep-networks.md's wording (sum of 1 - 2 gamma_l after the last inner "
                              f"gamma = 1/2) gives {deep_rules._show_map(literal)}, the collapse recursion gives "
                              f"{deep_rules._show_map(variance)}: an inner gamma = 1/2 after a collapsed layer keeps it "
                              "collapsed (E sigma(Z)^2 ~ E Z^2 for small Z); the recursion is used")

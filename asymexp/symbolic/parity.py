@@ -7,9 +7,11 @@ turns E_theta[...] into sums of ``E[c^p] * E_w[prod_j sigma^{(k_j)}(w . x_j)] * 
 a piece is zero when
 
 - ``E[c^p] = 0`` (exact odd moments of the output law), or
-- w -> -w leaves the law of w invariant and the sigma-product is odd: for tanh sigma^{(k)} has parity
-  (-1)^{k+1}; for the logistic sigmoid the same holds for k >= 1 (sigma' is even) while sigma = 1/2 + odd
-  has no parity, so a piece with an undifferentiated sigma is never killed this way.
+- w -> -w leaves the law of w invariant and the sigma-product is odd, by the activation's parity fact
+  (:attr:`asymexp.activations.Activation.parity`): for tanh sigma^{(k)} has parity (-1)^{k+1}; for the logistic
+  sigmoid the same holds for k >= 1 (sigma' is even) while sigma = 1/2 + odd has no parity, so a piece with an
+  undifferentiated sigma is never killed this way; for gelu sigma^{(k)} has parity (-1)^k for k >= 2 while
+  sigma and sigma' = 1/2 + odd have none.
 
 A monomial vanishes when all its pieces do; Q_{K,0} vanishes when every monomial of its source vanishes
 (terms carrying an earlier vanishing Q_j drop out first). Nothing is evaluated numerically.
@@ -20,20 +22,23 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
+from asymexp.activations import NO_PARITY
+from asymexp.activations import get as get_activation
 from asymexp.symbolic.expansion import integral_definitions_all, source_monomials
 from asymexp.symbolic.tensor_algebra import Monomial
 
-ACTIVATION_PARITY = {
-    "tanh": "sigma is odd, so sigma^(k) has parity (-1)^(k+1) (sigma' even)",
-    "sigmoid": "sigma - 1/2 is odd, so sigma^(k), k >= 1, has parity (-1)^(k+1) (sigma' even)",
-    "generic": "no parity",
-}
+
+
+def parity_of(activation: str):
+    """The :class:`asymexp.activations.Parity` of an activation's derivatives (the registry's fact); ``"generic"``
+    stands for an activation without parity."""
+    return NO_PARITY if activation == "generic" else get_activation(activation).parity
 
 
 @dataclass(frozen=True)
 class Symmetries:
     """What the parity arguments may use: the moments of c, whether w -> -w preserves the law of w, and the
-    activation's parity class (``"tanh"``, ``"sigmoid"`` or ``"generic"``)."""
+    activation (a registry name, or ``"generic"`` for no parity)."""
 
     c_moment: Callable[[int], object]
     c_law: str
@@ -61,13 +66,15 @@ def _zero_moment(sym: Symmetries, p: int) -> bool:
 
 
 def _odd_in_w(sym: Symmetries, orders: list[int]) -> bool:
-    if not sym.w_symmetric or sym.activation == "generic":
+    if not sym.w_symmetric:
         return False
-    if sym.activation == "sigmoid" and 0 in orders:
-        return False
+    parity = parity_of(sym.activation)
     sign = 1
     for k in orders:
-        sign *= (-1) ** (k + 1)
+        p = parity.of(k)
+        if p is None:
+            return False
+        sign *= p
     return sign == -1
 
 
@@ -170,7 +177,7 @@ def term_statuses(order: int, sym: Symmetries) -> list[TermStatus]:
             parts.append(f"every piece of its source has an odd power of c and c ~ {sym.c_law} has vanishing odd "
                          "moments (E[c^p] = 0)")
         if K in alone_w:
-            parts.append(("independently, " if parts else "") + f"{ACTIVATION_PARITY[sym.activation]}, and with "
+            parts.append(("independently, " if parts else "") + f"{parity_of(sym.activation).text}, and with "
                          "E[c] = 0 every piece of its source is odd under w -> -w, which leaves the law of w invariant")
         if not parts:
             parts.append("every piece of its source is zero by: " + "; ".join(sorted(reasons)))

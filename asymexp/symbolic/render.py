@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sympy
 
+from asymexp.activations import get as get_activation
 from asymexp.symbolic import scalings
 from asymexp.symbolic.equations import delta_text
 from asymexp.symbolic.expansion import integral_definitions_all
@@ -114,7 +115,7 @@ def _deep_md(d) -> list[str]:
     for l, v in enumerate(d.collapse, start=1):
         out.append(f"| Z{l} | {_map_text(v)} |")
     rule = ("sigma(0) != 0, so E sigma(Z^L)^2 = O(1) and Var g = Theta(N_L^{1-2 gamma_L}) whatever the inner gammas"
-            if d.spec.activation == "sigmoid" else
+            if get_activation(d.spec.activation).collapse == "constant" else
             "sigma(0) = 0, so E sigma(Z^L)^2 ~ E (Z^L)^2 and the collapse orders multiply into the variance")
     out += ["", f"Variance exponent: {rule}: Var g^N_0 = Theta({_map_text(d.variance_exponent)})."
             if d.variance_exponent is not None else "Variance exponent: not derived (see notes).", "",

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from asymexp.activations import get as get_activation
 from asymexp.stats import fits
 from asymexp.validation.deep_validation import _rules, deep_correction_terms
 
@@ -67,7 +68,7 @@ def constant_terms(gammas, activation: str, t: float, path=None, count: int = CO
         add(power, name)
     for l in range(1, L):
         if gs[l - 1] == Fraction(1, 2):
-            extra = v_L if (activation == "sigmoid" and v_L < 0) else Fraction(0)
+            extra = v_L if (get_activation(activation).collapse == "constant" and v_L < 0) else Fraction(0)
             add(-betas[l - 1] + extra, f"1/N_{l}" + (f"*q{L}" if extra else "") + f" (N^{-betas[l - 1] + extra})")
     if t > 0:
         add(-1.0, "1/N_L (N^-1)")

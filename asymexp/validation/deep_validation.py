@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from asymexp import budget
+from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError
 from asymexp.spec import parse_gammas
 from asymexp.stats import estimators as est
@@ -99,7 +100,8 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
     v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (docs/theory/4-deep-networks.md). The corrections are
     therefore
     the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0.
-    - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone.
+    - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone; the same for every
+      activation with the registry's collapse fact ``"linear"`` (gelu: E gelu(Z)^2 = q/4 + O(q^2)).
     - sigmoid (sigma(0) != 0, sigma''(0) = 0: E sigma(Z^L)^2 = 1/4 + q_L / 16 + ...): each term contains v_L.
     At t > 0 the training correction eps_L^2 = N_L^{2gamma_L-2} joins them."""
     rules = _rules(gammas, activation)
@@ -115,7 +117,7 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
             terms[power] = terms[power] + " = " + name if power in terms else name
 
     def combos(k_left: int, start: int, power: Fraction, used: tuple) -> None:
-        if used and (activation != "sigmoid" or (L - 1) in used):
+        if used and (get_activation(activation).collapse == "linear" or (L - 1) in used):
             add(power, "*".join(f"q{l + 1}" for l in used))
         if k_left == 0:
             return
@@ -244,8 +246,8 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
            "var_total": tot.tolist(), "var_total_se": tot_se.tolist(),
            "degenerate": degenerate_flags(gammas, problem.activation), "prediction_source": source}
     notes = []
-    if problem.activation == "tanh" and t > 0 and predicted < -1:
-        notes.append("tanh with an exponent below -1 at t > 0: an N^-1 training-noise term mixes in "
+    if get_activation(problem.activation).collapse == "linear" and t > 0 and predicted < -1:
+        notes.append(f"{problem.activation} with an exponent below -1 at t > 0: an N^-1 training-noise term mixes in "
                      "(docs/theory/4-deep-networks.md), so the leading exponent seen at these widths can be -1")
     doc["notes"] = notes
     if len(widths) >= 2:
