@@ -1,5 +1,5 @@
 """The normalization registry (asymexp.norms): one table, one membership check, one eps; the NumPy arithmetic
-(asymexp.norms.numpy_forms) against the Numba kernels (asymexp.nn.normalization) for every registered kind, and
+(asymexp.norms.numpy_norm) against the Numba kernels (asymexp.nn.normalization) for every registered kind, and
 its backward pass against finite differences.
 
 Numerical basis. NumPy and Numba compute the same chained reductions (mean, mean square) in different orders
@@ -25,7 +25,7 @@ from asymexp.errors import SpecError
 from asymexp.kernel_codes import Norm
 from asymexp.norms import (EPS, KINDS, NETWORK_NORMS, RENAMED, TOOLS, accepted, check, entry, kind, names,
                            placements)
-from asymexp.norms.numpy_forms import centre_scale, normalize, normalize_backward
+from asymexp.norms.numpy_norm import centre_scale, normalize, normalize_backward
 
 U = 2.0 ** -53
 AXIS = {"batch": 0, "features": 1}

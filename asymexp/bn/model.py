@@ -11,7 +11,7 @@ normalization of ``norm`` (a network norm of :mod:`asymexp.norms`):
   zhat = (u - mean_t u) / sqrt(var_t u + eps) (gamma = 1, beta = 0 at initialization, held: not parameters);
 - ``ln``: layer norm before every activation, per sample over the units.
 
-The arithmetic of the normalizations is :mod:`asymexp.norms.numpy_forms`. Loss of one batch (T samples, C
+The arithmetic of the normalizations is :mod:`asymexp.norms.numpy_norm`. Loss of one batch (T samples, C
 outputs): L(theta) = (1 / 2T) sum_t ||f(t) - y(t)||^2, whose Gauss-Newton Hessian is the FIM F = J^T J / T.
 Only NumPy: GEMM-sized work, no kernel.
 """
@@ -24,7 +24,7 @@ import numpy as np
 from asymexp.activations import get
 from asymexp.errors import SpecError
 from asymexp.norms import EPS, entry, names
-from asymexp.norms.numpy_forms import centre_scale, normalize, normalize_backward
+from asymexp.norms.numpy_norm import centre_scale, normalize, normalize_backward
 
 __all__ = ["EPS", "DATA", "FimNetwork", "Forward", "forward", "output_values", "loss_and_gradient",
            "fim_network", "make_data", "normalize_backward"]

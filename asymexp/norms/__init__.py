@@ -17,7 +17,7 @@ the new one (:data:`RENAMED`).
 
 :data:`EPS` is the variance floor of every normalization (PyTorch's default) except the Gram chain's, whose
 normalization is exact (eps 0, docs/batchnorm.md, "The Gram chain"). The arithmetic: NumPy forms in
-:mod:`asymexp.norms.numpy_forms`, Numba kernels in :mod:`asymexp.nn.normalization`.
+:mod:`asymexp.norms.numpy_norm`, Numba kernels in :mod:`asymexp.nn.normalization`.
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from asymexp.bn.model import EPS, FimNetwork, Forward, forward, hidden_backward
 from asymexp.norms import entry
-from asymexp.norms.numpy_forms import centre_scale
+from asymexp.norms.numpy_norm import centre_scale
 
 
 def _gram(h: np.ndarray) -> np.ndarray:

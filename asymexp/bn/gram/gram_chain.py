@@ -33,7 +33,7 @@ import numpy as np
 from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError
 from asymexp.norms import check, entry, names
-from asymexp.norms.numpy_forms import centre_scale
+from asymexp.norms.numpy_norm import centre_scale
 
 CHAINS = names("gram")
 METHODS = ("sampled", "explicit")
@@ -61,7 +61,7 @@ def weight_variance(chain: str, activation) -> float:
 def row_normalize(P: np.ndarray, center: bool, eps: float = 0.0) -> np.ndarray:
     """BN of the chain on P (..., d, n): each row (optionally centred) divided by its RMS over the n columns
     (sqrt(mean square + eps); the chain's BN is exact, eps = 0). A row that is exactly zero stays zero (it has no
-    direction; probability zero for Gaussian rows). This is the normalization of :mod:`asymexp.norms.numpy_forms`
+    direction; probability zero for Gaussian rows). This is the normalization of :mod:`asymexp.norms.numpy_norm`
     (scale-only, or batch norm when centred) over the batch axis of the (batch, features) array P^T, and the shared
     layer :mod:`asymexp.nn.normalization` computes the same (tests/test_gram.py checks it)."""
     c, rms = centre_scale(P, -1, center, True, eps)
