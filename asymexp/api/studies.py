@@ -213,7 +213,7 @@ def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: 
 
 
 def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: str = "relu",
-             norm="none,mean-last,bn", lr_min=1e-4, lr_max=1e3, lr_points: int = 29, heat_lr=None, seeds: int = 8,
+             norm=None, lr_min=1e-4, lr_max=1e3, lr_points: int = 29, heat_lr=None, seeds: int = 8,
              seed: int = 0, outputs: int = 1, weight_var=2.0, fraction_activations="relu,tanh,sigmoid",
              fraction_layers="1,2,4,8", fraction_bias_vars="0,0.5", out=None, yes_long_run: bool = False,
              progress=None):
@@ -221,7 +221,8 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
     "One-step divergence and gradients at initialization").
 
     Args:
-        layers: H. width: M. batch: B. norm: one or several of :data:`asymexp.bn.onestep.onestep_study.NORMS`.
+        layers: H. width: M. batch: B. norm: one or several of :data:`asymexp.bn.onestep.onestep_study.NORMS`
+            (default None: all of them, in that order, as the command's default).
         lr_min, lr_max, lr_points: the log grid of rates. heat_lr: the heat map's rate (None: chosen). seeds: R
         networks and batches from ``seed``. outputs: C. weight_var: s_w^2. fraction_activations,
         fraction_layers, fraction_bias_vars: the grid of the gradient fraction. out: folder for result.json,
@@ -231,7 +232,7 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
     """
     from asymexp.activations import get
     from asymexp.api.study_results import OneStepResult, plain
-    from asymexp.bn.onestep.onestep_study import OneStepStudy, fraction_configs, run_study
+    from asymexp.bn.onestep.onestep_study import NORMS, OneStepStudy, fraction_configs, run_study
 
     def items(value, option, parse):
         return _comma_list(value, option, parse, "a comma-separated list is required")
@@ -240,7 +241,8 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
     for a in acts:
         get(a)
     study = OneStepStudy(
-        layers=layers, width=width, batch=batch, activation=activation, norms=tuple(dict.fromkeys(_norms(norm))),
+        layers=layers, width=width, batch=batch, activation=activation,
+        norms=tuple(dict.fromkeys(_norms(NORMS if norm is None else norm))),
         lr_min=_finite(lr_min, "--lr-min"), lr_max=_finite(lr_max, "--lr-max"), lr_points=lr_points, seeds=seeds,
         seed=seed, outputs=outputs, weight_var=_finite(weight_var, "--weight-var"), fraction_activations=acts,
         fraction_layers=items(fraction_layers, "--fraction-layers", int),
