@@ -5,8 +5,8 @@ toolkit: the SymPy derivations (``asymexp.symbolic``), the numeric theory (``asy
 simulators (``asymexp.sim``), the validation (``asymexp.validation``) and the MNIST trainer (``asymexp.mnist``).
 Importing ``asymexp`` is light: NumPy, SymPy and Numba are loaded by the submodules that need them, on first use.
 
-The Python surface is five verbs, each returning a typed, frozen result with ``to_dict()``, ``to_json()`` and
-``plot()`` (see :mod:`asymexp.api`)::
+The Python surface is five verbs (and the five study verbs below), each returning a typed, frozen result with
+``to_dict()``, ``to_json()`` and ``plot()`` (see :mod:`asymexp.api`)::
 
     import asymexp
     asymexp.derive("7/10,1")                                      # exact exponents (SymPy)
@@ -14,6 +14,11 @@ The Python surface is five verbs, each returning a typed, frozen result with ``t
     asymexp.simulate("3/4", x, y, widths=16, replicas=8)          # finite-width networks (Numba)
     asymexp.validate("tanh4.toml", 0.75, widths=[16, 32, 64], replicas=64)
     asymexp.train("1,1", widths=[20, 20], epochs=1)               # MNIST
+
+and one verb per batch-normalization study, with its command's parameters (docs/batchnorm.md)::
+
+    asymexp.gram([32, 64], depth=120, runs=8)                     # the Gram chain (asymexp gram)
+    asymexp.fim([32, 64, 128], rho=1, norm="none,mean-last")      # FIM spectrum (also lr_scan, one_step, rmt)
 
 >>> from asymexp import NetworkSpec
 >>> spec = NetworkSpec.from_strings(gammas="7/10,1", widths="100,200")
@@ -29,8 +34,9 @@ from asymexp.errors import AsymexpError, DataError, SpecError
 from asymexp.lazy import lazy_attributes
 from asymexp.spec import Law, NetworkSpec, PRESETS, parse_gammas
 
-_VERBS = ("derive", "theory", "simulate", "validate", "train")
-_RESULTS = ("DerivationResult", "TheoryResult", "SimulationResult", "ValidationResult", "TrainingResult")
+_VERBS = ("derive", "theory", "simulate", "validate", "train", "fim", "gram", "lr_scan", "one_step", "rmt")
+_RESULTS = ("DerivationResult", "TheoryResult", "SimulationResult", "ValidationResult", "TrainingResult",
+            "FimResult", "GramResult", "LrScanResult", "OneStepResult", "RmtResult")
 
 
 __getattr__ = lazy_attributes(__name__, {name: "api" for name in _VERBS + _RESULTS}, globals())  # on first use

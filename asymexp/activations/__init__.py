@@ -68,8 +68,8 @@ class Activation:
         parity: :class:`Parity` of the derivatives (used by the vanishing-term arguments).
         strip_half_width: distance from the real axis to the nearest complex singularity (math.inf for entire
             functions; None for relu, which is not analytic).
-        critical_weight_var: the weight variance sigma_w^2 at the edge of chaos without biases (relu 2,
-            tanh and identity 1), None where none is on record.
+        critical_weight_var: the weight variance sigma_w^2 at the edge of chaos without biases (relu 2;
+            tanh, identity and sin 1), None where none exists (gelu) or none is on record (sigmoid).
         closed_gaussian: E[phi(u) phi(v)] and E[phi'(u) phi'(v)] have closed forms (relu: arc-cosine; identity:
             c12 and 1); the symbolic order parameters use them.
         gaussian_closed_form: the closed kernel (q1, q2, c, derivative) -> value that
@@ -151,22 +151,39 @@ def _ones_of(h):
 
 
 _ODD = Parity(1, 0, "sigma is odd, so sigma^(k) has parity (-1)^(k+1) (sigma' even)")
+#: The registry: adding an activation is one entry here (its NumPy derivatives in numpy_forms, its Numba branch in
+#: numba_forms under a new :class:`~asymexp.kernel_codes.Act` code); tests/test_activation_registry.py then runs it
+#: through every form.
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
-    Activation("sigmoid", Act.SIGMOID, 0.5, 0.25, True, 3, (0.0, 1.0, -1.0), True, True,
-               Parity(1, 1, "sigma - 1/2 is odd, so sigma^(k), k >= 1, has parity (-1)^(k+1) (sigma' even)"),
-               math.pi, None, False, _np_forms.sigmoid_derivatives, lambda h: h * (1.0 - h)),
-    Activation("tanh", Act.TANH, 0.0, 1.0, True, 3, (1.0, 0.0, -1.0), True, True, _ODD, math.pi / 2, 1.0, False,
-               _np_forms.tanh_derivatives, lambda h: 1.0 - h * h),
-    Activation("relu", Act.RELU, 0.0, 0.0, False, 1, None, False, True, NO_PARITY, None, 2.0, True,
-               _np_forms.relu_derivatives, _step_of, _closed.relu_pair),
-    Activation("identity", Act.IDENTITY, 0.0, 1.0, True, 3, (1.0,), False, False, _ODD, math.inf, 1.0, True,
-               _np_forms.identity_derivatives, _ones_of),
-    Activation("sin", Act.SIN, 0.0, 1.0, True, 3, None, False, False, _ODD, math.inf, None, False,
-               _np_forms.sin_derivatives, None),
-    Activation("gelu", Act.GELU, 0.0, 0.5, True, 12, None, True, True,
-               Parity(0, 2, "sigma - u/2 = u (Phi(u) - 1/2) is even, so sigma' - 1/2 is odd and sigma^(k), k >= 2, "
-                            "has parity (-1)^k (sigma'' even); sigma and sigma' have none"),
-               math.inf, None, False, _np_forms.gelu_derivatives, None),
+    Activation("sigmoid", Act.SIGMOID, at_zero=0.5, slope_at_zero=0.25, smooth=True, max_order=3,
+               derivative_in_value=(0.0, 1.0, -1.0), expandable=True, trainer=True,
+               parity=Parity(1, 1, "sigma - 1/2 is odd, so sigma^(k), k >= 1, has parity (-1)^(k+1) (sigma' even)"),
+               strip_half_width=math.pi, critical_weight_var=None, closed_gaussian=False,
+               _derivatives=_np_forms.sigmoid_derivatives, _from_value=lambda h: h * (1.0 - h)),
+    Activation("tanh", Act.TANH, at_zero=0.0, slope_at_zero=1.0, smooth=True, max_order=3,
+               derivative_in_value=(1.0, 0.0, -1.0), expandable=True, trainer=True, parity=_ODD,
+               strip_half_width=math.pi / 2, critical_weight_var=1.0, closed_gaussian=False,
+               _derivatives=_np_forms.tanh_derivatives, _from_value=lambda h: 1.0 - h * h),
+    Activation("relu", Act.RELU, at_zero=0.0, slope_at_zero=0.0, smooth=False, max_order=1,
+               derivative_in_value=None, expandable=False, trainer=True, parity=NO_PARITY,
+               strip_half_width=None, critical_weight_var=2.0, closed_gaussian=True,
+               _derivatives=_np_forms.relu_derivatives, _from_value=_step_of, gaussian_closed_form=_closed.relu_pair),
+    Activation("identity", Act.IDENTITY, at_zero=0.0, slope_at_zero=1.0, smooth=True, max_order=3,
+               derivative_in_value=(1.0,), expandable=False, trainer=False, parity=_ODD,
+               strip_half_width=math.inf, critical_weight_var=1.0, closed_gaussian=True,
+               _derivatives=_np_forms.identity_derivatives, _from_value=_ones_of),
+    # sin: E sin(sqrt(q) Z)^2 = (1 - e^{-2q}) / 2 = q - q^2 + ..., so s_w^2 = 1 makes q = 0 marginal (as tanh)
+    Activation("sin", Act.SIN, at_zero=0.0, slope_at_zero=1.0, smooth=True, max_order=3,
+               derivative_in_value=None, expandable=False, trainer=False, parity=_ODD,
+               strip_half_width=math.inf, critical_weight_var=1.0, closed_gaussian=False,
+               _derivatives=_np_forms.sin_derivatives, _from_value=None),
+    # gelu: E gelu(sqrt(q) Z)^2 = q/4 + 3 q^2 / (2 pi) + ..., so q = 0 is never marginal: no critical variance
+    Activation("gelu", Act.GELU, at_zero=0.0, slope_at_zero=0.5, smooth=True, max_order=12,
+               derivative_in_value=None, expandable=True, trainer=True,
+               parity=Parity(0, 2, "sigma - u/2 = u (Phi(u) - 1/2) is even, so sigma' - 1/2 is odd and sigma^(k), "
+                                   "k >= 2, has parity (-1)^k (sigma'' even); sigma and sigma' have none"),
+               strip_half_width=math.inf, critical_weight_var=None, closed_gaussian=False,
+               _derivatives=_np_forms.gelu_derivatives, _from_value=None),
 )}
 NAMES = tuple(ACTIVATIONS)
 #: Other names accepted by :func:`get`.

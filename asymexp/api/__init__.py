@@ -1,4 +1,4 @@
-"""asymexp.api: the small public Python surface (five verbs, five typed results).
+"""asymexp.api: the small public Python surface (five verbs, five study verbs, their typed results).
 
 One :class:`~asymexp.spec.NetworkSpec`, or plain values (gammas as ``"7/10,1"``, ``0.9``, ``Fraction(9, 10)``,
 NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every verb; gammas are parsed once, by
@@ -8,7 +8,11 @@ NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every ver
 - :func:`theory` (problem, gamma, times) -> :class:`TheoryResult`: h, V (Q1, Q2, Q3 for one hidden layer);
 - :func:`simulate` (spec, x, y, points, times, replicas) -> :class:`SimulationResult` (``asymexp.sim``);
 - :func:`validate` (problem, gammas, widths, replicas) -> :class:`ValidationResult` (``asymexp.validation``);
-- :func:`train` (spec or gammas, widths, epochs) -> :class:`TrainingResult` (the MNIST trainer).
+- :func:`train` (spec or gammas, widths, epochs) -> :class:`TrainingResult` (the MNIST trainer);
+- the batch-normalization studies (docs/batchnorm.md), one verb per command with its parameters and defaults:
+  :func:`fim`, :func:`gram`, :func:`lr_scan`, :func:`one_step`, :func:`rmt` -> :class:`FimResult`,
+  :class:`GramResult`, :class:`LrScanResult`, :class:`OneStepResult`, :class:`RmtResult`, whose ``to_dict()`` is
+  the command's ``--json`` document (:mod:`asymexp.api.studies`).
 
 Every result is frozen and has ``to_dict()`` (JSON-ready: fractions as ``"7/10"``, arrays as lists, non-finite
 floats as None), ``to_json(**kw)`` and ``plot(**kw)``, which returns a ``matplotlib.figure.Figure`` without
@@ -23,6 +27,9 @@ _NAMES = {
     "derive": "verbs", "theory": "verbs", "simulate": "verbs", "validate": "verbs", "train": "verbs",
     "DerivationResult": "results", "TheoryResult": "results", "SimulationResult": "results",
     "ValidationResult": "results", "TrainingResult": "results",
+    "fim": "studies", "gram": "studies", "lr_scan": "studies", "one_step": "studies", "rmt": "studies",
+    "FimResult": "study_results", "GramResult": "study_results", "LrScanResult": "study_results",
+    "OneStepResult": "study_results", "RmtResult": "study_results",
 }
 
 

@@ -1,9 +1,8 @@
 """asymexp fim: the FIM spectrum of wide random networks, theory against measurement (docs/batchnorm.md)."""
 from __future__ import annotations
 
-import sys
-
-from asymexp.cli._common import add_json_argument, comma_list, emit_json, finite_number, integer, print_text
+from asymexp.cli._common import add_json_argument, integer, print_text
+from asymexp.cli._write import finish
 from asymexp import budget
 
 HELP = ("FIM spectrum of random networks in the standard parameterization: lambda_max, m_lambda against width, "
@@ -35,52 +34,17 @@ def add_arguments(parser):
     add_json_argument(parser)
 
 
-def _number(text, what: str) -> float:
-    return finite_number(text, f"--{what}")
-
-
-def _widths(text: str) -> tuple:
-    return comma_list(text, "--widths", int, "integer widths >= 2 are required")
-
-
-def study_from_args(args):
-    from asymexp.bn.fim.experiment import FimStudy
-
-    norms = tuple(n.strip() for n in str(args.norm).split(","))
-    return FimStudy(layers=args.layers, widths=_widths(args.widths), samples=args.samples,
-                    rho=None if args.rho is None else _number(args.rho, "rho"), outputs=args.outputs,
-                    activation=args.activation, weight_var=_number(args.weight_var, "weight-var"),
-                    bias_var=_number(args.bias_var, "bias-var"), norms=norms, data=args.data,
-                    networks=args.networks, seed=args.seed)
-
-
 def run(args):
-    from asymexp.bn.fim.experiment import run_study
+    from asymexp.api.studies import fim
 
-    study = study_from_args(args)
-    if args.out:
-        from asymexp.run_folder import check_out_folder
+    result = fim(args.widths, layers=args.layers, samples=args.samples, rho=args.rho, outputs=args.outputs,
+                 activation=args.activation, weight_var=args.weight_var, bias_var=args.bias_var, norm=args.norm,
+                 data=args.data, networks=args.networks, seed=args.seed, out=args.out,
+                 yes_long_run=args.yes_long_run, progress=not args.json)
+    return finish(args, result, _print)
 
-        check_out_folder(args.out)
-    budget.check(budget.fim_study(study.layers, study.widths,
-                                  lambda m: study.samples or max(2, round(m / study.rho)), study.outputs,
-                                  study.networks, len(study.norms), lambda m: 784 if study.data == "mnist" else m),
-                 args.yes_long_run, prog="asymexp fim")
-    doc, spectra = run_study(study, progress=None if args.json else lambda s: print(s, file=sys.stderr))
-    if args.out:
-        import json
-        from pathlib import Path
 
-        from asymexp.cli._common import _default
-        from asymexp.bn.fim.fim_figures import save_figures
-
-        doc["figures"] = save_figures(dict(doc, spectra=spectra), args.out)
-        path = Path(args.out) / "fim.json"
-        path.write_text(json.dumps(dict(doc, spectra=spectra), default=_default) + "\n")
-        doc["figures"].append(str(path))
-    if args.json:
-        emit_json(doc)
-        return 0
+def _print(doc: dict) -> None:
     for f in doc["fits"]:
         ci = "-" if f["ci95"] is None else f"[{f['ci95'][0]:.3f}, {f['ci95'][1]:.3f}]"
         print(f"{f['norm']:>9s} {f['quantity']:>10s}: exponent {_fmt(f['exponent'])} ({f.get('model', '-')}), "
@@ -95,9 +59,6 @@ def run(args):
             "mean_eig", "mean_eig_se", "predicted_mean_eig", "mean_gradient_overlap")
     for r in doc["rows"]:
         print("  ".join(f"{k}={_fmt(r[k])}" for k in keys))
-    for p in doc.get("figures", []):
-        print(f"figure: {p}")
-    return 0
 
 
 def _fmt(v) -> str:

@@ -2,18 +2,14 @@
 mean-field fixed point (docs/batchnorm.md, "The Gram chain"; contract in docs/interfaces.md)."""
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from asymexp.cli._common import add_json_argument, emit_json, integer
-from asymexp.errors import SpecError
+from asymexp.api.studies import GRAM_ACTIVATIONS as ACTIVATIONS, GRAM_NORMS as NORMS
+from asymexp.cli._common import add_json_argument, integer
+from asymexp.cli._write import finish
 from asymexp import budget
 
 HELP = "Gram chain of a batch through deep random networks with and without BN (docs/batchnorm.md)"
-ACTIVATIONS = ("linear", "tanh", "relu", "sin")
-from asymexp.norms import accepted  # noqa: E402
-NORMS = accepted("gram")
 
 
 def add_arguments(parser):
@@ -35,21 +31,6 @@ def add_arguments(parser):
     parser.add_argument("--out", default=None, help="folder for gram.json and the figures gram_depth, gram_width")
     budget.add_long_run_argument(parser)
     add_json_argument(parser)
-
-
-def parse_widths(text: str) -> list[int]:
-    out = []
-    for item in str(text).split(","):
-        try:
-            value = int(item)
-        except ValueError:
-            raise SpecError(f"--widths {text!r}: {item!r} is not an integer; integers >= 2 are required") from None
-        if value < 2:
-            raise SpecError(f"--widths {text!r}: width {value} is not allowed; widths >= 2 are required")
-        out.append(value)
-    if len(set(out)) != len(out):
-        raise SpecError(f"--widths {text!r} repeats a width; distinct widths are required")
-    return out
 
 
 def _print(doc: dict) -> None:
@@ -86,29 +67,12 @@ def _print(doc: dict) -> None:
 
 
 def run(args):
-    from asymexp.bn.gram import run_experiment
+    from asymexp.api.studies import gram
 
-    widths = parse_widths(args.widths)
-    burn_in = args.depth // 4 if args.burn_in is None else args.burn_in
-    if args.out is not None:
-        from asymexp.run_folder import check_out_folder
-
-        check_out_folder(args.out)
-    budget.check(budget.gram_chain(widths, args.batch, args.depth, args.runs), args.yes_long_run,
-                 prog="asymexp gram")
-    doc = run_experiment(args.norm, args.activation, args.batch, widths, args.depth, burn_in, args.runs,
-                         seed=args.seed, samples=args.samples)
-    doc = json.loads(json.dumps(doc, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
-    if args.out is not None:
-        from asymexp.bn.gram.gram_figures import save_figures
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "gram.json").write_text(json.dumps(doc, indent=1) + "\n")
-        for path in save_figures(doc, out):
+    result = gram(args.widths, activation=args.activation, batch=args.batch, depth=args.depth, burn_in=args.burn_in,
+                  norm=args.norm, runs=args.runs, seed=args.seed, samples=args.samples, out=args.out,
+                  yes_long_run=args.yes_long_run)
+    for path in result.files:
+        if not path.endswith(".json"):
             sys.stderr.write(f"asymexp gram: wrote {path}\n")
-    if args.json:
-        emit_json(doc)
-    else:
-        _print(doc)
-    return 0
+    return finish(args, result, _print)

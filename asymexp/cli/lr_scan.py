@@ -2,10 +2,8 @@
 (docs/batchnorm.md, "Learning-rate thresholds"; contract in docs/interfaces.md)."""
 from __future__ import annotations
 
-import sys
-
-from asymexp.cli._common import add_json_argument, comma_list, emit_json, integer
-from asymexp.errors import SpecError
+from asymexp.cli._common import add_json_argument, integer
+from asymexp.cli._write import finish
 from asymexp import budget
 
 HELP = ("largest monotone (lr_stable) and largest loss-reducing (lr_max) full-batch GD step sizes against depth, "
@@ -33,49 +31,16 @@ def add_arguments(parser):
     add_json_argument(parser)
 
 
-def _layers(text: str) -> tuple:
-    return comma_list(text, "--layers", int, "hidden-layer counts >= 1 (integers) are required")
-
-
-def scan_from_args(args):
-    from asymexp.bn.lrscan.scan import LrScan
-
-    if args.data == "mnist" and args.outputs != 1:
-        raise SpecError(f"--outputs {args.outputs} with --data mnist: MNIST has its 10 one-hot outputs; "
-                        "drop --outputs")
-    norms = tuple(n.strip() for n in str(args.norm).split(","))
-    return LrScan(layers=_layers(args.layers), width=args.width, activation=args.activation, norms=norms,
-                  data=args.data, samples=args.samples, steps=args.steps, seed=args.seed, outputs=args.outputs,
-                  ratio=args.ratio)
-
-
 def run(args):
-    from asymexp.bn.lrscan.scan import run_scan
+    from asymexp.api.studies import lr_scan
 
-    scan = scan_from_args(args)
-    if args.out:
-        from asymexp.run_folder import check_out_folder
+    result = lr_scan(args.layers, args.width, activation=args.activation, norm=args.norm, data=args.data,
+                     samples=args.samples, steps=args.steps, outputs=args.outputs, ratio=args.ratio, seed=args.seed,
+                     out=args.out, yes_long_run=args.yes_long_run, progress=True)
+    return finish(args, result, _print)
 
-        check_out_folder(args.out)
-    mnist = scan.data == "mnist"
-    budget.check(budget.lr_scan(scan.layers, scan.width, scan.samples, scan.steps, 10 if mnist else scan.outputs,
-                                len(scan.norms), 784 if mnist else scan.width), args.yes_long_run,
-                 prog="asymexp lr-scan")
-    doc = run_scan(scan, progress=lambda s: print(s, file=sys.stderr))
-    if args.out:
-        import json
-        from pathlib import Path
 
-        from asymexp.cli._common import _default
-        from asymexp.bn.lrscan.lr_figures import save_figure
-
-        doc["figures"] = save_figure(doc, args.out)
-        path = Path(args.out) / "lr_scan.json"
-        path.write_text(json.dumps(doc, default=_default) + "\n")
-        doc["figures"].append(str(path))
-    if args.json:
-        emit_json(doc)
-        return 0
+def _print(doc: dict) -> None:
     for r in doc["rows"]:
         ratio = r["ratio_max_to_stable"]
         div = r["divergence"]
@@ -83,9 +48,6 @@ def run(args):
               f"{r['predicted_lr_stable']:.4g} (theory {_f(r['theory_lr_stable'])})  lr_max {_br(r, 'lr_max')}  "
               f"ratio {_f(ratio and ratio['value'])}"
               + (f"  first divergence at lr {div['lr']:.4g}: step {div['step']}, layer {div['layer']}" if div else ""))
-    for p in doc.get("figures", []):
-        print(f"figure: {p}")
-    return 0
 
 
 def _f(v) -> str:

@@ -4,9 +4,8 @@ the output's gradient against kappa2 / kappa1 (docs/batchnorm.md, "One-step dive
 initialization"; contract in docs/interfaces.md)."""
 from __future__ import annotations
 
-import sys
-
-from asymexp.cli._common import add_json_argument, comma_list, emit_json, finite_number, integer
+from asymexp.cli._common import add_json_argument, integer
+from asymexp.cli._write import finish
 from asymexp import budget
 
 HELP = ("one SGD step on one mini-batch at initialization, with and without batch norm: relative loss against "
@@ -46,49 +45,19 @@ def add_arguments(parser):
     add_json_argument(parser)
 
 
-def _number(text, what: str) -> float:
-    return finite_number(text, f"--{what}")
-
-
-def _items(text: str, what: str, parse) -> tuple:
-    return comma_list(text, f"--{what}", parse, "a comma-separated list is required")
-
-
-def study_from_args(args):
-    from asymexp.activations import get
-    from asymexp.bn.onestep.onestep_study import OneStepStudy
-
-    acts = _items(args.fraction_activations, "fraction-activations", str)
-    for a in acts:
-        get(a)
-    return OneStepStudy(
-        layers=args.layers, width=args.width, batch=args.batch, activation=args.activation,
-        norms=tuple(dict.fromkeys(n.strip() for n in str(args.norm).split(","))), lr_min=_number(args.lr_min, "lr-min"),
-        lr_max=_number(args.lr_max, "lr-max"), lr_points=args.lr_points, seeds=args.seeds, seed=args.seed,
-        outputs=args.outputs, weight_var=_number(args.weight_var, "weight-var"), fraction_activations=acts,
-        fraction_layers=_items(args.fraction_layers, "fraction-layers", int),
-        fraction_bias_vars=tuple(_number(v, "fraction-bias-vars")
-                                 for v in _items(args.fraction_bias_vars, "fraction-bias-vars", str)),
-        heat_lr=None if args.heat_lr is None else _number(args.heat_lr, "heat-lr"))
-
-
 def run(args):
-    from asymexp.bn.onestep.onestep_study import fraction_configs, run_study
+    from asymexp.api.studies import one_step
 
-    study = study_from_args(args)
-    if args.out:
-        from asymexp.run_folder import check_out_folder
+    result = one_step(layers=args.layers, width=args.width, batch=args.batch, activation=args.activation,
+                      norm=args.norm, lr_min=args.lr_min, lr_max=args.lr_max, lr_points=args.lr_points,
+                      heat_lr=args.heat_lr, seeds=args.seeds, seed=args.seed, outputs=args.outputs,
+                      weight_var=args.weight_var, fraction_activations=args.fraction_activations,
+                      fraction_layers=args.fraction_layers, fraction_bias_vars=args.fraction_bias_vars,
+                      out=args.out, yes_long_run=args.yes_long_run, progress=True)
+    return finish(args, result, _print)
 
-        check_out_folder(args.out)
-    budget.check(budget.one_step(study.layers, study.width, study.batch, study.lr_points, len(study.norms),
-                                 study.seeds, study.outputs, [c[1] for c in fraction_configs(study)]),
-                 args.yes_long_run, prog="asymexp one-step")
-    doc = run_study(study, progress=lambda s: print(s, file=sys.stderr))
-    if args.out:
-        _write(doc, args.out)
-    if args.json:
-        emit_json(doc)
-        return 0
+
+def _print(doc: dict) -> None:
     for t in doc["thresholds"]:
         dec = t["decades_above_none"]
         print(f"{t['norm']:>9s}: relative loss > {doc['settings']['explode']:g} from lr {_f(t['lr_explode'])} "
@@ -99,24 +68,6 @@ def run(args):
         print(f"fraction {r['activation']:>7s} H={r['layers']} s_b^2={r['bias_var']:g} {r['norm']:>9s}: "
               f"{_f(r['fraction'])} +- {_f(r['fraction_se'])}  theory {_f(r['theory'])}  "
               f"kappa2/kappa1 {_f(r['kappa_ratio'])}")
-    for p in doc.get("figures", []):
-        print(f"figure: {p}")
-    return 0
-
-
-def _write(doc: dict, out) -> None:
-    import json
-    from pathlib import Path
-
-    from asymexp.cli._common import _default
-    from asymexp.bn.onestep.onestep_figures import save_figures
-    from asymexp.bn.onestep.onestep_report import markdown
-
-    doc["figures"] = save_figures(doc, out)
-    folder = Path(out)
-    (folder / "result.json").write_text(json.dumps(doc, default=_default) + "\n")
-    (folder / "report.md").write_text(markdown(doc))
-    doc["figures"] += [str(folder / "result.json"), str(folder / "report.md")]
 
 
 def _f(v) -> str:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from asymexp.cli._common import add_json_argument, emit_json, integer
+from asymexp.cli._common import add_json_argument, integer
+from asymexp.cli._write import finish
 
 HELP = "products of L Gaussian N x N matrices: spectral moments and edge against the Fuss-Catalan law (docs/rmt.md)"
-_MAX_WORK = 2e12   # flops: samples * (factors + orders + 10) * size^3, beyond which a run is refused
 
 
 def _integers(minimum: int):
@@ -38,25 +37,14 @@ def add_arguments(parser):
 
 
 def run(args):
-    from asymexp.errors import AsymexpError
-    from asymexp.bn.rmt.products_check import products_report
+    from asymexp.api.studies import rmt
 
-    sizes = args.sizes or [args.size or 300]
-    work = sum(args.samples * (L + args.orders + 10) * float(n) ** 3 for L in args.factors for n in sizes)
-    if work > _MAX_WORK:
-        raise AsymexpError(f"--samples {args.samples} with sizes {','.join(map(str, sizes))} is about "
-                           f"{work:.1e} flops (over {_MAX_WORK:.0e}, hours on a laptop); lower --samples or the sizes")
-    total = len(args.factors) * len(sizes)
-    done = [0]
+    result = rmt(args.factors, size=args.size, sizes=args.sizes, samples=args.samples, orders=args.orders,
+                 seed=args.seed, progress=True)
+    return finish(args, result, _print)
 
-    def progress():
-        done[0] += 1
-        print(f"asymexp rmt: {done[0]}/{total} rows", file=sys.stderr, flush=True)
 
-    doc = products_report(args.factors, sizes, args.samples, args.orders, args.seed, progress=progress)
-    if args.json:
-        emit_json(doc)
-        return 0
+def _print(doc: dict) -> None:
     for r in doc["rows"]:
         print(f"L={r['factors']} N={r['size']} samples={r['samples']}")
         for k, (m, s, p, e) in enumerate(zip(r["moments"], r["moments_se"], r["predicted_moments"],
@@ -70,4 +58,3 @@ def run(args):
             lo, hi = f["ci95"]
             print(f"L={f['factors']} m{f['moment']}: relative error ~ {f['amplitude']:+.3g} N^{f['slope']:.3f} "
                   f"(95% CI [{lo:.3f}, {hi:.3f}])")
-    return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from asymexp.errors import AsymexpError
+from asymexp.stats.interval_verdicts import AGREE, DISAGREE, UNDETERMINED, decide
 
 Z95 = 1.959963984540054
 
@@ -289,7 +290,7 @@ def judge_constant(widths, r, r_se, terms, theory_rel_error: float = 0.0, replic
            "theory_rel_error": float(theory_rel_error), "target_half_width": target}
     if not need["enough"]:
         more = _continue_widths(N, need["all_candidates"])
-        out["verdict"] = "undetermined"
+        out["verdict"] = UNDETERMINED
         out["verdict_reason"] = (f"{N.size} width(s) are too few to judge b0: {need['reason']}. Add "
                                  f"{need['minimum'] - N.size} width(s) at least, e.g. --widths "
                                  f"{','.join(map(str, more))}")
@@ -298,7 +299,7 @@ def judge_constant(widths, r, r_se, terms, theory_rel_error: float = 0.0, replic
     chosen, why = judge(cands)
     out["candidates"], out["selection_reason"] = cands, why
     if chosen is None:
-        out["verdict"] = "undetermined"
+        out["verdict"] = UNDETERMINED
         out["verdict_reason"] = (f"no predicted model describes r(N), so no interval is judged: {why}. Widths at "
                                  "larger N (where the neglected orders are smaller) would settle it")
         return out
@@ -311,9 +312,10 @@ def judge_constant(widths, r, r_se, terms, theory_rel_error: float = 0.0, replic
     text = (f"b0 {chosen['b0']:.4f} ({chosen['model']}, chi2 p = {chosen['p_value']:.3g}), "
             f"judged interval [{judged[0]:.4f}, {judged[1]:.4f}] (acceptable models, theory error "
             f"{float(theory_rel_error):.1e} relative) vs 1")
-    if not judged[0] <= 1.0 <= judged[1]:
-        out["verdict"], out["verdict_reason"] = "disagree", "the judged interval excludes 1: " + text
-    elif half > target:
+    verdict = decide(judged, 1.0, "b0", target_half_width=target)
+    if verdict.word == DISAGREE:
+        out["verdict"], out["verdict_reason"] = DISAGREE, "the judged interval excludes 1: " + text
+    elif verdict.word == UNDETERMINED:
         own = (chosen["ci95"][1] - chosen["ci95"][0]) / 2
         factor = (own / target) ** 2
         reps = max(replicas) if replicas else None
@@ -326,9 +328,9 @@ def judge_constant(widths, r, r_se, terms, theory_rel_error: float = 0.0, replic
         if half > 1.5 * own:
             settle += ("; the union is wider because the acceptable models disagree, which larger widths "
                        "(smaller corrections) settle, not replicas alone")
-        out["verdict"] = "undetermined"
+        out["verdict"] = UNDETERMINED
         out["verdict_reason"] = (f"the judged interval contains 1 but is wide (half-width {half:.4f} > {target}): "
                                  + text + "; " + settle)
     else:
-        out["verdict"], out["verdict_reason"] = "agree", text
+        out["verdict"], out["verdict_reason"] = AGREE, text
     return out

@@ -7,13 +7,9 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from asymexp.figure_files import save_figure as _save
-
-
+from asymexp.figure_files import save_figure
 
 
 def lambda_max_figure(doc: dict):
@@ -77,7 +73,11 @@ def spectrum_figure(doc: dict):
     return fig
 
 
+def figures(doc: dict) -> dict:
+    """The figures of ``doc`` (with ``spectra``): {file name: builder(doc) -> Figure}."""
+    return {"fim_lambda_max": lambda_max_figure, "fim_spectrum": spectrum_figure}
+
+
 def save_figures(doc: dict, out) -> list[str]:
-    """Save both figures under ``out``; returns the paths."""
-    out = Path(out)
-    return _save(lambda_max_figure(doc), out, "fim_lambda_max") + _save(spectrum_figure(doc), out, "fim_spectrum")
+    """Save both figures under ``out`` (:func:`asymexp.figure_files.save_figure`); returns the paths."""
+    return [path for name, build in figures(doc).items() for path in save_figure(build(doc), out, name)]

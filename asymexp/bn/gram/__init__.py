@@ -5,8 +5,8 @@ and its figures (:mod:`asymexp.bn.gram.gram_figures`); docs/batchnorm.md, "The G
 """
 from __future__ import annotations
 
-from asymexp.bn.gram.gram_chain import CHAINS, simulate
+from asymexp.bn.gram.gram_chain import ACTIVATIONS, CHAINS, simulate
 from asymexp.bn.gram.gram_experiment import run_experiment
 from asymexp.bn.gram.gram_mean_field import fixed_point, mean_field_trajectory, predicted_gap_rms
 
-__all__ = ["CHAINS", "simulate", "run_experiment", "fixed_point", "mean_field_trajectory", "predicted_gap_rms"]
+__all__ = ["ACTIVATIONS", "CHAINS", "simulate", "run_experiment", "fixed_point", "mean_field_trajectory", "predicted_gap_rms"]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from asymexp.activations import ACTIVATIONS as _REGISTRY
 from asymexp.activations import get as get_activation
 from asymexp.errors import AsymexpError
 from asymexp.norms import check, entry, names
@@ -51,11 +52,18 @@ def centres(chain: str) -> bool:
     return kind is not None and kind.centres
 
 
+#: The chain's activations: those with a critical weight variance in the registry (the chain without BN runs at
+#: it), the identity under the chain's name "linear".
+ACTIVATIONS = tuple("linear" if a.name == "identity" else a.name for a in _REGISTRY.values()
+                    if a.critical_weight_var is not None)
+
+
 def weight_variance(chain: str, activation) -> float:
-    """s_w^2: 1 with BN (scale-invariant), the critical value without: 2 for relu, 1 otherwise."""
+    """s_w^2: 1 with BN (scale-invariant), the critical value without (the registry's ``critical_weight_var``:
+    2 for relu, 1 for the identity, tanh and sin)."""
     if entry(chain, "gram").kind is not None:
         return 1.0
-    return 2.0 if get_activation(activation).name == "relu" else 1.0
+    return get_activation(activation).critical_weight_var
 
 
 def row_normalize(P: np.ndarray, center: bool, eps: float = 0.0) -> np.ndarray:

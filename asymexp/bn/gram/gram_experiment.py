@@ -23,6 +23,7 @@ from asymexp.bn.gram.gram_chain import chain_name, check_sizes, simulate
 from asymexp.bn.gram.gram_mean_field import (contraction, fixed_point, mean_field_trajectory,
                                           predicted_gap_rms)
 from asymexp.stats.fits import Z95, exponent_candidates, exponent_fit, judge
+from asymexp.stats.interval_verdicts import DISAGREE, decide
 
 PREDICTED_WIDTH_EXPONENT = -0.5
 CLOSED_FORM_TOLERANCE = 0.05            # the acceptance band of the linear chain's closed form
@@ -43,8 +44,7 @@ def _slopes(x: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def _interval_verdict(ci: list[float], predicted: float, what: str) -> str:
-    return (f"agrees: the 95% CI of the {what} contains {predicted:g}" if ci[0] <= predicted <= ci[1]
-            else f"disagrees: the 95% CI of the {what} excludes {predicted:g}")
+    return decide(ci, predicted, what).sentence()
 
 
 def measure(grams: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +140,8 @@ def depth_verdict(checks: list[dict]) -> str:
     if not usable:
         return "undetermined: " + checks[0]["verdict"].split(": ", 1)[-1]
     z = float(norm.ppf(1 - 0.025 / len(usable)))
-    off = [c["width"] for c in usable if abs(c["value"] - c["predicted"]) > z * c["se"]]
+    off = [c["width"] for c in usable
+           if decide([c["value"] - z * c["se"], c["value"] + z * c["se"]], c["predicted"]).word == DISAGREE]
     what = "flat in depth (relative drift 0)" if usable[0]["quantity"] == "relative drift" \
         else f"{usable[0]['quantity']} as predicted"
     if off:

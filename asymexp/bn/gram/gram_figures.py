@@ -10,13 +10,9 @@ docs/batchnorm.md, "The Gram chain"), each saved as PNG and PDF through ``Figure
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from asymexp.figure_files import save_figure as _save
-
-
+from asymexp.figure_files import save_figure
 
 
 def _title(doc: dict) -> str:
@@ -103,10 +99,14 @@ def log_scale_figure(doc: dict):
     return fig
 
 
-def save_figures(doc: dict, out) -> list[str]:
-    """The figures under ``out`` (created; ``gram_log_scale`` only without BN); the saved paths."""
-    out = Path(out)
-    paths = _save(depth_figure(doc), out, "gram_depth") + _save(width_figure(doc), out, "gram_width")
+def figures(doc: dict) -> dict:
+    """The figures of ``doc``: {file name: builder(doc) -> Figure} (``gram_log_scale`` only without BN)."""
+    out = {"gram_depth": depth_figure, "gram_width": width_figure}
     if doc["chain"] == "none":
-        paths += _save(log_scale_figure(doc), out, "gram_log_scale")
-    return paths
+        out["gram_log_scale"] = log_scale_figure
+    return out
+
+
+def save_figures(doc: dict, out) -> list[str]:
+    """The figures under ``out`` (created; :func:`asymexp.figure_files.save_figure`); the saved paths."""
+    return [path for name, build in figures(doc).items() for path in save_figure(build(doc), out, name)]

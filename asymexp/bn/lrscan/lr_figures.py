@@ -6,7 +6,7 @@ error bars, 2 / lambda_max of the measured dual (dashed) and of the order-parame
 """
 from __future__ import annotations
 
-from asymexp.figure_files import save_figure as _save
+from asymexp.figure_files import save_figure
 
 
 def _bar(rows, key):
@@ -19,8 +19,8 @@ def _bar(rows, key):
     return xs, vs, err
 
 
-def save_figure(doc: dict, out) -> list[str]:
-    """Write lr_scan.png and lr_scan.pdf into ``out``; return their paths."""
+def lr_figure(doc: dict):
+    """lr_stable and lr_max against H per norm, with 2 / lambda_max (measured and theory)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.0, 5.5))
@@ -46,4 +46,14 @@ def save_figure(doc: dict, out) -> list[str]:
                  fontsize=9)
     ax.set_xticks(sorted({r["layers"] for r in doc["rows"]}))
     ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))
-    return _save(fig, out, "lr_scan")
+    return fig
+
+
+def figures(doc: dict) -> dict:
+    """{file name: builder(doc) -> Figure}: the one figure ``lr_scan``."""
+    return {"lr_scan": lr_figure}
+
+
+def save_figures(doc: dict, out) -> list[str]:
+    """Write lr_scan.png and lr_scan.pdf into ``out`` (:func:`asymexp.figure_files.save_figure`); their paths."""
+    return [path for name, build in figures(doc).items() for path in save_figure(build(doc), out, name)]

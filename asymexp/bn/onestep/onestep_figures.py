@@ -155,17 +155,13 @@ def fraction_figure(doc: dict):
     return fig
 
 
+def figures(doc: dict) -> dict:
+    """{file name: builder(doc) -> Figure}: the four figures."""
+    return {"one_step_loss": loss_figure, "one_step_heatmap": heatmap_figure,
+            "one_step_gradients": gradient_figure, "one_step_fraction": fraction_figure}
+
+
 def save_figures(doc: dict, out) -> list[str]:
-    """Write the four figures (PNG and PDF) into ``out``; return their paths."""
-    paths = []
+    """Write the four figures (PNG and PDF) into ``out`` (:func:`asymexp.figure_files.save_figure`); their paths."""
     with np.errstate(over="ignore"):        # a grid reaching 1e300 makes the log axis' margins overflow: harmless
-        paths += _save_all(doc, out)
-    return paths
-
-
-def _save_all(doc: dict, out) -> list[str]:
-    paths = []
-    for name, draw in (("one_step_loss", loss_figure), ("one_step_heatmap", heatmap_figure),
-                       ("one_step_gradients", gradient_figure), ("one_step_fraction", fraction_figure)):
-        paths += save_figure(draw(doc), out, name)
-    return paths
+        return [path for name, build in figures(doc).items() for path in save_figure(build(doc), out, name)]

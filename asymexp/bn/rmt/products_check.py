@@ -13,6 +13,7 @@ import numpy as np
 from asymexp.bn.rmt.fuss_catalan import edge, moment
 from asymexp.bn.rmt.gaussian_products import sample_spectra
 from asymexp.stats.fits import ci
+from asymexp.stats.interval_verdicts import UNDETERMINED
 
 RESOLVED_SE = 3.0   # the amplitude of the finite-N error must be at least this many standard errors
 
@@ -47,7 +48,7 @@ def finite_size_fit(rows: list[dict], k: int) -> dict:
     out = {"factors": rows[0]["factors"], "moment": k, "points": points}
 
     def undetermined(why):
-        return {**out, "slope": None, "ci95": None, "verdict": "undetermined", "why": why}
+        return {**out, "slope": None, "ci95": None, "verdict": UNDETERMINED, "why": why}
 
     if sizes.size < 3:
         return undetermined(f"{sizes.size} sizes; three are needed")

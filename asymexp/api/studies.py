@@ -1,0 +1,321 @@
+"""The batch-normalization studies as verbs (docs/batchnorm.md, docs/rmt.md): :func:`fim`, :func:`gram`,
+:func:`lr_scan`, :func:`one_step`, :func:`rmt`.
+
+Each takes the parameters of its command under their Python names, with the same defaults (lists, or the
+command's comma-separated strings such as ``"64,128"``, for the list options), checks them with the same
+messages (``asymexp CMD`` turns the error into one line and exit status 2), prices the run
+(:func:`asymexp.budget.check`; ``yes_long_run`` is ``--yes-long-run``), runs the study's entry point, writes the
+command's files under ``out`` when given, and returns a typed result (:mod:`asymexp.api.study_results`) whose
+``to_dict()`` is the document the command prints with ``--json``. The commands in :mod:`asymexp.cli` are thin
+shells over these functions.
+
+``progress``: None or False (silent), True (the command's progress lines on stderr) or a callable given each
+line.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from asymexp import budget
+from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
+from asymexp.errors import AsymexpError, SpecError
+from asymexp.norms import accepted
+
+#: The Gram chain's chains (``asymexp gram --norm``): the normalization registry's names for the gram tool, the
+#: old names included; its activations (``--activation``) are the chain's own table, GRAM_ACTIVATIONS.
+GRAM_NORMS = accepted("gram")
+#: ``asymexp rmt``: flops (samples * (factors + orders + 10) * size^3) beyond which a run is refused.
+RMT_MAX_WORK = 2e12
+
+
+def _sink(progress):
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return lambda line: print(line, file=sys.stderr, flush=True)
+    return progress
+
+
+def _text(value) -> str:
+    """A list option as the command line spells it: [64, 128] -> "64,128"; a string stays."""
+    if isinstance(value, str):
+        return value
+    try:
+        return ",".join(str(v) for v in value)
+    except TypeError:
+        return str(value)
+
+
+def _comma_list(value, option: str, parse, allowed: str) -> tuple:
+    """``"a,b"`` (or [a, b]) -> (parse("a"), parse("b")); an item ``parse`` rejects (ValueError) is one
+    :class:`AsymexpError` line naming the option, the item and what is ``allowed``."""
+    text = _text(value)
+    out = []
+    for item in text.split(","):
+        try:
+            out.append(parse(item.strip()))
+        except ValueError:
+            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not allowed; {allowed}") from None
+    return tuple(out)
+
+
+def _finite(value, option: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AsymexpError(f"{option} {value!r} is not a number; a finite number is required") from None
+    if not math.isfinite(number):
+        raise AsymexpError(f"{option} {value!r} is not finite; a finite number is required")
+    return number
+
+
+def _norms(value) -> tuple:
+    return tuple(n.strip() for n in _text(value).split(","))
+
+
+def _choice(value, option: str, allowed: tuple) -> None:
+    if value not in allowed:
+        raise SpecError(f"{option} {value!r} is not allowed; allowed: {', '.join(allowed)}")
+
+
+def _check_out(out, given=bool) -> None:
+    """Refuse ``out`` early (:func:`asymexp.run_folder.check_out_folder`) when ``given(out)``."""
+    if given(out):
+        from asymexp.run_folder import check_out_folder
+
+        check_out_folder(out)
+
+
+def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, outputs: int = 2,
+        activation: str = "relu", weight_var=2.0, bias_var=0.0, norm="none", data: str = "gaussian",
+        networks: int = 4, seed: int = 0, out=None, yes_long_run: bool = False, progress=None):
+    """``asymexp fim``: the FIM spectrum of random networks against width (docs/batchnorm.md).
+
+    Args:
+        widths: M >= 2 ("64,128,256" or a list). samples: T at every width, or rho: M / T (exactly one).
+        layers: H hidden layers. outputs: C. weight_var, bias_var: s_w^2 > 0, s_b^2 >= 0. norm: one or several
+            of :data:`asymexp.bn.fim.network.NORMS` ("none,mean-last" or a list). data: "gaussian" or "mnist".
+        networks: per width (>= 2). out: folder for fim.json and the figures fim_lambda_max, fim_spectrum.
+    Returns:
+        :class:`~asymexp.api.study_results.FimResult`.
+    """
+    from asymexp.api.study_results import FimResult, plain
+    from asymexp.bn.fim.experiment import FimStudy, run_study
+
+    study = FimStudy(layers=layers, widths=_comma_list(widths, "--widths", int, "integer widths >= 2 are required"),
+                     samples=samples, rho=None if rho is None else _finite(rho, "--rho"), outputs=outputs,
+                     activation=activation, weight_var=_finite(weight_var, "--weight-var"),
+                     bias_var=_finite(bias_var, "--bias-var"), norms=_norms(norm), data=data, networks=networks,
+                     seed=seed)
+    _check_out(out)
+    budget.check(budget.fim_study(study.layers, study.widths,
+                                  lambda m: study.samples or max(2, round(m / study.rho)), study.outputs,
+                                  study.networks, len(study.norms), lambda m: 784 if study.data == "mnist" else m),
+                 yes_long_run, prog="asymexp fim")
+    doc, spectra = run_study(study, progress=_sink(progress))
+    doc, spectra = plain(doc), plain(spectra)
+    files = ()
+    if out:
+        from asymexp.bn.fim.fim_figures import save_figures
+        from asymexp.figure_files import write_outputs
+
+        files = write_outputs(out, doc, lambda d, folder: save_figures(dict(d, spectra=spectra), folder),
+                              [("fim.json", lambda d: json.dumps(dict(d, spectra=spectra)) + "\n")])
+    return FimResult(document=doc, spectra=spectra, files=tuple(files))
+
+
+def gram_widths(value) -> list[int]:
+    """The Gram chain's widths: distinct integers >= 2 ("32,128" or a list); else one :class:`SpecError` line."""
+    text = _text(value)
+    out = []
+    for item in str(text).split(","):
+        try:
+            width = int(item)
+        except ValueError:
+            raise SpecError(f"--widths {text!r}: {item!r} is not an integer; integers >= 2 are required") from None
+        if width < 2:
+            raise SpecError(f"--widths {text!r}: width {width} is not allowed; widths >= 2 are required")
+        out.append(width)
+    if len(set(out)) != len(out):
+        raise SpecError(f"--widths {text!r} repeats a width; distinct widths are required")
+    return out
+
+
+def gram(widths="32,128,512", *, activation: str = "linear", batch: int = 4, depth: int = 600,
+         burn_in: int | None = None, norm: str = "row-scale", runs: int = 20, seed: int = 0, samples: int = 200_000,
+         out=None, yes_long_run: bool = False):
+    """``asymexp gram``: the Gram chain of a batch through deep random networks (docs/batchnorm.md, "The Gram
+    chain").
+
+    Args:
+        widths: d (distinct, >= 2 and >= batch). activation: one of :data:`GRAM_ACTIVATIONS`. batch: n.
+        depth: layers. burn_in: layers left out of the averages (default depth // 4). norm: one of
+        :data:`GRAM_NORMS`. runs: networks per width (>= 2). samples: Monte Carlo draws for G* where it is not
+        exact. out: folder for gram.json and the figures gram_depth, gram_width (gram_log_scale without BN).
+    Returns:
+        :class:`~asymexp.api.study_results.GramResult`.
+    """
+    from asymexp.api.study_results import GramResult, plain
+    from asymexp.bn.gram import run_experiment
+
+    _choice(activation, "--activation", GRAM_ACTIVATIONS)
+    _choice(norm, "--norm", GRAM_NORMS)
+    ws = gram_widths(widths)
+    burn_in = depth // 4 if burn_in is None else burn_in
+    _check_out(out, lambda o: o is not None)
+    budget.check(budget.gram_chain(ws, batch, depth, runs), yes_long_run, prog="asymexp gram")
+    doc = plain(run_experiment(norm, activation, batch, ws, depth, burn_in, runs, seed=seed, samples=samples))
+    files = ()
+    if out is not None:
+        from asymexp.bn.gram.gram_figures import save_figures
+        from asymexp.figure_files import write_outputs
+
+        files = write_outputs(out, doc, save_figures, [("gram.json", lambda d: json.dumps(d, indent=1) + "\n")],
+                              listed=False)
+    return GramResult(document=doc, files=tuple(files))
+
+
+def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: str = "gaussian",
+            samples: int = 256, steps: int = 30, outputs: int = 1, ratio: float = 1.1, seed: int = 0, out=None,
+            yes_long_run: bool = False, progress=None):
+    """``asymexp lr-scan``: the largest monotone and loss-reducing full-batch GD step sizes against depth, next to
+    2 / lambda_max (docs/batchnorm.md, "Learning-rate thresholds").
+
+    Args:
+        layers: hidden-layer counts H >= 1 ("2,3,4" or a list). width: M >= 2. norm: one or several of
+            :data:`asymexp.bn.lrscan.full_batch.NORMS`. data: "gaussian" or "mnist". samples: T. steps: K.
+            outputs: C (gaussian only). ratio: the bisection stops at hi / lo <= ratio. out: folder for the
+            figure lr_scan and lr_scan.json.
+    Returns:
+        :class:`~asymexp.api.study_results.LrScanResult`.
+    """
+    from asymexp.api.study_results import LrScanResult, plain
+    from asymexp.bn.lrscan.scan import LrScan, run_scan
+
+    if data == "mnist" and outputs != 1:
+        raise SpecError(f"--outputs {outputs} with --data mnist: MNIST has its 10 one-hot outputs; drop --outputs")
+    scan = LrScan(layers=_comma_list(layers, "--layers", int, "hidden-layer counts >= 1 (integers) are required"),
+                  width=width, activation=activation, norms=_norms(norm), data=data, samples=samples, steps=steps,
+                  seed=seed, outputs=outputs, ratio=ratio)
+    _check_out(out)
+    mnist = scan.data == "mnist"
+    budget.check(budget.lr_scan(scan.layers, scan.width, scan.samples, scan.steps, 10 if mnist else scan.outputs,
+                                len(scan.norms), 784 if mnist else scan.width), yes_long_run,
+                 prog="asymexp lr-scan")
+    doc = plain(run_scan(scan, progress=_sink(progress)))
+    files = ()
+    if out:
+        from asymexp.bn.lrscan.lr_figures import save_figures
+        from asymexp.figure_files import write_outputs
+
+        files = write_outputs(out, doc, save_figures, [("lr_scan.json", lambda d: json.dumps(d) + "\n")])
+    return LrScanResult(document=doc, files=tuple(files))
+
+
+def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: str = "relu",
+             norm=None, lr_min=1e-4, lr_max=1e3, lr_points: int = 29, heat_lr=None, seeds: int = 8,
+             seed: int = 0, outputs: int = 1, weight_var=2.0, fraction_activations="relu,tanh,sigmoid",
+             fraction_layers="1,2,4,8", fraction_bias_vars="0,0.5", out=None, yes_long_run: bool = False,
+             progress=None):
+    """``asymexp one-step``: one SGD step at initialization with and without batch norm (docs/batchnorm.md,
+    "One-step divergence and gradients at initialization").
+
+    Args:
+        layers: H. width: M. batch: B. norm: one or several of :data:`asymexp.bn.onestep.onestep_study.NORMS`
+            (default None: all of them, in that order, as the command's default).
+        lr_min, lr_max, lr_points: the log grid of rates. heat_lr: the heat map's rate (None: chosen). seeds: R
+        networks and batches from ``seed``. outputs: C. weight_var: s_w^2. fraction_activations,
+        fraction_layers, fraction_bias_vars: the grid of the gradient fraction. out: folder for result.json,
+        report.md and the figures one_step_loss, one_step_heatmap, one_step_gradients, one_step_fraction.
+    Returns:
+        :class:`~asymexp.api.study_results.OneStepResult`.
+    """
+    from asymexp.activations import get
+    from asymexp.api.study_results import OneStepResult, plain
+    from asymexp.bn.onestep.onestep_study import NORMS, OneStepStudy, fraction_configs, run_study
+
+    def items(value, option, parse):
+        return _comma_list(value, option, parse, "a comma-separated list is required")
+
+    acts = items(fraction_activations, "--fraction-activations", str)
+    for a in acts:
+        get(a)
+    study = OneStepStudy(
+        layers=layers, width=width, batch=batch, activation=activation,
+        norms=tuple(dict.fromkeys(_norms(NORMS if norm is None else norm))),
+        lr_min=_finite(lr_min, "--lr-min"), lr_max=_finite(lr_max, "--lr-max"), lr_points=lr_points, seeds=seeds,
+        seed=seed, outputs=outputs, weight_var=_finite(weight_var, "--weight-var"), fraction_activations=acts,
+        fraction_layers=items(fraction_layers, "--fraction-layers", int),
+        fraction_bias_vars=tuple(_finite(v, "--fraction-bias-vars")
+                                 for v in items(fraction_bias_vars, "--fraction-bias-vars", str)),
+        heat_lr=None if heat_lr is None else _finite(heat_lr, "--heat-lr"))
+    _check_out(out)
+    budget.check(budget.one_step(study.layers, study.width, study.batch, study.lr_points, len(study.norms),
+                                 study.seeds, study.outputs, [c[1] for c in fraction_configs(study)]),
+                 yes_long_run, prog="asymexp one-step")
+    doc = plain(run_study(study, progress=_sink(progress)))
+    files = ()
+    if out:
+        from asymexp.bn.onestep.onestep_figures import save_figures
+        from asymexp.bn.onestep.onestep_report import markdown
+        from asymexp.figure_files import write_outputs
+
+        files = write_outputs(out, doc, save_figures,
+                              [("result.json", lambda d: json.dumps(d) + "\n"), ("report.md", markdown)])
+    return OneStepResult(document=doc, files=tuple(files))
+
+
+def _integers(value, option: str, minimum: int) -> list[int]:
+    """Distinct integers >= ``minimum``, sorted ("1,3,5" or a list), as ``asymexp rmt`` reads them."""
+    text = _text(value)
+    out = []
+    for item in text.split(","):
+        try:
+            number = int(item.strip())
+        except ValueError:
+            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not an integer (an integer >= {minimum} "
+                               "is required)") from None
+        if number < minimum:
+            raise AsymexpError(f"{option} {text!r}: {number} is not allowed; an integer >= {minimum} is required")
+        out.append(number)
+    if len(set(out)) != len(out):
+        raise AsymexpError(f"{option} {text!r} repeats a value; distinct integers are required")
+    return sorted(out)
+
+
+def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 100, orders: int = 3,
+        seed: int = 0, progress=None):
+    """``asymexp rmt``: squared singular values of products of L Gaussian N x N matrices against the
+    Fuss-Catalan law (docs/rmt.md).
+
+    Args:
+        factors: numbers L >= 1 ("1,3,5" or a list). size: N (default 300), or sizes: several N (then the
+            finite-N slope of each moment's relative error is fitted). samples: products per row. orders: moments
+            k = 1..orders.
+    Returns:
+        :class:`~asymexp.api.study_results.RmtResult`.
+    """
+    from asymexp.api.study_results import RmtResult, plain
+    from asymexp.bn.rmt.products_check import products_report
+
+    if size is not None and sizes is not None:
+        raise AsymexpError(f"size {size!r} and sizes {_text(sizes)!r} were both given; give one of them")
+    factor_list = _integers(factors, "--factors", 1)
+    size_list = _integers(sizes, "--sizes", 2) if sizes is not None else [300 if size is None else size]
+    work = sum(samples * (L + orders + 10) * float(n) ** 3 for L in factor_list for n in size_list)
+    if work > RMT_MAX_WORK:
+        raise AsymexpError(f"--samples {samples} with sizes {','.join(map(str, size_list))} is about "
+                           f"{work:.1e} flops (over {RMT_MAX_WORK:.0e}, hours on a laptop); lower --samples or "
+                           "the sizes")
+    total = len(factor_list) * len(size_list)
+    say, done = _sink(progress), [0]
+
+    def tick():
+        done[0] += 1
+        if say is not None:
+            say(f"asymexp rmt: {done[0]}/{total} rows")
+
+    doc = products_report(factor_list, size_list, samples, orders, seed, progress=tick)
+    return RmtResult(document=plain(doc))
