@@ -30,9 +30,9 @@ def _project_flops(layers: int, m: int, t: int, c: int) -> float:
 
 
 def main() -> int:
-    from asymexp.bn.fim.dual import network_theta, spectrum
-    from asymexp.bn.fim.jacobian import explicit_jacobian_blocks
-    from asymexp.bn.fim.network import FimNetwork
+    from asymexp.bn.dual import network_theta, spectrum
+    from asymexp.bn.jacobian import explicit_jacobian_blocks
+    from asymexp.bn.model import FimNetwork
 
     layers, m, t, c = 2, 512, 512, 2
     net = FimNetwork(layers, m, c, m, "relu", 2.0, 0.0, "none")

@@ -1,10 +1,10 @@
-"""A central finite-difference gradient shared by the tests of the NumPy networks (asymexp.bn.fim.network): the
+"""A central finite-difference gradient shared by the tests of the NumPy networks (asymexp.bn.model): the
 reference that analytic gradients are held against. Its error is O(h^2) in truncation plus O(eps |L| / h) in
 rounding; at h = 1e-6 and float64 that is about 1e-10 |L| for the smooth losses tested."""
 import numpy as np
 
-from asymexp.bn.fim.jacobian import flatten, unflatten
-from asymexp.bn.lrscan.full_batch import loss_and_gradient
+from asymexp.bn.jacobian import flatten, unflatten
+from asymexp.bn.model import loss_and_gradient
 
 
 def central_gradient(net, params, x, y, h: float = 1e-6) -> np.ndarray:

@@ -136,13 +136,6 @@ def _module_imports(path: Path, known: set[str]) -> set[str]:
     return {m for m in out if m in known}
 
 
-#: Module cycles that exist today and are being removed separately; each entry is the cycle's set of modules.
-#: No other cycle may appear, and these may not grow.
-KNOWN_MODULE_CYCLES = [
-    {"validation.deep_constants", "validation.deep_validation"},
-]
-
-
 def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
     """Tarjan's strongly connected components of ``graph`` with more than one node."""
     index, low, stack, on_stack, out = {}, {}, [], set(), []
@@ -176,11 +169,11 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
 
 def test_no_cycle_between_modules():
     """No two modules import each other, directly or around a loop (module-level and function-level imports
-    alike; a package's __init__ is a module of its own), apart from KNOWN_MODULE_CYCLES."""
+    alike; a package's __init__ is a module of its own)."""
     paths = list(_modules())
     known = {_module_name(p) for p in paths}
     graph = {_module_name(p): _module_imports(p, known) - {_module_name(p)} for p in paths}
-    cycles = [sorted(c) for c in _strongly_connected(graph) if c not in KNOWN_MODULE_CYCLES]
+    cycles = [sorted(c) for c in _strongly_connected(graph)]
     assert cycles == []
 
 

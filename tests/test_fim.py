@@ -7,9 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asymexp.errors import SpecError
-from asymexp.bn.fim.dual import network_theta, spectrum
-from asymexp.bn.fim.jacobian import explicit_jacobian_blocks, finite_difference_jacobian
-from asymexp.bn.fim.network import NORMS, FimNetwork
+from asymexp.bn.dual import network_theta, spectrum
+from asymexp.bn.jacobian import explicit_jacobian_blocks, finite_difference_jacobian
+from asymexp.bn.model import FimNetwork
+from asymexp.norms import names
+
+NORMS = names("fim")
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
 EPS = np.finfo(np.float64).eps

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asymexp.bn.fim.dual import network_theta
-from asymexp.bn.fim.jacobian import flatten
-from asymexp.bn.lrscan.full_batch import fim_network, gd_trial, loss_and_gradient
+from asymexp.bn.dual import network_theta
+from asymexp.bn.jacobian import flatten
+from asymexp.bn.lrscan.full_batch import gd_trial
+from asymexp.bn.model import fim_network, loss_and_gradient
 from asymexp.bn.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
 from finite_differences import central_gradient   # tests/finite_differences.py
 

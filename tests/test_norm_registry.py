@@ -129,7 +129,7 @@ def test_one_eps():
     assert {r.eps for r in NETWORK_NORMS.values() if r.kind and "gram" in r.tools} == {0.0}
 
 
-@pytest.mark.parametrize("module,tool", [("asymexp.mnist.norm_net", "mnist"), ("asymexp.bn.fim.network", "fim"),
+@pytest.mark.parametrize("module,tool", [("asymexp.mnist.norm_net", "mnist"),
                                          ("asymexp.bn.lrscan.full_batch", "lr-scan"),
                                          ("asymexp.bn.onestep.onestep_study", "one-step"),
                                          ("asymexp.bn.gram.gram_chain", "gram")])

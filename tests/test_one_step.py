@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asymexp.bn.fim.dual import network_theta
-from asymexp.bn.fim.jacobian import flatten
-from asymexp.bn.fim.network import EPS
-from asymexp.bn.lrscan.full_batch import fim_network, loss_and_gradient
+from asymexp.bn.dual import network_theta
+from asymexp.bn.jacobian import flatten
+from asymexp.bn.model import EPS
+from asymexp.bn.model import fim_network, loss_and_gradient
 from asymexp.bn.onestep.gradient_fraction import common_fraction, fraction_theory, measure_fraction
 from asymexp.bn.onestep.one_step import (EXPLODE, batch_loss, explosion_threshold, first_divergence,
                                       gradient_statistics, relative_losses, sgd_step)

@@ -50,7 +50,7 @@ def _cli_json(argv, capsys) -> dict:
 
 
 def test_the_verbs_are_exported_and_not_shadowed_by_the_study_packages():
-    import asymexp.bn.fim.network  # noqa: F401  (the package asymexp.bn.fim must not take the name asymexp.fim)
+    import asymexp.bn.fim.experiment  # noqa: F401  (the package asymexp.bn.fim must not take the name asymexp.fim)
     import asymexp.bn.gram.gram_chain  # noqa: F401
     import asymexp.bn.rmt.products_check  # noqa: F401
     from asymexp.api import studies

@@ -116,7 +116,8 @@ def test_union_interval_covers_when_the_simplest_model_is_biased_but_not_rejecte
 
 
 def test_deep_corrections_come_from_the_collapse_at_t0_and_add_eps_at_t1():
-    from asymexp.validation.deep_validation import deep_correction_terms, parse_width_path
+    from asymexp.validation.deep_terms import deep_correction_terms
+    from asymexp.validation.deep_validation import parse_width_path
 
     powers = lambda *a, **k: [s for s, _ in deep_correction_terms(*a, **k)]  # noqa: E731
     # tanh: q_2 = E (Z^2)^2 ~ N^{1 - 2 gamma_1}; every collapsed layer enters alone

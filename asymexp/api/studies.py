@@ -96,7 +96,7 @@ def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, output
     Args:
         widths: M >= 2 ("64,128,256" or a list). samples: T at every width, or rho: M / T (exactly one).
         layers: H hidden layers. outputs: C. weight_var, bias_var: s_w^2 > 0, s_b^2 >= 0. norm: one or several
-            of :data:`asymexp.bn.fim.network.NORMS` ("none,mean-last" or a list). data: "gaussian" or "mnist".
+            of ``asymexp.norms.names("fim")`` ("none,mean-last" or a list). data: "gaussian" or "mnist".
         networks: per width (>= 2). out: folder for fim.json and the figures fim_lambda_max, fim_spectrum.
     Returns:
         :class:`~asymexp.api.study_results.FimResult`.

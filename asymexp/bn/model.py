@@ -6,7 +6,7 @@ W^l (fan_out, fan_in) with entries N(0, s_w^2 / fan_in), b^l ~ N(0, s_b^2); hidd
 normalization of ``norm`` (a network norm of :mod:`asymexp.norms`):
 
 - ``none``, ``mean-last``, ``bn-last``: n = identity in the hidden layers (the last two act on the outputs only:
-  f = u^L minus its batch mean, or batch-normalized; in the FIM as projectors, :mod:`asymexp.bn.fim.dual`);
+  f = u^L minus its batch mean, or batch-normalized; in the FIM as projectors, :mod:`asymexp.bn.dual`);
 - ``bn`` (alias ``bn-hidden``): batch norm in train mode before every activation, per unit over the T samples,
   zhat = (u - mean_t u) / sqrt(var_t u + eps) (gamma = 1, beta = 0 at initialization, held: not parameters);
 - ``ln``: layer norm before every activation, per sample over the units.

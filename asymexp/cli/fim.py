@@ -12,7 +12,9 @@ HELP = ("FIM spectrum of random networks in the standard parameterization: lambd
 def add_arguments(parser):
     from asymexp.activations import ALIASES, NAMES
     from asymexp.bn.fim.experiment import DATA
-    from asymexp.bn.fim.network import NORMS
+    from asymexp.norms import names
+
+    NORMS = names("fim")
 
     parser.add_argument("--activation", choices=NAMES + tuple(ALIASES), default="relu", help="default relu")
     parser.add_argument("--layers", type=int, default=2, help="H hidden layers (alpha = H = L - 1; default 2)")

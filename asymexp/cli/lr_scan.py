@@ -12,7 +12,8 @@ HELP = ("largest monotone (lr_stable) and largest loss-reducing (lr_max) full-ba
 
 def add_arguments(parser):
     from asymexp.activations import ALIASES, NAMES
-    from asymexp.bn.lrscan.full_batch import DATA, NORMS
+    from asymexp.bn.lrscan.full_batch import NORMS
+    from asymexp.bn.model import DATA
 
     parser.add_argument("--layers", required=True, help="hidden-layer counts H >= 1, comma-separated (e.g. 2,3,4,6)")
     parser.add_argument("--width", type=int, required=True, help="width M >= 2 (also the Gaussian input dimension)")

@@ -15,7 +15,7 @@ import numpy as np
 
 from asymexp.activations import get as get_activation
 from asymexp.stats import fits
-from asymexp.validation.deep_validation import _rules, deep_correction_terms
+from asymexp.validation.deep_terms import deep_correction_terms, spec_rules
 
 CONSTANT_CORRECTIONS = 2  # the candidates carry the leading predicted correction, then the next one
 
@@ -52,7 +52,7 @@ def constant_terms(gammas, activation: str, t: float, path=None, count: int = CO
 
     Terms of equal order are merged; ``path`` as in :func:`asymexp.validation.deep_validation.parse_width_path`
     (None: equal widths)."""
-    rules = _rules(gammas, activation)
+    rules = spec_rules(gammas, activation)
     gs = rules.gammas
     L = len(gs)
     betas = [Fraction(1)] * L if path is None else [Fraction(b) for _, b in path]

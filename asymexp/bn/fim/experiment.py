@@ -2,7 +2,7 @@
 
 For every width M (and every normalization asked for): T = ``samples`` or round(M / rho) inputs, ``networks``
 independent networks (seed (seed, M, n) each, so a width's numbers do not depend on the grid around it), the
-exact dual Theta (:mod:`asymexp.bn.fim.dual`) and its spectral statistics, averaged with their standard errors, next
+exact dual Theta (:mod:`asymexp.bn.dual`) and its spectral statistics, averaged with their standard errors, next
 to the predictions of :mod:`asymexp.bn.order_parameters`. Fits and verdicts are in :mod:`asymexp.bn.fim.verdicts`
 (docs/batchnorm.md, "What asymexp fim reports").
 """
@@ -16,7 +16,7 @@ import numpy as np
 from asymexp.activations import get
 from asymexp.errors import SpecError
 from asymexp.norms import check, entry, names
-from asymexp.bn.fim.dual import network_theta, spectrum
+from asymexp.bn.dual import network_theta, spectrum
 from asymexp.bn.model import FimNetwork
 from asymexp.bn.fim.verdicts import constant_verdict, exponent_verdict, predicted_exponent
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
@@ -31,7 +31,7 @@ STATS = ("lambda_max", "lambda_c_plus_1", "mean_eig", "second_moment", "mean_gra
 class FimStudy:
     """What ``asymexp fim`` measures: H = ``layers`` hidden layers, ``widths`` (M, each >= 2), either ``samples``
     T or ``rho`` = M / T, C = ``outputs``, activation, (s_w^2, s_b^2), ``norms`` (tuple of the norms
-    :mod:`asymexp.norms` lists for ``fim``, :data:`asymexp.bn.fim.network.NORMS`), ``data`` (gaussian:
+    :mod:`asymexp.norms` lists for ``fim``, ``asymexp.norms.names("fim")``), ``data`` (gaussian:
     x ~ N(0, I_M); mnist: T digits, d = 784), ``networks`` >= 2 per width and ``seed``."""
 
     layers: int

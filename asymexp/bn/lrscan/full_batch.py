@@ -2,11 +2,11 @@
 "Learning-rate thresholds").
 
 The loss of one batch (T samples, C outputs) is L(theta) = (1 / 2T) sum_t ||f(t) - y(t)||^2, so that its
-Gauss-Newton Hessian is exactly the FIM F = J^T J / T of :mod:`asymexp.bn.fim.dual` and, for a model linear in its
+Gauss-Newton Hessian is exactly the FIM F = J^T J / T of :mod:`asymexp.bn.dual` and, for a model linear in its
 parameters, GD with step eta falls monotonically iff eta <= 2 / lambda_max(F). Norms (:data:`NORMS`, from the
 table of :mod:`asymexp.norms`): ``none``; ``mean-last`` (f = u^L - mean_t u^L); ``bn`` (batch norm in train mode
 before every hidden activation, gains 1 and biases 0 held fixed, as in the FIM). The model, its loss and gradient
-are :mod:`asymexp.bn.model`'s (re-exported here); this module runs GD. Only NumPy: GEMM-sized work, no kernel.
+are :mod:`asymexp.bn.model`'s; this module runs GD. Only NumPy: GEMM-sized work, no kernel.
 """
 from __future__ import annotations
 
@@ -14,12 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asymexp.bn.model import DATA, fim_network, loss_and_gradient, make_data
 from asymexp.norms import names
 
 NORMS = names("lr-scan")
-
-__all__ = ["NORMS", "DATA", "fim_network", "loss_and_gradient", "make_data", "Trial", "gd_trial"]
 
 
 @dataclass(frozen=True)

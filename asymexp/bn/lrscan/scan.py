@@ -93,8 +93,8 @@ def _divergence(trials: dict) -> dict | None:
 
 def scan_row(scan: LrScan, layers: int, norm: str, x, y) -> dict:
     """One row of the contract (docs/interfaces.md, "asymexp lr-scan") plus the diagnostics (the measured
-    lambda_max from the FIM's dual, :mod:`asymexp.bn.fim.dual`)."""
-    from asymexp.bn.fim.dual import network_theta, spectrum
+    lambda_max from the FIM's dual, :mod:`asymexp.bn.dual`)."""
+    from asymexp.bn.dual import network_theta, spectrum
 
     net = fim_network(layers, scan.width, scan.out_dim, scan.input_dim, scan.activation, norm)
     params = net.draw(np.random.default_rng([scan.seed, layers, 3]))

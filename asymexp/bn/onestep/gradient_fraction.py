@@ -7,7 +7,7 @@ respect to all P weights and biases (for ``bn``: row (k, t) of the Jacobian of t
 
     fraction = || mean_t G_t ||^2 / mean_t ||G_t||^2 = 1^T Theta_kk 1 / (B tr Theta_kk),
 
-Theta = J J^T the dual of :mod:`asymexp.bn.fim.dual` (no P x P matrix). It is 1 when every sample has the same
+Theta = J J^T the dual of :mod:`asymexp.bn.dual` (no P x P matrix). It is 1 when every sample has the same
 gradient and 1/B for B orthogonal gradients of equal norm. Theory (no normalization, width M -> infinity at fixed
 B): Theta_kk ~= K1 I + K2 (11^T - I) with K1 = sum_l qtilde^l (fan_in qhat^{l-1} + 1), K2 the same with the _st
 quantities, so
@@ -68,8 +68,8 @@ def measure_fraction(activation: str, layers: int, width: int, samples: int, nor
     Seed s uses the inputs of ``asymexp lr-scan`` with seed s (x ~ N(0, I_M), B = ``samples`` rows) and the
     network drawn from seed (s, H, 3). Returns per seed ``fractions``, ``numerators`` and ``denominators``
     (C-averaged N and D, units of Theta), their mean ``fraction`` and its standard error ``fraction_se`` over the
-    seeds (None with one seed). Theta is the FIM's dual, :func:`asymexp.bn.fim.dual.network_theta`."""
-    from asymexp.bn.fim.dual import network_theta
+    seeds (None with one seed). Theta is the FIM's dual, :func:`asymexp.bn.dual.network_theta`."""
+    from asymexp.bn.dual import network_theta
 
     fr, nums, dens = [], [], []
     for s in seeds:

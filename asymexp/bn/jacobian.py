@@ -53,7 +53,7 @@ def explicit_jacobian_blocks(net: FimNetwork, params, x: np.ndarray, unit_block:
     hidden layers), at most ``unit_block`` output units of one layer per block (a block holds their weights and biases)."""
     if net.hidden_norm == "batch":
         raise SpecError(f"norm {net.norm!r} couples the samples: its Jacobian is that of the batch function "
-                        "(finite_difference_jacobian or asymexp.bn.fim.dual.batch_theta)")
+                        "(finite_difference_jacobian or asymexp.bn.dual.batch_theta)")
     fwd = forward(net, params, x)
     C, T = net.outputs, x.shape[0]
     deltas = {net.layers + 1: np.broadcast_to(np.eye(C)[:, None, :], (C, T, C))}
