@@ -52,10 +52,12 @@ def centres(chain: str) -> bool:
     return kind is not None and kind.centres
 
 
-#: The chain's activations: those with a critical weight variance in the registry (the chain without BN runs at
-#: it), the identity under the chain's name "linear".
-ACTIVATIONS = tuple("linear" if a.name == "identity" else a.name for a in _REGISTRY.values()
-                    if a.critical_weight_var is not None)
+#: The chain's activations: every registered one, the identity under the chain's name "linear". Without
+#: normalization (``none``) the chain runs at the critical weight variance, so only those that have one
+#: (:data:`CRITICAL`).
+ACTIVATIONS = tuple("linear" if a.name == "identity" else a.name for a in _REGISTRY.values())
+CRITICAL = tuple("linear" if a.name == "identity" else a.name for a in _REGISTRY.values()
+                 if a.critical_weight_var is not None)
 
 
 def weight_variance(chain: str, activation) -> float:
@@ -63,7 +65,11 @@ def weight_variance(chain: str, activation) -> float:
     2 for relu, 1 for the identity, tanh and sin)."""
     if entry(chain, "gram").kind is not None:
         return 1.0
-    return get_activation(activation).critical_weight_var
+    act = get_activation(activation)
+    if act.critical_weight_var is None:
+        raise AsymexpError(f"activation {act.name!r} has no critical weight variance, which the chain without "
+                           f"normalization runs at; with --norm none allowed: {', '.join(CRITICAL)}")
+    return act.critical_weight_var
 
 
 def row_normalize(P: np.ndarray, center: bool, eps: float = 0.0) -> np.ndarray:

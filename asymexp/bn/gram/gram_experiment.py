@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from asymexp.errors import AsymexpError
-from asymexp.bn.gram.gram_chain import chain_name, check_sizes, simulate
+from asymexp.bn.gram.gram_chain import chain_name, check_sizes, simulate, weight_variance
 from asymexp.bn.gram.gram_mean_field import (contraction, fixed_point, mean_field_trajectory,
                                           predicted_gap_rms)
 from asymexp.stats.fits import Z95, exponent_candidates, exponent_fit, judge
@@ -201,6 +201,7 @@ def run_experiment(chain: str, activation, batch: int, widths, depth: int, burn_
         raise AsymexpError(f"runs {runs} is not allowed; a standard error across runs needs runs >= 2")
     if not 0 <= burn_in < depth:
         raise AsymexpError(f"burn-in {burn_in} is not allowed; 0 <= burn-in < depth ({depth}) is required")
+    weight_variance(chain, activation)               # refuses an activation the chain cannot run, before any work
     if chain == "none":
         reference, ref_error = mean_field_trajectory(activation, batch, depth)
         fp = {"method": "mean-field trajectory without BN (no attractor): G at the last layer", "error": ref_error}
