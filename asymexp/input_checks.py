@@ -14,7 +14,7 @@ import math
 import numbers
 from typing import Any, Callable
 
-from asymexp.errors import SpecError
+from asymexp.errors import AsymexpError, SpecError
 
 _UNSET = object()
 
@@ -141,3 +141,37 @@ def check_width_sweep(value, name: str = "--widths") -> list[int]:
     if not out or sorted(set(out)) != out:
         raise SpecError(f"{name} {value!r}: give distinct increasing integers >= 1 (e.g. 64,256,1024)")
     return out
+
+
+def list_text(value) -> str:
+    """A list option as the command line spells it: [64, 128] -> ``"64,128"``; a string stays as it is."""
+    if isinstance(value, str):
+        return value
+    try:
+        return ",".join(str(v) for v in value)
+    except TypeError:
+        return str(value)
+
+
+def comma_list(value, option: str, parse, allowed: str) -> tuple:
+    """``"a,b"`` (or [a, b]) -> (parse("a"), parse("b")); an item ``parse`` rejects (ValueError) is one
+    :class:`~asymexp.errors.AsymexpError` line naming the option, the item and what is ``allowed``."""
+    text = list_text(value)
+    out = []
+    for item in text.split(","):
+        try:
+            out.append(parse(item.strip()))
+        except ValueError:
+            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not allowed; {allowed}") from None
+    return tuple(out)
+
+
+def finite_number(value, option: str) -> float:
+    """``value`` as a finite float, else one :class:`~asymexp.errors.AsymexpError` line naming ``option``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AsymexpError(f"{option} {value!r} is not a number; a finite number is required") from None
+    if not math.isfinite(number):
+        raise AsymexpError(f"{option} {value!r} is not finite; a finite number is required")
+    return number

@@ -15,12 +15,12 @@ line.
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 from asymexp import budget
 from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
 from asymexp.errors import AsymexpError, SpecError
+from asymexp.input_checks import comma_list, finite_number, list_text
 from asymexp.norms import accepted
 
 #: The Gram chain's chains (``asymexp gram --norm``): the normalization registry's names for the gram tool, the
@@ -38,41 +38,8 @@ def _sink(progress):
     return progress
 
 
-def _text(value) -> str:
-    """A list option as the command line spells it: [64, 128] -> "64,128"; a string stays."""
-    if isinstance(value, str):
-        return value
-    try:
-        return ",".join(str(v) for v in value)
-    except TypeError:
-        return str(value)
-
-
-def _comma_list(value, option: str, parse, allowed: str) -> tuple:
-    """``"a,b"`` (or [a, b]) -> (parse("a"), parse("b")); an item ``parse`` rejects (ValueError) is one
-    :class:`AsymexpError` line naming the option, the item and what is ``allowed``."""
-    text = _text(value)
-    out = []
-    for item in text.split(","):
-        try:
-            out.append(parse(item.strip()))
-        except ValueError:
-            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not allowed; {allowed}") from None
-    return tuple(out)
-
-
-def _finite(value, option: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise AsymexpError(f"{option} {value!r} is not a number; a finite number is required") from None
-    if not math.isfinite(number):
-        raise AsymexpError(f"{option} {value!r} is not finite; a finite number is required")
-    return number
-
-
 def _norms(value) -> tuple:
-    return tuple(n.strip() for n in _text(value).split(","))
+    return tuple(n.strip() for n in list_text(value).split(","))
 
 
 def _choice(value, option: str, allowed: tuple) -> None:
@@ -104,10 +71,10 @@ def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, output
     from asymexp.api.study_results import FimResult, plain
     from asymexp.bn.fim.experiment import FimStudy, run_study
 
-    study = FimStudy(layers=layers, widths=_comma_list(widths, "--widths", int, "integer widths >= 2 are required"),
-                     samples=samples, rho=None if rho is None else _finite(rho, "--rho"), outputs=outputs,
-                     activation=activation, weight_var=_finite(weight_var, "--weight-var"),
-                     bias_var=_finite(bias_var, "--bias-var"), norms=_norms(norm), data=data, networks=networks,
+    study = FimStudy(layers=layers, widths=comma_list(widths, "--widths", int, "integer widths >= 2 are required"),
+                     samples=samples, rho=None if rho is None else finite_number(rho, "--rho"), outputs=outputs,
+                     activation=activation, weight_var=finite_number(weight_var, "--weight-var"),
+                     bias_var=finite_number(bias_var, "--bias-var"), norms=_norms(norm), data=data, networks=networks,
                      seed=seed)
     _check_out(out)
     budget.check(budget.fim_study(study.layers, study.widths,
@@ -128,7 +95,7 @@ def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, output
 
 def gram_widths(value) -> list[int]:
     """The Gram chain's widths: distinct integers >= 2 ("32,128" or a list); else one :class:`SpecError` line."""
-    text = _text(value)
+    text = list_text(value)
     out = []
     for item in str(text).split(","):
         try:
@@ -196,7 +163,7 @@ def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: 
 
     if data == "mnist" and outputs != 1:
         raise SpecError(f"--outputs {outputs} with --data mnist: MNIST has its 10 one-hot outputs; drop --outputs")
-    scan = LrScan(layers=_comma_list(layers, "--layers", int, "hidden-layer counts >= 1 (integers) are required"),
+    scan = LrScan(layers=comma_list(layers, "--layers", int, "hidden-layer counts >= 1 (integers) are required"),
                   width=width, activation=activation, norms=_norms(norm), data=data, samples=samples, steps=steps,
                   seed=seed, outputs=outputs, ratio=ratio)
     _check_out(out)
@@ -237,7 +204,7 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
     from asymexp.bn.onestep.onestep_study import NORMS, OneStepStudy, fraction_configs, run_study
 
     def items(value, option, parse):
-        return _comma_list(value, option, parse, "a comma-separated list is required")
+        return comma_list(value, option, parse, "a comma-separated list is required")
 
     acts = items(fraction_activations, "--fraction-activations", str)
     for a in acts:
@@ -245,12 +212,12 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
     study = OneStepStudy(
         layers=layers, width=width, batch=batch, activation=activation,
         norms=tuple(dict.fromkeys(_norms(NORMS if norm is None else norm))),
-        lr_min=_finite(lr_min, "--lr-min"), lr_max=_finite(lr_max, "--lr-max"), lr_points=lr_points, seeds=seeds,
-        seed=seed, outputs=outputs, weight_var=_finite(weight_var, "--weight-var"), fraction_activations=acts,
+        lr_min=finite_number(lr_min, "--lr-min"), lr_max=finite_number(lr_max, "--lr-max"), lr_points=lr_points, seeds=seeds,
+        seed=seed, outputs=outputs, weight_var=finite_number(weight_var, "--weight-var"), fraction_activations=acts,
         fraction_layers=items(fraction_layers, "--fraction-layers", int),
-        fraction_bias_vars=tuple(_finite(v, "--fraction-bias-vars")
+        fraction_bias_vars=tuple(finite_number(v, "--fraction-bias-vars")
                                  for v in items(fraction_bias_vars, "--fraction-bias-vars", str)),
-        heat_lr=None if heat_lr is None else _finite(heat_lr, "--heat-lr"))
+        heat_lr=None if heat_lr is None else finite_number(heat_lr, "--heat-lr"))
     _check_out(out)
     budget.check(budget.one_step(study.layers, study.width, study.batch, study.lr_points, len(study.norms),
                                  study.seeds, study.outputs, [c[1] for c in fraction_configs(study)]),
@@ -269,7 +236,7 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
 
 def _integers(value, option: str, minimum: int) -> list[int]:
     """Distinct integers >= ``minimum``, sorted ("1,3,5" or a list), as ``asymexp rmt`` reads them."""
-    text = _text(value)
+    text = list_text(value)
     out = []
     for item in text.split(","):
         try:
@@ -301,7 +268,7 @@ def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 
     from asymexp.bn.rmt.products_check import products_report
 
     if size is not None and sizes is not None:
-        raise AsymexpError(f"size {size!r} and sizes {_text(sizes)!r} were both given; give one of them")
+        raise AsymexpError(f"size {size!r} and sizes {list_text(sizes)!r} were both given; give one of them")
     factor_list = _integers(factors, "--factors", 1)
     size_list = _integers(sizes, "--sizes", 2) if sizes is not None else [300 if size is None else size]
     work = sum(samples * (L + orders + 10) * float(n) ** 3 for L in factor_list for n in size_list)

@@ -38,35 +38,6 @@ def spec_from_args(args) -> NetworkSpec:
                                     preset=args.preset)
 
 
-def finite_number(text, option: str) -> float:
-    """``text`` as a finite float, else one :class:`asymexp.errors.AsymexpError` line naming ``option``."""
-    import math
-
-    from asymexp.errors import AsymexpError
-
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise AsymexpError(f"{option} {text!r} is not a number; a finite number is required") from None
-    if not math.isfinite(value):
-        raise AsymexpError(f"{option} {text!r} is not finite; a finite number is required")
-    return value
-
-
-def comma_list(text, option: str, parse, allowed: str) -> tuple:
-    """``"a,b,c"`` -> (parse("a"), parse("b"), parse("c")); an item that ``parse`` rejects (ValueError) is one
-    :class:`asymexp.errors.AsymexpError` line naming the option, the item and what is ``allowed``."""
-    from asymexp.errors import AsymexpError
-
-    out = []
-    for item in str(text).split(","):
-        try:
-            out.append(parse(item.strip()))
-        except ValueError:
-            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not allowed; {allowed}") from None
-    return tuple(out)
-
-
 def check_workers(workers: int | None, scheduler: str | None) -> None:
     """Refuse --workers where it would be ignored or mean something else: 0 (this process) with --scheduler,
     any count with a remote Dask scheduler (its cluster brings its own workers)."""
