@@ -140,7 +140,7 @@ def test_experiment_document_follows_the_contract():
 
 @pytest.mark.parametrize("argv,named", [
     (["--widths", "1,64"], "1"), (["--depth", "0"], "0"), (["--norm", "group"], "group"),
-    (["--activation", "sigmoid"], "sigmoid"), (["--batch", "1"], "batch 1"), (["--runs", "1"], "1"),
+    (["--activation", "sigmoid", "--norm", "none"], "sigmoid"), (["--activation", "softsign"], "softsign"), (["--batch", "1"], "batch 1"), (["--runs", "1"], "1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, named, capsys):
     try:

@@ -46,6 +46,17 @@ class Parity:
         """+1 (even), -1 (odd) or None (no parity) for sigma^(k)."""
         return (-1) ** (k + self.shift) if k >= self.first else None
 
+    def odd_product(self, orders) -> bool:
+        """Whether prod_j sigma^(k_j)(w . x_j) over the derivative ``orders`` k_j is odd under w -> -w (False
+        as soon as one factor has no parity)."""
+        sign = 1
+        for k in orders:
+            p = self.of(k)
+            if p is None:
+                return False
+            sign *= p
+        return sign == -1
+
 
 NO_PARITY = Parity(0, 10 ** 9, "no parity")
 

@@ -111,7 +111,7 @@ def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
         return False, (f"the law of c ({c_law}) is not symmetric and w ~ {w_law} has non-zero mean, so the parity "
                        "argument w -> -w does not apply")
     parity = get_activation(activation).parity            # the registry's parity fact
-    c1_odd, c3_odd = _odd(parity, (0, 1, 1)), _odd(parity, (1, 2, 1))
+    c1_odd, c3_odd = parity.odd_product((0, 1, 1)), parity.odd_product((1, 2, 1))
     if c1_odd and c3_odd:
         return True, (f"w -> -w parity: w's law is symmetric and with sigma = {activation} odd, sigma' even, sigma'' "
                       "odd every term of B1 is odd in w")
@@ -124,17 +124,6 @@ def q1_vanishing(c_law: Law, w_law: Law, activation: str) -> tuple[bool, str]:
                        "claim of docs/theory/5-verified-formulas.md needs E[c] = 0 here")
     return False, (f"{activation}: {parity.text}; the c^3 term E[c^3] E[sigma' sigma'' sigma'] of B1 is not odd in "
                    f"w, so with the law of c ({c_law}) not symmetric the parity argument does not apply")
-
-
-def _odd(parity, orders) -> bool:
-    """Whether prod_k sigma^(k)(w.x_k) over ``orders`` is odd under w -> -w (by the registry's parity fact)."""
-    sign = 1
-    for k in orders:
-        p = parity.of(k)
-        if p is None:
-            return False
-        sign *= p
-    return sign == -1
 
 
 def regime_of(gamma) -> tuple[Fraction | None, str, str]:

@@ -68,14 +68,7 @@ def _zero_moment(sym: Symmetries, p: int) -> bool:
 def _odd_in_w(sym: Symmetries, orders: list[int]) -> bool:
     if not sym.w_symmetric:
         return False
-    parity = parity_of(sym.activation)
-    sign = 1
-    for k in orders:
-        p = parity.of(k)
-        if p is None:
-            return False
-        sign *= p
-    return sign == -1
+    return parity_of(sym.activation).odd_product(orders)
 
 
 def monomial_vanishes(mono: Monomial, sym: Symmetries) -> tuple[bool, frozenset[str]]:
