@@ -50,19 +50,19 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                         _IV + "test_mnist_accuracy_is_recomputed_from_the_checkpoint_and_beats_chance"),
                        ("_evaluate", "run_summary")),
     # the batch-normalization wing (asymexp/bn) and the random terms (docs/theory/7-random-terms.md)
-    "bn/order_parameters.py": (("test_fim.py::test_relu_order_parameters_match_the_arccosine_recursion",
+    "bn/order_parameters.py": (("test_bn_theory_values.py", "test_fim.py::test_relu_order_parameters_match_the_arccosine_recursion",
                                 "test_fim.py::test_input_overlaps_of_gaussian_inputs",
                                 "test_fim.py::test_predictions_differ_from_karakida_by_the_bias_terms_only",
                                 "test_constant_mode.py::test_karakida_prediction_is_exact_for_isotropic_inputs",
                                 "test_one_step.py::test_fraction_matches_the_theory_for_a_one_hidden_layer_relu_net",
                                 "test_fim.py"), None),
-    "bn/constant_mode.py": (("test_constant_mode.py",), None),
+    "bn/constant_mode.py": (("test_bn_theory_values.py", "test_constant_mode.py"), None),
     "numeric/kernel_fluctuation.py": (("test_random_terms.py::test_kernel_moments_equal_a_per_sample_transcription",
                                        "test_random_terms.py::test_c_is_the_small_eps_limit_of_the_exact_second_"
                                        "derivative",
                                        "test_random_terms.py::test_B_is_the_eps_squared_coefficient_of_the_linear_"
                                        "response_variance"), None),
-    "numeric/random_terms.py": (("test_random_terms.py::test_c_is_the_small_eps_limit_of_the_exact_second_derivative",
+    "numeric/random_terms.py": (("test_random_terms_values.py", "test_random_terms.py::test_c_is_the_small_eps_limit_of_the_exact_second_derivative",
                                  "test_random_terms.py::test_B_is_the_eps_squared_coefficient_of_the_linear_"
                                  "response_variance",
                                  "test_random_terms.py::test_the_deterministic_flow_is_h_plus_eps_squared_q2_plus_"
