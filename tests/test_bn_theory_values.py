@@ -149,3 +149,28 @@ def test_karakida_input_overlaps_and_their_errors_by_a_plain_loop():
     assert abs(pred["qhat_st0"] - np.mean(pairs)) <= ROUND
     se_pairs = np.std(pairs, ddof=1) / math.sqrt(len(pairs))
     assert abs(pred["qhat_st0_se"] / se_pairs - 1.0) <= 1.0 / len(pairs)
+
+
+def test_spectrum_of_the_dual_equals_that_of_an_explicit_fim():
+    """For an explicit J (C T x P), F = J^T J / T (P x P): lambda_max, lambda_{C+1}, tr F / P, sum lambda^2 / P,
+    and the fraction of each mean gradient g_k = (1/T) sum_t J_(k,t) (a P-vector) in the top-C eigenspace of F,
+    averaged over k, all computed on F itself (docs/batchnorm.md, "The dual")."""
+    rng = np.random.default_rng(8)
+    outputs, samples, params = 2, 4, 30
+    J = rng.standard_normal((outputs * samples, params)) + 0.7 * rng.standard_normal(params)   # a shared mean
+    sp = spectrum(J @ J.T, samples, outputs, params)
+    F = J.T @ J / samples
+    lam, vec = np.linalg.eigh(F)
+    lam, vec = lam[::-1], vec[:, ::-1]
+    tol = 100 * EPS * float(np.abs(F).sum(axis=1).max())
+    assert abs(sp["lambda_max"] - lam[0]) <= tol
+    assert abs(sp["lambda_c_plus_1"] - lam[outputs]) <= tol
+    assert abs(sp["mean_eig"] - np.trace(F) / params) <= tol
+    assert abs(sp["second_moment"] - np.sum(lam ** 2) / params) <= tol * lam[0]
+    top = vec[:, :outputs]
+    fractions = []
+    for k in range(outputs):
+        g = J[k * samples:(k + 1) * samples].mean(axis=0)
+        fractions.append(float(np.sum((top.T @ g) ** 2) / (g @ g)))
+    assert 0.05 < np.mean(fractions) < 0.999                        # neither trivial case
+    assert abs(sp["mean_gradient_overlap"] - np.mean(fractions)) <= 1e-9

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from asymexp.inputs.problems import load_problem
+from asymexp.numeric.linear_response import response_variance, variance_part
 from asymexp.numeric.quadrature import quadrature_samples
 from asymexp.numeric.random_terms import deterministic_flow, deterministic_part, rule_values
 
@@ -49,5 +50,47 @@ def test_the_deterministic_part_error_adds_the_errors_of_h_and_eps_squared_q2(te
     a, b = 1e-3, 2e-2
     shifted = types.SimpleNamespace(**{**vars(rt), "errors": {"h": rt.errors["h"] + a, "Q2": rt.errors["Q2"] + b}})
     _, raised = deterministic_part(problem, shifted, EPS_VALUES)
+    for i, eps in enumerate(EPS_VALUES):
+        np.testing.assert_allclose(raised[i] - base[i], a + eps ** 2 * b, rtol=0, atol=ROUND)
+
+
+@pytest.fixture(scope="module")
+def variance_rules(terms):
+    """Two remainder rules (3 and 2 Gauss nodes per axis, 8 and 4 adjoint steps) at t = 1, with their own V and
+    B, in the form of linear_response.remainder_rules; and a RandomTerms-like record whose V, B are the first
+    rule's."""
+    problem, _ = terms
+    rules = []
+    for nodes, steps in ((3, 8), (2, 4)):
+        samples = quadrature_samples(problem.c_law, problem.w_law, problem.points, nodes, c_nodes=3)
+        vals = rule_values(problem, np.array([1.0]), samples)["values"]
+        rules.append((samples, steps, vals["V"][0], vals["B"][0]))
+    zero = np.zeros((1,) + rules[0][2].shape)
+    rt = types.SimpleNamespace(times=np.array([1.0]), V=rules[0][2][None], B=rules[0][3][None],
+                               errors={"V": zero, "B": zero})
+    return problem, rules, rt
+
+
+def test_the_variance_part_is_the_linear_response_variance_of_its_rule(variance_rules):
+    """With the terms' V and B those of the remainder's own rule, V + eps^2 B + (V(eps) - V - eps^2 B) is that
+    rule's linear-response variance V(eps) (asymexp.numeric.linear_response.response_variance), and the remainder
+    returned is the part beyond V + eps^2 B."""
+    problem, rules, rt = variance_rules
+    values, _, remainders = variance_part(problem, rt, EPS_VALUES, 1.0, rules)
+    samples, steps, v, b = rules[0]
+    for i, eps in enumerate(EPS_VALUES):
+        direct = response_variance(problem, samples, eps, 1.0, steps)
+        scale = np.abs(v).max() + eps ** 2 * np.abs(b).max() + np.abs(direct).max()
+        np.testing.assert_array_less(np.abs(values[i] - direct), ROUND * scale)
+        np.testing.assert_array_less(np.abs(remainders[i] - (direct - v - eps ** 2 * b)), ROUND * scale)
+
+
+def test_the_variance_part_error_adds_the_errors_of_v_and_eps_squared_b(variance_rules):
+    """error = (remainder's rule difference) + err(V) + eps^2 err(B) (docstring of variance_part)."""
+    problem, rules, rt = variance_rules
+    _, base, _ = variance_part(problem, rt, EPS_VALUES, 1.0, rules)
+    a, b = 1e-3, 2e-2
+    shifted = types.SimpleNamespace(**{**vars(rt), "errors": {"V": rt.errors["V"] + a, "B": rt.errors["B"] + b}})
+    _, raised, _ = variance_part(problem, shifted, EPS_VALUES, 1.0, rules)
     for i, eps in enumerate(EPS_VALUES):
         np.testing.assert_allclose(raised[i] - base[i], a + eps ** 2 * b, rtol=0, atol=ROUND)
