@@ -94,3 +94,51 @@ def test_the_variance_part_error_adds_the_errors_of_v_and_eps_squared_b(variance
     _, raised, _ = variance_part(problem, shifted, EPS_VALUES, 1.0, rules)
     for i, eps in enumerate(EPS_VALUES):
         np.testing.assert_allclose(raised[i] - base[i], a + eps ** 2 * b, rtol=0, atol=ROUND)
+
+
+def test_kernel_directions_reconstruct_the_covariance_at_every_scale():
+    """kappa = sum_k xi_k u_k with u_k = sqrt(lambda_k) v_k: sum_k u_k u_k^T is the covariance itself, and scaling
+    the covariance by s scales every direction by sqrt(s) and keeps their number (the rank: directions of zero
+    variance, at rounding level, are dropped). A rank-3 covariance on P = 3, M = 2 (6 x 6), s over 20 decades."""
+    from asymexp.numeric.kernel_fluctuation import directions
+
+    rng = np.random.default_rng(2)
+    g = rng.standard_normal((6, 3))
+    cov = (g @ g.T).reshape(3, 2, 3, 2)
+    for s in (1e-12, 1.0, 1e8):
+        u = directions(s * cov)
+        assert u.shape == (3, 3, 2)
+        back = np.einsum("kpa,kqb->paqb", u, u)
+        np.testing.assert_allclose(back, s * cov, rtol=0, atol=1e-12 * s * np.abs(cov).max())
+
+
+def test_kernel_responses_start_at_zero():
+    """rho1(0) = rho2(0) = 0 (the responses of h to the kernel perturbation start from the unperturbed flow):
+    at t = 0 alone both are zero, (n, 1, P)."""
+    from asymexp.numeric.kernel_fluctuation import responses
+
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal((4, 4))
+    A = g @ g.T + np.eye(4)
+    U = rng.standard_normal((2, 4, 3))
+    r1, r2 = responses(A, U, rng.standard_normal(3), 1.0, np.array([0.0]))
+    assert r1.shape == r2.shape == (2, 1, 4)
+    assert not r1.any() and not r2.any()
+
+
+def test_kernel_responses_of_each_direction_do_not_depend_on_the_others():
+    """The responses to U[k] solve their own linear ODE: one direction alone gives the same (n = 1, 2) as within
+    a batch of three, up to the integrator's tolerance (rtol 1e-12; allowed 1e-8 of the largest value)."""
+    from asymexp.numeric.kernel_fluctuation import responses
+
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal((4, 4))
+    A = g @ g.T / 4 + np.eye(4)
+    U = rng.standard_normal((3, 4, 3))
+    y, times = rng.standard_normal(3), np.array([0.5, 1.0])
+    all1, all2 = responses(A, U, y, 1.0, times)
+    assert np.abs(all1).max() > 1e-3 and np.abs(all2).max() > 1e-3
+    for ks in ([0], [2], [0, 1]):
+        one1, one2 = responses(A, U[ks], y, 1.0, times)
+        np.testing.assert_allclose(one1, all1[ks], rtol=0, atol=1e-8 * np.abs(all1).max())
+        np.testing.assert_allclose(one2, all2[ks], rtol=0, atol=1e-8 * np.abs(all2).max())

@@ -57,7 +57,12 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                                 "test_one_step.py::test_fraction_matches_the_theory_for_a_one_hidden_layer_relu_net",
                                 "test_fim.py"), None),
     "bn/constant_mode.py": (("test_bn_theory_values.py", "test_constant_mode.py"), None),
-    "numeric/kernel_fluctuation.py": (("test_random_terms.py::test_kernel_moments_equal_a_per_sample_transcription",
+    "numeric/kernel_fluctuation.py": (("test_random_terms_values.py::test_kernel_directions_reconstruct_the_covariance_"
+                                       "at_every_scale",
+                                       "test_random_terms_values.py::test_kernel_responses_start_at_zero",
+                                       "test_random_terms_values.py::test_kernel_responses_of_each_direction_do_not_"
+                                       "depend_on_the_others",
+                                       "test_random_terms.py::test_kernel_moments_equal_a_per_sample_transcription",
                                        "test_random_terms.py::test_c_is_the_small_eps_limit_of_the_exact_second_"
                                        "derivative",
                                        "test_random_terms.py::test_B_is_the_eps_squared_coefficient_of_the_linear_"
