@@ -93,7 +93,7 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                                  "test_lr_scan.py::test_rules_on_synthetic_loss_sequences",
                                  "test_lr_scan.py::test_bisection_bracket_invariants",
                                  "test_lr_scan.py::test_bisection_reports_an_unbracketed_rule"), None),
-    "bn/onestep/gradient_fraction.py": (("test_one_step.py::test_fraction_vanishes_with_mean_last_by_construction",
+    "bn/onestep/gradient_fraction.py": (("test_bn_fraction_values.py", "test_one_step.py::test_fraction_vanishes_with_mean_last_by_construction",
                                          "test_one_step.py::test_fraction_matches_the_theory_for_a_one_hidden_layer_"
                                          "relu_net", "test_one_step.py"), None),
     "bn/rmt/fuss_catalan.py": (("test_rmt.py",), None),
