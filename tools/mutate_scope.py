@@ -96,7 +96,7 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "bn/onestep/gradient_fraction.py": (("test_bn_fraction_values.py", "test_one_step.py::test_fraction_vanishes_with_mean_last_by_construction",
                                          "test_one_step.py::test_fraction_matches_the_theory_for_a_one_hidden_layer_"
                                          "relu_net", "test_one_step.py"), None),
-    "bn/rmt/fuss_catalan.py": (("test_rmt.py",), None),
-    "bn/rmt/gaussian_products.py": (("test_rmt.py",), None),
-    "bn/rmt/products_check.py": (("test_rmt.py",), None),
+    "bn/rmt/fuss_catalan.py": (("test_rmt_values.py", "test_rmt.py"), None),
+    "bn/rmt/gaussian_products.py": (("test_rmt_values.py", "test_rmt.py"), None),
+    "bn/rmt/products_check.py": (("test_rmt_values.py", "test_rmt.py"), None),
 }
