@@ -58,3 +58,15 @@ def test_monte_carlo_fixed_point_error_matches_the_spread_over_seeds():
     reported2 = float(np.mean([fp.error ** 2 for fp in fps]))
     lo, hi = stats.chi2.ppf([0.0005, 0.9995], runs - 1) / (runs - 1)
     assert lo / 2 <= spread2 / reported2 <= 2 * hi
+
+
+def test_pre_bn_fixed_point_is_the_gram_of_phi_at_its_own_correlation():
+    """pre-bn tracks phi(b): G* = A(K*) = E phi(b) phi(b)^T, and K*'s correlation rho* is the fixed point of
+    rho -> rho(A(K)), so G*'s own correlation G*_01 / G*_00 is rho* (to the iteration's 1e-12 and the map's
+    rounding). For bn the tracked Gram is B(K*) = E b b^T, whose diagonal is 1 exactly (|b|^2 = n)."""
+    for act, n in (("relu", 3), ("tanh", 4)):
+        fp = mf.fixed_point("pre-bn", act, n, samples=20_000, seed=1)
+        assert abs(fp.gram[0, 1] / fp.gram[0, 0] - fp.correlation) <= 1e-9
+        assert abs(fp.gram[0, 1] - fp.gram[1, 2]) <= ROUND                 # batch-symmetric
+    bn = mf.fixed_point("bn", "relu", 3, samples=20_000, seed=1)
+    assert np.all(np.abs(np.diag(bn.gram) - 1.0) <= ROUND)
