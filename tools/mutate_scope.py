@@ -1,6 +1,10 @@
 """What ``tools/mutate.py`` mutates: the numeric core (theory, symbolic scalings and rules, nn, the validation
-estimators and fits, the trainer's loss and accuracy), each module with the tests that should catch a wrong
-number in it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure)."""
+estimators and fits, the trainer's loss and accuracy, the random terms and their linear response, and the
+batch-normalization wing's theory: order parameters, constant mode, FIM dual, Gram mean field, lr thresholds,
+gradient fraction, products of Gaussian matrices), each module with the tests that should catch a wrong number in
+it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure).
+The random terms' list ends with test_random_terms.py's simulated-network check (80 s), the only one that
+reaches their 1/N variance term B^N: it runs for the mutants that the faster tests let through."""
 
 # module (under asymexp/) -> (matching tests: files or pytest node ids under tests/, functions to mutate or None
 # for the whole module)
@@ -49,4 +53,60 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "mnist/train.py": ((_IV + "test_run_summary_reports_the_best_and_the_final_accuracy",
                         _IV + "test_mnist_accuracy_is_recomputed_from_the_checkpoint_and_beats_chance"),
                        ("_evaluate", "run_summary")),
+    # the batch-normalization wing (asymexp/bn) and the random terms (docs/theory/7-random-terms.md)
+    "bn/order_parameters.py": (("test_bn_theory_values.py",
+                                "test_fim.py::test_relu_order_parameters_match_the_arccosine_recursion",
+                                "test_fim.py::test_input_overlaps_of_gaussian_inputs",
+                                "test_fim.py::test_predictions_differ_from_karakida_by_the_bias_terms_only",
+                                "test_constant_mode.py::test_karakida_prediction_is_exact_for_isotropic_inputs",
+                                "test_one_step.py::test_fraction_matches_the_theory_for_a_one_hidden_layer_relu_net",
+                                "test_fim.py"), None),
+    "bn/constant_mode.py": (("test_bn_theory_values.py", "test_constant_mode.py"), None),
+    "numeric/kernel_fluctuation.py": (("test_random_terms_values.py::test_kernel_directions_reconstruct_the_covariance_"
+                                       "at_every_scale",
+                                       "test_random_terms_values.py::test_kernel_responses_start_at_zero",
+                                       "test_random_terms_values.py::test_kernel_responses_of_each_direction_do_not_"
+                                       "depend_on_the_others",
+                                       "test_random_terms.py::test_kernel_moments_equal_a_per_sample_transcription",
+                                       "test_random_terms.py::test_c_is_the_small_eps_limit_of_the_exact_second_"
+                                       "derivative",
+                                       "test_random_terms.py::test_B_is_the_eps_squared_coefficient_of_the_linear_"
+                                       "response_variance"), None),
+    "numeric/random_terms.py": (("test_random_terms_values.py",
+                                 "test_random_terms.py::test_c_is_the_small_eps_limit_of_the_exact_second_derivative",
+                                 "test_random_terms.py::test_B_is_the_eps_squared_coefficient_of_the_linear_"
+                                 "response_variance",
+                                 "test_random_terms.py::test_the_deterministic_flow_is_h_plus_eps_squared_q2_plus_"
+                                 "order_eps_four",
+                                 "test_random_terms.py::test_skewed_or_non_normal_laws_are_refused_with_the_reason",
+                                 "test_random_terms.py::test_the_mean_of_q22_has_the_three_pieces_of_the_numeric_1_"
+                                 "over_n_term",
+                                 "test_linear_response.py",
+                                 "test_random_terms.py::test_the_variance_prediction_with_its_1_over_n_term_matches_"
+                                 "simulated_networks"), None),
+    "numeric/linear_response.py": (("test_linear_response.py", "test_random_terms_values.py"), None),
+    "bn/fim/dual.py": (("test_bn_theory_values.py::test_spectrum_of_the_dual_equals_that_of_an_explicit_fim",
+                        "test_bn_theory_values.py::test_fim_laws_are_the_spectrum_of_the_isotropic_dual",
+                        "test_fim.py::test_theta_equals_explicit_jacobian_gram",
+                        "test_fim.py::test_theta_equals_finite_difference_jacobian_of_the_batch_function",
+                        "test_fim.py::test_mean_last_removes_exactly_the_mean_directions", "test_fim.py",
+                        "test_lr_scan.py::test_gradient_matches_the_fim_dual_and_finite_differences"), None),
+    "bn/fim/jacobian.py": (("test_fim.py::test_theta_equals_explicit_jacobian_gram",
+                            "test_fim.py::test_theta_equals_finite_difference_jacobian_of_the_batch_function",
+                            "test_lr_scan.py::test_gradient_matches_the_fim_dual_and_finite_differences",
+                            "test_one_step.py::test_gradient_matches_central_differences"), None),
+    "bn/gram/gram_mean_field.py": (("test_bn_gram_values.py", "test_gram.py"), None),
+    "bn/lrscan/thresholds.py": (("test_bn_threshold_values.py",
+                                 "test_lr_scan.py::test_quadratic_threshold_is_two_over_lambda_max",
+                                 "test_lr_scan.py::test_quadratic_generic_residual_bracket_lies_above_two_over_lambda",
+                                 "test_lr_scan.py::test_rules_on_synthetic_loss_sequences",
+                                 "test_lr_scan.py::test_bisection_bracket_invariants",
+                                 "test_lr_scan.py::test_bisection_reports_an_unbracketed_rule"), None),
+    "bn/onestep/gradient_fraction.py": (("test_bn_fraction_values.py",
+                                         "test_one_step.py::test_fraction_vanishes_with_mean_last_by_construction",
+                                         "test_one_step.py::test_fraction_matches_the_theory_for_a_one_hidden_layer_"
+                                         "relu_net", "test_one_step.py"), None),
+    "bn/rmt/fuss_catalan.py": (("test_rmt_values.py", "test_rmt.py"), None),
+    "bn/rmt/gaussian_products.py": (("test_rmt_values.py", "test_rmt.py"), None),
+    "bn/rmt/products_check.py": (("test_rmt_values.py", "test_rmt.py"), None),
 }
