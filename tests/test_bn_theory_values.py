@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from asymexp.bn.constant_mode import karakida_prediction, mnist_frozen_kernel, rank_one_bound, spectrum_report
-from asymexp.bn.fim.dual import spectrum
+from asymexp.bn.dual import spectrum
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters, parameter_count
 from asymexp.spec import Law, NetworkSpec
 
