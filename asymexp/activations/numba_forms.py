@@ -31,11 +31,14 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from asymexp.activations import ACTIVATIONS
 from asymexp.floatmath import expf_fma, sigmoid, tanh, tanh_rational
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Act
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
+#: The codes whose sigma' is not a function of sigma (the registry's ``needs_preactivation``): gelu, sin.
+PREACTIVATION_CODES = tuple(int(a.code) for a in ACTIVATIONS.values() if a.needs_preactivation)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -159,6 +162,16 @@ def dact(z, kind):
     if kind == Act.GELU:
         return 0.5 * math.erfc(-z * _INV_SQRT2) + z * (_INV_SQRT_2PI * math.exp(-0.5 * z * z))
     return z * np.float32(np.nan)
+
+
+@kernel(inline=True)
+def keeps_preactivation(kind):
+    """Whether the backward pass of code ``kind`` needs the pre-activation z (:data:`PREACTIVATION_CODES`, from the
+    registry), because sigma' is not a function of sigma."""
+    for code in PREACTIVATION_CODES:
+        if kind == code:
+            return True
+    return False
 
 
 @kernel(inline=True)

@@ -37,8 +37,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from asymexp.activations.numba_forms import keeps_preactivation
 from asymexp.jit import kernel
-from asymexp.kernel_codes import LOSS_BY_NAME, Act, Loss
+from asymexp.kernel_codes import LOSS_BY_NAME, Loss
 from asymexp.nn import dense
 
 
@@ -266,7 +267,7 @@ def train_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, va
     D = np.zeros((batch, W_), dtype=theta.dtype)
     D2 = np.zeros((batch, W_), dtype=theta.dtype)
     G = np.zeros(W_, dtype=theta.dtype)
-    keep = kind == Act.GELU or kind == Act.SIN    # sigma' is not a function of sigma: keep z
+    keep = keeps_preactivation(kind)    # sigma' is not a function of sigma: keep z
     Zk = np.zeros((batch if keep else 0, U), dtype=theta.dtype)
     start = np.zeros(d + 1, dtype=np.int64)
     eb = np.zeros(batch * d, dtype=np.int64)

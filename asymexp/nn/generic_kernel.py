@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymexp.activations.numba_forms import act_plain, dact, dact_from_h
+from asymexp.activations.numba_forms import act_plain, dact, dact_from_h, keeps_preactivation
 from asymexp.jit import kernel
-from asymexp.kernel_codes import Act
 
 
 @kernel(inline=True)
@@ -74,7 +73,7 @@ def backward_z(theta, table, scales, kind, X, Z, H, dout, grad):
     """:func:`backward` for every activation: sigma' from the pre-activations Z (U, B) of :func:`forward` where
     sigma' is not a function of sigma (gelu, sin; :func:`asymexp.activations.numba_forms.dact`), from H
     otherwise (the same numbers as :func:`backward` there)."""
-    _backward(theta, table, scales, kind, X, Z, H, dout, grad, kind == Act.GELU or kind == Act.SIN)
+    _backward(theta, table, scales, kind, X, Z, H, dout, grad, keeps_preactivation(kind))
 
 
 @kernel(inline=True)
