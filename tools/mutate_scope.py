@@ -131,4 +131,7 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                            "test_norm_registry.py::test_old_gram_names_are_accepted_with_one_line_on_stderr"), None),
     "stats/interval_verdicts.py": (("test_registry_values.py::test_verdict_boundaries", "test_interval_verdicts.py"),
                                    None),
+    "bn/model.py": (("test_bn_study_values.py", "test_fim.py::test_theta_equals_explicit_jacobian_gram",
+                     "test_lr_scan.py::test_gradient_matches_the_fim_dual_and_finite_differences",
+                     "test_one_step.py::test_gradient_matches_central_differences"), None),
 }
