@@ -134,4 +134,8 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "bn/model.py": (("test_bn_study_values.py", "test_fim.py::test_theta_equals_explicit_jacobian_gram",
                      "test_lr_scan.py::test_gradient_matches_the_fim_dual_and_finite_differences",
                      "test_one_step.py::test_gradient_matches_central_differences"), None),
+    "bn/fim/verdicts.py": (("test_bn_fim_values.py", "test_fim.py::test_verdict_rules_on_synthetic_rows"), None),
+    "bn/fim/experiment.py": (("test_bn_fim_values.py", "test_fim.py::test_small_seeded_fit_and_determinism"),
+                             ("samples_at", "input_dim", "_inputs", "_mean_se", "measure_width", "_theory_row",
+                              "_mean_phi", "run_study", "_effective_exponent")),
 }
