@@ -138,4 +138,9 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "bn/fim/experiment.py": (("test_bn_fim_values.py", "test_fim.py::test_small_seeded_fit_and_determinism"),
                              ("samples_at", "input_dim", "_inputs", "_mean_se", "measure_width", "_theory_row",
                               "_mean_phi", "run_study", "_effective_exponent")),
+    "bn/gram/gram_chain.py": (("test_bn_gram_chain_values.py", "test_gram.py"), None),
+    "bn/gram/gram_experiment.py": (("test_bn_gram_chain_values.py", "test_bn_gram_values.py", "test_gram.py"),
+                                   ("_mean_se", "_slopes", "_interval_verdict", "measure", "depth_check",
+                                    "per_layer_log_variance", "log_scale_check", "depth_verdict", "width_fit",
+                                    "closed_form_check", "run_experiment")),
 }
