@@ -143,4 +143,12 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                                    ("_mean_se", "_slopes", "_interval_verdict", "measure", "depth_check",
                                     "per_layer_log_variance", "log_scale_check", "depth_verdict", "width_fit",
                                     "closed_form_check", "run_experiment")),
+    "bn/lrscan/full_batch.py": (("test_bn_step_values.py", "test_lr_scan.py::test_divergence_is_recorded_not_raised",
+                                 "test_lr_scan.py::test_quadratic_threshold_is_two_over_lambda_max"), None),
+    "bn/lrscan/scan.py": (("test_bn_step_values.py", "test_lr_scan.py::test_cli_json_rows_and_figure"),
+                          ("out_dim", "input_dim", "_theory", "_divergence", "scan_row", "_ratio", "run_scan")),
+    "bn/onestep/one_step.py": (("test_bn_step_values.py", "test_one_step.py::test_gradient_statistics_of_a_known_array",
+                                "test_one_step.py::test_explosion_threshold_and_divergence_on_synthetic_curves",
+                                "test_one_step.py::test_one_step_relative_loss_equals_a_plain_transcription",
+                                "test_one_step.py::test_divergence_is_recorded_not_raised"), None),
 }
