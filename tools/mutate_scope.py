@@ -151,4 +151,8 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                                 "test_one_step.py::test_explosion_threshold_and_divergence_on_synthetic_curves",
                                 "test_one_step.py::test_one_step_relative_loss_equals_a_plain_transcription",
                                 "test_one_step.py::test_divergence_is_recorded_not_raised"), None),
+    "bn/onestep/onestep_study.py": (("test_bn_onestep_study_values.py",),
+                                    ("lrs", "settings", "_finite", "_mean_se", "_networks", "heat_rate",
+                                     "_loss_curves", "_thresholds", "_summarize_grids", "_gradients",
+                                     "fraction_configs", "run_study", "_json_safe")),
 }
