@@ -162,7 +162,8 @@ def test_a_row_is_the_mean_and_se_over_its_networks_and_the_theory_of_docs(norm)
     expect = {"none": dict(predicted_lambda_max=pr["lambda_max"], predicted_mean_eig=pr["mean_eig"],
                            predicted_second_moment=pr["second_moment"], lower_bound=None),
               # mean-last: the outputs' mean removed, tr F = C (K1 - K2) (T - 1) / T; bn-last: divided by q^L - q_st^L
-              "mean-last": dict(lower_bound=pr["lower_bound"], predicted_mean_eig=C * (pr["bulk"] * T) * (T - 1) / (T * p)),
+              "mean-last": dict(lower_bound=pr["lower_bound"],
+                                predicted_mean_eig=C * (pr["bulk"] * T) * (T - 1) / (T * p)),
               "bn-last": dict(lower_bound=pr["lower_bound"] / q_last,
                               predicted_mean_eig=C * (pr["bulk"] * T) * (T - 2) / (T * p * q_last)),
               "bn": dict(lower_bound=6 / (2 * math.pi), predicted_mean_eig=None),

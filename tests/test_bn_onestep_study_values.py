@@ -91,7 +91,8 @@ def test_grid_and_gradient_summaries_by_hand():
     b = np.array([[10.0, 1000.0], [1.0, np.inf]])
     out = St._summarize_grids(s, {"none": [{"k": a}, {"k": b}]}, "k")["none"]
     assert out["log10"] == [[pytest.approx(0.5), pytest.approx(2.0)], [pytest.approx(1.0), None]]
-    assert out["log10_se"][0] == [pytest.approx(0.5), pytest.approx(1.0)] and out["log10_se"][1] == [pytest.approx(1.0), None]
+    assert out["log10_se"][0] == [pytest.approx(0.5), pytest.approx(1.0)]
+    assert out["log10_se"][1] == [pytest.approx(1.0), None]
     assert out["nonfinite"] == [[0, 0], [0, 2]]
     stats = {"none": [[{"rms": 1.0, "excess_kurtosis": 0.5, "mean_share": 0.1, "counts": [1, 2, 3]},
                        {"rms": 2.0, "excess_kurtosis": None, "mean_share": 0.2, "counts": [0, 1, 0]}],
