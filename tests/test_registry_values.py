@@ -311,3 +311,4 @@ def test_verdict_boundaries():
     assert decide(None, None).word == NO_PREDICTION
     v = decide([0.0, 1.0], 0.5, target_half_width=0.1, settle="more")
     assert (v.word, v.settle) == (UNDETERMINED, "more") and "half-width 0.5 > 0.1" in v.reason
+    assert "half-width 0.5 > 0.1" in decide([1.0, 2.0], 1.5, target_half_width=0.1).reason     # (hi - lo) / 2
