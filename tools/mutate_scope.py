@@ -1,7 +1,9 @@
 """What ``tools/mutate.py`` mutates: the numeric core (theory, symbolic scalings and rules, nn, the validation
 estimators and fits, the trainer's loss and accuracy, the random terms and their linear response, and the
 batch-normalization wing's theory: order parameters, constant mode, FIM dual, Gram mean field, lr thresholds,
-gradient fraction, products of Gaussian matrices), each module with the tests that should catch a wrong number in
+gradient fraction, products of Gaussian matrices; the activation and normalization registries and their NumPy
+arithmetic, the verdict rule, and the BN studies: their network, the FIM study's fits and rows, the Gram chain, the
+lr scan and the one-step study), each module with the tests that should catch a wrong number in
 it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure).
 The random terms' list ends with test_random_terms.py's simulated-network check (80 s), the only one that
 reaches their 1/N variance term B^N: it runs for the mutants that the faster tests let through."""
