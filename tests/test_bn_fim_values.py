@@ -66,7 +66,8 @@ def test_exponent_verdict_is_undetermined_when_the_data_cannot_tell():
     assert two["verdict"] == "undetermined" and two["exponent"] is None and "2 width(s)" in two["settle"]
     for y, se in (([1.0, 0.0, 2.0], 0.01), ([1.0, 2.0, np.nan], 0.01), ([1.0, 2.0, 3.0], 0.0)):
         rows = [{"width": m, "mean_eig": v, "mean_eig_se": se, "norm": "bn"} for m, v in zip(widths, y)]
-        assert V.exponent_verdict(rows, "mean_eig", -1.0, "w")["verdict"] == "undetermined"
+        out = V.exponent_verdict(rows, "mean_eig", -1.0, "w")
+        assert out["verdict"] == "undetermined" and "not positive with a positive SE" in out["settle"]
     # relative SE 0.4 over a factor 4 in width: half-width 1.96 * 0.4 / sqrt(Sxx) ~ 0.8, interval wider than 1
     wide = V.exponent_verdict(_rows(widths, [1.0 * m for m in widths], 0.4), "lambda_max", 5.0, "w")
     sxx = float(((np.log(widths) - np.log(widths).mean()) ** 2).sum())
@@ -102,6 +103,28 @@ def test_an_exact_line_gives_its_constant_offset_and_weighted_least_squares_erro
     assert out["verdict"] == "agree" and out["form"] == "M m_lambda = A + B / M"
 
 
+def test_the_line_is_rejected_below_p_5_percent_only():
+    widths = np.array([8.0, 16.0, 32.0, 64.0])
+    # a residual orthogonal to 1 and M (equal SEs 1): chi2 = delta^2 with 2 degrees of freedom, p = exp(-chi2 / 2)
+    X = np.column_stack([np.ones(4), widths])
+    v = np.array([1.0, -1.0, -1.0, 1.0])
+    v -= X @ np.linalg.lstsq(X, v, rcond=None)[0]
+    v /= np.linalg.norm(v)
+    for p_target, rejected in ((0.07, False), (0.03, True)):
+        chi2 = -2 * math.log(p_target)
+        rows = [{"width": m, "lambda_max": 3.0 * m + 5.0 + math.sqrt(chi2) * r, "lambda_max_se": 1.0}
+                for m, r in zip(widths, v)]
+        out = V.constant_verdict(rows, "lambda_max", 3.0)
+        assert out["chi2"] == pytest.approx(chi2, rel=1e-9) and out["p_value"] == pytest.approx(p_target, rel=1e-8)
+        assert (out["verdict"] == "undetermined") == rejected
+
+
+def test_three_widths_suffice_for_the_constant():
+    rows = [{"width": m, "lambda_max": 2.0 * m - 1.0, "lambda_max_se": 0.1} for m in (8.0, 16.0, 32.0)]
+    out = V.constant_verdict(rows, "lambda_max", 2.0)
+    assert out["constant"] == pytest.approx(2.0, rel=1e-12) and out["verdict"] == "agree" and out["dof"] == 1
+
+
 def test_a_rejected_line_or_too_few_widths_is_undetermined():
     widths = [8.0, 16.0, 32.0, 64.0]
     rows = [{"width": m, "lambda_max": m ** 2, "lambda_max_se": 1.0} for m in widths]
@@ -116,6 +139,7 @@ def test_mean_se_mean_phi_samples_and_effective_exponent_by_hand():
     assert E._mean_se([1.0, None, 4.0, 2.5]) == (pytest.approx(2.5),
                                                 pytest.approx(statistics.stdev([1.0, 4.0, 2.5]) / math.sqrt(3)))
     assert E._mean_se([1.0, None]) == (None, None)
+    assert E._mean_se([1.0, 3.0, None]) == (2.0, 1.0)                     # two values: stdev sqrt(2), SE 1
     assert E._mean_phi("relu") == 1 / math.sqrt(2 * math.pi)
     assert E._mean_phi("tanh") == pytest.approx(0.0, abs=1e-15)
     assert E._mean_phi("sigmoid") == pytest.approx(0.5, abs=1e-15)

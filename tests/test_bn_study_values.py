@@ -130,6 +130,12 @@ def test_a_non_finite_forward_pass_names_its_layer():
     assert M.first_nonfinite(fwd, 3) is None
     fwd.inputs[1][0, 0] = np.inf
     assert M.first_nonfinite(fwd, 3) == 1
+    # finite outputs whose squares overflow: the loss is not finite, no gradient, the reason "loss"
+    net = _net("none", "relu", layers=1, width=2, outputs=1, d=1, bias_var=0.0)
+    params = net.draw(np.random.default_rng(1))
+    params[1] = (params[1][0], np.array([1e200]))
+    loss, grads, where = M.loss_and_gradient(net, params, x, y)
+    assert (loss, grads, where) == (math.inf, None, "loss")
     with pytest.raises(SpecError):
         M.loss_and_gradient(_net("bn-last"), _net("bn-last").draw(np.random.default_rng(0)), x, y)
 
