@@ -213,6 +213,10 @@ def test_width_fit_and_closed_form_check_by_hand():
     c = X.closed_form_check(2.02, 0.01, 2.0)
     assert c["ratio"] == pytest.approx(1.01) and c["ci95"] == pytest.approx([1.01 - Z95 * 0.005, 1.01 + Z95 * 0.005])
     assert c["verdict"] == "within 5%"
+    # the band's edges belong to it: 2.1 / 2 and 1.9 / 2 round to the same doubles as 1 + 0.05 and 1 - 0.05
+    assert 2.1 / 2.0 == 1 + 0.05 and 1.9 / 2.0 == 1 - 0.05
+    assert X.closed_form_check(2.1, 0.0, 2.0)["verdict"] == "within 5%"
+    assert X.closed_form_check(1.9, 0.0, 2.0)["verdict"] == "within 5%"
     assert X.closed_form_check(2.2, 0.01, 2.0)["verdict"] == "outside 5%"
     assert X.closed_form_check(1.8, 0.01, 2.0)["verdict"] == "outside 5%"
     assert X.closed_form_check(2.1, 0.01, 2.0)["verdict"].startswith("undetermined")
@@ -240,3 +244,13 @@ def test_run_experiment_rows_are_the_run_means_of_measure():
     with pytest.raises(AsymexpError):
         X.run_experiment("row-scale", "linear", 2, [4], depth=4, burn_in=1, runs=1)
     X.run_experiment("row-scale", "linear", 2, [4], depth=4, burn_in=0, runs=2, samples=2000)
+
+
+def test_run_experiment_without_bn_reports_the_last_mean_field_gram():
+    from asymexp.bn.gram.gram_mean_field import mean_field_trajectory
+
+    doc = X.run_experiment("none", "relu", 2, [4, 6], depth=3, burn_in=0, runs=2, seed=1)
+    np.testing.assert_array_equal(doc["fixed_point"], mean_field_trajectory("relu", 2, 3)[0][-1])
+    # a batch of one: G / tr G = 1 = G_ref / tr G_ref exactly, so the gap and its SE are 0
+    one = X.run_experiment("none", "linear", 1, [4, 6], depth=3, burn_in=0, runs=2, seed=1)
+    assert all(r["gap_rms"] == 0.0 and r["gap_rms_se"] == 0.0 for r in one["rows"])
