@@ -97,6 +97,40 @@ def test_scan_row_against_an_explicit_fim_and_the_theory(norm):
     if lo is not None and hi is not None:
         assert lo <= row["lr_stable"] <= hi
     assert (row["layers"], row["width"], row["norm"], row["samples"], row["steps"]) == (1, 3, norm, 4, 3)
+    # lr_max: the second bisection starts from the stable bracket's lower end (the guess when there is none)
+    def ends_below(lr):
+        return S.ends_below_start(F.gd_trial(lambda p: M.loss_and_gradient(net, p, x, y), params, lr, 3).losses)
+
+    top = S.bisect_threshold(ends_below, row["lr_stable_bracket"][0] or 2.0 / row["lambda_max"], 1.5)
+    assert row["lr_max"] == top["value"] and row["lr_max_bracket"] == top["bracket"]
+
+
+def test_mnist_theory_uses_the_measured_input_overlaps():
+    scan = S.LrScan(layers=(1,), width=3, data="mnist", samples=4)
+    x = np.random.default_rng(6).random((4, 784))
+    t, d = x.shape
+    diag = [sum(x[i] * x[i]) / d for i in range(t)]
+    off = [sum(x[i] * x[j]) / d for i in range(t) for j in range(t) if i != j]
+    pr = fim_predictions(order_parameters("relu", 1, 2.0, 0.0, sum(diag) / t, sum(off) / len(off)), 3, 4, 10, 784)
+    assert S._theory(scan, 1, "none", x)[0] == pytest.approx(pr["lambda_max"], rel=1e-12)
+    assert S._theory(scan, 1, "mean-last", x)[0] == pytest.approx(pr["lower_bound"], rel=1e-12)
+
+
+def test_run_scan_on_mnist_reads_images_and_labels(monkeypatch):
+    import asymexp.inputs.datasets as datasets
+
+    images = np.random.default_rng(7).random((12, 784))
+    labels = np.arange(12) % 10
+
+    class Fake:
+        def arrays(self, dtype):
+            return images, labels
+
+    monkeypatch.setattr(datasets, "load", lambda name: Fake())
+    scan = S.LrScan(layers=(1,), width=3, data="mnist", samples=4, steps=1)
+    doc = S.run_scan(scan)
+    x, y = M.make_data("mnist", 4, 3, 10, "relu", 1, 0, pool=(images, labels))
+    assert doc["rows"][0] == S.scan_row(scan, 1, "none", x, y) and doc["settings"]["outputs"] == 10
 
 
 def test_run_scan_rows_and_settings():
@@ -199,6 +233,8 @@ def test_gradient_statistics_by_scipy_and_histogram():
     assert counts[0] == int((v / rms < -8).sum()) and counts[-1] == int((v / rms >= 8).sum())
     # np.histogram's bins are [a, b) except the last, [a, b]; the statistic's are [a, b) throughout
     assert counts[1:-2] == inner[:-1].tolist()
+    small = O.gradient_statistics([(g1 * 0.01, None)])[0]                 # m2 < 1: the kurtosis is scale-free
+    assert small["excess_kurtosis"] == pytest.approx(out[0]["excess_kurtosis"], rel=1e-10)
     assert out[1]["excess_kurtosis"] is None and out[1]["mean_share"] == pytest.approx(1.0, rel=1e-15)
     assert out[1]["rms"] == 2.0 and out[1]["counts"][37] == 12            # entry / rms = 1: edge 36, count 37
     assert out[2]["rms"] == 0.0 and out[2]["mean_share"] is None and out[2]["counts"][33] == 4
