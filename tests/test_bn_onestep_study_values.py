@@ -94,6 +94,9 @@ def test_grid_and_gradient_summaries_by_hand():
     assert out["log10_se"][0] == [pytest.approx(0.5), pytest.approx(1.0)]
     assert out["log10_se"][1] == [pytest.approx(1.0), None]
     assert out["nonfinite"] == [[0, 0], [0, 2]]
+    c = np.array([[1.0, 1.0], [1.0, -1.0]])                               # three seeds on a 2 x 2 grid
+    three = St._summarize_grids(s, {"bn": [{"k": a}, {"k": b}, {"k": c}]}, "k")["bn"]
+    assert three["nonfinite"] == [[0, 0], [0, 3]] and three["log10"][0][0] == pytest.approx(1 / 3)
     stats = {"none": [[{"rms": 1.0, "excess_kurtosis": 0.5, "mean_share": 0.1, "counts": [1, 2, 3]},
                        {"rms": 2.0, "excess_kurtosis": None, "mean_share": 0.2, "counts": [0, 1, 0]}],
                       [{"rms": 3.0, "excess_kurtosis": 1.5, "mean_share": 0.3, "counts": [4, 0, 0]},
@@ -104,6 +107,22 @@ def test_grid_and_gradient_summaries_by_hand():
     assert rows[0]["excess_kurtosis"] == pytest.approx(1.0) and rows[1]["excess_kurtosis"] is None
     assert rows[1]["mean_share"] == pytest.approx(0.3) and rows[1]["mean_share_se"] == pytest.approx(0.1)
     assert hists["counts"]["none"] == [[5, 2, 3], [0, 1, 5]] and len(hists["edges_in_rms"]) == 65
+
+
+def test_networks_are_lr_scans_batch_and_the_weights_of_seed_s_h_3():
+    from asymexp.bn.model import fim_network, make_data
+
+    s = _study(layers=2, norms=("none", "mean-last"), outputs=2, weight_var=1.5)
+    x, y, nets = St._networks(s, 7)
+    x_ref, y_ref = make_data("gaussian", 3, 4, 2, "relu", 2, 7)
+    np.testing.assert_array_equal(x, x_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    for norm, (net, params) in nets.items():
+        ref = fim_network(2, 4, 2, 4, "relu", norm, 1.5, 0.0, "one-step").draw(np.random.default_rng([7, 2, 3]))
+        assert net.norm == norm and net.weight_var == 1.5
+        for (w, b), (w0, b0) in zip(params, ref):
+            np.testing.assert_array_equal(w, w0)
+            np.testing.assert_array_equal(b, b0)
 
 
 def test_fraction_configs_by_hand():
