@@ -105,6 +105,22 @@ def test_scan_row_against_an_explicit_fim_and_the_theory(norm):
     assert row["lr_max"] == top["value"] and row["lr_max_bracket"] == top["bracket"]
 
 
+def test_lr_max_starts_from_the_stable_brackets_lower_end():
+    scan = S.LrScan(layers=(1,), width=3, activation="relu", samples=4, steps=3, outputs=1, ratio=1.1)
+    x, y = M.make_data("gaussian", 4, 3, 1, "relu", 1, 0)
+    row = S.scan_row(scan, 1, "none", x, y)
+    net = M.fim_network(1, 3, 1, 3, "relu", "none")
+    params = net.draw(np.random.default_rng([0, 1, 3]))
+    start = row["lr_stable_bracket"][0]
+    assert start != row["predicted_lr_stable"]          # here the stable bracket moved off the guess 2 / lambda
+
+    def ends_below(lr):
+        return S.ends_below_start(F.gd_trial(lambda p: M.loss_and_gradient(net, p, x, y), params, lr, 3).losses)
+
+    top = S.bisect_threshold(ends_below, start, 1.1)
+    assert row["lr_max"] == top["value"] and row["lr_max_bracket"] == top["bracket"]
+
+
 def test_mnist_theory_uses_the_measured_input_overlaps():
     scan = S.LrScan(layers=(1,), width=3, data="mnist", samples=4)
     x = np.random.default_rng(6).random((4, 784))
@@ -235,6 +251,7 @@ def test_gradient_statistics_by_scipy_and_histogram():
     assert counts[1:-2] == inner[:-1].tolist()
     small = O.gradient_statistics([(g1 * 0.01, None)])[0]                 # m2 < 1: the kurtosis is scale-free
     assert small["excess_kurtosis"] == pytest.approx(out[0]["excess_kurtosis"], rel=1e-10)
+    assert small["mean_share"] == pytest.approx(out[0]["mean_share"], rel=1e-12)
     assert out[1]["excess_kurtosis"] is None and out[1]["mean_share"] == pytest.approx(1.0, rel=1e-15)
     assert out[1]["rms"] == 2.0 and out[1]["counts"][37] == 12            # entry / rms = 1: edge 36, count 37
     assert out[2]["rms"] == 0.0 and out[2]["mean_share"] is None and out[2]["counts"][33] == 4
