@@ -249,7 +249,9 @@ def test_gradient_statistics_by_scipy_and_histogram():
     assert counts[0] == int((v / rms < -8).sum()) and counts[-1] == int((v / rms >= 8).sum())
     # np.histogram's bins are [a, b) except the last, [a, b]; the statistic's are [a, b) throughout
     assert counts[1:-2] == inner[:-1].tolist()
-    small = O.gradient_statistics([(g1 * 0.01, None)])[0]                 # m2 < 1: the kurtosis is scale-free
+    # entries scaled by 2^-7 (exact in binary): rms < 1, the same kurtosis, share and histogram in units of rms
+    small = O.gradient_statistics([(g1 * 2.0 ** -7, None)])[0]
+    assert small["counts"] == out[0]["counts"] and small["rms"] == out[0]["rms"] * 2.0 ** -7
     assert small["excess_kurtosis"] == pytest.approx(out[0]["excess_kurtosis"], rel=1e-10)
     assert small["mean_share"] == pytest.approx(out[0]["mean_share"], rel=1e-12)
     assert out[1]["excess_kurtosis"] is None and out[1]["mean_share"] == pytest.approx(1.0, rel=1e-15)
