@@ -69,9 +69,12 @@ def test_exponent_verdict_is_undetermined_when_the_data_cannot_tell():
         out = V.exponent_verdict(rows, "mean_eig", -1.0, "w")
         assert out["verdict"] == "undetermined" and "not positive with a positive SE" in out["settle"]
     # relative SE 0.4 over a factor 4 in width: half-width 1.96 * 0.4 / sqrt(Sxx) ~ 0.8, interval wider than 1
-    wide = V.exponent_verdict(_rows(widths, [1.0 * m for m in widths], 0.4), "lambda_max", 5.0, "w")
+    # (y off a power law by +-1%, so that the fit has a residual; its SE is the log-log one to O(1%))
+    y = [m * (1 + 0.01 * (-1) ** i) for i, m in enumerate(widths)]
+    wide = V.exponent_verdict(_rows(widths, y, 0.4), "lambda_max", 5.0, "w")
     sxx = float(((np.log(widths) - np.log(widths).mean()) ** 2).sum())
     assert 2 * Z95 * 0.4 / math.sqrt(sxx) > 1.0
+    assert wide["exponent_se"] == pytest.approx(0.4 / math.sqrt(sxx), rel=0.02)
     assert wide["verdict"] == "undetermined" and "wider than 1" in wide["settle"]
 
 
