@@ -1,7 +1,9 @@
 """What ``tools/mutate.py`` mutates: the numeric core (theory, symbolic scalings and rules, nn, the validation
 estimators and fits, the trainer's loss and accuracy, the random terms and their linear response, and the
 batch-normalization wing's theory: order parameters, constant mode, FIM dual, Gram mean field, lr thresholds,
-gradient fraction, products of Gaussian matrices), each module with the tests that should catch a wrong number in
+gradient fraction, products of Gaussian matrices; the activation and normalization registries and their NumPy
+arithmetic, the verdict rule, and the BN studies: their network, the FIM study's fits and rows, the Gram chain, the
+lr scan and the one-step study), each module with the tests that should catch a wrong number in
 it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure).
 The random terms' list ends with test_random_terms.py's simulated-network check (80 s), the only one that
 reaches their 1/N variance term B^N: it runs for the mutants that the faster tests let through."""
@@ -109,4 +111,50 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "bn/rmt/fuss_catalan.py": (("test_rmt_values.py", "test_rmt.py"), None),
     "bn/rmt/gaussian_products.py": (("test_rmt_values.py", "test_rmt.py"), None),
     "bn/rmt/products_check.py": (("test_rmt_values.py", "test_rmt.py"), None),
+    # the registries (activations, normalizations), the verdict rule and the BN studies' network and studies
+    "activations/numpy_forms.py": (("test_registry_values.py",
+                                    "test_activation_registry.py::test_numpy_derivatives_are_slopes",
+                                    "test_activation_registry.py::test_parity_fact_holds",
+                                    "test_activations_extra.py::test_derivative_is_the_slope_of_the_value",
+                                    "test_activations_extra.py::test_relu_has_no_second_derivative"), None),
+    "norms/numpy_norm.py": (("test_registry_values.py",
+                             "test_norm_registry.py::test_numpy_backward_is_the_gradient_of_the_batch_function",
+                             "test_norm_registry.py::test_gram_row_norm_is_the_shared_numpy_normalization"), None),
+    "activations/__init__.py": (("test_registry_values.py", "test_activations_extra.py::test_new_codes_and_alias",
+                                 "test_activations_extra.py::test_derivative_from_value_where_it_exists",
+                                 "test_activations_extra.py::test_expansion_layers_refuse_relu_and_the_others",
+                                 "test_activation_registry.py::test_every_activation_exposes_every_fact"), None),
+    "norms/__init__.py": (("test_registry_values.py",
+                           "test_norm_registry.py::test_the_table_covers_every_numba_code_once",
+                           "test_norm_registry.py::test_bn_is_batch_norm_of_the_hidden_layers_wherever_it_is_offered",
+                           "test_norm_registry.py::test_one_eps",
+                           "test_norm_registry.py::test_unknown_norm_is_one_spec_error_naming_the_tool_and_what_is_"
+                           "allowed",
+                           "test_norm_registry.py::test_old_gram_names_are_accepted_with_one_line_on_stderr"), None),
+    "stats/interval_verdicts.py": (("test_registry_values.py::test_verdict_boundaries", "test_interval_verdicts.py"),
+                                   None),
+    "bn/model.py": (("test_bn_study_values.py", "test_fim.py::test_theta_equals_explicit_jacobian_gram",
+                     "test_lr_scan.py::test_gradient_matches_the_fim_dual_and_finite_differences",
+                     "test_one_step.py::test_gradient_matches_central_differences"), None),
+    "bn/fim/verdicts.py": (("test_bn_fim_values.py", "test_fim.py::test_verdict_rules_on_synthetic_rows"), None),
+    "bn/fim/experiment.py": (("test_bn_fim_values.py", "test_fim.py::test_small_seeded_fit_and_determinism"),
+                             ("samples_at", "input_dim", "_inputs", "_mean_se", "measure_width", "_theory_row",
+                              "_mean_phi", "run_study", "_effective_exponent")),
+    "bn/gram/gram_chain.py": (("test_bn_gram_chain_values.py", "test_gram.py"), None),
+    "bn/gram/gram_experiment.py": (("test_bn_gram_chain_values.py", "test_bn_gram_values.py", "test_gram.py"),
+                                   ("_mean_se", "_slopes", "_interval_verdict", "measure", "depth_check",
+                                    "per_layer_log_variance", "log_scale_check", "depth_verdict", "width_fit",
+                                    "closed_form_check", "run_experiment")),
+    "bn/lrscan/full_batch.py": (("test_bn_step_values.py", "test_lr_scan.py::test_divergence_is_recorded_not_raised",
+                                 "test_lr_scan.py::test_quadratic_threshold_is_two_over_lambda_max"), None),
+    "bn/lrscan/scan.py": (("test_bn_step_values.py", "test_lr_scan.py::test_cli_json_rows_and_figure"),
+                          ("out_dim", "input_dim", "_theory", "_divergence", "scan_row", "_ratio", "run_scan")),
+    "bn/onestep/one_step.py": (("test_bn_step_values.py", "test_one_step.py::test_gradient_statistics_of_a_known_array",
+                                "test_one_step.py::test_explosion_threshold_and_divergence_on_synthetic_curves",
+                                "test_one_step.py::test_one_step_relative_loss_equals_a_plain_transcription",
+                                "test_one_step.py::test_divergence_is_recorded_not_raised"), None),
+    "bn/onestep/onestep_study.py": (("test_bn_onestep_study_values.py",),
+                                    ("lrs", "settings", "_finite", "_mean_se", "_networks", "heat_rate",
+                                     "_loss_curves", "_thresholds", "_summarize_grids", "_gradients",
+                                     "fraction_configs", "run_study", "_json_safe")),
 }
