@@ -26,7 +26,7 @@ extensions = [
 ]
 
 source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints", "runs"]  # runs/: quoted summaries
 root_doc = "index"
 
 # MyST: $...$ maths, ::: fences, "{term}" definitions; headings get anchors so [text](page.md#section) resolves.

@@ -199,8 +199,8 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
 NAMES = tuple(ACTIVATIONS)
 #: Other names accepted by :func:`get`.
 ALIASES = {"linear": "identity"}
-#: The activations the 1/N^gamma layers (spec, expansion, simulators, trainer) are derived for: their parity and
-#: collapse facts (docs/theory/4-deep-networks.md) and their Taylor expansions are on record.
+#: The activations the 1/N^gamma layers (the spec, the expansion, the simulators, the trainer) are derived for, whose
+#: parity and collapse facts (docs/theory/4-deep-networks.md) and Taylor expansions are on record.
 EXPANDABLE = tuple(a.name for a in ACTIVATIONS.values() if a.expandable)
 #: The activations the MNIST trainer takes (the expandable ones and relu).
 TRAINER_ACTIVATIONS = tuple(a.name for a in ACTIVATIONS.values() if a.trainer)

@@ -117,9 +117,9 @@ def gram(widths="32,128,512", *, activation: str = "linear", batch: int = 4, dep
     chain").
 
     Args:
-        widths: d (distinct, >= 2 and >= batch). activation: one of :data:`GRAM_ACTIVATIONS`. batch: n.
-        depth: layers. burn_in: layers left out of the averages (default depth // 4). norm: one of
-        :data:`GRAM_NORMS`. runs: networks per width (>= 2). samples: Monte Carlo draws for G* where it is not
+        widths: d (distinct, >= 2 and >= batch). activation: one of ``GRAM_ACTIVATIONS``. batch: n.
+        depth: layers. burn_in: layers left out of the averages (default depth // 4). norm: one of the chains in
+        ``GRAM_NORMS``. runs: networks per width (>= 2). samples: Monte Carlo draws for G* where it is not
         exact. out: folder for gram.json and the figures gram_depth, gram_width (gram_log_scale without BN).
     Returns:
         :class:`~asymexp.api.study_results.GramResult`.

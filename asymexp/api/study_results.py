@@ -110,7 +110,7 @@ class FimResult(_StudyResult):
 
     @property
     def rows(self) -> list:
-        """One per (norm, width): lambda_max, m_lambda with SEs, predictions and bounds."""
+        """The rows, one per norm and width, with lambda_max and m_lambda (with SEs), predictions and bounds."""
         return self.document["rows"]
 
     @property
@@ -136,7 +136,7 @@ class GramResult(_StudyResult):
 
     @property
     def rows(self) -> list:
-        """One per width: error_mean, gap_rms with SEs, the closed form where there is one."""
+        """The rows, one per width, with error_mean and gap_rms (with SEs) and the closed form where there is one."""
         return self.document["rows"]
 
     @property
@@ -171,7 +171,8 @@ class LrScanResult(_StudyResult):
 
     @property
     def rows(self) -> list:
-        """One per (norm, depth): lr_stable, lr_max with brackets, 2 / lambda_max measured and from theory."""
+        """The rows, one per norm and depth, with lr_stable and lr_max (with brackets) and 2 / lambda_max measured and
+        from theory."""
         return self.document["rows"]
 
 
@@ -209,7 +210,7 @@ class RmtResult(_StudyResult):
 
     @property
     def rows(self) -> list:
-        """One per (L, N): moments with SEs, the Fuss-Catalan values, the edge."""
+        """The rows, one per L and N, with the moments (with SEs), the Fuss-Catalan values and the edge."""
         return self.document["rows"]
 
     @property

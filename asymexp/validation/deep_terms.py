@@ -42,10 +42,12 @@ def deep_correction_terms(gammas, activation: str, t: float, path=None, count: i
     is analytic in the second moments q_l = E (Z^l)^2 of the collapsing layers. These are of order N^{v_l}, with
     v_l from :func:`asymexp.symbolic.collapse.collapse_orders` (docs/theory/4-deep-networks.md). The corrections are
     therefore
-    the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0.
+    the sums sum_l k_l v_l (k_l >= 0, not all 0) over the layers with v_l < 0:
+
     - tanh (sigma(0) = 0, E tanh(Z)^2 = q - 2 q^2 + ...): every such layer enters alone; the same for every
-      activation with the registry's collapse fact ``"linear"`` (gelu: E gelu(Z)^2 = q/4 + O(q^2)).
+      activation with the registry's collapse fact ``"linear"`` (gelu: E gelu(Z)^2 = q/4 + O(q^2));
     - sigmoid (sigma(0) != 0, sigma''(0) = 0: E sigma(Z^L)^2 = 1/4 + q_L / 16 + ...): each term contains v_L.
+
     At t > 0 the training correction eps_L^2 = N_L^{2gamma_L-2} joins them."""
     rules = spec_rules(gammas, activation)
     gammas = rules.gammas
