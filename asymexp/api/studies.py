@@ -14,13 +14,13 @@ line.
 """
 from __future__ import annotations
 
-import json
 import sys
 
 from asymexp import budget
 from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
 from asymexp.errors import AsymexpError, SpecError
 from asymexp.input_checks import comma_list, finite_number, list_text
+from asymexp.json_out import dumps
 from asymexp.norms import accepted
 
 #: The Gram chain's chains (``asymexp gram --norm``): the normalization registry's names for the gram tool, the
@@ -89,7 +89,7 @@ def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, output
         from asymexp.figure_files import write_outputs
 
         files = write_outputs(out, doc, lambda d, folder: save_figures(dict(d, spectra=spectra), folder),
-                              [("fim.json", lambda d: json.dumps(dict(d, spectra=spectra)) + "\n")])
+                              [("fim.json", lambda d: dumps(dict(d, spectra=spectra)) + "\n")])
     return FimResult(document=doc, spectra=spectra, files=tuple(files))
 
 
@@ -139,7 +139,7 @@ def gram(widths="32,128,512", *, activation: str = "linear", batch: int = 4, dep
         from asymexp.bn.gram.gram_figures import save_figures
         from asymexp.figure_files import write_outputs
 
-        files = write_outputs(out, doc, save_figures, [("gram.json", lambda d: json.dumps(d, indent=1) + "\n")],
+        files = write_outputs(out, doc, save_figures, [("gram.json", lambda d: dumps(d, indent=1) + "\n")],
                               listed=False)
     return GramResult(document=doc, files=tuple(files))
 
@@ -177,7 +177,7 @@ def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: 
         from asymexp.bn.lrscan.lr_figures import save_figures
         from asymexp.figure_files import write_outputs
 
-        files = write_outputs(out, doc, save_figures, [("lr_scan.json", lambda d: json.dumps(d) + "\n")])
+        files = write_outputs(out, doc, save_figures, [("lr_scan.json", lambda d: dumps(d) + "\n")])
     return LrScanResult(document=doc, files=tuple(files))
 
 
@@ -230,7 +230,7 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
         from asymexp.figure_files import write_outputs
 
         files = write_outputs(out, doc, save_figures,
-                              [("result.json", lambda d: json.dumps(d) + "\n"), ("report.md", markdown)])
+                              [("result.json", lambda d: dumps(d) + "\n"), ("report.md", markdown)])
     return OneStepResult(document=doc, files=tuple(files))
 
 

@@ -10,33 +10,17 @@ them, the first is the default. ``files``: the paths written under ``out`` (empt
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 
 from asymexp.api.results import _Result
 from asymexp.errors import AsymexpError
-
-
-def _encode(obj):
-    """What the command line's JSON writer does with a value JSON cannot hold: fractions as "7/10", NumPy
-    scalars as numbers, arrays as nested lists, anything else as its str."""
-    from fractions import Fraction
-
-    import numpy as np
-
-    if isinstance(obj, Fraction):
-        return str(obj)
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
+from asymexp.json_out import jsonable
 
 
 def plain(document):
-    """``document`` in JSON form, exactly as ``asymexp CMD --json`` prints it (``json.dumps`` of the result is
-    the command's output, character for character)."""
-    return json.loads(json.dumps(document, default=_encode))
+    """``document`` in JSON form, exactly as ``asymexp CMD --json`` prints it: :func:`asymexp.json_out.jsonable`
+    (NaN and infinities as None, NumPy values as Python, Fractions as "p/q")."""
+    return jsonable(document)
 
 
 @dataclass(frozen=True, eq=False)

@@ -84,21 +84,3 @@ def emit_json(document) -> None:
 
     sys.stdout.write(dumps(document) + "\n")
     sys.stdout.flush()
-
-
-def _default(obj):
-    """The ``json.dumps(default=...)`` of the commands that do not yet encode through :mod:`asymexp.json_out`."""
-    from fractions import Fraction
-
-    if isinstance(obj, Fraction):
-        return str(obj)
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    return str(obj)
