@@ -175,3 +175,22 @@ def finite_number(value, option: str) -> float:
     if not math.isfinite(number):
         raise AsymexpError(f"{option} {value!r} is not finite; a finite number is required")
     return number
+
+
+def distinct_integers(value, option: str, minimum: int) -> list[int]:
+    """Distinct integers >= ``minimum`` from ``"1,3,5"`` or a list, in the given order; else one
+    :class:`~asymexp.errors.SpecError` line naming the option, the item and what is allowed."""
+    text = list_text(value)
+    out = []
+    for item in text.split(","):
+        try:
+            number = int(item.strip())
+        except ValueError:
+            raise SpecError(f"{option} {text!r}: {item.strip()!r} is not an integer (an integer >= {minimum} "
+                            "is required)") from None
+        if number < minimum:
+            raise SpecError(f"{option} {text!r}: {number} is not allowed; an integer >= {minimum} is required")
+        out.append(number)
+    if len(set(out)) != len(out):
+        raise SpecError(f"{option} {text!r} repeats a value; distinct integers are required")
+    return out

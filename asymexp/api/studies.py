@@ -19,7 +19,7 @@ import sys
 from asymexp import budget
 from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
 from asymexp.errors import AsymexpError, SpecError
-from asymexp.input_checks import comma_list, finite_number, list_text
+from asymexp.input_checks import comma_list, distinct_integers, finite_number, list_text
 from asymexp.json_out import dumps
 from asymexp.norms import accepted
 
@@ -93,23 +93,6 @@ def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, output
     return FimResult(document=doc, spectra=spectra, files=tuple(files))
 
 
-def gram_widths(value) -> list[int]:
-    """The Gram chain's widths: distinct integers >= 2 ("32,128" or a list); else one :class:`SpecError` line."""
-    text = list_text(value)
-    out = []
-    for item in str(text).split(","):
-        try:
-            width = int(item)
-        except ValueError:
-            raise SpecError(f"--widths {text!r}: {item!r} is not an integer; integers >= 2 are required") from None
-        if width < 2:
-            raise SpecError(f"--widths {text!r}: width {width} is not allowed; widths >= 2 are required")
-        out.append(width)
-    if len(set(out)) != len(out):
-        raise SpecError(f"--widths {text!r} repeats a width; distinct widths are required")
-    return out
-
-
 def gram(widths="32,128,512", *, activation: str = "linear", batch: int = 4, depth: int = 600,
          burn_in: int | None = None, norm: str = "row-scale", runs: int = 20, seed: int = 0, samples: int = 200_000,
          out=None, yes_long_run: bool = False):
@@ -129,7 +112,7 @@ def gram(widths="32,128,512", *, activation: str = "linear", batch: int = 4, dep
 
     _choice(activation, "--activation", GRAM_ACTIVATIONS)
     _choice(norm, "--norm", GRAM_NORMS)
-    ws = gram_widths(widths)
+    ws = distinct_integers(widths, "--widths", 2)
     burn_in = depth // 4 if burn_in is None else burn_in
     _check_out(out, lambda o: o is not None)
     budget.check(budget.gram_chain(ws, batch, depth, runs), yes_long_run, prog="asymexp gram")
@@ -234,24 +217,6 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
     return OneStepResult(document=doc, files=tuple(files))
 
 
-def _integers(value, option: str, minimum: int) -> list[int]:
-    """Distinct integers >= ``minimum``, sorted ("1,3,5" or a list), as ``asymexp rmt`` reads them."""
-    text = list_text(value)
-    out = []
-    for item in text.split(","):
-        try:
-            number = int(item.strip())
-        except ValueError:
-            raise AsymexpError(f"{option} {text!r}: {item.strip()!r} is not an integer (an integer >= {minimum} "
-                               "is required)") from None
-        if number < minimum:
-            raise AsymexpError(f"{option} {text!r}: {number} is not allowed; an integer >= {minimum} is required")
-        out.append(number)
-    if len(set(out)) != len(out):
-        raise AsymexpError(f"{option} {text!r} repeats a value; distinct integers are required")
-    return sorted(out)
-
-
 def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 100, orders: int = 3,
         seed: int = 0, progress=None):
     """``asymexp rmt``: squared singular values of products of L Gaussian N x N matrices against the
@@ -269,8 +234,9 @@ def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 
 
     if size is not None and sizes is not None:
         raise AsymexpError(f"size {size!r} and sizes {list_text(sizes)!r} were both given; give one of them")
-    factor_list = _integers(factors, "--factors", 1)
-    size_list = _integers(sizes, "--sizes", 2) if sizes is not None else [300 if size is None else size]
+    factor_list = sorted(distinct_integers(factors, "--factors", 1))
+    size_list = (sorted(distinct_integers(sizes, "--sizes", 2)) if sizes is not None
+                 else [300 if size is None else size])
     work = sum(samples * (L + orders + 10) * float(n) ** 3 for L in factor_list for n in size_list)
     if work > RMT_MAX_WORK:
         raise AsymexpError(f"--samples {samples} with sizes {','.join(map(str, size_list))} is about "
