@@ -4,7 +4,10 @@ Every command that writes checks its ``--out`` before any work: :func:`check_out
 :func:`check_out_file` (a figure file) turn a path that names an existing file, or a folder that cannot be
 created or written, into one :class:`~asymexp.errors.AsymexpError` line (exit status 2).
 
-A command that writes a *run* into a folder holds it with :func:`claim_folder` for the run's lifetime:
+A command that writes a *run* into a folder holds it with :func:`claim_folder` for the run's lifetime (every one
+that writes a folder: ``validate``, ``mnist``, ``sweep``, ``demo``, and through :func:`claim_given` the studies
+``fim``, ``gram``, ``lr-scan``, ``one-step``, ``rmt`` and ``derive --out``; docs/interfaces.md lists what each
+keeps on Ctrl-C):
 
 - ``DIR/.asymexp.lock``: held with ``fcntl.flock`` and holding the owner's pid. A second writer is refused while
   the first runs. The lock dies with its process, so a lock left by a killed run is taken over, with a note on
@@ -13,7 +16,9 @@ A command that writes a *run* into a folder holds it with :func:`claim_folder` f
   gammas, resolved defaults; never execution settings such as --workers); ``continuable``, the settings a rerun
   may change to continue the run (MNIST ``epochs``); ``code_version``
   (:func:`asymexp.provenance.code_version`); ``created`` and ``updated`` (UTC, ISO 8601). A folder whose manifest
-  names another command or other parameters is refused, naming the differences; the same run resumes.
+  names another command or other parameters is refused, naming the differences; the same run resumes. A run
+  that fails or is interrupted before it changed any other file of the folder leaves the manifest as it found
+  it (none, in a new folder), so no claim is left behind.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import json
 import os
 import sys
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -174,10 +179,9 @@ def _write_manifest(folder: Path, doc: dict) -> None:
 
 
 def _admit(folder: Path, command: str, parameters: dict, continuable: dict, option: str,
-           legacy: list[dict]) -> bool:
+           legacy: list[dict]) -> None:
     """Refuse a folder that holds another run; write (or refresh) the manifest of this one (a manifest holding one
-    of the ``legacy`` forms of ``parameters`` is rewritten in the current form). True when the folder had no
-    manifest before."""
+    of the ``legacy`` forms of ``parameters`` is rewritten in the current form)."""
     from asymexp.provenance import code_version
 
     start_over = _START_OVER.format(option=option, folder=folder)
@@ -200,15 +204,28 @@ def _admit(folder: Path, command: str, parameters: dict, continuable: dict, opti
                        "adopting it for this run")
     _write_manifest(folder, {"command": command, "parameters": parameters, "continuable": continuable,
                              "code_version": version, "created": created, "updated": now})
-    return old is None
 
 
-def _holds_results(folder: Path) -> bool:
-    """Whether ``folder`` holds any file besides its manifest and lock."""
+def _contents(folder: Path) -> dict:
+    """{path: (size, modification time)} of every file under ``folder`` but its manifest and lock."""
+    found = {}
     for root, _, files in os.walk(folder):
-        if any(Path(root, f) not in (folder / MANIFEST, folder / LOCK) for f in files):
-            return True
-    return False
+        for name in files:
+            path = Path(root, name)
+            if path not in (folder / MANIFEST, folder / LOCK):
+                stat = path.stat()
+                found[path] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _restore(manifest: Path, previous: bytes | None) -> None:
+    """Put back the manifest a folder had before a claim (none: remove it)."""
+    if previous is None:
+        manifest.unlink(missing_ok=True)
+    else:
+        tmp = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(previous)
+        os.replace(tmp, manifest)
 
 
 @contextmanager
@@ -233,16 +250,29 @@ def claim_folder(path, command: str, parameters: dict, continuable: dict | None 
         raise AsymexpError(f"{option} {path}: cannot create the folder ({exc.strerror or exc})") from None
     fd = _lock(folder, command, option)
     try:
-        fresh = _admit(folder, command, canonical(parameters), canonical(continuable or {}), option,
-                       [canonical(p) for p in legacy or ()])
+        manifest = folder / MANIFEST
+        previous = manifest.read_bytes() if manifest.is_file() else None
+        _admit(folder, command, canonical(parameters), canonical(continuable or {}), option,
+               [canonical(p) for p in legacy or ()])
+        before = _contents(folder)
         try:
             yield folder
-        except BaseException:
-            if fresh and not _holds_results(folder):  # failed before writing anything: leave no claim behind
-                (folder / MANIFEST).unlink(missing_ok=True)
+        except BaseException:  # failed or interrupted (Ctrl-C) before changing any file: the folder as it was
+            if _contents(folder) == before:
+                _restore(manifest, previous)
             raise
     finally:
         _unlock(fd)
+
+
+def claim_given(out, command: str, parameters: dict, option: str = "--out"):
+    """:func:`claim_folder` of ``out`` for ``asymexp {command}`` when a folder is given, else a context holding
+    None: the one folder check of the commands whose ``--out`` is optional (the study verbs of
+    :mod:`asymexp.api.studies`, ``derive --out``). Enter it after the inputs are checked and the run priced,
+    before the work, so that a folder holding another run is refused before minutes are spent."""
+    if out is None:
+        return nullcontext()
+    return claim_folder(out, command, parameters, option=option)
 
 
 def digest(value) -> str:

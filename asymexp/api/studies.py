@@ -9,11 +9,20 @@ command's files under ``out`` when given, and returns a typed result (:mod:`asym
 ``to_dict()`` is the document the command prints with ``--json``. The commands in :mod:`asymexp.cli` are thin
 shells over these functions.
 
+``out`` is a run folder (docs/interfaces.md, "Output folders"): once the inputs are checked and the run priced,
+and before any work, it is claimed (:func:`asymexp.run_folder.claim_given`: ``manifest.json`` naming the command
+and the settings that define the run, canonical with defaults resolved; a lock), so a folder holding another
+command's run, or this command's with other settings, is refused with one :class:`AsymexpError` naming it. The
+same command with the same settings reruns into its folder: the study is computed again and replaces its own
+files (same seed, same numbers). The files are written only when the study has finished: an interrupted or
+failed run leaves the folder as it was (and a new folder without a manifest).
+
 ``progress``: None or False (silent), True (the command's progress lines on stderr) or a callable given each
 line.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from asymexp import budget
@@ -21,7 +30,8 @@ from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
 from asymexp.errors import AsymexpError, SpecError
 from asymexp.input_checks import comma_list, distinct_integers, finite_number, list_text
 from asymexp.json_out import dumps
-from asymexp.norms import accepted
+from asymexp.norms import RENAMED, accepted
+from asymexp.run_folder import claim_given
 
 #: The Gram chain's chains (``asymexp gram --norm``): the normalization registry's names for the gram tool, the
 #: old names included; its activations (``--activation``) are the chain's own table, GRAM_ACTIVATIONS.
@@ -47,12 +57,14 @@ def _choice(value, option: str, allowed: tuple) -> None:
         raise SpecError(f"{option} {value!r} is not allowed; allowed: {', '.join(allowed)}")
 
 
-def _check_out(out, given=bool) -> None:
-    """Refuse ``out`` early (:func:`asymexp.run_folder.check_out_folder`) when ``given(out)``."""
-    if given(out):
-        from asymexp.run_folder import check_out_folder
+def _settings(study) -> dict:
+    """The settings of a study dataclass that define its run (the folder's manifest parameters), with an
+    activation alias (``linear``) under the name it stands for."""
+    from asymexp.activations import ALIASES
 
-        check_out_folder(out)
+    settings = dataclasses.asdict(study)
+    settings["activation"] = ALIASES.get(settings["activation"], settings["activation"])
+    return settings
 
 
 def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, outputs: int = 2,
@@ -76,20 +88,20 @@ def fim(widths, *, layers: int = 2, samples: int | None = None, rho=None, output
                      activation=activation, weight_var=finite_number(weight_var, "--weight-var"),
                      bias_var=finite_number(bias_var, "--bias-var"), norms=_norms(norm), data=data, networks=networks,
                      seed=seed)
-    _check_out(out)
     budget.check(budget.fim_study(study.layers, study.widths,
                                   lambda m: study.samples or max(2, round(m / study.rho)), study.outputs,
                                   study.networks, len(study.norms), lambda m: 784 if study.data == "mnist" else m),
                  yes_long_run, prog="asymexp fim")
-    doc, spectra = run_study(study, progress=_sink(progress))
-    doc, spectra = plain(doc), plain(spectra)
-    files = ()
-    if out:
-        from asymexp.bn.fim.fim_figures import save_figures
-        from asymexp.figure_files import write_outputs
+    with claim_given(out or None, "fim", _settings(study)):
+        doc, spectra = run_study(study, progress=_sink(progress))
+        doc, spectra = plain(doc), plain(spectra)
+        files = ()
+        if out:
+            from asymexp.bn.fim.fim_figures import save_figures
+            from asymexp.figure_files import write_outputs
 
-        files = write_outputs(out, doc, lambda d, folder: save_figures(dict(d, spectra=spectra), folder),
-                              [("fim.json", lambda d: dumps(dict(d, spectra=spectra)) + "\n")])
+            files = write_outputs(out, doc, lambda d, folder: save_figures(dict(d, spectra=spectra), folder),
+                                  [("fim.json", lambda d: dumps(dict(d, spectra=spectra)) + "\n")])
     return FimResult(document=doc, spectra=spectra, files=tuple(files))
 
 
@@ -114,16 +126,18 @@ def gram(widths="32,128,512", *, activation: str = "linear", batch: int = 4, dep
     _choice(norm, "--norm", GRAM_NORMS)
     ws = distinct_integers(widths, "--widths", 2)
     burn_in = depth // 4 if burn_in is None else burn_in
-    _check_out(out, lambda o: o is not None)
     budget.check(budget.gram_chain(ws, batch, depth, runs), yes_long_run, prog="asymexp gram")
-    doc = plain(run_experiment(norm, activation, batch, ws, depth, burn_in, runs, seed=seed, samples=samples))
-    files = ()
-    if out is not None:
-        from asymexp.bn.gram.gram_figures import save_figures
-        from asymexp.figure_files import write_outputs
+    settings = dict(activation=activation, norm=RENAMED.get(("gram", norm), norm), batch=batch, widths=ws,
+                    depth=depth, burn_in=burn_in, runs=runs, seed=seed, samples=samples)
+    with claim_given(out, "gram", settings):
+        doc = plain(run_experiment(norm, activation, batch, ws, depth, burn_in, runs, seed=seed, samples=samples))
+        files = ()
+        if out is not None:
+            from asymexp.bn.gram.gram_figures import save_figures
+            from asymexp.figure_files import write_outputs
 
-        files = write_outputs(out, doc, save_figures, [("gram.json", lambda d: dumps(d, indent=1) + "\n")],
-                              listed=False)
+            files = write_outputs(out, doc, save_figures, [("gram.json", lambda d: dumps(d, indent=1) + "\n")],
+                                  listed=False)
     return GramResult(document=doc, files=tuple(files))
 
 
@@ -149,18 +163,18 @@ def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: 
     scan = LrScan(layers=comma_list(layers, "--layers", int, "hidden-layer counts >= 1 (integers) are required"),
                   width=width, activation=activation, norms=_norms(norm), data=data, samples=samples, steps=steps,
                   seed=seed, outputs=outputs, ratio=ratio)
-    _check_out(out)
     mnist = scan.data == "mnist"
     budget.check(budget.lr_scan(scan.layers, scan.width, scan.samples, scan.steps, 10 if mnist else scan.outputs,
                                 len(scan.norms), 784 if mnist else scan.width), yes_long_run,
                  prog="asymexp lr-scan")
-    doc = plain(run_scan(scan, progress=_sink(progress)))
-    files = ()
-    if out:
-        from asymexp.bn.lrscan.lr_figures import save_figures
-        from asymexp.figure_files import write_outputs
+    with claim_given(out or None, "lr-scan", _settings(scan)):
+        doc = plain(run_scan(scan, progress=_sink(progress)))
+        files = ()
+        if out:
+            from asymexp.bn.lrscan.lr_figures import save_figures
+            from asymexp.figure_files import write_outputs
 
-        files = write_outputs(out, doc, save_figures, [("lr_scan.json", lambda d: dumps(d) + "\n")])
+            files = write_outputs(out, doc, save_figures, [("lr_scan.json", lambda d: dumps(d) + "\n")])
     return LrScanResult(document=doc, files=tuple(files))
 
 
@@ -201,31 +215,31 @@ def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: 
         fraction_bias_vars=tuple(finite_number(v, "--fraction-bias-vars")
                                  for v in items(fraction_bias_vars, "--fraction-bias-vars", str)),
         heat_lr=None if heat_lr is None else finite_number(heat_lr, "--heat-lr"))
-    _check_out(out)
     budget.check(budget.one_step(study.layers, study.width, study.batch, study.lr_points, len(study.norms),
                                  study.seeds, study.outputs, [c[1] for c in fraction_configs(study)]),
                  yes_long_run, prog="asymexp one-step")
-    doc = plain(run_study(study, progress=_sink(progress)))
-    files = ()
-    if out:
-        from asymexp.bn.onestep.onestep_figures import save_figures
-        from asymexp.bn.onestep.onestep_report import markdown
-        from asymexp.figure_files import write_outputs
+    with claim_given(out or None, "one-step", _settings(study)):
+        doc = plain(run_study(study, progress=_sink(progress)))
+        files = ()
+        if out:
+            from asymexp.bn.onestep.onestep_figures import save_figures
+            from asymexp.bn.onestep.onestep_report import markdown
+            from asymexp.figure_files import write_outputs
 
-        files = write_outputs(out, doc, save_figures,
-                              [("result.json", lambda d: dumps(d) + "\n"), ("report.md", markdown)])
+            files = write_outputs(out, doc, save_figures,
+                                  [("result.json", lambda d: dumps(d) + "\n"), ("report.md", markdown)])
     return OneStepResult(document=doc, files=tuple(files))
 
 
 def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 100, orders: int = 3,
-        seed: int = 0, progress=None):
+        seed: int = 0, out=None, progress=None):
     """``asymexp rmt``: squared singular values of products of L Gaussian N x N matrices against the
     Fuss-Catalan law (docs/rmt.md).
 
     Args:
         factors: numbers L >= 1 ("1,3,5" or a list). size: N (default 300), or sizes: several N (then the
             finite-N slope of each moment's relative error is fitted). samples: products per row. orders: moments
-            k = 1..orders.
+            k = 1..orders. out: folder for rmt.json (the ``--json`` document) and the figure rmt_moments.
     Returns:
         :class:`~asymexp.api.study_results.RmtResult`.
     """
@@ -250,5 +264,13 @@ def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 
         if say is not None:
             say(f"asymexp rmt: {done[0]}/{total} rows")
 
-    doc = products_report(factor_list, size_list, samples, orders, seed, progress=tick)
-    return RmtResult(document=plain(doc))
+    settings = dict(factors=factor_list, sizes=size_list, samples=samples, orders=orders, seed=seed)
+    with claim_given(out or None, "rmt", settings):
+        doc = plain(products_report(factor_list, size_list, samples, orders, seed, progress=tick))
+        files = ()
+        if out:
+            from asymexp.bn.rmt.rmt_figures import save_figures
+            from asymexp.figure_files import write_outputs
+
+            files = write_outputs(out, doc, save_figures, [("rmt.json", lambda d: dumps(d) + "\n")])
+    return RmtResult(document=doc, files=tuple(files))

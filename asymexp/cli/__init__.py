@@ -4,6 +4,10 @@ Each subcommand lives in its own module of this package, named in ``COMMANDS``, 
 ``add_arguments(parser)`` and ``run(args)``. Bad input raises :class:`asymexp.errors.AsymexpError`; ``main``
 turns it, and an ``OSError`` about a path the user gave (a folder where a file is needed, a path under a file),
 into one line on stderr and exit status 2, never a traceback.
+
+Ctrl-C ends a command with exit status 130 and one line on stderr saying what it left: the module's
+``INTERRUPTED`` (``{out}`` stands for the ``--out`` folder), or :data:`NOTHING_WRITTEN` for a module without one
+and whenever ``--out`` was not given (docs/interfaces.md, "Output folders").
 """
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ import importlib
 import sys
 
 from asymexp.errors import AsymexpError
+
+#: The Ctrl-C line of a command that has written nothing (docs/interfaces.md, "Output folders").
+NOTHING_WRITTEN = "interrupted; nothing was written"
 
 COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "rmt", "warmup",
             "fim", "gram", "lr-scan", "one-step"]
@@ -47,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"asymexp.cli.{name.replace('-', '_')}")  # lr-scan -> lr_scan
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _interrupted=getattr(module, "INTERRUPTED", NOTHING_WRITTEN))
     return parser
 
 
@@ -70,6 +77,8 @@ def main(argv=None) -> int:
                          "(a readable file or a writable folder is required)\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write(f"asymexp {args.command}: interrupted; finished results are kept\n")
+        out = getattr(args, "out", "")
+        line = NOTHING_WRITTEN if out is None else args._interrupted.format(out=out)
+        sys.stderr.write(f"asymexp {args.command}: {one_line(line)}\n")
         return 130
     return int(status or 0)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from asymexp.cli._common import emit_json
 
+#: The Ctrl-C line (``INTERRUPTED``, :mod:`asymexp.cli`) of the commands that write their files only once they
+#: have finished (the studies, ``derive``): their claim of ``{out}`` is released (asymexp.run_folder).
+WRITES_AT_END = ("interrupted; nothing was written (this command writes its files when it finishes); the files "
+                 "already in {out} are unchanged")
+
 
 def finish(args, result, print_report) -> int:
     """Print ``result`` (a study result of :mod:`asymexp.api.study_results`) as the command does: with --json its

@@ -2,6 +2,8 @@
 from asymexp.demo import run_demo
 
 HELP = "run the demonstration (spec, data, and each layer's quick check) into a report folder"
+#: Ctrl-C (asymexp.cli.main): report.md keeps the sections of the steps that finished (asymexp.demo).
+INTERRUPTED = "interrupted; finished results are kept"
 
 
 def add_arguments(parser):

@@ -6,11 +6,17 @@ import sys
 from pathlib import Path
 
 from asymexp.cli._common import add_json_argument, add_spec_arguments, emit_json, integer, spec_from_args
+from asymexp.cli._write import WRITES_AT_END
 from asymexp.errors import SpecError
+from asymexp.run_folder import claim_given
 from asymexp.spec import exact_number
 
 HELP = ("derive learning-rate exponents, term orders and the expansion hierarchy for a gamma vector; or, with "
         "--order-parameters, the exact order parameters of a wide relu or linear net")
+INTERRUPTED = WRITES_AT_END  # Ctrl-C (asymexp.cli.main)
+#: The manifest parameters of a --out folder: none, since it collects documents named after their derivations
+#: (any derivation may add to it; another command's folder is refused; docs/interfaces.md, "Output folders").
+FOLDER_PARAMETERS: dict = {}
 
 
 #: The options of --order-parameters (docs/symbolic.md), with their meaning there.
@@ -49,7 +55,7 @@ def run(args) -> int:
     if args.out is not None:
         from asymexp.run_folder import check_out_folder
 
-        check_out_folder(args.out)  # a folder of documents named after their derivations: no manifest needed
+        check_out_folder(args.out)
     if args.order_parameters:
         return _order_parameters(args, fmt)
     for name in ORDER_PARAMETER_OPTIONS:
@@ -65,9 +71,10 @@ def run(args) -> int:
             raise SpecError(f"--width-path {args.width_path!r} is not a list of numbers (e.g. 1,1,2)")
         for b in betas:
             exact_number(b, "--width-path entry")
-    derivation = derive(spec, order=2 if args.order is None else args.order, betas=betas)
-    text = {"md": to_markdown, "tex": to_latex}[fmt](derivation) if fmt != "json" else None
-    return _write(args, fmt, derivation.to_json, text, file_stem(derivation))
+    with claim_given(args.out, "derive", FOLDER_PARAMETERS):
+        derivation = derive(spec, order=2 if args.order is None else args.order, betas=betas)
+        text = {"md": to_markdown, "tex": to_latex}[fmt](derivation) if fmt != "json" else None
+        return _write(args, fmt, derivation.to_json, text, file_stem(derivation))
 
 
 def _write(args, fmt: str, document, text, stem: str) -> int:
@@ -109,11 +116,12 @@ def _order_parameters(args, fmt: str) -> int:
     activation = cop.require_closed_form(args.activation or "relu")
     if args.layers is None:
         raise SpecError("--order-parameters needs --layers H (hidden layers, an integer >= 1)")
-    result = cop.closed_order_parameters(activation, args.layers, args.weight_var, args.bias_var,
-                                         1 if args.qhat0 is None else args.qhat0,
-                                         0 if args.qhat_st0 is None else args.qhat_st0)
-    text = cop.to_text(result, tex=fmt == "tex") if fmt != "json" else None
-    numbers = "_".join(f"{k}{str(v).replace('/', '-')}" for k, v in (("sw", result.weight_var),
-                                                                       ("sb", result.bias_var)) if v.is_number)
-    stem = f"order_parameters_{activation}_H{args.layers}" + (f"_{numbers}" if numbers else "")
-    return _write(args, fmt, lambda: cop.to_json(result), text, stem)
+    with claim_given(args.out, "derive", FOLDER_PARAMETERS):
+        result = cop.closed_order_parameters(activation, args.layers, args.weight_var, args.bias_var,
+                                             1 if args.qhat0 is None else args.qhat0,
+                                             0 if args.qhat_st0 is None else args.qhat_st0)
+        text = cop.to_text(result, tex=fmt == "tex") if fmt != "json" else None
+        numbers = "_".join(f"{k}{str(v).replace('/', '-')}" for k, v in (("sw", result.weight_var),
+                                                                           ("sb", result.bias_var)) if v.is_number)
+        stem = f"order_parameters_{activation}_H{args.layers}" + (f"_{numbers}" if numbers else "")
+        return _write(args, fmt, lambda: cop.to_json(result), text, stem)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from asymexp.cli._common import add_json_argument, integer, print_text
-from asymexp.cli._write import finish
+from asymexp.cli._write import WRITES_AT_END, finish
 from asymexp import budget
 
 HELP = ("FIM spectrum of random networks in the standard parameterization: lambda_max, m_lambda against width, "
         "with and without normalization (docs/batchnorm.md)")
+
+INTERRUPTED = WRITES_AT_END  # Ctrl-C (asymexp.cli.main)
 
 
 def add_arguments(parser):

@@ -6,10 +6,12 @@ import sys
 
 from asymexp.api.studies import GRAM_ACTIVATIONS as ACTIVATIONS, GRAM_NORMS as NORMS
 from asymexp.cli._common import add_json_argument, integer
-from asymexp.cli._write import finish
+from asymexp.cli._write import WRITES_AT_END, finish
 from asymexp import budget
 
 HELP = "Gram chain of a batch through deep random networks with and without BN (docs/batchnorm.md)"
+
+INTERRUPTED = WRITES_AT_END  # Ctrl-C (asymexp.cli.main)
 
 
 def add_arguments(parser):

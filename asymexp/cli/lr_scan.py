@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from asymexp.cli._common import add_json_argument, integer
-from asymexp.cli._write import finish
+from asymexp.cli._write import WRITES_AT_END, finish
 from asymexp import budget
 
 HELP = ("largest monotone (lr_stable) and largest loss-reducing (lr_max) full-batch GD step sizes against depth, "
         "with and without normalization, next to 2 / lambda_max of the FIM (docs/batchnorm.md)")
+
+INTERRUPTED = WRITES_AT_END  # Ctrl-C (asymexp.cli.main)
 
 
 def add_arguments(parser):

@@ -13,6 +13,8 @@ from asymexp import budget
 
 HELP = "train an MLP on MNIST with the theory's per-layer learning rates (hand-written Numba SGD)"
 EXIT_DIVERGED = 3
+#: Ctrl-C (asymexp.cli.main): with --out, the finished parts stay in the folder and a rerun resumes.
+INTERRUPTED = "interrupted; finished results are kept"
 
 
 def add_arguments(parser):

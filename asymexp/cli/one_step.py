@@ -5,12 +5,14 @@ initialization"; contract in docs/interfaces.md)."""
 from __future__ import annotations
 
 from asymexp.cli._common import add_json_argument, integer
-from asymexp.cli._write import finish
+from asymexp.cli._write import WRITES_AT_END, finish
 from asymexp import budget
 
 HELP = ("one SGD step on one mini-batch at initialization, with and without batch norm: relative loss against "
         "the step size, activation moments along a diverging step, gradient histograms, and the input-independent "
         "gradient fraction against kappa2/kappa1 (docs/batchnorm.md)")
+
+INTERRUPTED = WRITES_AT_END  # Ctrl-C (asymexp.cli.main)
 
 
 def add_arguments(parser):

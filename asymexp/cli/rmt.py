@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 
 from asymexp.cli._common import add_json_argument, integer
-from asymexp.cli._write import finish
+from asymexp.cli._write import WRITES_AT_END, finish
 
 HELP = "products of L Gaussian N x N matrices: spectral moments and edge against the Fuss-Catalan law (docs/rmt.md)"
+
+INTERRUPTED = WRITES_AT_END  # Ctrl-C (asymexp.cli.main)
 
 
 def _integers(minimum: int):
@@ -33,6 +35,8 @@ def add_arguments(parser):
     parser.add_argument("--samples", type=integer(2), default=100, help="independent products per row (default: 100)")
     parser.add_argument("--orders", type=integer(1), default=3, help="moments k = 1..orders (default: 3)")
     parser.add_argument("--seed", type=integer(0), default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", default=None, help="folder for rmt.json (the --json document) and the figure "
+                                                    "rmt_moments (PNG, PDF) (default: none)")
     add_json_argument(parser)
 
 
@@ -40,7 +44,7 @@ def run(args):
     from asymexp.api.studies import rmt
 
     result = rmt(args.factors, size=args.size, sizes=args.sizes, samples=args.samples, orders=args.orders,
-                 seed=args.seed, progress=True)
+                 seed=args.seed, out=args.out, progress=True)
     return finish(args, result, _print)
 
 

@@ -11,6 +11,8 @@ from asymexp.cli._common import add_json_argument, check_workers, emit_json, int
 
 HELP = "run a resumable grid (validate or mnist) on local processes or a Dask cluster"
 SWEEP_KINDS = {"validate": "asymexp.validation.validation_grid", "mnist": "asymexp.mnist.mnist_grid"}
+#: Ctrl-C (asymexp.cli.main): with --out, the finished parts stay in the folder and a rerun resumes.
+INTERRUPTED = "interrupted; finished results are kept"
 
 
 def add_arguments(parser):

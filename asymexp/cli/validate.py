@@ -13,6 +13,8 @@ from asymexp.validation.validate_options import add_validate_arguments, folder_p
 from asymexp import budget
 
 HELP = "train many finite-width networks and hold mean and variance against the theory (fits, CIs, verdict)"
+#: Ctrl-C (asymexp.cli.main): with --out, the finished parts stay in the folder and a rerun resumes.
+INTERRUPTED = "interrupted; finished results are kept"
 
 
 def add_arguments(parser) -> None:

@@ -14,6 +14,7 @@ from asymexp.cli._common import add_json_argument, emit_json
 from asymexp.errors import SpecError
 
 HELP = "compile the Numba kernels of a workload now (first run only; later runs load them from the cache)"
+INTERRUPTED = "interrupted; the kernels compiled so far stay in the cache"  # Ctrl-C (asymexp.cli.main)
 
 
 def _simulate(dynamics: str):
