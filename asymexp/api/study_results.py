@@ -187,7 +187,7 @@ class OneStepResult(_StudyResult):
 @dataclass(frozen=True, eq=False)
 class RmtResult(_StudyResult):
     """:func:`asymexp.rmt`: products of Gaussian matrices against the Fuss-Catalan law (docs/rmt.md).
-    Attributes: document (``asymexp rmt --json``). Figure: ``moments``."""
+    Attributes: document (``asymexp rmt --json``), files. Figure: ``moments``."""
 
     _FIGURES = "asymexp.bn.rmt.rmt_figures"
     _PREFIX = "rmt_"
