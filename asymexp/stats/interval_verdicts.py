@@ -16,7 +16,7 @@ The two width limits differ on purpose:
 
 The studies' verdict entries (docs/interfaces.md, "Verdict entries") are built here too, in one shape:
 :func:`judge` (an estimate with its SE, 95% CI or bracket against a prediction, through :func:`decide`),
-:func:`undetermined` (too little data to judge), :func:`summary` (the study's one verdict: disagree if any
+:func:`undetermined` (too little data to judge), :func:`not_judged` (no prediction, or none with an error), :func:`summary` (the study's one verdict: disagree if any
 entry disagrees, agree only if all agree, else undetermined), :func:`family_z` (the Bonferroni limit of a family
 of tests, the rule of docs/validation.md, "Verdict") and :func:`sentence` (the entry as one sentence).
 """
@@ -151,10 +151,10 @@ def undetermined(quantity: str, measured, predicted, why: str, settle: str, **er
             "verdict": UNDETERMINED, "why": why, "settle": settle}
 
 
-def not_predicted(quantity: str, measured, why: str) -> dict:
-    """A measured quantity the theory makes no prediction for: listed, never judged ("no prediction" is not a
-    verdict)."""
-    return {"quantity": quantity, "measured": measured, "why": why}
+def not_judged(quantity: str, measured, why: str, predicted=None) -> dict:
+    """A measured quantity that gets no verdict: the theory predicts nothing for it (``predicted`` None; "no
+    prediction" is not a verdict), or its prediction has no error estimate to judge it with; ``why`` says which."""
+    return {"quantity": quantity, "measured": measured, "predicted": predicted, "why": why}
 
 
 def summary(entries: list) -> dict:
@@ -193,3 +193,11 @@ def line(entry: dict) -> str:
         value = f"{m:.5g}" + ("" if lo is None else f" [{lo:.4g}, {hi:.4g}]")
     pred = "-" if entry["predicted"] is None else f"{entry['predicted']:.5g}"
     return f"{entry['quantity']}: {value}, predicted {pred}: {sentence(entry)}"
+
+
+def verdict_lines(doc: dict) -> list[str]:
+    """The verdict block of a study's text report: one :func:`line` per entry, the quantities not judged and
+    the summary."""
+    out = ["verdicts:"] + [f"  {line(e)}" for e in doc["verdicts"]]
+    out += [f"  {e['quantity']}: not judged ({e['why']})" for e in doc.get("not_judged", [])]
+    return out + [f"verdict: {doc['verdict']} ({doc['verdict_reason']})"]

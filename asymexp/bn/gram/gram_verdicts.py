@@ -12,7 +12,7 @@ A quantity judged at several widths is one family: each width at the Bonferroni 
 """
 from __future__ import annotations
 
-from asymexp.stats.interval_verdicts import family_rule, family_z, judge, not_predicted, summary, undetermined
+from asymexp.stats.interval_verdicts import family_rule, family_z, judge, not_judged, summary, undetermined
 
 PREDICTED_WIDTH_EXPONENT = -0.5
 MORE_WIDTHS = "more widths (a wider range) or more --runs"
@@ -80,19 +80,19 @@ def closed_form_entries(rows: list[dict]) -> list[dict]:
 
 
 def study_verdicts(doc: dict, width: dict | None) -> dict:
-    """``verdicts``, ``not_predicted`` and the summary ``verdict``, ``verdict_reason`` of a gram document;
+    """``verdicts``, ``not_judged`` and the summary ``verdict``, ``verdict_reason`` of a gram document;
     ``width``: the width exponent's entry (None without BN, where no exponent is predicted)."""
-    entries, unpredicted = [], []
+    entries, unjudged = [], []
     if width is None:
-        unpredicted.append(not_predicted("width exponent", doc["fit"]["exponent"],
+        unjudged.append(not_judged("width exponent", doc["fit"]["exponent"],
                                          "without BN the post-burn-in error is heavy-tailed, not a power of d"))
     else:
         entries.append(width)
     checks = doc["depth_check"]
     entries += depth_entries(checks)
-    unpredicted += [not_predicted(f"{c['quantity']} at d = {c['width']}", c.get("beta"), c["verdict"].split(": ", 1)[-1])
+    unjudged += [not_judged(f"{c['quantity']} at d = {c['width']}", c.get("beta"), c["verdict"].split(": ", 1)[-1])
                     for c in checks if c["predicted"] is None]
     if doc["chain"] == "none" and checks[0]["predicted"] is not None:
         entries += accumulation_entries(checks, doc["runs"])
     entries += closed_form_entries(doc["rows"])
-    return {"verdicts": entries, "not_predicted": unpredicted, **summary(entries)}
+    return {"verdicts": entries, "not_judged": unjudged, **summary(entries)}
