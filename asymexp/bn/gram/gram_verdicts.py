@@ -75,7 +75,7 @@ def closed_form_entries(rows: list[dict]) -> list[dict]:
     return [judge(f"gap_rms / closed form at d = {r['width']}", r["gap_rms"] / r["predicted_gap_rms"], 1.0,
                   se=r["gap_rms_se"] / r["predicted_gap_rms"], z=z, rule="interval",
                   predicted_error=1.0 / r["width"], settle="more --runs or a larger --depth",
-                  note=f"{family_rule(len(judged))}; the closed form's omitted order 1/d widens it")
+                  note=f"{family_rule(len(judged))}; the closed form is leading order: its omitted term 1/d")
             for r in judged]
 
 
