@@ -66,6 +66,9 @@ def _print(doc: dict) -> None:
                       + ("" if dc["predicted"] is None else f" (predicted {dc['predicted']:.4g})")
                       for dc in doc["depth_check"]))
     print(f"depth verdict: {doc['depth_verdict']}")
+    from asymexp.stats.interval_verdicts import verdict_lines
+
+    print("\n".join(verdict_lines(doc)))
 
 
 def run(args):

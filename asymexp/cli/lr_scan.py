@@ -44,6 +44,8 @@ def run(args):
 
 
 def _print(doc: dict) -> None:
+    from asymexp.stats.interval_verdicts import verdict_lines
+
     for r in doc["rows"]:
         ratio = r["ratio_max_to_stable"]
         div = r["divergence"]
@@ -51,6 +53,7 @@ def _print(doc: dict) -> None:
               f"{r['predicted_lr_stable']:.4g} (theory {_f(r['theory_lr_stable'])})  lr_max {_br(r, 'lr_max')}  "
               f"ratio {_f(ratio and ratio['value'])}"
               + (f"  first divergence at lr {div['lr']:.4g}: step {div['step']}, layer {div['layer']}" if div else ""))
+    print("\n".join(verdict_lines(doc)))
 
 
 def _f(v) -> str:

@@ -70,6 +70,9 @@ def _print(doc: dict) -> None:
         print(f"fraction {r['activation']:>7s} H={r['layers']} s_b^2={r['bias_var']:g} {r['norm']:>9s}: "
               f"{_f(r['fraction'])} +- {_f(r['fraction_se'])}  theory {_f(r['theory'])}  "
               f"kappa2/kappa1 {_f(r['kappa_ratio'])}")
+    from asymexp.stats.interval_verdicts import verdict_lines
+
+    print("\n".join(verdict_lines(doc)))
 
 
 def _f(v) -> str:

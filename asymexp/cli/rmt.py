@@ -62,3 +62,6 @@ def _print(doc: dict) -> None:
             lo, hi = f["ci95"]
             print(f"L={f['factors']} m{f['moment']}: relative error ~ {f['amplitude']:+.3g} N^{f['slope']:.3f} "
                   f"(95% CI [{lo:.3f}, {hi:.3f}])")
+    from asymexp.stats.interval_verdicts import verdict_lines
+
+    print("\n".join(verdict_lines(doc)))

@@ -23,9 +23,9 @@ from asymexp.bn.gram.gram_chain import chain_name, check_sizes, simulate, weight
 from asymexp.bn.gram.gram_mean_field import (contraction, fixed_point, mean_field_trajectory,
                                           predicted_gap_rms)
 from asymexp.stats.fits import Z95, exponent_candidates, exponent_fit, judge
-from asymexp.stats.interval_verdicts import DISAGREE, decide
+from asymexp.bn.gram.gram_verdicts import PREDICTED_WIDTH_EXPONENT, depth_entries, study_verdicts, width_entry
+from asymexp.stats.interval_verdicts import AGREE, DISAGREE, decide, sentence
 
-PREDICTED_WIDTH_EXPONENT = -0.5
 CLOSED_FORM_TOLERANCE = 0.05            # the acceptance band of the linear chain's closed form
 NO_BN_WIDTH_NOTE = ("no prediction for the post-burn-in error without BN: its scale is log-normal with variance "
                     "growing like l/d, so once l is comparable with d the mean error is heavy-tailed and not a "
@@ -132,45 +132,55 @@ def log_scale_check(grams: np.ndarray, reference: np.ndarray, activation, width:
 
 
 def depth_verdict(checks: list[dict]) -> str:
-    """One verdict over all widths: each width's check at the Bonferroni-adjusted level 5% / (number of widths),
-    so that a single chance excursion among several 95% intervals is not read as a drift."""
+    """One verdict over all widths, in words, from the entries of
+    :func:`asymexp.bn.gram.gram_verdicts.depth_entries`: each width's check at the Bonferroni-adjusted level
+    5% / (number of widths), so that a single chance excursion among several 95% intervals is not read as a
+    drift."""
     from scipy.stats import norm
 
     usable = [c for c in checks if c["value"] is not None]
     if not usable:
         return "undetermined: " + checks[0]["verdict"].split(": ", 1)[-1]
     z = float(norm.ppf(1 - 0.025 / len(usable)))
-    off = [c["width"] for c in usable
-           if decide([c["value"] - z * c["se"], c["value"] + z * c["se"]], c["predicted"]).word == DISAGREE]
+    entries = depth_entries(checks)
+    off = [c["width"] for c, e in zip(checks, entries) if e["verdict"] == DISAGREE]
     what = "flat in depth (relative drift 0)" if usable[0]["quantity"] == "relative drift" \
         else f"{usable[0]['quantity']} as predicted"
     if off:
         return f"disagrees: not {what} at d = {', '.join(map(str, off))} (Bonferroni-adjusted 95%, z = {z:.2f})"
+    if any(e["verdict"] != AGREE for e in entries):
+        return (f"undetermined: {what} at every judged width, but not every width could be judged "
+                f"(Bonferroni-adjusted 95%, z = {z:.2f})")
     return f"agrees: {what} at every width (Bonferroni-adjusted 95%, z = {z:.2f})"
 
 
 def width_fit(widths, error_mean, error_se) -> dict:
-    """The width exponent of error_mean: candidates d^p and d^p (1 + b/d), the first that passes its chi2 test."""
+    """The width exponent of error_mean: candidates d^p and d^p (1 + b/d), the first that passes its chi2 test;
+    ``verdict`` is the sentence of its entry (:func:`asymexp.bn.gram.gram_verdicts.width_entry`)."""
+    return _width_fit(widths, error_mean, error_se)[0]
+
+
+def _width_fit(widths, error_mean, error_se) -> tuple[dict, dict]:
+    """(the fit, its verdict entry)."""
+    none = {"exponent": None, "ci95": None, "predicted": PREDICTED_WIDTH_EXPONENT}
     if len(widths) < 2:
-        return {"exponent": None, "ci95": None, "predicted": PREDICTED_WIDTH_EXPONENT,
-                "verdict": "undetermined: a width exponent needs at least 2 widths (3 for a chi2 test)"}
+        entry = width_entry(none, "a width exponent needs at least 2 widths (3 for a chi2 test)")
+        return dict(none, verdict=sentence(entry)), entry
     try:
         cands = [exponent_fit(widths, error_mean, error_se, [], PREDICTED_WIDTH_EXPONENT)]
         cands += exponent_candidates(widths, error_mean, error_se, [(-1.0, "1/d")], PREDICTED_WIDTH_EXPONENT)
     except AsymexpError as exc:
-        return {"exponent": None, "ci95": None, "predicted": PREDICTED_WIDTH_EXPONENT,
-                "verdict": f"undetermined: {exc}"}
+        entry = width_entry(none, str(exc))
+        return dict(none, verdict=sentence(entry)), entry
     chosen, why = judge(cands)
     if chosen is None:
-        return {"exponent": None, "ci95": None, "predicted": PREDICTED_WIDTH_EXPONENT,
-                "verdict": f"undetermined: {why}; more widths or runs would settle it",
-                "candidates": [{k: c[k] for k in ("model", "fit", "ci95", "p_value")} for c in cands]}
-    ci = chosen["ci95_models"]
-    verdict = _interval_verdict(ci, PREDICTED_WIDTH_EXPONENT, "width exponent")
-    if chosen["p_value"] is None:
-        verdict += " (model untested: no degree of freedom; 3 or more widths test it)"
-    return {"exponent": chosen["fit"], "ci95": ci, "predicted": PREDICTED_WIDTH_EXPONENT, "model": chosen["model"],
-            "p_value": chosen["p_value"], "model_choice": why, "verdict": verdict}
+        entry = width_entry(none, why)
+        return dict(none, verdict=sentence(entry),
+                    candidates=[{k: c[k] for k in ("model", "fit", "ci95", "p_value")} for c in cands]), entry
+    fit = dict(none, exponent=chosen["fit"], ci95=chosen["ci95_models"], model=chosen["model"],
+               p_value=chosen["p_value"], model_choice=why)
+    entry = width_entry(fit)
+    return dict(fit, verdict=sentence(entry)), entry
 
 
 def closed_form_check(gap_rms: float, gap_se: float, predicted: float | None) -> dict | None:
@@ -227,12 +237,13 @@ def run_experiment(chain: str, activation, batch: int, widths, depth: int, burn_
         profile_se.append(error.std(axis=0, ddof=1) / math.sqrt(runs))
         depth_checks.append(log_scale_check(grams, reference, activation, w) if chain == "none"
                             else dict(depth_check(chain, error, burn_in, w), width=w))
-    fit = width_fit(widths, [r["error_mean"] for r in rows], [r["error_se"] for r in rows])
+    fit, width_verdict = _width_fit(widths, [r["error_mean"] for r in rows], [r["error_se"] for r in rows])
     if chain == "none":
-        fit = dict(fit, predicted=None, verdict=NO_BN_WIDTH_NOTE)
-    return {"chain": chain, "activation": str(getattr(activation, "name", activation)), "batch": batch,
+        fit, width_verdict = dict(fit, predicted=None, verdict=NO_BN_WIDTH_NOTE), None
+    doc = {"chain": chain, "activation": str(getattr(activation, "name", activation)), "batch": batch,
             "depth": depth, "burn_in": burn_in, "runs": runs, "seed": seed,
             "fixed_point": fixed, "fixed_point_info": fp, "contraction": contraction(chain, activation, batch),
             "rows": rows,
             "depth_profile": {"layers": list(range(depth + 1)), "error": profile, "error_se": profile_se},
             "depth_check": depth_checks, "depth_verdict": depth_verdict(depth_checks), "fit": fit}
+    return dict(doc, **study_verdicts(doc, width_verdict))

@@ -3,7 +3,8 @@ thresholds and their predictions (docs/batchnorm.md, "Learning-rate thresholds";
 
 Per row: the same data (seed S), a network drawn from seed (S, H); ``predicted_lr_stable`` = 2 / lambda_max of the
 measured dual Theta / T of that very network and batch (with mean-last: of the mean-subtracted dual; with bn: of
-the batch function's dual), ``theory_lr_stable`` from the order parameters (none: 2 / predicted lambda_max;
+the batch function's dual), ``linear_lr_stable_bracket`` the K-step threshold of the model linearized at
+initialization (:mod:`asymexp.bn.lrscan.lr_verdicts`, which judges lr_stable), ``theory_lr_stable`` from the order parameters (none: 2 / predicted lambda_max;
 mean-last: 2 / (its lower bound), an upper bound on the rate; bn: no law, None).
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 from asymexp.errors import SpecError
 from asymexp.norms import check, entry
 from asymexp.bn.lrscan.full_batch import gd_trial
-from asymexp.bn.model import DATA, fim_network, loss_and_gradient, make_data
+from asymexp.bn.lrscan.lr_verdicts import linear_threshold, scan_verdicts
+from asymexp.bn.model import DATA, fim_network, loss_and_gradient, make_data, output_values
 from asymexp.bn.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
@@ -98,7 +100,7 @@ def scan_row(scan: LrScan, layers: int, norm: str, x, y) -> dict:
 
     net = fim_network(layers, scan.width, scan.out_dim, scan.input_dim, scan.activation, norm)
     params = net.draw(np.random.default_rng([scan.seed, layers, 3]))
-    theta, _, _ = network_theta(net, params, x)
+    theta, _, fwd = network_theta(net, params, x)
     lam = spectrum(theta, scan.samples, scan.out_dim, net.parameters, vectors=False)["lambda_max"]
     theory, theory_err, kind = _theory(scan, layers, norm, x)
     trials = {}
@@ -119,6 +121,9 @@ def scan_row(scan: LrScan, layers: int, norm: str, x, y) -> dict:
            "theory_lambda_max": theory, "theory_lambda_error": theory_err, "theory_kind": kind,
            "lr_max": top["value"], "lr_max_bracket": top["bracket"], "lr_max_status": top["status"],
            "initial_loss": trial(guess).losses[0], "trials": len(trials), "divergence": _divergence(trials)}
+    with np.errstate(all="ignore"):
+        linear = linear_threshold(theta, output_values(net, fwd.outputs) - y, scan.samples, scan.steps, scan.ratio)
+    row["linear_lr_stable_bracket"] = linear["bracket"]
     row["ratio_max_to_stable"] = _ratio(row)
     row["stable_over_predicted"] = None if stable["value"] is None else stable["value"] / guess
     return row
@@ -153,7 +158,7 @@ def run_scan(scan: LrScan, progress=None) -> dict:
     settings = {k: getattr(scan, k) for k in ("layers", "width", "activation", "norms", "data", "samples",
                                                "steps", "seed", "ratio")}
     settings["outputs"] = scan.out_dim
-    return {"settings": settings, "rows": rows}
+    return {"settings": settings, "rows": rows, **scan_verdicts(rows)}
 
 
 def _fmt(v) -> str:

@@ -1,6 +1,6 @@
 """The Markdown report of ``asymexp one-step`` (report.md; docs/batchnorm.md, "One-step divergence and gradients
 at initialization"): settings, explosion rates per norm, the first non-finite layers, the activation moments at
-the last layer along the diverging step, the gradients at initialization and the fraction table. Every random
+the last layer along the diverging step, the gradients at initialization, the fraction table and the verdicts. Every random
 number is a mean over the seeds +- its standard error."""
 from __future__ import annotations
 
@@ -90,6 +90,14 @@ def _fraction_lines(doc) -> list[str]:
     return lines
 
 
+def _verdict_lines(doc) -> list[str]:
+    from asymexp.stats.interval_verdicts import line
+
+    lines = ["", "## Verdicts", "", f"**Verdict: {doc['verdict']}** ({doc['verdict_reason']})", ""]
+    lines += [f"- {line(e)}" for e in doc["verdicts"]]
+    return lines + [f"- {e['quantity']}: not judged ({e['why']})" for e in doc["not_judged"]]
+
+
 def markdown(doc: dict) -> str:
     """The report as one Markdown string."""
     s = doc["settings"]
@@ -99,5 +107,7 @@ def markdown(doc: dict) -> str:
             f"{s['seeds']} seeds from {s['seed']} (docs/batchnorm.md, \"One-step divergence and gradients at "
             "initialization\").", ""]
     body = _threshold_lines(doc) + _heat_lines(doc) + _gradient_lines(doc) + _fraction_lines(doc)
+    if "verdicts" in doc:
+        body += _verdict_lines(doc)
     figs = [f"- `{p}`" for p in doc.get("figures", []) if p.endswith(".png")]
     return "\n".join(head + body + (["", "## Figures", ""] + figs if figs else [])) + "\n"

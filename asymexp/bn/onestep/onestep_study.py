@@ -20,6 +20,7 @@ from asymexp.errors import SpecError
 from asymexp.norms import check, names
 from asymexp.bn.model import fim_network, make_data
 from asymexp.bn.onestep.gradient_fraction import fraction_row
+from asymexp.bn.onestep.onestep_verdicts import study_verdicts
 from asymexp.bn.onestep.one_step import (EXPLODE, HIST_EDGES, explosion_threshold, first_divergence,
                                       gradient_statistics, moments_along_step, relative_losses)
 
@@ -268,9 +269,10 @@ def run_study(study: OneStepStudy, progress=None) -> dict:
         fractions.append(row)
         say(f"one-step: fraction {act} H={h} s_b^2={bv:g} {norm}: {row['fraction']:.4f} "
             f"+- {_num(row['fraction_se'])} (theory {_num(row['theory'])}, kappa2/kappa1 {_num(row['kappa_ratio'])})")
-    return _json_safe({"settings": study.settings(), "thresholds": _thresholds(study, runs),
-                       "loss_curves": _loss_curves(study, runs), "runs": runs, "heatmap": heat,
-                       "gradients": grad_rows, "histograms": hists, "fraction": fractions})
+    doc = {"settings": study.settings(), "thresholds": _thresholds(study, runs),
+           "loss_curves": _loss_curves(study, runs), "runs": runs, "heatmap": heat,
+           "gradients": grad_rows, "histograms": hists, "fraction": fractions}
+    return _json_safe(dict(doc, **study_verdicts(doc)))
 
 
 def _json_safe(obj):

@@ -12,6 +12,7 @@ import numpy as np
 
 from asymexp.bn.rmt.fuss_catalan import edge, moment
 from asymexp.bn.rmt.gaussian_products import sample_spectra
+from asymexp.bn.rmt.rmt_verdicts import study_verdicts
 from asymexp.stats.fits import ci
 from asymexp.stats.interval_verdicts import UNDETERMINED
 
@@ -30,6 +31,17 @@ def spectrum_row(factors: int, size: int, samples: int, orders: int, seed: int) 
             "relative_error": ((mean - exact) / exact).tolist(), "relative_error_se": (se / exact).tolist(),
             "edge": float(top.mean()), "edge_se": float(top.std(ddof=1) / math.sqrt(samples)),
             "predicted_edge": float(edge(factors))}
+
+
+def edge_size_fit(rows: list[dict]) -> dict:
+    """The fit of :func:`finite_size_fit` for the edge's relative error (mean top eigenvalue over the limit,
+    minus 1) over the rows of one L."""
+    rel = [{"factors": r["factors"], "size": r["size"],
+            "relative_error": [r["edge"] / r["predicted_edge"] - 1.0],
+            "relative_error_se": [r["edge_se"] / r["predicted_edge"]]} for r in rows]
+    fit = finite_size_fit(rel, 1)
+    del fit["moment"]
+    return fit
 
 
 def finite_size_fit(rows: list[dict], k: int) -> dict:
@@ -74,7 +86,8 @@ def finite_size_fit(rows: list[dict], k: int) -> dict:
 
 def products_report(factors: list[int], sizes: list[int], samples: int, orders: int, seed: int,
                     progress=None) -> dict:
-    """Rows for every (L, N), and with two or more sizes the finite-N fit of every moment for every L."""
+    """Rows for every (L, N), with two or more sizes the finite-N fit of every moment and of the edge for every
+    L, and the verdicts (:mod:`asymexp.bn.rmt.rmt_verdicts`)."""
     rows = []
     for L in factors:
         for n in sizes:
@@ -85,4 +98,5 @@ def products_report(factors: list[int], sizes: list[int], samples: int, orders: 
     if len(sizes) >= 2:
         doc["finite_size"] = [finite_size_fit([r for r in rows if r["factors"] == L], k)
                               for L in factors for k in range(1, orders + 1)]
-    return doc
+        doc["edge_finite_size"] = [edge_size_fit([r for r in rows if r["factors"] == L]) for L in factors]
+    return dict(doc, **study_verdicts(doc, doc.get("edge_finite_size")))
