@@ -61,17 +61,21 @@ class Estimate:
 def saturating(builder):
     """An estimate builder that never raises on absurd sizes: where its arithmetic overflows (a float power out of
     range, an integer too large for a float, ``int`` of an infinite or NaN size) the estimate is infinite, which
-    :func:`check` refuses with its one line, instead of an OverflowError."""
+    :func:`check` refuses with its one line, instead of an OverflowError; so is one with a NaN in it (a NaN size,
+    which ``max`` would otherwise drop from the memory)."""
     signature = inspect.signature(builder)
 
     @functools.wraps(builder)
     def build(*args, **kwargs) -> Estimate:
         try:
-            return builder(*args, **kwargs)
+            estimate = builder(*args, **kwargs)
+            if not (math.isnan(estimate.bytes) or math.isnan(estimate.flops)):
+                return estimate
         except (OverflowError, ValueError):
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            return Estimate(bound.arguments["what"], math.inf, math.inf)
+            pass
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return Estimate(bound.arguments["what"], math.inf, math.inf)
 
     return build
 
@@ -282,10 +286,11 @@ def order_parameters(layers: int, symbolic: bool, what: str = "the order paramet
     """``asymexp derive --order-parameters``: exact SymPy recursions over H = ``layers`` hidden layers. The
     expressions (or exact rationals) of layer l have O(l) terms (digits), so the work and memory grow like H^2:
     measured on 2 cores, about 1.7e-3 H^2 s with symbols (H = 100: 17 s) and 3.5e-4 H^2 s with numbers for
-    s_w^2 and s_b^2 (H = 100: 3.5 s); memory about 250 bytes a term (H^2 / 2 terms)."""
+    s_w^2 and s_b^2 (H = 100: 3.5 s); memory about 250 bytes a symbolic term (H^2 / 2 terms), or a byte a digit
+    of the exact rationals (H^2 / 2 digits)."""
     h2 = float(layers) * float(layers)
     seconds = (1.7e-3 if symbolic else 3.5e-4) * h2
-    return Estimate(what, 125.0 * h2, seconds * RATE_FLOPS)
+    return Estimate(what, (125.0 if symbolic else 0.5) * h2, seconds * RATE_FLOPS)
 
 
 def add_long_run_argument(parser) -> None:
