@@ -15,6 +15,8 @@ a traceback. Units: bytes, floating-point operations, seconds.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
 import sys
@@ -56,7 +58,31 @@ class Estimate:
         return f"about {format_bytes(self.bytes)}, ~{format_seconds(self.seconds)}"
 
 
+def saturating(builder):
+    """An estimate builder that never raises on absurd sizes: where its arithmetic overflows (a float power out of
+    range, an integer too large for a float, ``int`` of an infinite or NaN size) the estimate is infinite, which
+    :func:`check` refuses with its one line, instead of an OverflowError; so is one with a NaN in it (a NaN size,
+    which ``max`` would otherwise drop from the memory)."""
+    signature = inspect.signature(builder)
+
+    @functools.wraps(builder)
+    def build(*args, **kwargs) -> Estimate:
+        try:
+            estimate = builder(*args, **kwargs)
+            if not (math.isnan(estimate.bytes) or math.isnan(estimate.flops)):
+                return estimate
+        except (OverflowError, ValueError):
+            pass
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return Estimate(bound.arguments["what"], math.inf, math.inf)
+
+    return build
+
+
 def format_bytes(n: float) -> str:
+    if not math.isfinite(n):
+        return "more memory than a float can count"
     for unit, size in (("EiB", 2 ** 60), ("PiB", 2 ** 50), ("TiB", 2 ** 40), ("GiB", GIB), ("MiB", 2 ** 20)):
         if n >= size:
             return f"{n / size:.3g} {unit}"
@@ -64,6 +90,8 @@ def format_bytes(n: float) -> str:
 
 
 def format_seconds(s: float) -> str:
+    if not math.isfinite(s):
+        return "longer than a float can count"
     if s >= 365.25 * 86_400:
         return f"{s / (365.25 * 86_400):.3g} years"
     if s >= 86_400:
@@ -125,6 +153,7 @@ def flow_steps(t: float, dt: float) -> float:
     return math.ceil(ratio - 1e-9) if math.isfinite(ratio) else math.inf
 
 
+@saturating
 def simulation(widths, replicas: int, chunk: int, steps: float, n_train: int, n_points: int, dim: int,
                evaluations: int = 1, what: str = "the simulation") -> Estimate:
     """Networks with hidden widths ``widths`` (N_1..N_L; one output), ``replicas`` of them trained for
@@ -150,6 +179,7 @@ def simulation(widths, replicas: int, chunk: int, steps: float, n_train: int, n_
 NONZERO_PIXELS = 0.2
 
 
+@saturating
 def training(layer_sizes, n_train: int, n_test: int, epochs: int, batch: int, itemsize: int,
              what: str = "the training run", eval_every: int = 1) -> Estimate:
     """An MLP with ``layer_sizes`` (input, N_1..N_L, output) trained by SGD for ``epochs`` epochs on ``n_train``
@@ -180,6 +210,7 @@ def training(layer_sizes, n_train: int, n_test: int, epochs: int, batch: int, it
     return Estimate(what, memory, flops)
 
 
+@saturating
 def quadrature(nodes_total: float, dim: int, n_points: int, what: str = "the theory") -> Estimate:
     """A theory-layer expectation over ``nodes_total`` (c, w) nodes or Monte Carlo draws in ``dim`` dimensions at
     ``n_points`` points. Memory: the nodes and weights (c, w, weight and the tensor-product copies: about
@@ -195,6 +226,7 @@ def quadrature(nodes_total: float, dim: int, n_points: int, what: str = "the the
 OVERHEAD_FLOPS = 1.0e7
 
 
+@saturating
 def fim_study(layers: int, widths, samples_at, outputs: int, networks: int, norms: int, input_dim_at,
               what: str = "the FIM study") -> Estimate:
     """``asymexp fim``: per network, width M and norm, the forward pass (2 H T M^2), the dual Theta layer by layer
@@ -210,6 +242,7 @@ def fim_study(layers: int, widths, samples_at, outputs: int, networks: int, norm
     return Estimate(what, memory, flops)
 
 
+@saturating
 def gram_chain(widths, batch: int, depth: int, runs: int, what: str = "the Gram chain") -> Estimate:
     """``asymexp gram``: per width d, run and layer, a d x n Gaussian draw and its products with n x n matrices
     (about 10 d n^2); memory: the runs' d x n activations (a few copies) and the error profiles (depth x runs)."""
@@ -218,6 +251,7 @@ def gram_chain(widths, batch: int, depth: int, runs: int, what: str = "the Gram 
     return Estimate(what, memory, flops)
 
 
+@saturating
 def lr_scan(layers, width: int, samples: int, steps: int, outputs: int, norms: int, input_dim: int,
             what: str = "the learning-rate scan") -> Estimate:
     """``asymexp lr-scan``: per row (depth H, norm), about 40 bisection runs of K full-batch steps
@@ -231,6 +265,34 @@ def lr_scan(layers, width: int, samples: int, steps: int, outputs: int, norms: i
     return Estimate(what, memory, flops)
 
 
+@saturating
+def time_integration(rate_time: float, points: int, train: int, order: int, solves: int = 4,
+                     what: str = "the time integration") -> Estimate:
+    """The explicit Dormand-Prince (DOP853) integration of the shallow hierarchy's Q1/Q2 (docs/theory-layer.md)
+    over [0, t] for a problem with P = ``points``, M = ``train``: ``rate_time`` = alpha lam_max t, the time in
+    units of the fastest relaxation, which bounds the step (stability) once the start is resolved. Evaluations:
+    ``solves`` (the tight solve and its check, for two rules) times 4 (alpha lam_max t) + 400 (measured on
+    tanh4: 3.5 per unit of alpha lam_max t at t = 1e4, about 400 to resolve the start); each costs the source
+    contractions (4 P M^3 flops at order 2, a quarter at order 1) and a tenth of :data:`OVERHEAD_FLOPS`
+    (NumPy calls, about 1e-4 s measured). Memory: the state (M^2 + 3 P numbers) at a few saved times."""
+    evaluations = solves * (4.0 * float(rate_time) + 400.0)
+    p, m = float(points), float(train)
+    per = (4.0 if order >= 2 else 1.0) * p * m * m * m + OVERHEAD_FLOPS / 10
+    return Estimate(what, 8.0 * 16 * (m * m + 3 * p), evaluations * per)
+
+
+@saturating
+def order_parameters(layers: int, symbolic: bool, what: str = "the order parameters") -> Estimate:
+    """``asymexp derive --order-parameters``: exact SymPy recursions over H = ``layers`` hidden layers. The
+    expressions (or exact rationals) of layer l have O(l) terms (digits), so the work and memory grow like H^2:
+    measured on 2 cores, about 1.7e-3 H^2 s with symbols (H = 100: 17 s) and 3.5e-4 H^2 s with numbers for
+    s_w^2 and s_b^2 (H = 100: 3.5 s); memory about 250 bytes a symbolic term (H^2 / 2 terms), or a byte a digit
+    of the exact rationals (H^2 / 2 digits)."""
+    h2 = float(layers) * float(layers)
+    seconds = (1.7e-3 if symbolic else 3.5e-4) * h2
+    return Estimate(what, (125.0 if symbolic else 0.5) * h2, seconds * RATE_FLOPS)
+
+
 def add_long_run_argument(parser) -> None:
     """The ``--yes-long-run`` override of :func:`check`'s work limit, as every sized command declares it."""
     parser.add_argument("--yes-long-run", action="store_true",
@@ -238,6 +300,7 @@ def add_long_run_argument(parser) -> None:
                              "fit is always refused; docs/interfaces.md)")
 
 
+@saturating
 def one_step(layers: int, width: int, batch: int, lr_points: int, norms: int, seeds: int, outputs: int,
              fraction_depths, what: str = "the one-step study") -> Estimate:
     """``asymexp one-step``: per seed and norm, two gradients (forward and backward, 6 H B M^2 each), one

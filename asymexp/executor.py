@@ -133,6 +133,10 @@ def _pending(tasks: list[Task], out: Path) -> tuple[list[Task], dict]:
     return todo, done
 
 
+#: Seconds to wait for a remote Dask scheduler to answer before the sweep is refused.
+CONNECT_TIMEOUT_S = 5
+
+
 def _executor(workers: int | None, scheduler: str | None):
     if scheduler is None:
         from concurrent.futures import ProcessPoolExecutor
@@ -150,7 +154,11 @@ def _executor(workers: int | None, scheduler: str | None):
         return client.get_executor(), (client, cluster)
     if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise SweepError(f"--scheduler {scheduler!r}: use 'local' or an address such as tcp://host:8786")
-    client = Client(scheduler)
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SweepError(f"--scheduler {scheduler}: no Dask scheduler answered there within {CONNECT_TIMEOUT_S} s "
+                         f"({type(exc).__name__}); start one (dask scheduler) or give its address") from None
     return client.get_executor(), (client,)
 
 
@@ -172,9 +180,11 @@ def run_tasks(tasks: list[Task], worker: Callable, out_dir, workers: int | None 
     out = Path(out_dir)
     (out / "tasks").mkdir(parents=True, exist_ok=True)
     todo, results = _pending(tasks, out)
+    in_process = workers == 0 and scheduler is None
+    pool, handles = _executor(workers, scheduler) if todo and not in_process else (None, None)
     bar = tqdm(total=len(tasks), initial=len(results), desc=desc, file=sys.stderr, disable=not progress)
     try:
-        if workers == 0 and scheduler is None:
+        if in_process:
             for task in todo:
                 result, seconds = _timed(worker, task.params | task.local)
                 _write_atomic(task_path(out, task.key), _document(task, result, seconds))
@@ -183,7 +193,6 @@ def run_tasks(tasks: list[Task], worker: Callable, out_dir, workers: int | None 
             return {t.key: results[t.key] for t in tasks}
         if not todo:
             return {t.key: results[t.key] for t in tasks}
-        pool, handles = _executor(workers, scheduler)
         try:
             futures = {pool.submit(_timed, worker, task.params | task.local): task for task in todo}
             for fut in as_completed(futures):

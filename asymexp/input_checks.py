@@ -105,6 +105,19 @@ def check_integer(value, name: str, minimum: int, note: str = "") -> int:
     return int(value)
 
 
+def is_whole(value) -> bool:
+    """Whether ``value`` is a whole number (an int, a NumPy integer, or a finite float such as 2.0; not a bool, a
+    string, NaN or infinity): the test before ``int(value)``, which raises on the others."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return isinstance(value, numbers.Integral) or (math.isfinite(value) and int(value) == value)
+
+
+#: The largest count that a float holds exactly (2^53): a count derived from a ratio (T = M / rho) above it is
+#: not a well-defined integer.
+MAX_EXACT_COUNT = 2 ** 53
+
+
 def check_seed(value, name: str = "--seed") -> int:
     return check_integer(value, name, 0)
 

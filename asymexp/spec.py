@@ -394,4 +394,6 @@ class NetworkSpec:
             raise SpecError(f"spec file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"spec file {path} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise SpecError(f"spec file {path} is not UTF-8 text (byte {exc.start}); it must be UTF-8 TOML") from None
         return cls.from_mapping(data.get("spec", data))

@@ -251,6 +251,11 @@ def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 
     factor_list = sorted(distinct_integers(factors, "--factors", 1))
     size_list = (sorted(distinct_integers(sizes, "--sizes", 2)) if sizes is not None
                  else [300 if size is None else size])
+    from asymexp.bn.rmt.fuss_catalan import check_orders
+    from asymexp.input_checks import check_integer
+
+    check_integer(samples, "--samples", 2), check_integer(seed, "--seed", 0), check_integer(size_list[0], "--size", 2)
+    check_orders(factor_list, orders)
     work = sum(samples * (L + orders + 10) * float(n) ** 3 for L in factor_list for n in size_list)
     if work > RMT_MAX_WORK:
         raise AsymexpError(f"--samples {samples} with sizes {','.join(map(str, size_list))} is about "

@@ -113,7 +113,7 @@ def derive(spec, order: int = 2, *, widths=None, activation=None, preset=None, b
 
 
 def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: str = "quadrature",
-           n_samples=None, seed: int = 0, quad_order=None, tol=None):
+           n_samples=None, seed: int = 0, quad_order=None, tol=None, yes_long_run: bool = False):
     """h, V (and for one hidden layer Q1, Q2, Q3 up to ``order``) on the problem's training points then probes.
 
     Args:
@@ -125,6 +125,8 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
         method, n_samples, seed: "quadrature" or "monte-carlo" (one hidden layer). quad_order: nodes per dimension.
         tol: one hidden layer: the target error, ``"ABS[,REL]"`` or an
             :class:`asymexp.numeric.error_control.Tolerance` (as ``asymexp theory --tol``; default 1e-8, 1e-6).
+        yes_long_run: ``--yes-long-run``: run a Q1/Q2 time integration priced above a day (its work grows with
+            the time; :func:`asymexp.budget.time_integration`).
     Returns:
         :class:`~asymexp.api.results.TheoryResult`, one type for every depth; ``errors`` holds the error estimate
         of every array.
@@ -142,7 +144,7 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
         if tol is not None and not isinstance(tol, Tolerance):
             tol = parse_tolerance(tol)
         th = shallow_theory(prob, gamma=gammas[0], times=times, order=order, method=method, n_samples=n_samples,
-                            seed=seed, quad_order=quad_order, tol=tol)
+                            seed=seed, quad_order=quad_order, tol=tol, long_run_ok=yes_long_run)
         return TheoryResult(**common, times=th.times, points=th.points, h=th.h, V=th.V, Q1=th.Q1, Q2=th.Q2,
                             Q3=th.Q3, A=th.A, S=th.S, kernel_error=th.kernel_error, method=th.method,
                             regime=th.regime, notes=tuple(th.notes), errors=dict(th.errors),

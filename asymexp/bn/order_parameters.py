@@ -91,8 +91,8 @@ def order_parameters(activation, layers: int, weight_var: float = 2.0, bias_var:
     L = int(layers) + 1
     q, q_st, qhat, qhat_st, dd, dd_st = [], [], [float(qhat0)], [float(qhat_st0)], [], []
     err = 0.0
-    for _ in range(1, L):
-        ql = weight_var * qhat[-1] + bias_var
+    for layer in range(1, L):
+        ql = _variance(weight_var * qhat[-1] + bias_var, layer, weight_var, bias_var)
         qs = weight_var * qhat_st[-1] + bias_var
         q.append(ql)
         q_st.append(qs)
@@ -105,16 +105,33 @@ def order_parameters(activation, layers: int, weight_var: float = 2.0, bias_var:
             v, e = pair_kernel(act, var, var, cov, deriv)
             store.append(v)
             err += e
-    q.append(weight_var * qhat[-1] + bias_var)
+    q.append(_variance(weight_var * qhat[-1] + bias_var, L, weight_var, bias_var))
     q_st.append(weight_var * qhat_st[-1] + bias_var)
     qtilde, qtilde_st = [1.0], [1.0]
     for l in range(L - 1, 0, -1):          # layer l = L-1..1 uses E phi'(u^l)^2 = dd[l - 1]
         qtilde.insert(0, weight_var * qtilde[0] * dd[l - 1])
         qtilde_st.insert(0, weight_var * qtilde_st[0] * dd_st[l - 1])
-    gain = max(1.0, max(qtilde) * weight_var ** L)
+    try:
+        gain = max(1.0, max(qtilde) * weight_var ** L)
+    except OverflowError:       # the error bound is then unbounded, not a traceback
+        gain = math.inf
     return OrderParameters(act.name, int(layers), float(weight_var), float(bias_var), float(qhat0), float(qhat_st0),
                            tuple(q), tuple(q_st), tuple(qhat[:L]), tuple(qhat_st[:L]), tuple(qtilde),
                            tuple(qtilde_st), float(err * gain * L))
+
+
+#: The layer variances q^l must lie here (or be 0): products and ratios of two of them stay finite floats.
+VARIANCE_RANGE = (1e-150, 1e150)
+
+
+def _variance(ql: float, layer: int, weight_var: float, bias_var: float) -> float:
+    """``ql`` once the variance q^layer is 0 or inside :data:`VARIANCE_RANGE`; else one SpecError line."""
+    low, high = VARIANCE_RANGE
+    if not (ql == 0 or low <= ql <= high):
+        raise SpecError(f"(s_w^2, s_b^2) = ({weight_var!r}, {bias_var!r}) gives the layer variance q^{layer} = "
+                        f"{ql:.3g}; variances in [{low:g}, {high:g}] are required (a product of two must be a "
+                        "float): choose s_w^2 and s_b^2 nearer 1")
+    return ql
 
 
 def input_overlaps(x) -> tuple[float, float, float, float]:

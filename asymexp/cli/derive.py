@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from asymexp import budget
 from asymexp.cli._common import add_json_argument, add_spec_arguments, emit_json, integer, spec_from_args
 from asymexp.cli._write import WRITES_AT_END
 from asymexp.errors import SpecError
@@ -42,6 +43,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--qhat0", default=None, help="with --order-parameters: |x|^2/d (default 1, N(0, I) inputs)")
     parser.add_argument("--qhat-st0", default=None,
                         help="with --order-parameters: x(s).x(t)/d (default 0, N(0, I) inputs)")
+    budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
 
@@ -116,6 +118,10 @@ def _order_parameters(args, fmt: str) -> int:
     activation = cop.require_closed_form(args.activation or "relu")
     if args.layers is None:
         raise SpecError("--order-parameters needs --layers H (hidden layers, an integer >= 1)")
+    symbolic = args.weight_var is None or args.bias_var is None
+    budget.check(budget.order_parameters(args.layers, symbolic, f"the order parameters of {args.layers} layers"
+                                         + (" (symbolic)" if symbolic else "")), args.yes_long_run,
+                 prog="asymexp derive")
     with claim_given(args.out, "derive", FOLDER_PARAMETERS):
         result = cop.closed_order_parameters(activation, args.layers, args.weight_var, args.bias_var,
                                              1 if args.qhat0 is None else args.qhat0,

@@ -93,7 +93,7 @@ def run(args):
     problem = load_problem(args.problem)
     _check_size(args, problem)
     th = shallow_theory(problem, gamma, times, order=args.order, method=args.method, n_samples=args.samples,
-                        seed=args.seed, quad_order=args.nodes, tol=tol)
+                        seed=args.seed, quad_order=args.nodes, tol=tol, long_run_ok=args.yes_long_run)
     single = len(times) == 1
     errors = {k: _rows(v, single) for k, v in th.errors.items() if k not in ("A", "S")}
     doc = {"points": th.points.tolist(), "h": _rows(th.h, single), "V": _rows(th.V, single),

@@ -200,6 +200,8 @@ def load_problem(path) -> Problem:
         raise ProblemError(f"problem file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProblemError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ProblemError(f"{path}: not UTF-8 text (byte {exc.start}); a problem file must be UTF-8 TOML") from None
     return problem_from_mapping(data, str(path))
 
 

@@ -43,7 +43,7 @@ class Eigen:
         """int_0^t exp(-alpha s lam) ds (= t where lam = 0)."""
         x = alpha * t * self.lam
         safe = np.where(x > 1e-300, self.lam, 1.0)
-        return np.where(x > 1e-12, -np.expm1(-x) / (alpha * safe), t * (1.0 - 0.5 * x))
+        return np.where(x > 1e-12, -np.expm1(-x) / (alpha * safe), t * (1.0 - 0.5 * np.minimum(x, 1e-12)))
 
     def apply(self, diag: np.ndarray, v: np.ndarray) -> np.ndarray:
         return self.U @ (diag * (self.U.T @ v))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from asymexp import budget
 from asymexp.errors import SpecError
 from asymexp.numeric.frozen import Eigen, leading_term, propagator  # noqa: F401 (leading_term re-exported)
 
@@ -66,8 +67,9 @@ def correction_sources(tens, m: int):
 
 
 def corrections(A: np.ndarray, tens, y: np.ndarray, alpha: float, times: np.ndarray, order: int = 2,
-                rtol: float = 1e-12, check_rtol: float | None = 1e-9):
-    """Q_{1,0} and Q_{2,0} at every point.
+                rtol: float = 1e-12, check_rtol: float | None = 1e-9, long_run_ok: bool = False):
+    """Q_{1,0} and Q_{2,0} at every point; the integration is priced first (:func:`asymexp.budget.time_integration`:
+    its steps grow like alpha lam_max t) and refused above a day unless ``long_run_ok`` (``--yes-long-run``).
 
     Args:
         A: (P, P) kernel; tens: :class:`ExpectationTensors` with order >= ``order``; y: (M,); times: (T,).
@@ -104,6 +106,9 @@ def corrections(A: np.ndarray, tens, y: np.ndarray, alpha: float, times: np.ndar
 
     size = n_c + p + m + (p if order >= 2 else 0)
     t_end = float(np.max(times))
+    rate_time = alpha * float(np.max(eig.lam, initial=0.0)) * t_end
+    budget.check(budget.time_integration(rate_time, p, m, order, what=f"the Q1/Q2 integration to t = {t_end:g} "
+                                         f"(alpha lam_max t = {rate_time:.3g})"), long_run_ok, prog="asymexp theory")
 
     def solve(tol):
         if t_end == 0.0:

@@ -206,14 +206,15 @@ def _merge(sets: list[ExpectationTensors]) -> ExpectationTensors:
                               avg("G1"), avg("Ta"), avg("G2b"), avg("G2c"))
 
 
-def _solve(problem, tens: ExpectationTensors, times: np.ndarray, order: int):
+def _solve(problem, tens: ExpectationTensors, times: np.ndarray, order: int, long_run_ok: bool = False):
     m = problem.x.shape[0]
     h = hierarchy.leading_term(tens.A, problem.y, problem.alpha, times)
     v = hierarchy.variance_constant(tens.A, tens.S, m, problem.alpha, times)
     q1 = q2 = None
     ode_err = 0.0
     if order >= 1:
-        q1, q2, ode_err = hierarchy.corrections(tens.A, tens, problem.y, problem.alpha, times, order)
+        q1, q2, ode_err = hierarchy.corrections(tens.A, tens, problem.y, problem.alpha, times, order,
+                                                long_run_ok=long_run_ok)
     return {"h": h, "V": v, "Q1": q1, "Q2": q2}, ode_err
 
 
@@ -255,7 +256,8 @@ def _values(out: dict, tens: ExpectationTensors) -> dict:
     return vals
 
 
-def _by_trapezoid(problem, times, order: int, tol: Tolerance, max_nodes: int, max_seconds: float):
+def _by_trapezoid(problem, times, order: int, tol: Tolerance, max_nodes: int, max_seconds: float,
+                  long_run_ok: bool = False):
     """The projected trapezoid rule refined towards ``tol``: a Refinement whose value is (tensors, solution, ODE
     error) of the finest rule."""
     pts, m = problem.points, problem.x.shape[0]
@@ -263,7 +265,7 @@ def _by_trapezoid(problem, times, order: int, tol: Tolerance, max_nodes: int, ma
     def evaluate(kappa):
         samples = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, pts, kappa)
         tens = expectation_tensors(problem.activation, samples, pts, m, min(order, 2))
-        out, ode_err = _solve(problem, tens, times, order)
+        out, ode_err = _solve(problem, tens, times, order, long_run_ok)
         return (tens, out, ode_err, len(samples) // samples.c_nodes), _values(out, tens), {"Q1": ode_err, "Q2": ode_err}
 
     return refine(evaluate, lambda k: w_node_count(problem.activation, problem.w_law, pts, k), tol, first_kappa(tol),
@@ -277,7 +279,8 @@ def _tolerance_report(tol: Tolerance, values: dict, errors: dict, met: bool, rea
 
 def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrature", n_samples: int | None = None,
                    seed: int = 0, quad_order: int | None = None, tol: Tolerance | None = None,
-                   max_nodes: int = MAX_W_NODES, max_seconds: float = MAX_SECONDS) -> ShallowTheory:
+                   max_nodes: int = MAX_W_NODES, max_seconds: float = MAX_SECONDS,
+                   long_run_ok: bool = False) -> ShallowTheory:
     """h, V, Q_{1,0}, Q_{2,0} of the shallow network on ``problem``, every entry with an error estimate
     (docs/theory/3-shallow-expansion.md to 5-verified-formulas.md; docs/theory-layer.md).
 
@@ -292,6 +295,7 @@ def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrat
             the node budget); tol: the target (default ``Tolerance()``: 1e-8 absolute, 1e-6 relative, the target
             of the trapezoid refinement; a fixed rule or Monte Carlo is judged only against a ``tol`` given);
         max_nodes, max_seconds: budgets of the refinement (w-nodes of the finest rule; wall-clock seconds).
+        long_run_ok: run a Q1/Q2 time integration priced above a day (``--yes-long-run``; :mod:`asymexp.budget`).
     Returns:
         :class:`ShallowTheory` with arrays of shape (T, P), points ordered training then probes; ``errors`` and
         ``tolerance`` say how accurate each entry is and whether ``tol`` was met.
@@ -305,22 +309,22 @@ def shallow_theory(problem, gamma, times, order: int = 2, method: str = "quadrat
     times = hierarchy.check_times(times)
     kappa, note = None, ""
     if method == "quadrature" and quad_order is None and problem.w_law.kind == "normal":
-        ref = _by_trapezoid(problem, times, order, tol, max_nodes, max_seconds)
+        ref = _by_trapezoid(problem, times, order, tol, max_nodes, max_seconds, long_run_ok)
         (tens, main, ode_err, w_nodes), errors = ref.value, ref.errors
         used, rule, kappa, met, reason = "quadrature", "trapezoid", ref.kappa, ref.met, ref.reason
     else:
         sets, used, note = _tensor_sets(problem, method, min(order, 2), n_samples, seed, quad_order)
         if used == "quadrature":
             tens = sets[0]
-            (main, ode_err), (other, _) = (_solve(problem, s, times, order) for s in sets)
+            (main, ode_err), (other, _) = (_solve(problem, s, times, order, long_run_ok) for s in sets)
             errors = difference_errors(_values(main, tens), _values(other, sets[1]), {"Q1": ode_err, "Q2": ode_err})
             rule = "gauss-hermite" if problem.w_law.kind == "normal" else "gauss-legendre"
             w_nodes = int((quad_order or default_order(problem.w_law, problem.points))
                           ** quadrature_dimension(problem.w_law, problem.points))
         else:
             tens = _merge(sets)
-            main, ode_err = _solve(problem, tens, times, order)
-            batch = [_solve(problem, s, times, order)[0] for s in sets]
+            main, ode_err = _solve(problem, tens, times, order, long_run_ok)
+            batch = [_solve(problem, s, times, order, long_run_ok)[0] for s in sets]
             errors = {k: np.std([b[k] for b in batch], axis=0, ddof=1) / np.sqrt(len(batch))
                       for k in main if main[k] is not None}
             errors.update(A=tens.A_se, S=tens.S_se)

@@ -15,6 +15,7 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
+from asymexp.input_checks import MAX_EXACT_COUNT, is_whole
 from asymexp.norms import check, entry, names
 from asymexp.bn.dual import network_theta, spectrum
 from asymexp.bn.model import FimNetwork
@@ -48,21 +49,25 @@ class FimStudy:
     seed: int = 0
 
     def __post_init__(self):
-        if isinstance(self.layers, bool) or int(self.layers) != self.layers or self.layers < 1:
+        if not is_whole(self.layers) or self.layers < 1:
             raise SpecError(f"layers = {self.layers!r} is not allowed; at least 1 hidden layer is required")
         if not self.widths:
             raise SpecError("widths is empty; give at least one width >= 2")
         for m in self.widths:
-            if isinstance(m, bool) or int(m) != m or m < 2:
+            if not is_whole(m) or m < 2:
                 raise SpecError(f"width {m!r} is not allowed; widths must be integers >= 2")
         if (self.samples is None) == (self.rho is None):
             raise SpecError("give exactly one of samples T and rho = M / T")
-        if self.samples is not None and (int(self.samples) != self.samples or self.samples < 2):
+        if self.samples is not None and (not is_whole(self.samples) or self.samples < 2):
             raise SpecError(f"samples = {self.samples!r} is not allowed; T >= 2 is required")
         if self.rho is not None:
-            if not (self.rho > 0 and math.isfinite(self.rho)):
+            if isinstance(self.rho, bool) or not isinstance(self.rho, (int, float)) or not (
+                    self.rho > 0 and math.isfinite(self.rho)):
                 raise SpecError(f"rho = {self.rho!r} is not allowed; a finite rho > 0 is required")
             for m in self.widths:
+                if not m / self.rho <= MAX_EXACT_COUNT:
+                    raise SpecError(f"rho = {self.rho!r} gives T = M / rho = {m / self.rho:.3g} samples at width {m}; "
+                                    f"T <= 2^53 is required (rho >= {m / MAX_EXACT_COUNT:.3g} here)")
                 if round(m / self.rho) < 2:
                     raise SpecError(f"rho = {self.rho!r} gives T = {round(m / self.rho)} samples at width {m}; "
                                     f"T = round(M / rho) >= 2 is required (rho <= {m / 2} here)")
@@ -72,7 +77,7 @@ class FimStudy:
             raise SpecError(f"no norm given; allowed: {', '.join(names('fim'))}")
         if self.data not in DATA:
             raise SpecError(f"data {self.data!r} is unknown; allowed: {', '.join(DATA)}")
-        if int(self.networks) != self.networks or self.networks < 2:
+        if not is_whole(self.networks) or self.networks < 2:
             raise SpecError(f"networks = {self.networks!r} is not allowed; at least 2 are needed for a standard error")
         get(self.activation)
         if not (self.weight_var > 0 and self.bias_var >= 0):

@@ -7,6 +7,8 @@ edge of its support are exact rational numbers, returned here as :class:`fractio
 """
 from __future__ import annotations
 
+import math
+import sys
 from fractions import Fraction
 from math import comb
 
@@ -33,3 +35,26 @@ def edge(factors: int) -> Fraction:
     """Right edge of the support: (L+1)^(L+1) / L^L (4 for L = 1)."""
     _check(factors)
     return Fraction((factors + 1) ** (factors + 1), factors ** factors)
+
+
+def max_order(factors: int) -> int:
+    """The largest moment order k whose moments fit a float64 for every L' <= L = ``factors``: the law lives on
+    [0, edge], so m_k <= edge^k, and k log(edge) <= log(largest float) keeps m_k (and the Monte Carlo trace,
+    up to the finite-N excess of the top eigenvalue) finite. 512 for L = 1, 262 for L = 5; edge(L) grows like
+    e (L + 1)."""
+    _check(factors)
+    log_edge = (factors + 1) * math.log(factors + 1) - factors * math.log(factors)
+    return int(math.log(sys.float_info.max) / log_edge)
+
+
+def check_orders(factors, orders, option: str = "--orders") -> int:
+    """``orders`` once it is an integer in 1..:func:`max_order` of the largest of ``factors``; else one
+    AsymexpError line naming the value and the allowed range."""
+    largest = max(factors)
+    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 1:
+        raise AsymexpError(f"{option} {orders!r} is not allowed; an integer >= 1 is required")
+    if orders > max_order(largest):
+        raise AsymexpError(f"{option} {orders} is not allowed with L = {largest} factors; orders 1..{max_order(largest)} "
+                           "are allowed (the moments grow like edge^k = ((L+1)^(L+1)/L^L)^k and overflow a float "
+                           "beyond)")
+    return orders
