@@ -93,6 +93,38 @@ def _plain_bars(app, what, name, obj, options, lines):
                                for part in _LITERAL.split(line))
 
 
+# The module docstrings of three Numba kernel modules show formulas and tables as indented plain text after a
+# colon, which reStructuredText reads as definition lists and block quotes. Their source is not edited for this:
+# asymexp.jit keys the compiled-kernel cache on the kernel modules' source text, so any edit recompiles every
+# kernel. Here an indented block after a line ending in ":" is shown as a literal block instead.
+_PLAIN_TEXT_KERNEL_MODULES = {"asymexp.mnist.epoch_kernel", "asymexp.nn.dense", "asymexp.nn.generic_kernel"}
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip())
+
+
+def _literal_blocks(app, what, name, obj, options, lines):
+    if what != "module" or name not in _PLAIN_TEXT_KERNEL_MODULES:
+        return
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        following = next((x for x in lines[i + 1:] if x.strip()), "")
+        if line.rstrip().endswith(":") and not line.rstrip().endswith("::") and _indent(following) > _indent(line):
+            out += [line.rstrip() + ":", ""]
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > _indent(line)):
+                out.append(lines[i])
+                i += 1
+            out.append("")
+            continue
+        out.append(line)
+        i += 1
+    lines[:] = out
+
+
 def setup(app):
     app.connect("source-read", _link_outside_files)
+    app.connect("autodoc-process-docstring", _literal_blocks)
     app.connect("autodoc-process-docstring", _plain_bars)

@@ -1,7 +1,7 @@
 """A-posteriori error estimates of the theory layer and the refinement towards a tolerance (docs/theory-layer.md,
 "Error estimates").
 
-Every reported number v comes with an estimate of |v - exact|, entry by entry:
+Every reported number v comes with an estimate of |v - exact|, entry by entry::
 
     error = 2 max(|v(rule) - v(coarse rule)|, q |v(coarse rule) - v(coarser rule)|) + (ODE error)
             + ROUNDING * (|v| + max |v|),        q = max |first difference| / max |second difference| (<= 1)

@@ -3,15 +3,15 @@ trapezoid rule").
 
 For w ~ N(mu 1, s^2 I_d) every integrand of the theory layer depends on w only through u_p = w . x_p, p < P. With
 an orthonormal frame F (d, r) of the span of the points, u_p = mu sum(x_p) + l_p . z, z ~ N(0, I_r), loadings
-l_p = s F^T x_p (r,). For a fixed real z_j (j != i) the integrand is analytic in z_i for
-|Im z_i| < tau_i = strip / max_p |l_pi| (strip: the activation's distance to its poles,
+l_p = s F^T x_p (r,). For a fixed real z_j (j != i) the integrand is analytic in z_i where
+abs(Im z_i) < tau_i = strip / max_p abs(l_pi) (strip: the activation's distance to its poles,
 :mod:`asymexp.activations.analyticity`), so the trapezoid rule of step h_i = 2 pi / k_i in z_i has an error of
 order max_{y < tau_i} exp(-k_i y + y^2 / 2) (the Fourier transform of the integrand, Gaussian weight included, at
 frequency k_i; the weight grows like e^{y^2/2} off the real axis). Each step is chosen to make this exponent
 kappa (:func:`trapezoid_steps`), so the error is of order exp(-kappa) in each direction; the nodes are cut to the
 ball |z| <= radius, whose Gaussian tail mass is below TAIL.
 
-The frame is rotated to make the product of the max_p |l_pi| (the node count) small: among the identity and a
+The frame is rotated to make the product of the max_p abs(l_pi) (the node count) small: among the identity and a
 fixed, seeded set of random rotations, the best one (deterministic for given points).
 """
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 docs/theory/3-shallow-expansion.md to 5-verified-formulas.md. One hidden unit moves by gradient flow,
 ``d theta/dt = eps alpha mean_m (y_m - g_t(x_m)) grad f(theta_t, x_m)``, and the deterministic part of the output is
-``g_t(x) = eps^{-1} E[f(theta_t, x) - f(theta_0, x)]`` (mean-zero c). Substituting
+``g_t(x) = eps^{-1} E[f(theta_t, x) - f(theta_0, x)]`` (mean-zero c). Substituting::
 
     theta_t = theta_0 + sum_{k>=1} eps^k delta_k(t, theta_0),      g_t = h_t + sum_{K>=1} eps^K Q_K,
 
 Taylor-expanding ``grad f(theta_t, .) = sum_q eps^q G_q(.)`` with ``G_q = sum_n 1/n! D^{n+1} f[delta_k1, ...,
 delta_kn]``
-(ordered k's summing to q) and collecting powers of eps gives
+(ordered k's summing to q) and collecting powers of eps gives::
 
     d delta_k/dt = alpha mean_m [ r_m G_{k-1}(x_m) - sum_{j=1}^{k-1} Q_j(x_m) G_{k-1-j}(x_m) ],   delta_k(0) = 0,
     dg/dt = alpha mean_m (y_m - g_m) A_t(x, x_m),   A_t = E[grad f(theta_t, x) . grad f(theta_t, x')]

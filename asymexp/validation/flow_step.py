@@ -99,7 +99,7 @@ def _smallest_n(ok, guess: int, cap: int = 10 ** 15) -> int:
 def step_report(rates, t: float, flow_dt: float | None, chosen: bool, residual_scale: float) -> dict:
     """What the validation document states about the step: the step, its number, the exact relative error on
     the limit kernel and the bound with rates x SAFETY, and their product with ``residual_scale`` (a bound on
-    |y - g_0| over the training points): the estimated error of each output."""
+    abs(y - g_0) over the training points): the estimated error of each output."""
     if chosen:
         rep = choose_step(rates, t)
     else:
