@@ -7,8 +7,9 @@ load. On the first compile of an asymexp kernel in a process it prints::
 
     asymexp: compiling Numba kernels (first run only, up to about 230 s; estimate from a 2-core machine) ...
 
-and after each outermost kernel compile one progress line (``asymexp: compiled asymexp.sim.engine.run (41 s);
-3 kernels, 63 s so far``). The estimate is an upper one: the larger of :data:`DEFAULT_SECONDS` (measured on a
+after each outermost kernel compile one progress line (``asymexp: compiled asymexp.sim.engine.run (41 s);
+3 kernels, 63 s so far``), and while one compiles, a line every :data:`HEARTBEAT_S` seconds (``asymexp: still
+compiling asymexp.mnist.epoch_kernel.evaluate (20 s; 1 kernel done)``), so that no compile is silent for long. The estimate is an upper one: the larger of :data:`DEFAULT_SECONDS` (measured on a
 2-core machine, ``benchmarks/bench_cold_start.py``) and the longest compile time of a cold process so far,
 recorded in ``<cache root>/compile-seconds.json`` (kept across source hashes).
 ``asymexp warmup`` compiles a workload's kernels ahead of time (docs/interfaces.md).
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 
+HEARTBEAT_S = 10.0           # during a compile, a line at least this often (seconds)
 DEFAULT_SECONDS = 230        # CPU seconds of a toy validate's cold compile, 2-core machine (benchmarks/bench_cold_start.py)
 RECORD = "compile-seconds.json"
 _PREFIX = __name__.split(".")[0] + "."
@@ -41,6 +43,9 @@ class _State:
         self.kernels = 0
         self.seconds = 0.0
         self.times: dict[str, float] = {}
+        self.current = ""           # the outermost kernel being compiled
+        self.last_said = 0.0        # perf_counter of the last line printed
+        self.heartbeat: threading.Thread | None = None
 
 
 _STATE: _State | None = None
@@ -69,6 +74,20 @@ def _say(text: str) -> None:
     lead = "\r" if sys.stderr.isatty() else ""        # start a fresh line over a progress bar
     sys.stderr.write(f"{lead}asymexp: {text}\n")
     sys.stderr.flush()
+    if _STATE is not None:
+        _STATE.last_said = time.perf_counter()
+
+
+def _beat(state: _State) -> None:
+    """While a kernel compiles, say so every :data:`HEARTBEAT_S` seconds (Numba's compile releases the GIL in
+    LLVM, so this thread gets to run); daemon thread, started with the first compile of the process."""
+    while True:
+        time.sleep(HEARTBEAT_S / 4)
+        with state.lock:
+            now = time.perf_counter()
+            if state.depth > 0 and now - state.last_said >= HEARTBEAT_S:
+                _say(f"still compiling {state.current} ({now - state.started:.0f} s; "
+                     f"{state.kernels} kernel{'s' * (state.kernels != 1)} done)")
 
 
 def _record(state: _State) -> None:
@@ -113,6 +132,11 @@ def _listener_class():
                 if state.depth > 1:
                     return
                 state.started = time.perf_counter()
+                state.current = _name(ev)
+                if state.heartbeat is None:
+                    state.heartbeat = threading.Thread(target=_beat, args=(state,), name="asymexp-compile-notice",
+                                                       daemon=True)
+                    state.heartbeat.start()
                 if not state.announced:
                     state.announced = True
                     seconds, source = estimate_seconds(state.root)

@@ -46,3 +46,27 @@ def test_estimate_is_the_default_or_a_longer_recorded_run(tmp_path):
     assert compile_notice.estimate_seconds(str(tmp_path)) == (compile_notice.DEFAULT_SECONDS * 3, "earlier cold runs")
     record.write_text("{not json")
     assert compile_notice.estimate_seconds(str(tmp_path))[0] == compile_notice.DEFAULT_SECONDS
+
+
+def test_a_long_compile_says_so_every_heartbeat(tmp_path):
+    """A compile that lasts several heartbeats prints a 'still compiling' line for each (here 0.2 s heartbeats
+    over a 1.1 s compile, driven through Numba's event API with a fake asymexp dispatcher)."""
+    code = (
+        "import time\n"
+        "from types import SimpleNamespace\n"
+        "from numba.core import event\n"
+        "from asymexp import compile_notice as cn\n"
+        "cn.HEARTBEAT_S = 0.2\n"
+        "cn._STATE = None\n"
+        f"cn.install({str(tmp_path)!r}, None)\n"
+        "def f(): pass\n"
+        "f.__module__ = 'asymexp.fake'\n"
+        "d = SimpleNamespace(py_func=f)\n"
+        "with event.trigger_event('numba:compile', data={'dispatcher': d, 'args': (), 'return_type': None}):\n"
+        "    time.sleep(1.1)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    beats = [line for line in proc.stderr.splitlines() if line.startswith("asymexp: still compiling asymexp.fake.f (")]
+    assert 3 <= len(beats) <= 6, proc.stderr        # 1.1 s / 0.2 s, less the first beat's wait, give or take one
+    assert proc.stderr.splitlines()[-1].startswith("asymexp: compiled asymexp.fake.f ("), proc.stderr

@@ -4,13 +4,20 @@ Each workload runs the smallest real call of its code path (widths 4-8, a handfu
 span, 40 MNIST images), so exactly the kernel signatures a real run uses are compiled and written to the on-disk
 cache (:mod:`asymexp.jit`); later runs load them. A warm cache makes this a few seconds. Progress goes to stderr
 (one line per step, plus the compile notices of :mod:`asymexp.compile_notice`), the summary to stdout.
+
+The steps compile disjoint kernels, so ``--jobs J`` runs them in J fresh processes at once (default: one per
+CPU), the longest first (:data:`COST`): a cold compile is single-threaded, and on two cores the MNIST workload's
+two kernels and the simulator's compile side by side. The MNIST workload is two steps: an epoch with the
+evaluation kernel stubbed out, and an evaluation with the epoch kernel stubbed out (:func:`_stubbed`).
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
+from contextlib import contextmanager
 
-from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import SpecError
 
 HELP = "compile the Numba kernels of a workload now (first run only; later runs load them from the cache)"
@@ -40,10 +47,32 @@ def _deep():
     validate("tanh4.toml", ["3/4", "3/4"], widths=[4, 8], replicas=4, time=0.01, sensitivity_width=None)
 
 
-def _mnist():
+@contextmanager
+def _stubbed(name: str, stub):
+    """``asymexp.mnist.epoch_kernel.<name>`` replaced by the Python ``stub`` for the duration (the trainer imports
+    its kernels at call time), so that a warmup step compiles only the other kernel."""
+    from asymexp.mnist import epoch_kernel
+
+    kept = getattr(epoch_kernel, name)
+    setattr(epoch_kernel, name, stub)
+    try:
+        yield
+    finally:
+        setattr(epoch_kernel, name, kept)
+
+
+def _mnist_epoch():
     from asymexp import train
 
-    train("1", widths=[4], epochs=1, n_train=40, n_test=20)
+    with _stubbed("evaluate", lambda *args: None):
+        train("1", widths=[4], epochs=1, n_train=40, n_test=20)
+
+
+def _mnist_evaluation():
+    from asymexp import train
+
+    with _stubbed("train_epoch", lambda *args: (0.0, 1, 0, -1)):   # (loss sum, batches, correct, bad batch)
+        train("1", widths=[4], epochs=1, n_train=40, n_test=20)
 
 
 # workload -> [(step, call)]; "validate" is the command's default path (one hidden layer, gradient flow).
@@ -51,13 +80,18 @@ WORKLOADS = {
     "validate": [("shallow validation (flow)", _validate)],
     "simulate": [(f"simulate ({d})", _simulate(d)) for d in ("flow", "gd", "sgd")],
     "deep": [("deep validation (gd)", _deep)],
-    "mnist": [("MNIST epoch (float32)", _mnist)],
+    "mnist": [("MNIST epoch (float32)", _mnist_epoch), ("MNIST evaluation (float32)", _mnist_evaluation)],
 }
+#: Cold compile CPU seconds of each step (2-core machine, unloaded; scheduling order only, longest first).
+COST = {"shallow validation (flow)": 25, "deep validation (gd)": 120, "MNIST epoch (float32)": 40,
+        "MNIST evaluation (float32)": 50, "simulate (flow)": 25, "simulate (gd)": 20, "simulate (sgd)": 20}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--workload", default="all",
                         help=f"comma-separated: {', '.join(WORKLOADS)}, or all (default: all)")
+    parser.add_argument("--jobs", type=integer(1), default=None,
+                        help="compile in this many processes at once (default: one per CPU, at most one per step)")
     add_json_argument(parser)
 
 
@@ -72,24 +106,61 @@ def _workloads(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _step(label: str) -> tuple[int, float, float]:
+    """Run the warmup step ``label`` in this process: (kernels compiled, compile seconds, seconds)."""
+    from asymexp import compile_notice
+
+    call = next(c for steps in WORKLOADS.values() for name, c in steps if name == label)
+    k0, s0 = compile_notice.compiled()
+    t0 = time.perf_counter()
+    call()
+    k1, s1 = compile_notice.compiled()
+    return k1 - k0, s1 - s0, time.perf_counter() - t0
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"asymexp warmup: {text}\n")
+    sys.stderr.flush()
+
+
+def _run_steps(steps: list[tuple[str, str]], jobs: int):
+    """Yield (workload, label, (kernels, compile s, s)) as the steps finish: in this process when ``jobs`` is 1,
+    else in ``jobs`` spawned processes, the costliest steps first."""
+    if jobs == 1:
+        for i, (workload, label) in enumerate(steps, 1):
+            _say(f"[{i}/{len(steps)}] {label} ...")
+            yield workload, label, _step(label)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    order = sorted(steps, key=lambda s: -COST.get(s[1], 30))
+    _say(f"{len(steps)} steps in {jobs} processes: {', '.join(label for _, label in order)} ...")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(_step, label): (workload, label) for workload, label in order}
+        for done, future in enumerate(as_completed(futures), 1):
+            workload, label = futures[future]
+            result = future.result()
+            _say(f"[{done}/{len(steps)}] {label} done ({result[2]:.0f} s)")
+            yield workload, label, result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run(args) -> int:
-    from asymexp import compile_notice, jit
+    from asymexp import jit
 
     names = _workloads(args.workload)
-    steps = [(w, label, call) for w in names for label, call in WORKLOADS[w]]
+    steps = [(w, label) for w in names for label, _ in WORKLOADS[w]]
+    jobs = min(len(steps), args.jobs or os.cpu_count() or 1)
     rows, t_start = {}, time.perf_counter()
-    for i, (workload, label, call) in enumerate(steps, 1):
-        sys.stderr.write(f"asymexp warmup: [{i}/{len(steps)}] {label} ...\n")
-        sys.stderr.flush()
-        k0, s0 = compile_notice.compiled()
-        t0 = time.perf_counter()
-        call()
-        k1, s1 = compile_notice.compiled()
+    for workload, label, (kernels, compile_s, seconds) in _run_steps(steps, jobs):
         row = rows.setdefault(workload, {"kernels_compiled": 0, "compile_seconds": 0.0, "seconds": 0.0})
-        row["kernels_compiled"] += k1 - k0
-        row["compile_seconds"] = round(row["compile_seconds"] + s1 - s0, 2)
-        row["seconds"] = round(row["seconds"] + time.perf_counter() - t0, 2)
-    doc = {"workloads": rows, "seconds": round(time.perf_counter() - t_start, 2),
+        row["kernels_compiled"] += kernels
+        row["compile_seconds"] = round(row["compile_seconds"] + compile_s, 2)
+        row["seconds"] = round(row["seconds"] + seconds, 2)
+    doc = {"workloads": rows, "seconds": round(time.perf_counter() - t_start, 2), "jobs": jobs,
            "cache": jit.CACHE_FOLDER, "cached_on_disk": jit.CACHE_FOLDER is not None}
     if args.json:
         emit_json(doc)

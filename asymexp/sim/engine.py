@@ -16,8 +16,11 @@ so editing any kernel compiled into these drivers recompiles them.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numba import prange
+from numba import literally, prange, types
+from numba.extending import overload
 
 from asymexp.jit import kernel
 from asymexp.kernel_codes import Dynamics, Engine
@@ -27,15 +30,24 @@ from asymexp.nn import shallow_kernel as F
 
 
 
-@kernel()
+def _code(value) -> int:
+    """The integer of a Numba literal type (an ``Engine`` or ``Dynamics`` code known at compile time)."""
+    return int(value.literal_value)
+
+
 def _output(theta, table, scales, kind, engine_code, X, Z, H, out):
     """Forward pass with the kernel of ``engine_code`` (:class:`asymexp.kernel_codes.Engine`)."""
-    if engine_code == Engine.SHALLOW:
-        F.forward(theta, table, scales, kind, X, Z, H, out)
-    elif engine_code == Engine.DEEP:
-        FD.forward(theta, table, scales, kind, X, Z, H, out)
-    else:
-        K.forward(theta, table, scales, kind, X, Z, H, out)
+
+
+@overload(_output)
+def _output_for(theta, table, scales, kind, engine_code, X, Z, H, out):
+    if not isinstance(engine_code, types.IntegerLiteral):
+        return lambda theta, table, scales, kind, engine_code, X, Z, H, out: literally(engine_code)
+    forward = {Engine.SHALLOW: F.forward, Engine.DEEP: FD.forward}.get(_code(engine_code), K.forward)
+
+    def impl(theta, table, scales, kind, engine_code, X, Z, H, out):
+        forward(theta, table, scales, kind, X, Z, H, out)
+    return impl
 
 
 @kernel()
@@ -47,40 +59,102 @@ def _mean_mse_dout(out, Y, dout):
         dout[0, b] *= inv
 
 
-@kernel()
-def _mean_loss_dout(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout):
-    """Forward pass, then dout <- d/dout of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
-    _output(theta, table, scales, kind, engine_code, X, Z, H, out)
-    _mean_mse_dout(out, Y, dout)
-
-
-@kernel()
 def _mean_loss_grad(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad):
     """grad <- gradient of (1/B) sum_b 1/2 (out_b - Y_b)^2 over the batch X (B, d), Y (1, B)."""
-    _mean_loss_dout(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout)
-    if engine_code == Engine.SHALLOW:
-        F.backward(theta, table, scales, kind, X, H, dout, grad)
-    elif engine_code == Engine.DEEP:
-        FD.backward(theta, table, scales, kind, X, H, dout, grad)
-    else:
-        K.backward_z(theta, table, scales, kind, X, Z, H, dout, grad)
 
 
-@kernel()
+@overload(_mean_loss_grad)
+def _mean_loss_grad_for(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad):
+    if not isinstance(engine_code, types.IntegerLiteral):
+        return (lambda theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad:
+                literally(engine_code))
+    code = _code(engine_code)
+    if code == Engine.GENERIC:
+        def impl(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad):
+            _output(theta, table, scales, kind, engine_code, X, Z, H, out)
+            _mean_mse_dout(out, Y, dout)
+            K.backward_z(theta, table, scales, kind, X, Z, H, dout, grad)
+        return impl
+    backward = F.backward if code == Engine.SHALLOW else FD.backward
+
+    def impl(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad):
+        _output(theta, table, scales, kind, engine_code, X, Z, H, out)
+        _mean_mse_dout(out, Y, dout)
+        backward(theta, table, scales, kind, X, H, dout, grad)
+    return impl
+
+
 def _mean_loss_step(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates):
     """theta <- theta - rates * gradient of the mean loss (one GD/SGD step). With a fused kernel the backward
     pass and the update are one pass (bit for bit the same numbers as backward then sgd_update)."""
-    if engine_code == Engine.DEEP:
-        T = H.reshape((X.shape[0], H.shape[0]))     # H's memory as the batch-major (B, U) workspace
-        FD.forward_rows(theta, table, scales, kind, X, T, out)
-        _mean_mse_dout(out, Y, dout)
-        FD.backward_update_rows(theta, table, scales, kind, X, T, dout, rates)
-    elif engine_code == Engine.SHALLOW:
-        _mean_loss_dout(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout)
-        F.backward_update(theta, table, scales, kind, X, H, dout, grad, rates)
+
+
+@overload(_mean_loss_step)
+def _mean_loss_step_for(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates):
+    if not isinstance(engine_code, types.IntegerLiteral):
+        return (lambda theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates:
+                literally(engine_code))
+    code = _code(engine_code)
+    if code == Engine.DEEP:
+        def impl(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates):
+            T = H.reshape((X.shape[0], H.shape[0]))     # H's memory as the batch-major (B, U) workspace
+            FD.forward_rows(theta, table, scales, kind, X, T, out)
+            _mean_mse_dout(out, Y, dout)
+            FD.backward_update_rows(theta, table, scales, kind, X, T, dout, rates)
+    elif code == Engine.SHALLOW:
+        def impl(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates):
+            _output(theta, table, scales, kind, engine_code, X, Z, H, out)
+            _mean_mse_dout(out, Y, dout)
+            F.backward_update(theta, table, scales, kind, X, H, dout, grad, rates)
     else:
-        _mean_loss_grad(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad)
-        K.sgd_update(theta, grad, table, rates)
+        def impl(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad, rates):
+            _mean_loss_grad(theta, table, scales, kind, engine_code, X, Y, Z, H, out, dout, grad)
+            K.sgd_update(theta, grad, table, rates)
+    return impl
+
+
+def _advance(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+             k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
+    """Step k of the dynamics ``mode`` (:class:`asymexp.kernel_codes.Dynamics`): a GD step, an SGD step on the
+    data point sgd_idx[k], or an RK4 step of the flow (g1..g3, tmp: workspaces like theta; half, full, sixth: the
+    rates times the RK4 weights)."""
+
+
+@overload(_advance)
+def _advance_for(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+                 k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
+    if not isinstance(mode, types.IntegerLiteral):
+        return (lambda mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates,
+                sgd_idx, k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth: literally(mode))
+    code = _code(mode)
+    if code == Dynamics.GD:
+        def impl(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+                 k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
+            _mean_loss_step(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
+    elif code == Dynamics.SGD:
+        def impl(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+                 k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
+            m = sgd_idx[k]
+            Y1[0, 0] = Ytr[0, m]
+            X1[0, :] = Xtr[m, :]
+            _mean_loss_step(theta, table, scales, kind, engine_code, X1, Y1, Z1, H1, out1, dout1, grad, rates)
+    else:
+        def impl(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+                 k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
+            _mean_loss_grad(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g1)
+            tmp[:] = theta
+            K.sgd_update(tmp, g1, table, half)
+            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g2)
+            tmp[:] = theta
+            K.sgd_update(tmp, g2, table, half)
+            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g3)
+            tmp[:] = theta
+            K.sgd_update(tmp, g3, table, full)
+            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
+            for p in range(theta.shape[0]):
+                grad[p] += 2.0 * (g2[p] + g3[p]) + g1[p]
+            K.sgd_update(theta, grad, table, sixth)
+    return impl
 
 
 @kernel()
@@ -116,48 +190,39 @@ def train_one(theta, table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, 
         _output(theta, table, scales, kind, engine_code, Xev, Ze, He, oute)
         rec_out[j, :] = oute[0, :]
         j += 1
-    if mode == Dynamics.FLOW:
-        g1 = np.empty_like(theta)
-        g2 = np.empty_like(theta)
-        g3 = np.empty_like(theta)
-        tmp = np.empty_like(theta)
-        half = rates * (time_scale * dt * 0.5)
-        full = rates * (time_scale * dt)
-        sixth = rates * (time_scale * dt / 6.0)
+    n_flow = theta.shape[0] if mode == Dynamics.FLOW else 0     # RK4 workspaces, empty for GD and SGD
+    g1 = np.empty(n_flow)
+    g2 = np.empty(n_flow)
+    g3 = np.empty(n_flow)
+    tmp = np.empty(n_flow)
+    half = rates * (time_scale * dt * 0.5)
+    full = rates * (time_scale * dt)
+    sixth = rates * (time_scale * dt / 6.0)
     for k in range(n_steps):
-        if mode == Dynamics.GD:
-            _mean_loss_step(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
-        elif mode == Dynamics.SGD:
-            m = sgd_idx[k]
-            Y1[0, 0] = Ytr[0, m]
-            X1[0, :] = Xtr[m, :]
-            _mean_loss_step(theta, table, scales, kind, engine_code, X1, Y1, Z1, H1, out1, dout1, grad, rates)
-        else:
-            _mean_loss_grad(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g1)
-            tmp[:] = theta
-            K.sgd_update(tmp, g1, table, half)
-            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g2)
-            tmp[:] = theta
-            K.sgd_update(tmp, g2, table, half)
-            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, g3)
-            tmp[:] = theta
-            K.sgd_update(tmp, g3, table, full)
-            _mean_loss_grad(tmp, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad)
-            for p in range(theta.shape[0]):
-                grad[p] += 2.0 * (g2[p] + g3[p]) + g1[p]
-            K.sgd_update(theta, grad, table, sixth)
+        _advance(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+                 k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth)
         while j < T and rec_steps[j] == k + 1:
             _output(theta, table, scales, kind, engine_code, Xev, Ze, He, oute)
             rec_out[j, :] = oute[0, :]
             j += 1
 
 
-@kernel(parallel=True)
-def train_many(thetas, table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
-               time_scale, rec_steps, sgd_idx, rec_out):
-    """:func:`train_one` for every row of thetas (R, n_params), in parallel over replicas.
+@functools.cache
+def train_many(engine_code: int, mode: int):
+    """The kernel that runs :func:`train_one` for every row of thetas (R, n_params), in parallel over replicas,
+    with the forward/backward kernel ``engine_code`` (:class:`asymexp.kernel_codes.Engine`) and the dynamics
+    ``mode`` (:class:`asymexp.kernel_codes.Dynamics`) fixed when it is compiled, so that a run compiles only the
+    engine and the dynamics it uses.
 
-    sgd_idx (R, n_steps) int64; rec_out (R, T, P). thetas is overwritten with the final parameters."""
-    for r in prange(thetas.shape[0]):
-        train_one(thetas[r], table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps, dt,
-                  time_scale, rec_steps, sgd_idx[r], rec_out[r])
+    The kernel's arguments: ``(thetas, table, scales, kind, n_hidden, Xtr, Ytr, Xev, rates, n_steps, dt,
+    time_scale, rec_steps, sgd_idx, rec_out)`` as :func:`train_one`'s, with sgd_idx (R, n_steps) int64 and
+    rec_out (R, T, P). thetas is overwritten with the final parameters."""
+    engine_code, mode = int(engine_code), int(mode)
+
+    @kernel(parallel=True)
+    def train_many(thetas, table, scales, kind, n_hidden, Xtr, Ytr, Xev, rates, n_steps, dt, time_scale, rec_steps,
+                   sgd_idx, rec_out):
+        for r in prange(thetas.shape[0]):
+            train_one(thetas[r], table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, rates, mode, n_steps,
+                      dt, time_scale, rec_steps, sgd_idx[r], rec_out[r])
+    return train_many
