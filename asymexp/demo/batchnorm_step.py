@@ -108,5 +108,13 @@ def _fim_section(quick: bool) -> str:
 
 def step_batchnorm(ctx) -> str:
     """The Markdown section of the batch-normalization step (writes ``constant_mode_spectrum.png``)."""
-    return "\n\n".join(["## Batch normalization at initialization", _gram_section(ctx.quick),
-                        _constant_mode_section(ctx), _fim_section(ctx.quick)])
+    import sys
+
+    sections = ["## Batch normalization at initialization"]
+    for what, section in (("the Gram chain", lambda: _gram_section(ctx.quick)),
+                          ("the constant mode", lambda: _constant_mode_section(ctx)),
+                          ("the FIM spectrum", lambda: _fim_section(ctx.quick))):
+        sys.stderr.write(f"[demo] batchnorm: {what} ...\n")
+        sys.stderr.flush()
+        sections.append(section())
+    return "\n\n".join(sections)
