@@ -265,8 +265,9 @@ def one_step(layers: int, width: int, batch: int, lr_points: int, norms: int, se
 
 #: Flops per node, point, coordinate, width and unit of time of the shallow validation's prediction (below),
 #: calibrated so that :func:`prediction` gives the measured time at RATE_FLOPS: tanh4.toml, gamma 3/4, t = 1,
-#: widths 64, 128, 256, 512 (3.98e5 nodes; denominator 1.72e8) took 172 s on the shared 2-core machine under a
-#: load average of about 9 (150 s in a second run), after the node flow's einsum change.
+#: widths 64, 128, 256, 512 (3.98e5 nodes; nodes (M + P) (d + 1) (E + 2) (1 + t) = 1.72e8) took 172 s on the shared
+#: 2-core machine under a load average of about 9, and 85 to 110 s under about 5 (62 s unloaded before these
+#: changes): the slowest of these, so that the estimate errs long.
 PREDICTION_FLOPS = 1.0e4
 
 

@@ -220,9 +220,9 @@ def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: flo
         return (om * c) @ sigma_derivatives(problem.activation, w @ at.T, 0)[0] / eps
 
     def rhs(t, z):
-        # einsum, not @: the (K, d) x (d, M) products have tiny inner sizes, where a threaded BLAS is up to 6x
-        # slower than one pass (measured on tanh4.toml, K = 4e5, on a loaded 2-core machine); same sums, the
-        # rounding order aside
+        # einsum, not @: the (K, d) x (d, M) products have tiny inner sizes, where a threaded BLAS on a loaded
+        # machine is up to 6x slower than one pass (measured on tanh4.toml, K = 4e5, 2 cores, load average 9;
+        # unloaded the two are as fast); the same sums, the rounding order aside
         c, w = z[:k], z[k:].reshape(k, d)
         s0, s1 = sigma_derivatives(problem.activation, np.einsum("kd,md->km", w, x), 1)
         r = y - np.einsum("k,km->m", om * c, s0) / eps

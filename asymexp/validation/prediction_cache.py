@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -71,18 +70,19 @@ def store(digest_key: str, numbers: dict, out=None, user: Path | None = None) ->
     temporary file renamed over the target); a place that cannot is skipped."""
     text = json.dumps({"key": digest_key, "numbers": numbers})
     for path in _places(out, digest_key, user):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")      # as the executor writes its task files
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".prediction-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(text)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            with open(tmp, "w") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
         except OSError:
-            continue
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
     if user is not None:
         _prune(Path(user))
 
