@@ -324,3 +324,30 @@ def one_step(layers: int, width: int, batch: int, lr_points: int, norms: int, se
     memory = 8.0 * (4 * deepest * m * m + 4 * deepest * b * m + 3 * c * b * b * m + 3 * (c * b) ** 2)
     memory += 64.0 * seeds * norms * lr_points        # the per-seed relative losses kept for the document
     return Estimate(what, memory, flops)
+
+
+#: Flops per node, point, coordinate, width and unit of time of the shallow validation's prediction (below),
+#: calibrated so that :func:`prediction` gives the measured time at RATE_FLOPS: tanh4.toml, gamma 3/4, t = 1,
+#: widths 64, 128, 256, 512 (3.98e5 nodes; nodes (M + P) (d + 1) (E + 2) (1 + t) = 1.72e8) took 172 s on the shared
+#: 2-core machine under a load average of about 9, and 85 to 110 s under about 5 (62 s unloaded before these
+#: changes): the slowest of these, so that the estimate errs long.
+PREDICTION_FLOPS = 1.0e4
+
+
+def prediction(nodes: float, n_train: int, n_points: int, dim: int, widths: int, t: float,
+               what: str = "the prediction") -> Estimate:
+    """The parameter-free prediction of ``asymexp validate`` (asymexp.validation.prediction; docs/validation.md,
+    "Predictions") on a rule of ``nodes`` quadrature nodes (c, w) in ``dim`` dimensions, ``n_train`` training
+    and ``n_points`` evaluation points, ``widths`` widths, time ``t``.
+
+    Work: every stage moves each node through the flow (d + 1 coordinates, each step touching every training
+    point) or its adjoint (every evaluation point): about PREDICTION_FLOPS nodes (M + P) (d + 1) flops per width
+    and unit of time, the width-independent random terms counting as two widths and a unit of time as one more
+    (the refinement and the t = 0 terms). PREDICTION_FLOPS is calibrated from a measurement (its comment), an
+    order of magnitude like the rest of this module. Memory: the flow's state and its DOP853 stages (about 20
+    copies of nodes (d + 1)), the activations at the training points (6 copies of nodes M) and the adjoints at the
+    evaluation points (6 copies of nodes P (d + 1))."""
+    nodes, d1 = float(nodes), float(dim) + 1.0
+    flops = PREDICTION_FLOPS * nodes * (n_train + n_points) * d1 * (widths + 2.0) * (1.0 + max(float(t), 0.0))
+    memory = 8.0 * nodes * (20.0 * d1 + 6.0 * n_train + 6.0 * n_points * d1)
+    return Estimate(what, memory, flops)

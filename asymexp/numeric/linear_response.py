@@ -45,15 +45,15 @@ class _Net:
 
     def residual(self, theta: np.ndarray, order: int) -> tuple[np.ndarray, tuple]:
         """r (M,) and sigma and its first ``order`` derivatives at the projections (each (K, M))."""
-        s = sigma_derivatives(self.act, theta[:, 1:] @ self.x.T, order)
-        return self.y - (self.om * theta[:, 0]) @ s[0] / self.eps, s
+        s = sigma_derivatives(self.act, np.einsum("kd,md->km", theta[:, 1:], self.x), order)     # einsum: as in
+        return self.y - np.einsum("k,km->m", self.om * theta[:, 0], s[0]) / self.eps, s    # random_terms' flow
 
     def velocity(self, theta: np.ndarray) -> np.ndarray:
         """d theta / dt (K, 1 + d)."""
         r, (s0, s1) = self.residual(theta, 1)
         out = np.empty_like(theta)
-        out[:, 0] = self.rate * (s0 @ r)
-        out[:, 1:] = (self.rate * theta[:, 0])[:, None] * ((s1 * r) @ self.x)
+        np.einsum("km,m->k", s0, self.rate * r, out=out[:, 0])
+        out[:, 1:] = np.einsum("km,md->kd", s1, r[:, None] * self.x) * (self.rate * theta[:, 0])[:, None]
         return out
 
     def frozen(self, theta: np.ndarray) -> tuple:

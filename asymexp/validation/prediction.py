@@ -27,6 +27,7 @@ import numpy as np
 
 from asymexp import provenance
 from asymexp.errors import SpecError
+from asymexp.validation import prediction_cache
 
 #: abs(residual) / SE reported per cell (the issue's criterion); the verdict uses the Bonferroni limit over the cells.
 Z_LIMIT = 3.0
@@ -116,11 +117,86 @@ def _holds_from(widths, holds: np.ndarray):
     return out
 
 
-def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str = "flow") -> dict:
+def cache_key(problem, gamma: Fraction, t: float, widths) -> str:
+    """The digest of everything :func:`numbers` depends on: the problem's content, gamma, the time, the widths,
+    the slope rule and the code version (:mod:`asymexp.validation.prediction_cache`)."""
+    return prediction_cache.key((provenance.problem_key(problem), str(gamma), float(t), tuple(int(n) for n in widths),
+                                 SLOPE_EPS, SLOPE_NODES, provenance.code_version()))
+
+
+def numbers(problem, gamma: Fraction, t: float, widths, say=None) -> dict:
+    """Every number of the prediction that does not depend on the Monte Carlo rows, as JSON-able lists: the random
+    terms (P,), the slope of c (P,), and per width (E, P) D(eps), V(eps), their errors and the variance remainder.
+    Five stages, each told to ``say`` (:class:`prediction_cache.Stages`)."""
+    from asymexp.numeric.linear_response import variance_part
+    from asymexp.numeric.random_terms import deterministic_part
+
+    stages = prediction_cache.Stages(say, 5)
+    rt = stages.run("c, B, B_N, V: the random terms", terms, problem, t)
+    slope = stages.run("the eps-slope of c", eps_slope, problem, t)
+    rules = stages.run("the rules of the variance remainder", remainder_rules, problem, t)
+    eps_values = [float(n) ** (float(gamma) - 1.0) for n in widths]
+    det, det_err = stages.run(f"D(eps): the deterministic flow at {len(eps_values)} widths", deterministic_part,
+                              problem, rt, eps_values)
+    v_eps, v_eps_err, v_rem = stages.run(f"V(eps): the linear response at {len(eps_values)} widths", variance_part,
+                                         problem, rt, eps_values, t, rules)
+    stages.finish("done")
+    first = {k: np.asarray(v)[0].tolist() for k, v in (("c", rt.c), ("B", rt.B), ("BN", rt.BN), ("V", rt.V))}
+    return {**first, "c_error": rt.errors["c"][0].tolist(), "B_error": rt.errors["B"][0].tolist(),
+            "BN_error": rt.errors["BN"][0].tolist(), "parts": {k: v[0].tolist() for k, v in rt.parts.items()},
+            "kappa": float(rt.kappa), "w_nodes": int(rt.w_nodes), "tolerance_met": bool(rt.tolerance["met"]),
+            "slope": np.asarray(slope).tolist(), "deterministic": det[:, 0].tolist(),
+            "deterministic_error": det_err[:, 0].tolist(), "V_eps": v_eps.tolist(), "V_eps_error": v_eps_err.tolist(),
+            "variance_remainder": v_rem.tolist()}
+
+
+def cached_numbers(problem, gamma: Fraction, t: float, widths, out=None, progress=None) -> dict:
+    """:func:`numbers`, read from the run folder ``out`` or the user cache when stored there under
+    :func:`cache_key`, else computed (progress on ``progress``: True, False or a callable of one line) and stored."""
+    digest_key = cache_key(problem, gamma, t, widths)
+    user = prediction_cache.user_folder()
+    found = prediction_cache.load(digest_key, out, user)
+    say = prediction_cache.sink(progress)
+    if found is not None:
+        if say is not None:
+            say("asymexp validate: prediction: read from the cache (no recomputation)")
+        if out is not None and prediction_cache.load(digest_key, out) is None:
+            prediction_cache.store(digest_key, found, out)
+        return found
+    result = numbers(problem, gamma, t, widths, say)
+    prediction_cache.store(digest_key, result, out, user)
+    return result
+
+
+#: The design exponent at which the random terms' refinement stopped on tanh4.toml (25 * 1.25^2), the rule size
+#: assumed by :func:`estimate` (the refinement's own stopping point is known only once it has run).
+ESTIMATE_KAPPA = 39.0625
+
+
+def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=None):
+    """What :func:`numbers` will cost (:func:`asymexp.budget.prediction` on the rule of design exponent
+    ESTIMATE_KAPPA), or None where nothing will be computed (no prediction here, or one in the cache)."""
+    from asymexp import budget
+    from asymexp.numeric.quadrature import c_rule
+    from asymexp.numeric.trapezoid_rule import w_node_count
+
+    if not_applicable(problem, gamma, dynamics):
+        return None
+    if prediction_cache.load(cache_key(problem, gamma, t, widths), folder, prediction_cache.user_folder()):
+        return None
+    w_nodes = w_node_count(problem.activation, problem.w_law, problem.points, ESTIMATE_KAPPA)
+    nodes = w_nodes * len(c_rule(problem.c_law)[0])
+    return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, len(widths), t)
+
+
+def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str = "flow", folder=None,
+            progress=None) -> dict:
     """The ``prediction`` block of the shallow validate document (docs/interfaces.md).
 
     Args:
         rows: per width {"mean", "mean_se", "var", "var_se"} (P,) from the Monte Carlo estimates.
+        folder: the run folder, where the numbers are kept (:func:`cached_numbers`); progress: True (stderr),
+            False/None (silent) or a callable of one line.
     Returns:
         {"applicable": False, "reason"} or the predictions, residuals in SE units, omitted-term sizes, the widths
         from which each prediction is judged and a verdict per quantity.
@@ -128,32 +204,28 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     reason = not_applicable(problem, gamma, dynamics)
     if reason:
         return {"applicable": False, "reason": reason}
-    from asymexp.numeric.linear_response import variance_part
-    from asymexp.numeric.random_terms import deterministic_part
-
-    rt = terms(problem, t)
+    nums = {k: (v if k in ("parts", "kappa", "w_nodes", "tolerance_met") else np.asarray(v, dtype=np.float64))
+            for k, v in cached_numbers(problem, gamma, t, widths, folder, progress).items()}
     g = float(gamma)
-    c, B, BN, V = rt.c[0], rt.B[0], rt.BN[0], rt.V[0]
-    c_err, B_err = rt.errors["c"][0], rt.errors["B"][0]
-    BN_err = rt.errors["BN"][0]
-    slope = eps_slope(problem, t)
+    c, B, BN, V = nums["c"], nums["B"], nums["BN"], nums["V"]
+    c_err, B_err = nums["c_error"], nums["B_error"]
+    BN_err = nums["BN_error"]
+    slope = nums["slope"]
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
                            "omitted_var", "deterministic", "V_eps", "V_eps_error", "variance_remainder")}
-    eps_values = [float(n) ** (g - 1.0) for n in widths]
-    det, det_err = deterministic_part(problem, rt, eps_values)
-    v_eps, v_eps_err, v_rem = variance_part(problem, rt, eps_values, t, remainder_rules(problem, t))
-    for n, row, D, D_err, Ve, Ve_err, rem in zip(widths, rows, det, det_err, v_eps, v_eps_err, v_rem):
+    for n, row, D, D_err, Ve, Ve_err, rem in zip(widths, rows, nums["deterministic"], nums["deterministic_error"],
+                                                 nums["V_eps"], nums["V_eps_error"], nums["variance_remainder"]):
         eps = float(n) ** (g - 1.0)
         scale = float(n) ** (1.0 - 2.0 * g)
-        mean = D[0] + c / n
+        mean = D + c / n
         var = scale * (Ve + BN / n)
-        out["deterministic"].append(D[0].tolist())
+        out["deterministic"].append(D.tolist())
         out["V_eps"].append(Ve.tolist())
         out["V_eps_error"].append(Ve_err.tolist())
         out["variance_remainder"].append(rem.tolist())
         out["mean"].append(mean.tolist())
         out["var"].append(var.tolist())
-        out["mean_error"].append((D_err[0] + c_err / n).tolist())
+        out["mean_error"].append((D_err + c_err / n).tolist())
         out["var_error"].append((scale * (Ve_err + BN_err / n)).tolist())
         out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
@@ -178,10 +250,10 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B_N": BN.tolist(),
         "B_N_error": BN_err.tolist(),
         "b_N": float(BN.sum() / V.sum()), "B": B.tolist(), "B_error": B_err.tolist(),
-        "c_parts": {k: v[0].tolist() for k, v in rt.parts.items()},
+        "c_parts": nums["parts"],
         "b1": float(B.sum() / V.sum()), "holds_mean": holds_mean.tolist(), "holds_var": holds_var.tolist(),
         "holds_from": {"mean": _holds_from(widths, holds_mean), "var": _holds_from(widths, holds_var)},
         "verdict": {"mean": vm, "var": vv}, "verdict_reason": {"mean": rm, "var": rv},
-        "rule": {"kappa": rt.kappa, "w_nodes": rt.w_nodes, "tolerance_met": rt.tolerance["met"]},
+        "rule": {"kappa": nums["kappa"], "w_nodes": nums["w_nodes"], "tolerance_met": nums["tolerance_met"]},
     })
     return out

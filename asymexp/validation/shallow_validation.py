@@ -131,8 +131,9 @@ def inverse_n_coefficient(problem, t: float):
 
 
 def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict], antithetic: bool, control: bool,
-              dynamics: str, flow_dt=None, quad_order: int | None = None) -> dict:
-    """The ``asymexp validate`` document (docs/interfaces.md) from stacked outputs per width."""
+              dynamics: str, flow_dt=None, quad_order: int | None = None, out=None, progress=False) -> dict:
+    """The ``asymexp validate`` document (docs/interfaces.md) from stacked outputs per width; ``out`` and
+    ``progress``: where the prediction is kept and how its progress is told (:func:`prediction.predict`)."""
     g = float(gamma)
     fk, th, note = theory_for(problem, gamma, t, quad_order)
     L, V, h = fk.propagator(t), fk.V(t), fk.h(t)
@@ -171,10 +172,13 @@ def summarize(problem, gamma: Fraction, t: float, widths, per_width: list[dict],
         "ratio": ratio.tolist(), "ratio_se": ratio_se.tolist(),
     }
     raw = fits.raw_slope(N, tot, tot_se) if len(widths) >= 2 else None
-    c_inv = inverse_n_coefficient(problem, t) if dynamics == "flow" and th is not None else None
-    doc["mean_residual"] = mean_residuals(rows, widths, g, h, Q1, Q2, c_inv)
     if th is not None:
-        doc["prediction"] = prediction.predict(problem, gamma, t, widths, rows, dynamics)
+        doc["prediction"] = prediction.predict(problem, gamma, t, widths, rows, dynamics, out, progress)
+    if th is not None and doc["prediction"]["applicable"]:
+        c_inv = np.asarray(doc["prediction"]["c"])       # the same c_t, read back with the prediction's cache
+    else:
+        c_inv = inverse_n_coefficient(problem, t) if dynamics == "flow" and th is not None else None
+    doc["mean_residual"] = mean_residuals(rows, widths, g, h, Q1, Q2, c_inv)
     if gamma in (Fraction(1, 2), Fraction(1)):
         doc.update(_ends(gamma, raw, ratio, ratio_se, doc["mean_residual"]))
         return doc
@@ -315,10 +319,20 @@ def validate_shallow(problem, gamma, widths, replicas: int, t: float = 1.0, seed
     budget.check_memory(run_estimate(problem, jobs, t, dynamics, 1.0, chunk, f"validate gamma = {gamma}"))
     if dynamics == "flow":
         flow_dt, _ = flow_step.resolve(problem, t, flow_dt, quad_order)     # the kernel only: no time-t theory yet
-    budget.check(run_estimate(problem, jobs, t, dynamics, flow_dt, chunk, f"validate gamma = {gamma}"), long_run_ok)
+    budget.check(with_prediction(run_estimate(problem, jobs, t, dynamics, flow_dt, chunk, f"validate gamma = {gamma}"),
+                                 prediction.estimate(problem, gamma, t, widths, dynamics, out)), long_run_ok)
     tasks = chunk_tasks(problem, [gamma], [[n] for n in widths], replicas, t, seed, dynamics, antithetic, flow_dt,
                         chunk)
     results = execute(tasks, out, workers, scheduler, progress)
     grouped = group_results(tasks, results)
     per_width = [grouped[((str(gamma),), (int(n),))] for n in widths]
-    return summarize(problem, gamma, t, widths, per_width, antithetic, control, dynamics, given_dt, quad_order)
+    return summarize(problem, gamma, t, widths, per_width, antithetic, control, dynamics, given_dt, quad_order, out,
+                     progress)
+
+
+def with_prediction(run: budget.Estimate, pred: budget.Estimate | None) -> budget.Estimate:
+    """The simulation's estimate with the prediction's (:func:`prediction.estimate`) added: work summed, memory
+    the larger (the two do not overlap in time)."""
+    if pred is None:
+        return run
+    return budget.Estimate(f"{run.what} with its prediction", max(run.bytes, pred.bytes), run.flops + pred.flops)
