@@ -25,7 +25,7 @@ $(STAMP_DOCS): $(BIN)/python setup.cfg pyproject.toml
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
-	$(BIN)/asymexp warmup --workload validate,mnist
+	$(BIN)/asymexp warmup --workload demo
 	$(BIN)/asymexp demo --out demo-output
 
 # compile the Numba kernels ahead of the first run (asymexp warmup; minutes on a cold cache, seconds after)

@@ -26,7 +26,7 @@ import threading
 import time
 
 HEARTBEAT_S = 10.0           # during a compile, a line at least this often (seconds)
-DEFAULT_SECONDS = 230        # CPU seconds of a toy validate's cold compile, 2-core machine (benchmarks/bench_cold_start.py)
+DEFAULT_SECONDS = 120        # CPU seconds of the costliest single-process cold compile of one workload (MNIST, deep), 2-core machine
 RECORD = "compile-seconds.json"
 _PREFIX = __name__.split(".")[0] + "."
 

@@ -28,6 +28,8 @@ from asymexp.nn import deep_kernel as FD
 from asymexp.nn import generic_kernel as K
 from asymexp.nn import shallow_kernel as F
 
+#: A ``train_many`` mode that takes no step: the outputs at t = 0 only, so only the forward pass is compiled.
+NO_STEPS = -1
 
 
 def _code(value) -> int:
@@ -127,7 +129,11 @@ def _advance_for(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht
         return (lambda mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates,
                 sgd_idx, k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth: literally(mode))
     code = _code(mode)
-    if code == Dynamics.GD:
+    if code == NO_STEPS:
+        def impl(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
+                 k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
+            pass
+    elif code == Dynamics.GD:
         def impl(mode, theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates, sgd_idx,
                  k, X1, Y1, Z1, H1, out1, dout1, g1, g2, g3, tmp, half, full, sixth):
             _mean_loss_step(theta, table, scales, kind, engine_code, Xtr, Ytr, Zt, Ht, outt, doutt, grad, rates)
@@ -211,8 +217,8 @@ def train_one(theta, table, scales, kind, engine_code, n_hidden, Xtr, Ytr, Xev, 
 def train_many(engine_code: int, mode: int):
     """The kernel that runs :func:`train_one` for every row of thetas (R, n_params), in parallel over replicas,
     with the forward/backward kernel ``engine_code`` (:class:`asymexp.kernel_codes.Engine`) and the dynamics
-    ``mode`` (:class:`asymexp.kernel_codes.Dynamics`) fixed when it is compiled, so that a run compiles only the
-    engine and the dynamics it uses.
+    ``mode`` (:class:`asymexp.kernel_codes.Dynamics`, or :data:`NO_STEPS` for outputs at t = 0 alone) fixed when
+    it is compiled, so that a run compiles only the engine and the dynamics it uses.
 
     The kernel's arguments: ``(thetas, table, scales, kind, n_hidden, Xtr, Ytr, Xev, rates, n_steps, dt,
     time_scale, rec_steps, sgd_idx, rec_out)`` as :func:`train_one`'s, with sgd_idx (R, n_steps) int64 and

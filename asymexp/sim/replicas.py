@@ -249,7 +249,7 @@ def simulate(spec: NetworkSpec, x, y, points, times, replicas: int, seed: int = 
             ntk = shallow_ntk(thetas, layout, points, x.shape[0]) if spec.depth == 1 else None
             rec = np.empty((count, len(rec_steps) + 1, points.shape[0]))
             with single_threaded_blas():
-                E.train_many(engine_code, DYNAMICS_BY_NAME[dynamics])(
+                E.train_many(engine_code, DYNAMICS_BY_NAME[dynamics] if n_steps else E.NO_STEPS)(
                     thetas, layout.table, layout.scales, layout.activation, layout.n_hidden, x, Y, points, rates,
                     n_steps, dt, float(time_scale), np.concatenate([[0], rec_steps]).astype(np.int64), idx, rec)
             if not np.all(np.isfinite(rec)):
