@@ -5,7 +5,7 @@ first compile of a workload's kernels takes minutes and used to look like a hang
 listener for Numba's ``numba:compile`` event, which fires only on a real compile (a cache miss), never on a cache
 load. On the first compile of an asymexp kernel in a process it prints::
 
-    asymexp: compiling Numba kernels (first run only, up to about 230 s; estimate from a 2-core machine) ...
+    asymexp: compiling Numba kernels (first run only, up to about 120 s; estimate from a 2-core machine) ...
 
 after each outermost kernel compile one progress line (``asymexp: compiled asymexp.sim.engine.run (41 s);
 3 kernels, 63 s so far``), and while one compiles, a line every :data:`HEARTBEAT_S` seconds (``asymexp: still
