@@ -174,3 +174,19 @@ def test_theory_cli_refuses_random_terms_for_a_skewed_law_with_one_line(tmp_path
     assert main(["theory", "--problem", str(path), "--gamma", "0.75", "--time", "1", "--inverse-n", "--json"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "symmetric law of c" in err[0] and "Traceback" not in err[0]
+
+
+def test_a_mirror_symmetric_rule_flows_half_its_nodes_with_the_same_result(rule):
+    """tanh is odd and the Gauss rule symmetric: one node per mirror pair, same D_t(eps) to the flow's rtol."""
+    from asymexp.numeric.random_terms import mirror_fold
+
+    problem, samples, _ = rule
+    c, w, weight = mirror_fold(problem.activation, samples)
+    assert len(c) == (len(samples) + 1) // 2 and np.isclose(weight.sum(), 1.0)
+    folded = deterministic_flow(problem, samples, 0.3, [0.5, 1.0])
+    whole = deterministic_flow(problem, samples, 0.3, [0.5, 1.0], fold=False)
+    np.testing.assert_allclose(folded, whole, rtol=1e-11, atol=1e-13)      # the DOP853 rtol is 1e-13
+    broken = samples.__class__(**{**samples.__dict__, "c": samples.c + 1e-3})  # no longer symmetric: flowed whole
+    assert len(mirror_fold(problem.activation, broken)[0]) == len(samples)
+    sigmoid = mirror_fold("sigmoid", samples)                                # sigmoid is not odd
+    assert len(sigmoid[0]) == len(samples)

@@ -203,18 +203,47 @@ def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: floa
                        kappa=ref.kappa, w_nodes=ref.w_nodes, tolerance=tolerance, samples=samples, A=out["A"])
 
 
-def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: float = 1e-13) -> np.ndarray:
+def mirror_fold(activation: str, samples: SampleSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(c, w, weight) of the nodes, one node kept per mirror pair (theta, -theta) with the pair's weight, when
+    sigma is odd and the rule maps to itself under theta -> -theta with equal weights; else the nodes as they are.
+
+    For odd sigma the node flow commutes with theta -> -theta and the two nodes of a pair add the same term
+    c sigma(w . x) to g, so the flow of the kept half gives the same D_t(eps) (docs/theory/7-random-terms.md,
+    "The deterministic part"), at half the work. c (K',), w (K', d), weight (K',)."""
+    from asymexp.activations import get
+
+    c, w, weight = samples.c, samples.w, samples.weight
+    if get(activation).parity.of(0) != -1:
+        return c, w, weight
+    z = np.column_stack([c, w])
+    order, flipped = np.lexsort(z.T[::-1]), np.lexsort(-z.T[::-1])
+    if not np.array_equal(z[order], -z[flipped]):
+        return c, w, weight
+    mirror = np.empty(len(c), dtype=np.int64)
+    mirror[order] = flipped                      # node mirror[j] is node j negated
+    if not np.array_equal(weight, weight[mirror]):
+        return c, w, weight
+    index = np.arange(len(c))
+    keep = index <= mirror                       # the first node of each pair, and nodes equal to their mirror
+    pair = index < mirror
+    return c[keep], w[keep], np.where(pair, 2.0 * weight, weight)[keep]
+
+
+def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: float = 1e-13,
+                       fold: bool = True) -> np.ndarray:
     """D_t(eps) = G(mu_0) at this eps: the mean-field flow of the quadrature nodes, every deterministic order
     (h + eps^2 Q2 + eps^4 Q4 + ...) at once. (T, P).
 
     Each node theta_k = (c_k, w_k) of weight omega_k moves by d theta_k/dt = eps (alpha/M) sum_m r_m gf(theta_k, x_m)
-    with g = eps^{-1} sum_k omega_k f(theta_k, .) and r = y - g on the training points (DOP853 at ``rtol``)."""
+    with g = eps^{-1} sum_k omega_k f(theta_k, .) and r = y - g on the training points (DOP853 at ``rtol``).
+    ``fold``: flow one node of each mirror pair when sigma is odd (:func:`mirror_fold`)."""
     if not 0.0 < eps <= 1.0:
         raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
     times = hierarchy.check_times(times)
     x, y, alpha, pts = problem.x, problem.y, problem.alpha, problem.points
-    m, k, d = x.shape[0], len(samples), x.shape[1]
-    om = samples.weight
+    c_nodes, w_nodes, om = (mirror_fold(problem.activation, samples) if fold
+                            else (samples.c, samples.w, samples.weight))
+    m, k, d = x.shape[0], len(c_nodes), x.shape[1]
 
     def output(c, w, at):
         return (om * c) @ sigma_derivatives(problem.activation, w @ at.T, 0)[0] / eps
@@ -232,7 +261,7 @@ def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: flo
         out[k:].reshape(k, d)[:] = np.einsum("km,md->kd", s1, r[:, None] * x) * (rate * c)[:, None]
         return out
 
-    z0 = np.concatenate([samples.c, samples.w.ravel()])
+    z0 = np.concatenate([c_nodes, w_nodes.ravel()])
     grid = np.sort(np.unique(times))
     out = np.empty((len(times), pts.shape[0]))
     if grid[-1] == 0.0:
