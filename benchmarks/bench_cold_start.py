@@ -2,8 +2,8 @@
 
 Two workloads, each in a fresh process with an empty NUMBA_CACHE_DIR (then once more on the now warm cache):
 
-- ``validate``: the toy ``asymexp validate --problem tanh4.toml --gamma 0.75 --widths 16,32,64 --replicas 16
-  --time 0.1 --seed 1`` (the command line of the first-run report);
+- ``validate``: the README's toy ``asymexp validate --problem tanh4.toml --gamma 0.75 --widths 16,32,64,128,256
+  --replicas 64 --time 0.1 --seed 1`` (its first result on a fresh machine);
 - ``simulate``: a first ``asymexp.simulate("3/4", x, y, widths=16, replicas=8)`` from Python.
 
 For each it prints the cold wall and CPU times (CPU time is the steadier figure on a shared machine), the warm
@@ -50,8 +50,8 @@ if sys.argv[1] == "validate":
     from asymexp.cli import main
     import contextlib, io
     with contextlib.redirect_stdout(io.StringIO()):
-        rc = main(["validate", "--problem", "tanh4.toml", "--gamma", "0.75", "--widths", "16,32,64",
-                   "--replicas", "16", "--time", "0.1", "--seed", "1"])
+        rc = main(["validate", "--problem", "tanh4.toml", "--gamma", "0.75", "--widths", "16,32,64,128,256",
+                   "--replicas", "64", "--time", "0.1", "--seed", "1"])
     assert rc == 0, rc
 else:
     import numpy as np

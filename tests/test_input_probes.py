@@ -31,6 +31,8 @@ PROBES = [
     (["rmt", "--orders", "1000"], "orders 1..262 are allowed"),
     (["rmt", "--orders", HUGE, "--size", "4", "--samples", "2", "--factors", "3"], "orders 1..315 are allowed"),
     (["fim", "--rho", "1e-300", "--widths", "64,128"], "T <= 2^53 is required"),
+    (["lr-scan", "--layers", "1", "--width", "8", "--ratio", "inf"], "a bracket ratio in (1, 10] is required"),
+    (["lr-scan", "--layers", "1", "--width", "8", "--ratio", "nan"], "a bracket ratio in (1, 10] is required"),
     (FIM + ["--rho", "1e-310"], "T <= 2^53 is required"),
     (FIM + ["--samples", HUGE], "a run may plan"),
     (FIM + ["--samples", "3", "--weight-var", "1e300"], "variances in [1e-150, 1e+150] are required"),

@@ -60,8 +60,9 @@ class LrScan:
             raise SpecError(f"steps = {self.steps!r} is not allowed; K >= 1 is required")
         if int(self.outputs) != self.outputs or self.outputs < 1:
             raise SpecError(f"outputs = {self.outputs!r} is not allowed; C >= 1 is required")
-        if not self.ratio > 1:
-            raise SpecError(f"bracket ratio {self.ratio!r} is not allowed; > 1 is required")
+        if not 1 < self.ratio <= 10:
+            raise SpecError(f"--ratio {self.ratio!r} is not allowed; a bracket ratio in (1, 10] is required (the "
+                            "bisection stops when hi / lo is at most this)")
 
     @property
     def out_dim(self) -> int:
