@@ -157,7 +157,8 @@ def test_cli_json_and_figures(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["fit"]["predicted"] == -0.5 and len(doc["rows"]) == 3
     assert {p.name for p in tmp_path.iterdir()} == {"gram.json", "gram_depth.png", "gram_depth.pdf",
-                                                   "gram_width.png", "gram_width.pdf"}
+                                                   "gram_width.png", "gram_width.pdf",
+                                                   "manifest.json", ".asymexp.lock"}      # the run folder's claim
 
 
 def test_depth_verdict_adjusts_for_several_widths():

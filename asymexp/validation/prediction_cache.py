@@ -118,7 +118,7 @@ class Stages:
         return f"{self.prefix}: term {self.done}/{self.total} ({name}), {time.monotonic() - self.start:.0f} s"
 
     def run(self, name: str, compute, *args):
-        """compute(*args), announced as the next stage."""
+        """``compute(*args)``, announced as the next stage."""
         self.done += 1
         if self.say is None:
             return compute(*args)
