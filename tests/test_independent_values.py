@@ -326,7 +326,11 @@ def test_verdict_rules_by_hand(p_ci, b_ci, want):
 
     slope = {"fit": sum(p_ci) / 2, "ci95": p_ci, "model": "test"}
     ratio = {"b0": sum(b_ci) / 2, "ci95": b_ci, "model": "test"}
-    assert verdict(slope, ratio, -0.5)[0] == want
+    word, why = verdict(slope, ratio, -0.5)
+    assert word == want
+    if want == "undetermined":       # the reason names the interval that is too wide, and only that one
+        assert ("exponent half-width" in why) == (p_ci[1] - p_ci[0] > 0.1)
+        assert ("b0 half-width" in why) == (b_ci[1] - b_ci[0] > 0.04)
     assert verdict(None, ratio, -0.5)[0] == "undetermined"
 
 

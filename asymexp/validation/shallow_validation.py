@@ -266,9 +266,11 @@ def verdict(slope: dict | None, ratio: dict | None, predicted: float, selection:
             f"[{b_ci[0]:.4f}, {b_ci[1]:.4f}] vs 1 (estimate from {ratio.get('model', 'model not named')})")
     if not (p_in and b_in):
         return "disagree", "a 95% interval excludes the prediction: " + text
-    if b_half > B0_TARGET or p_half > P_TARGET:
-        return "undetermined", (f"intervals contain the predictions but are wide (half-widths b0 {b_half:.4f} > "
-                                f"{B0_TARGET} or p {p_half:.4f} > {P_TARGET}): " + text)
+    wide = [f"{name} half-width {half:.4f} > {target}"
+            for name, half, target in (("b0", b_half, B0_TARGET), ("exponent", p_half, P_TARGET)) if half > target]
+    if wide:
+        return "undetermined", (f"intervals contain the predictions but are too wide to judge ({'; '.join(wide)}); "
+                                "more replicas or more (and wider) widths narrow them: " + text)
     return "agree", text
 
 
