@@ -40,6 +40,8 @@ PROBES = [
     (FIM + ["--samples", "3", "--bias-var", "1e300"], "variances in [1e-150, 1e+150] are required"),
     (["theory", "--problem", "BAD_TOML", "--gamma", "0.75", "--time", "1"], "must be UTF-8 TOML"),
     (THEORY + ["--time", "1e300"], "above the work limit"),
+    (["validate", "--problem", "tanh4.toml", "--gamma", "0.75", "--widths", "16,32", "--time", "1e300"],
+     "above the work limit"),
     (THEORY + ["--time", "-1"], "finite times >= 0 are required"),
     (THEORY + ["--time", "nan"], "finite times >= 0 are required"),
     (THEORY + ["--time", "inf"], "finite times >= 0 are required"),

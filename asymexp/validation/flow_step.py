@@ -75,13 +75,18 @@ def choose_step(rates, t: float, tol: float = REL_TOL, safety: float = SAFETY) -
                     relative_error_bound=0.0)
     fast = covering_rates(mu, safety)
     h = (120.0 * tol / (t * (safety * top) ** 5)) ** 0.25
+    guess = t / h
     n = _smallest_n(lambda k: relative_error(fast, t, k) <= tol and safety * top * t / k <= MAX_STEP_RATE,
-                    max(1, math.ceil(t / h - 1e-9)))
+                    max(1, math.ceil(guess - 1e-9)) if guess < MAX_STEPS else MAX_STEPS)
     return dict(out, flow_dt=t / n, steps=n, relative_error=relative_error(mu, t, n),
                 relative_error_bound=relative_error(fast, t, n))
 
 
-def _smallest_n(ok, guess: int, cap: int = 10 ** 15) -> int:
+#: The most flow steps a step choice returns (a time that needs more is priced, and refused, by its cost).
+MAX_STEPS = 10 ** 15
+
+
+def _smallest_n(ok, guess: int, cap: int = MAX_STEPS) -> int:
     """The smallest n >= 1 with ok(n), for ok monotone in n, searched from ``guess`` (the t mu^5 h^4 / 120
     bound's n, within a small factor of the answer) by doubling or halving, then bisection; at most ``cap``."""
     lo, hi = 0, guess
