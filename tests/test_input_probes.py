@@ -30,6 +30,7 @@ PROBES = [
     (["rmt", "--orders", "1000", "--size", "4", "--samples", "2", "--factors", "1"], "orders 1..512 are allowed"),
     (["rmt", "--orders", "1000"], "orders 1..262 are allowed"),
     (["rmt", "--orders", HUGE, "--size", "4", "--samples", "2", "--factors", "3"], "orders 1..315 are allowed"),
+    (["rmt", "--factors", HUGE, "--size", "4"], "flops"),
     (["fim", "--rho", "1e-300", "--widths", "64,128"], "T <= 2^53 is required"),
     (["lr-scan", "--layers", "1", "--width", "8", "--ratio", "inf"], "a bracket ratio in (1, 10] is required"),
     (["lr-scan", "--layers", "1", "--width", "8", "--ratio", "nan"], "a bracket ratio in (1, 10] is required"),
@@ -50,6 +51,7 @@ PROBES = [
     (["derive", "--order-parameters", "--layers", "20000", "--weight-var", "2", "--bias-var", "0"],
      "above the work limit"),
     (["derive", "--order-parameters", "--layers", "0"], "an integer >= 1 is required"),
+    (["derive", "--gammas", ",".join(["3/4"] * 3000)], "above the work limit"),       # work ~ L^3
     (["derive", "--gammas", "0.75", "--order", "100000"], "the order must be an integer in 1..5"),
 ]
 

@@ -258,9 +258,9 @@ def rmt(factors="1,3,5", *, size: int | None = None, sizes=None, samples: int = 
     check_orders(factor_list, orders)
     work = sum(samples * (L + orders + 10) * float(n) ** 3 for L in factor_list for n in size_list)
     if work > RMT_MAX_WORK:
-        raise AsymexpError(f"--samples {samples} with sizes {','.join(map(str, size_list))} is about "
-                           f"{work:.1e} flops (over {RMT_MAX_WORK:.0e}, hours on a laptop); lower --samples or "
-                           "the sizes")
+        raise AsymexpError(f"--samples {samples} with factors {','.join(map(str, factor_list))} and sizes "
+                           f"{','.join(map(str, size_list))} is about {work:.1e} flops (over {RMT_MAX_WORK:.0e}, "
+                           "hours on a laptop); lower --samples, the factors or the sizes")
     total = len(factor_list) * len(size_list)
     say, done = _sink(progress), [0]
 

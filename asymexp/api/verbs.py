@@ -94,20 +94,25 @@ def _problem_gammas(problem, gammas, widths=None, verb="theory"):
     return spec.gammas, widths
 
 
-def derive(spec, order: int = 2, *, widths=None, activation=None, preset=None, betas=None, **options):
+def derive(spec, order: int = 2, *, widths=None, activation=None, preset=None, betas=None,
+           yes_long_run: bool = False, **options):
     """Exact learning-rate, time and variance exponents and the expansion terms of ``spec``.
 
     Args:
         spec: a NetworkSpec, or gammas (numbers or symbol names: ``"g1,g2"``, ``[0.7, 1]``, ``0.75``).
         order: expansion order K (1..5). widths, activation, preset: for plain gammas (or to replace a spec's).
-        betas: the width path N_l = c_l N^{beta_l} (default: equal widths). options: more ``derive`` keywords.
+        betas: the width path N_l = c_l N^{beta_l} (default: equal widths). yes_long_run: ``--yes-long-run``
+            (the work grows like L^3: :func:`asymexp.budget.derivation`). options: more ``derive`` keywords.
     Returns:
         :class:`~asymexp.api.results.DerivationResult`.
     """
+    from asymexp import budget
     from asymexp.api.results import DerivationResult
     from asymexp.symbolic import derive as run
 
     net = _network(spec, widths, activation=activation, preset=preset)
+    budget.check(budget.derivation(net.depth, f"the derivation of {net.depth} layers"), yes_long_run,
+                 prog="asymexp derive")
     d = run(net, order=order, betas=betas, **options)
     return DerivationResult(spec=net, order=order, document=d.to_json(), derivation=d)
 

@@ -73,6 +73,8 @@ def run(args) -> int:
             raise SpecError(f"--width-path {args.width_path!r} is not a list of numbers (e.g. 1,1,2)")
         for b in betas:
             exact_number(b, "--width-path entry")
+    budget.check(budget.derivation(spec.depth, f"the derivation of {spec.depth} layers"), args.yes_long_run,
+                 prog="asymexp derive")
     with claim_given(args.out, "derive", FOLDER_PARAMETERS):
         derivation = derive(spec, order=2 if args.order is None else args.order, betas=betas)
         text = {"md": to_markdown, "tex": to_latex}[fmt](derivation) if fmt != "json" else None

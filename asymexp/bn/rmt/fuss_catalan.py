@@ -43,7 +43,7 @@ def max_order(factors: int) -> int:
     up to the finite-N excess of the top eigenvalue) finite. 512 for L = 1, 262 for L = 5; edge(L) grows like
     e (L + 1)."""
     _check(factors)
-    log_edge = (factors + 1) * math.log(factors + 1) - factors * math.log(factors)
+    log_edge = math.log(factors + 1) + factors * math.log1p(1 / factors)   # log edge(L), no cancellation at huge L
     return int(math.log(sys.float_info.max) / log_edge)
 
 
