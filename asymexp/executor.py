@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from asymexp.errors import AsymexpError
+from asymexp.run_folder import write_atomic
 
 _KEY = re.compile(r"^[A-Za-z0-9._=,+-]+$")
 
@@ -81,12 +82,7 @@ def task_path(out_dir, key: str) -> Path:
 
 
 def _write_atomic(path: Path, document: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(document, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(document), sync=True)
 
 
 def _document(task: Task, result: dict, seconds: float) -> dict:

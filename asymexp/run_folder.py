@@ -171,11 +171,26 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _write_manifest(folder: Path, doc: dict) -> None:
-    path = folder / MANIFEST
+def write_atomic(path, data: str | bytes, sync: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed over it, so that a reader (or an interrupted
+    writer) never sees a partial file; ``sync``: flush it to disk first (results other runs rely on). The
+    temporary file is removed when the write fails (the OSError propagates)."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb" if isinstance(data, bytes) else "w") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_manifest(folder: Path, doc: dict) -> None:
+    write_atomic(folder / MANIFEST, json.dumps(doc, indent=1) + "\n")
 
 
 def _admit(folder: Path, command: str, parameters: dict, continuable: dict, option: str,
@@ -223,9 +238,7 @@ def _restore(manifest: Path, previous: bytes | None) -> None:
     if previous is None:
         manifest.unlink(missing_ok=True)
     else:
-        tmp = manifest.with_name(f".{manifest.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(previous)
-        os.replace(tmp, manifest)
+        write_atomic(manifest, previous)
 
 
 @contextmanager

@@ -15,11 +15,12 @@ JSON writes a float64 by its shortest round-tripping repr, so a value read back 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 from pathlib import Path
+
+from asymexp.run_folder import write_atomic
 
 #: Files kept in the user cache (the oldest are removed past this count).
 USER_CACHE_FILES = 64
@@ -70,19 +71,11 @@ def store(digest_key: str, numbers: dict, out=None, user: Path | None = None) ->
     temporary file renamed over the target); a place that cannot is skipped."""
     text = json.dumps({"key": digest_key, "numbers": numbers})
     for path in _places(out, digest_key, user):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")      # as the executor writes its task files
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_atomic(path, text, sync=True)
         except OSError:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+            pass
     if user is not None:
         _prune(Path(user))
 
