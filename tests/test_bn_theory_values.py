@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 
-from asymexp.bn.constant_mode import karakida_prediction, mnist_frozen_kernel, rank_one_bound, spectrum_report
+from asymexp.bn.constant_mode import karakida_prediction, rank_one_bound
 from asymexp.bn.dual import spectrum
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters, parameter_count
 from asymexp.spec import Law, NetworkSpec
+from test_constant_mode import assert_karakida_spectrum
 
 ROUND = 1e-10
 EPS = np.finfo(np.float64).eps
@@ -124,12 +125,7 @@ def test_karakida_prediction_is_exact_for_isotropic_inputs_with_a_non_unit_inner
     spec = NetworkSpec.from_strings(gammas="1/2,1/2,1/2", preset="paper-mnist").replace(input_dim=x.shape[1])
     spec = spec.replace(weight_laws=(Law("normal", 0, 0.7), Law("normal", 0, 1.5), Law("normal", 0, 1.5),
                                      spec.weight_laws[-1]))
-    A, err, err_spec = mnist_frozen_kernel(spec, x)
-    pred = karakida_prediction(spec, x)
-    rep = spectrum_report(A, err_spec)
-    tol = pred["error"] + rep["eigenvalue_error"] + err + ROUND
-    assert abs(rep["top"] - pred["outlier"]) <= tol
-    assert np.all(np.abs(rep["eigenvalues"][1:] - pred["bulk"]) <= tol)
+    assert_karakida_spectrum(spec, x, ROUND)
 
 
 def test_karakida_input_overlaps_and_their_errors_by_a_plain_loop():

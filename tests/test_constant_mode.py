@@ -21,6 +21,17 @@ from asymexp.spec import NetworkSpec
 ROUND = 1e-12
 
 
+def assert_karakida_spectrum(spec, x, rounding: float = ROUND) -> None:
+    """The frozen kernel of ``spec`` on x is Karakida's isotropic matrix: its top eigenvalue the outlier
+    (K1 + (P-1) K2) / P and the rest the bulk (K1 - K2) / P, within the errors of both sides plus ``rounding``."""
+    A, err, err_spec = mnist_frozen_kernel(spec, x)
+    pred = karakida_prediction(spec, x)
+    rep = spectrum_report(A, err_spec)
+    tol = pred["error"] + rep["eigenvalue_error"] + err + rounding
+    assert abs(rep["top"] - pred["outlier"]) <= tol
+    assert np.all(np.abs(rep["eigenvalues"][1:] - pred["bulk"]) <= tol)
+
+
 def _sig(y):
     return 0.5 * (1.0 + np.tanh(0.5 * y))
 
@@ -151,12 +162,7 @@ def test_karakida_prediction_is_exact_for_isotropic_inputs():
     x[:, :p] = 1.2 * np.eye(p)
     x[:, p] = 0.8
     spec = NetworkSpec.from_strings(gammas="1/2,1/2,1/2", preset="paper-mnist").replace(input_dim=d)
-    A, err, err_spec = mnist_frozen_kernel(spec, x)
-    pred = karakida_prediction(spec, x)
-    rep = spectrum_report(A, err_spec)
-    tol = pred["error"] + rep["eigenvalue_error"] + err + ROUND
-    assert abs(rep["top"] - pred["outlier"]) <= tol
-    assert np.all(np.abs(rep["eigenvalues"][1:] - pred["bulk"]) <= tol)
+    assert_karakida_spectrum(spec, x)
 
 
 def test_rank_one_bound_on_an_exact_rank_one_matrix():
