@@ -98,13 +98,14 @@ def input_gram(batch: int) -> np.ndarray:
     return (1 - INPUT_CORRELATION) * np.eye(batch) + INPUT_CORRELATION * np.ones((batch, batch))
 
 
-def input_batch(width: int, batch: int, seed: int) -> np.ndarray:
+def input_batch(width: int, batch: int, seed: int, start: np.ndarray | None = None) -> np.ndarray:
     """H_0 (width, batch) = sqrt(width) Q G_0^{1/2}, Q a random (width, batch) matrix with orthonormal columns,
-    so that H_0^T H_0 / width = :func:`input_gram` exactly at every width (the mean-field reference of the chain
-    without BN is then one computation for all widths). The same for every run."""
+    so that H_0^T H_0 / width = G_0 exactly at every width (the mean-field reference of the chain without BN is
+    then one computation for all widths). The same for every run. G_0: ``start`` (batch, batch), positive
+    semi-definite, or :func:`input_gram` when None."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, width, 0]))
     Q, _ = np.linalg.qr(rng.standard_normal((width, batch)))
-    return np.sqrt(width) * Q @ psd_sqrt(input_gram(batch))
+    return np.sqrt(width) * Q @ psd_sqrt(input_gram(batch) if start is None else np.asarray(start, float))
 
 
 def check_sizes(chain: str, batch: int, width: int, depth: int, runs: int, method: str = "sampled") -> None:
@@ -126,15 +127,16 @@ def check_sizes(chain: str, batch: int, width: int, depth: int, runs: int, metho
 
 
 def simulate(chain: str, activation, batch: int, width: int, depth: int, runs: int, seed: int = 0,
-             method: str = "sampled") -> np.ndarray:
-    """The Grams G_0..G_depth of ``runs`` independent networks: (runs, depth + 1, batch, batch)."""
+             method: str = "sampled", start: np.ndarray | None = None) -> np.ndarray:
+    """The Grams G_0..G_depth of ``runs`` independent networks: (runs, depth + 1, batch, batch); ``start``: the
+    input Gram G_0 (:func:`input_batch`; default :func:`input_gram`)."""
     chain = chain_name(chain)
     check_sizes(chain, batch, width, depth, runs, method)
     phi = get_activation(activation).value
     s_w2 = weight_variance(chain, activation)
     center, eps = centres(chain), entry(chain).eps
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, width]).spawn(runs)]
-    H = np.broadcast_to(input_batch(width, batch, seed), (runs, width, batch)).copy()
+    H = np.broadcast_to(input_batch(width, batch, seed, start), (runs, width, batch)).copy()
     grams = np.empty((runs, depth + 1, batch, batch))
     grams[:, 0] = gram(H)
     for layer in range(1, depth + 1):

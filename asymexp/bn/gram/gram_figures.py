@@ -6,7 +6,11 @@ docs/batchnorm.md, "The Gram chain"), each saved as PNG and PDF through ``Figure
 - ``gram_width``: the post-burn-in error against the width, log-log, with 95% error bars, the fitted power law
   and the predicted slope -1/2 through the largest width (with BN);
 - ``gram_log_scale`` (without BN only): the variance of each input's log squared norm against mean field, with
-  the predicted beta l / d.
+  the predicted beta l / d;
+- ``gram_batch`` (the batch-size sweep, :mod:`asymexp.bn.gram.gram_batch_sweep`): the RMS gap and the mean gap
+  against n, log-log, with 95% error bars, the fitted power, the closed form and the bound;
+- ``gram_mixing`` (:mod:`asymexp.bn.gram.gram_mixing`): ||G_l - G*|| against l (mean over runs, +-1 SE), the
+  infinite-width trajectory, the noise floor, the fit window and the slope of the linearization's lambda.
 """
 from __future__ import annotations
 
@@ -99,8 +103,70 @@ def log_scale_figure(doc: dict):
     return fig
 
 
+def batch_figure(doc: dict):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.6, 4.2))
+    ax = fig.add_subplot()
+    rows = doc["rows"]
+    n = np.array([r["batch"] for r in rows], dtype=float)
+    rms, se = np.array([r["gap_rms"] for r in rows]), np.array([r["gap_rms_se"] for r in rows])
+    ax.errorbar(n, rms, yerr=1.96 * se, fmt="o", capsize=3, label="RMS gap (95% CI)")
+    ax.plot(n, [r["gap_mean"] for r in rows], "s", mfc="none", label="mean gap E V")
+    fit = doc["fit"]
+    if fit.get("exponent") is not None:
+        p = fit["exponent"]
+        anchor = np.exp(np.mean(np.log(rms) - p * np.log(n)))
+        ax.plot(n, anchor * n ** p, "-", lw=1, label=f"fit n^{p:.3f} [{fit['ci95'][0]:.3f}, {fit['ci95'][1]:.3f}]")
+    if all(r["closed_form"] is not None for r in rows):
+        ax.plot(n, [r["closed_form"] for r in rows], "x", color="k", label="closed form (linear chain)")
+    if all(r["bound"] is not None for r in rows):
+        ax.plot(n, [r["bound"] for r in rows], "--", color="gray", label="bound n(n+2)/sqrt(d) (reading)")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size n")
+    ax.set_ylabel("post-burn-in gap V")
+    ax.set_title(f"{doc['activation']}, norm {doc['chain']}, d = {doc['width']}, {doc['runs']} runs", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def mixing_figure(doc: dict):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.2))
+    ax = fig.add_subplot()
+    m = doc["measured"]
+    mean, se = np.asarray(m["mean_distance"]), np.asarray(m["mean_distance_se"])
+    layers = np.arange(mean.size)
+    ax.plot(layers, mean, "o-", ms=3, lw=1, label=f"d = {doc['width']} (mean over runs)")
+    ax.fill_between(layers, np.maximum(mean - se, 1e-300), mean + se, alpha=0.25, lw=0)
+    if doc.get("mean_field_distance") is not None:
+        ax.plot(layers, doc["mean_field_distance"], "--", color="k", lw=1, label="infinite width")
+    ax.axhline(m["floor"], color="gray", ls=":", lw=1, label="noise floor")
+    if m["window"] is not None:
+        a, b = m["window"]
+        ax.axvspan(a, b, color="orange", alpha=0.15, lw=0, label=f"fit window: rate {m['rate']:.3f}")
+        if doc.get("predicted"):
+            lam = doc["predicted"]["rate"]
+            ax.plot([a, mean.size - 1], mean[a] * lam ** (np.array([a, mean.size - 1]) - a), color="red", lw=1,
+                    label=f"lambda = {lam:.4f} (linearization)")
+    ax.set_yscale("log")
+    ax.set_ylim(max(m["floor"] / 20, 1e-6), None)
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("||G_l - G*||_F")
+    ax.set_title(f"{doc['activation']}, norm {doc['chain']}, batch {doc['batch']}, {doc['runs']} runs", fontsize=9)
+    ax.legend(fontsize=7)
+    return fig
+
+
 def figures(doc: dict) -> dict:
-    """The figures of ``doc``: {file name: builder(doc) -> Figure} (``gram_log_scale`` only without BN)."""
+    """The figures of ``doc``: {file name: builder(doc) -> Figure} (``gram_log_scale`` only without BN;
+    ``gram_batch`` for a batch-size sweep, ``gram_mixing`` for a mixing study)."""
+    if doc.get("study") == "gram batch sweep":
+        return {"gram_batch": batch_figure}
+    if doc.get("study") == "gram mixing":
+        return {"gram_mixing": mixing_figure}
     out = {"gram_depth": depth_figure, "gram_width": width_figure}
     if doc["chain"] == "none":
         out["gram_log_scale"] = log_scale_figure
