@@ -102,8 +102,9 @@ def _print_mixing(doc: dict) -> None:
               f"{m['window'][0]}..{m['window'][1]} (noise floor {m['floor']:.3g})")
     if p is not None:
         window = "-" if p["window_rate"] is None else f"{p['window_rate']:.4f}"
-        print(f"linearization lambda {p['rate']:.5f} (error {p['error']:.1g}); batch-symmetric mode "
-              f"{p['symmetric_mode']:.5f}; infinite-width trajectory over the window {window}")
+        print(f"linearization lambda {p['rate']:.5f} (error {p['error']:.1g}; the {p['relevant']}); largest "
+              f"{p['largest']:.5f}, batch-symmetric mode {p['symmetric_mode']:.5f}; infinite-width trajectory over "
+              f"the window {window}")
 
 
 def _print_any(doc: dict) -> None:

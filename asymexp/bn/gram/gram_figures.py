@@ -10,7 +10,8 @@ docs/batchnorm.md, "The Gram chain"), each saved as PNG and PDF through ``Figure
 - ``gram_batch`` (the batch-size sweep, :mod:`asymexp.bn.gram.gram_batch_sweep`): the RMS gap and the mean gap
   against n, log-log, with 95% error bars, the fitted power, the closed form and the bound;
 - ``gram_mixing`` (:mod:`asymexp.bn.gram.gram_mixing`): ||G_l - G*|| against l (mean over runs, +-1 SE), the
-  infinite-width trajectory, the noise floor, the fit window and the slope of the linearization's lambda.
+  infinite-width trajectory, the noise floor, the fit window and the slope of the linearization's lambda drawn
+  through the trajectory's deepest layer (where the trajectory should run parallel to it).
 """
 from __future__ import annotations
 
@@ -144,15 +145,19 @@ def mixing_figure(doc: dict):
     if doc.get("mean_field_distance") is not None:
         ax.plot(layers, doc["mean_field_distance"], "--", color="k", lw=1, label="infinite width")
     ax.axhline(m["floor"], color="gray", ls=":", lw=1, label="noise floor")
+    bottom = max(m["floor"] / 20, 1e-6)
     if m["window"] is not None:
         a, b = m["window"]
         ax.axvspan(a, b, color="orange", alpha=0.15, lw=0, label=f"fit window: rate {m['rate']:.3f}")
-        if doc.get("predicted"):
-            lam = doc["predicted"]["rate"]
-            ax.plot([a, mean.size - 1], mean[a] * lam ** (np.array([a, mean.size - 1]) - a), color="red", lw=1,
-                    label=f"lambda = {lam:.4f} (linearization)")
+    predicted, trajectory = doc.get("predicted"), doc.get("mean_field_distance")
+    if predicted and trajectory is not None and predicted.get("tail_layer"):
+        tail, lam = predicted["tail_layer"], predicted["rate"]
+        ends = np.array([1, tail])
+        ax.plot(ends, trajectory[tail] * lam ** (ends - tail), color="red", lw=1,
+                label=f"slope lambda = {lam:.4f} (linearization), through the trajectory's tail")
+        bottom = max(min(bottom, trajectory[tail]), 1e-12)
     ax.set_yscale("log")
-    ax.set_ylim(max(m["floor"] / 20, 1e-6), None)
+    ax.set_ylim(bottom, None)
     ax.set_xlabel("layer l")
     ax.set_ylabel("||G_l - G*||_F")
     ax.set_title(f"{doc['activation']}, norm {doc['chain']}, batch {doc['batch']}, {doc['runs']} runs", fontsize=9)

@@ -15,7 +15,9 @@ quantile with runs - 1 degrees of freedom.
 
 The prediction is the largest modulus lambda among the eigenvalues of the Jacobian of K -> A(K) at K*
 (:func:`asymexp.bn.gram.gram_bn_kernel.jacobian`; relu and the identity), with its error: a generic start decays
-at that rate once the faster modes have died out and the deviation is small. Over a window that a finite width can
+at that rate once the faster modes have died out and the deviation is small. For n = 2 the start (unit diagonal)
+is unchanged by swapping the inputs, so only the batch-symmetric mode is excited and its eigenvalue is the
+relevant one. Over a window that a finite width can
 see (deviations of 0.1 to 0.5 at d = 2^16) the map is not yet linear, so the infinite-width trajectory from the
 same start (K_{l+1} = A(K_l) by the one-integral kernel, K_0 the Gram of phi(H_0), or of H_0 for pre-bn) is
 computed too: its rate over the same window is the exact infinite-width prediction there, and its distance from
@@ -132,12 +134,18 @@ def window_rate(distance: np.ndarray, win) -> float | None:
 
 
 def predicted_rate(chain: str, activation, batch: int) -> dict | None:
-    """The linearization's largest eigenvalue modulus with its error (and the batch-symmetric mode's), or None
-    where the one-integral kernel does not apply."""
+    """The linearization's relevant eigenvalue modulus ``rate`` with its ``error``, the largest and the
+    batch-symmetric mode's, or None where the one-integral kernel does not apply. Relevant: the largest, except for
+    n = 2, where every start with a unit diagonal is unchanged by swapping the two inputs, so that (at infinite
+    width) only the batch-symmetric mode is excited."""
     if not _homogeneous(activation):
         return None
     jac = jacobian(chain, activation, batch)
-    return {"rate": jac["largest"], "error": jac["largest_error"], "symmetric_mode": jac["symmetric"],
+    symmetric_start = batch == 2
+    return {"rate": jac["symmetric"] if symmetric_start else jac["largest"],
+            "error": jac["symmetric_error"] if symmetric_start else jac["largest_error"],
+            "relevant": "batch-symmetric mode (n = 2)" if symmetric_start else "largest",
+            "largest": jac["largest"], "largest_error": jac["largest_error"], "symmetric_mode": jac["symmetric"],
             "symmetric_mode_error": jac["symmetric_error"], "eigenvalues": jac["eigenvalues"]}
 
 
