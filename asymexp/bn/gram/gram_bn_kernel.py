@@ -136,16 +136,13 @@ def fixed_point(chain: str, activation, batch: int) -> dict:
             "method": "one-integral BN kernel (Laplace representation, adaptive quadrature)"}
 
 
-def _vech_basis(n: int):
-    pairs = [(i, j) for i in range(n) for j in range(i, n)]
-    return pairs
-
-
 def jacobian(chain: str, activation, batch: int, step: float = 1e-4) -> dict:
     """The linearization of the mean-field map at its fixed point K* = A(K*) (the map K_l -> K_{l+1} = A(K_l);
     deviations of G decay with the same factors): central differences in each symmetric direction E_ij + E_ji,
     at steps h and 2h; the error of each eigenvalue modulus is the change between the two steps plus the
-    quadrature error over h.
+    quadrature error over h times the number of entries of a column (a bound on the spectral norm of the
+    Jacobian's error; it bounds the eigenvalues' change when the Jacobian is normal, and the h / 2h change shows
+    the rest).
 
     Returns {"eigenvalues" (moduli, decreasing, the scale direction's 0 left out), "largest", "largest_error",
     "symmetric" (the batch-symmetric mode: f'(rho*) of the correlation map), "symmetric_error"}."""
@@ -154,7 +151,7 @@ def jacobian(chain: str, activation, batch: int, step: float = 1e-4) -> dict:
     rho = _solve(n, center, activation, _TIGHT)
     A0, _, _ = bn_maps(_symmetric(n, rho), center, activation)
     K_star = A0                                             # the fixed point of A itself (scale included)
-    pairs = _vech_basis(n)
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]     # the coordinates of a symmetric matrix
 
     def derivative(h):
         J = np.empty((len(pairs), len(pairs)))
@@ -177,6 +174,6 @@ def jacobian(chain: str, activation, batch: int, step: float = 1e-4) -> dict:
     f = _correlation_map(n, center, activation, _TIGHT)
     sym = [(f(rho + h) - f(rho - h)) / (2 * h) for h in (step, 2 * step)]
     return {"eigenvalues": [float(v) for v in eig], "largest": float(eig[0]),
-            "largest_error": float(abs(eig[0] - eig2[0]) + e1), "symmetric": float(sym[0]),
+            "largest_error": float(abs(eig[0] - eig2[0]) + len(pairs) * e1), "symmetric": float(sym[0]),
             "symmetric_error": float(abs(sym[0] - sym[1]) + 4 * _TIGHT / step), "correlation": float(rho),
             "step": step}
