@@ -187,13 +187,20 @@ def test_cli_batch_sweep_json(tmp_path, capsys):
     assert {"gram_batch.json", "gram_batch.png"} <= {p.name for p in tmp_path.iterdir()}
 
 
-def test_cli_mixing_json(capsys):
+def test_cli_mixing_json(tmp_path, capsys):
     assert main(["gram", "--mixing", "--batch", "3", "--widths", "2048", "--depth", "16", "--runs", "3",
-                 "--activation", "relu", "--json"]) == 0
+                 "--activation", "relu", "--json", "--out", str(tmp_path)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["study"] == "gram mixing" and doc["batch"] == 3
     assert {"rate", "ci95", "window", "floor"} <= set(doc["measured"])
     assert {"rate", "error", "symmetric_mode", "window_rate"} <= set(doc["predicted"])
+    assert {"gram_mixing.json", "gram_mixing.png"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_text_report_names_the_modes(capsys):
+    assert main(["gram", "--batch", "2,3", "--widths", "16", "--depth", "12", "--runs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "over batch sizes" in out and "n-exponent" in out and "verdict:" in out
 
 
 @pytest.mark.parametrize("argv,named", [

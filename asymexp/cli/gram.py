@@ -79,7 +79,8 @@ def _print(doc: dict) -> None:
 def _print_batches(doc: dict) -> None:
     print(f"Gram chain over batch sizes: {doc['activation']}, norm {doc['chain']}, width {doc['width']}, depth "
           f"{doc['depth']}, burn-in {doc['burn_in']}, {doc['runs']} runs")
-    print(f"  {'n':>4s} {'E V':>9s} {'SE':>8s} {'gap_rms':>9s} {'SE':>8s} {'closed':>9s} {'ratio':>7s} {'bound':>9s}  G* off")
+    print(f"  {'n':>4s} {'E V':>9s} {'SE':>8s} {'gap_rms':>9s} {'SE':>8s} {'closed':>9s} {'ratio':>7s} "
+          f"{'bound':>9s}  G* off")
     for r in doc["rows"]:
         cf = "-" if r["closed_form"] is None else f"{r['closed_form']:.4g}"
         ratio = "-" if r["closed_form_ratio"] is None else f"{r['closed_form_ratio']:.4f}"

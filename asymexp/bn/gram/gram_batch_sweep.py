@@ -30,8 +30,8 @@ from asymexp.bn.gram.gram_experiment import measure
 from asymexp.bn.gram.gram_mean_field import fixed_point as mean_field_fixed_point
 from asymexp.bn.gram.gram_mean_field import predicted_gap_rms
 from asymexp.errors import AsymexpError
-from asymexp.stats.fits import Z95, exponent_fit
-from asymexp.stats.interval_verdicts import judge, not_judged, summary, undetermined
+from asymexp.stats.fits import exponent_fit
+from asymexp.stats.interval_verdicts import family_rule, family_z, judge, not_judged, summary, undetermined
 
 BOUND_EXPONENT = 2.0
 P_FIT = 0.05
@@ -126,8 +126,10 @@ def _below(quantity: str, measured, interval, limit: float, what: str) -> dict:
 
 def sweep_verdicts(rows: list[dict], fit: dict, width: int) -> dict:
     """The sweep's verdict entries: the n-exponent against the closed form's (linear chains) and below the
-    bound's 2 (the linear row-scale chain, the theorem's; elsewhere stated, not judged); per n, gap_rms over the closed form against 1 (widened by n/d, the closed form being leading order
-    in 1/d: the coefficient of the omitted term taken as n) and E V below the bound (row-scale)."""
+    bound's 2 (the linear row-scale chain, the theorem's; elsewhere stated, not judged); per n, gap_rms over the
+    closed form against 1 (widened by n/d, the closed form being leading order in 1/d: the coefficient of the
+    omitted term taken as n) and E V below the bound, each per-n family at the Bonferroni limit over the batch
+    sizes."""
     entries, unjudged = [], []
     if fit["exponent"] is None:
         entries.append(undetermined("n-exponent of gap_rms", None, fit["closed_form_exponent"], fit["note"],
@@ -147,14 +149,16 @@ def sweep_verdicts(rows: list[dict], fit: dict, width: int) -> dict:
         else:
             unjudged.append(not_judged(below["quantity"], fit["exponent"],
                                        "the bound is the linear row-scale chain's theorem; " + below["why"]))
+    z = family_z(len(rows))
     for r in rows:
         if r["closed_form"] is not None:
             entries.append(judge(f"gap_rms / closed form at n = {r['batch']}", r["closed_form_ratio"], 1.0,
-                                 se=r["closed_form_ratio_se"], rule="interval", settle="more --runs",
+                                 se=r["closed_form_ratio_se"], z=z, rule="interval", settle="more --runs",
                                  predicted_error=r["batch"] / width,
-                                 note="the closed form is leading order in 1/d: widened by n/d"))
+                                 note=f"{family_rule(len(rows))}; the closed form is leading order in 1/d: "
+                                      f"widened by n/d"))
         if r["bound"] is not None:
-            interval = [r["gap_mean"] - Z95 * r["gap_mean_se"], r["gap_mean"] + Z95 * r["gap_mean_se"]]
+            interval = [r["gap_mean"] - z * r["gap_mean_se"], r["gap_mean"] + z * r["gap_mean_se"]]
             entries.append(_below(f"E V within the bound at n = {r['batch']}", r["gap_mean"], interval, r["bound"],
                                   "E V"))
     if rows and rows[0]["bound"] is None:
@@ -183,5 +187,6 @@ def batch_sweep(chain: str, activation, batches, width: int, depth: int, burn_in
     return {"study": "gram batch sweep", "chain": chain, "activation": str(getattr(activation, "name", activation)),
             "width": width, "depth": depth, "burn_in": burn_in, "runs": runs, "seed": seed,
             "bound_reading": "E V <= 2 (1 - 2a/3)^l + 3n / (a sqrt d) with a = 3 / (n + 2) (toolkit's reading: "
-                             "the depth factor equal to the linear chain's contraction n / (n + 2)); the theorem's chain only: linear, row-scale",
+                             "the depth factor equal to the linear chain's contraction n / (n + 2)); the theorem's "
+                             "chain only: linear, row-scale",
             "rows": rows, "fit": fit, **verdicts}
