@@ -35,7 +35,9 @@ def add_arguments(parser):
     parser.add_argument("--mixing", action="store_true",
                         help="measure how fast the chain forgets a nearly collinear input (one --batch, one --widths, "
                              "e.g. 65536) against the linearization of the mean-field map")
-    parser.add_argument("--out", default=None, help="folder for gram.json and the figures gram_depth, gram_width")
+    parser.add_argument("--out", default=None, help="folder for gram.json and the figures gram_depth, gram_width "
+                                                     "(gram_batch.json and gram_batch for several --batch values, "
+                                                     "gram_mixing.json and gram_mixing with --mixing)")
     budget.add_long_run_argument(parser)
     add_json_argument(parser)
 
