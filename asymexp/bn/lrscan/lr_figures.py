@@ -64,6 +64,8 @@ def width_figure(doc: dict):
         c, name = f"C{i}", norm if len({g[1] for g in groups}) == 1 else f"{norm}, H = {h}"
         for key, marker in (("lr_stable", "o"), ("lr_max", "^")):
             kept = [r for r in rows if r[key] is not None]
+            if not kept:                 # no width with every network bracketed: nothing to draw
+                continue
             ax.errorbar([r["width"] for r in kept], [r[key] for r in kept], yerr=[r[f"{key}_se"] for r in kept],
                         fmt=marker + ("-" if key == "lr_stable" else ":"), color=c, capsize=3,
                         mfc=c if key == "lr_stable" else "none", label=f"{name}: {key}{_exponent(fits, norm, h, key)}")
@@ -71,7 +73,7 @@ def width_figure(doc: dict):
         ax.plot([r["width"] for r in kept], [r["predicted_lr_stable"] for r in kept], "--", color=c, lw=0.8,
                 label=f"{name}: 2/lambda_max")
     s = doc["settings"]
-    batch = f"T = M / {s['rho']:g}" if s.get("rho") is not None else f"T = {s['samples']}"
+    batch = f"rho = M / T = {s['rho']:g}" if s.get("rho") is not None else f"T = {s['samples']}"
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("width M")
