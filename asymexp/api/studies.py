@@ -23,12 +23,13 @@ line.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 from asymexp import budget
 from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
 from asymexp.errors import AsymexpError, SpecError
-from asymexp.input_checks import comma_list, distinct_integers, finite_number, list_text
+from asymexp.input_checks import comma_list, distinct_integers, finite_number, is_whole, list_text
 from asymexp.json_out import dumps
 from asymexp.norms import RENAMED, accepted
 from asymexp.run_folder import claim_given
@@ -206,8 +207,8 @@ def _single_scan(depths, width, rho, samples, **kwargs):
     """The single-width :class:`~asymexp.bn.lrscan.scan.LrScan`; T = samples (default 256) or round(M / rho)."""
     from asymexp.bn.lrscan.scan import LrScan
 
-    if rho is not None:
-        if not (rho > 0 and isinstance(width, int) and round(width / rho) >= 2):
+    if rho is not None and is_whole(width):          # (a width that is not whole is refused by LrScan)
+        if not (rho > 0 and round(width / rho) >= 2):
             raise SpecError(f"--rho {rho!r} with --width {width!r}: T = round(M / rho) >= 2 samples is required")
         samples = int(round(width / rho))
     return LrScan(layers=depths, width=width, samples=256 if samples is None else samples, **kwargs)
@@ -220,7 +221,10 @@ def _lr_scan_cost(study, sizes, networks: int):
     c = 10 if mnist else study.outputs
     parts = [budget.lr_scan(study.layers, m, t, study.steps, c, len(study.norms), 784 if mnist else m)
              for m, t in sizes]
-    batch = 8.0 * 2 * max(c * t * t * m for m, t in sizes) if "bn" in study.norms else 0.0
+    try:
+        batch = 16.0 * max(float(c) * t * t * m for m, t in sizes) if "bn" in study.norms else 0.0
+    except OverflowError:                            # an absurd width: refused by budget.check, not a traceback
+        batch = math.inf
     return budget.Estimate(parts[0].what, max(p.bytes for p in parts) + batch,
                            networks * sum(p.flops for p in parts))
 
