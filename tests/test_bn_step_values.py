@@ -38,7 +38,7 @@ def test_gd_on_a_quadratic_is_geometric():
     assert t.diverged_step == 2 and t.diverged_layer == "output" and len(t.losses) == 3
     t = F.gd_trial(_quadratic(1.0, blow_up=1.5), params, 3.0, 10)
     assert (t.diverged_step, t.losses) == (0, (math.inf,))
-    assert F.NORMS == ("none", "bn", "mean-last")
+    assert F.NORMS == ("none", "bn", "mean-last", "bn-last", "ln")
 
 
 def test_divergence_ratio_and_dimensions_by_hand():

@@ -153,7 +153,7 @@ def test_cli_json_rows_and_figure(tmp_path, capsys):
     (["--layers", "0", "--width", "8"], "layers 0"),
     (["--layers", "2,x", "--width", "8"], "'x'"),
     (["--layers", "2", "--width", "1"], "width = 1"),
-    (["--layers", "2", "--width", "8", "--norm", "ln"], "norm 'ln'"),
+    (["--layers", "2", "--width", "8", "--norm", "row-scale"], "norm 'row-scale'"),
     (["--layers", "2", "--width", "8", "--norm", "bn", "--samples", "1"], "samples = 1"),
     (["--layers", "2", "--width", "8", "--samples", "1"], "samples = 1"),
     (["--layers", "2", "--width", "8", "--steps", "0"], "steps = 0"),

@@ -142,8 +142,9 @@ def test_unknown_norm_is_one_spec_error_naming_the_tool_and_what_is_allowed():
     with pytest.raises(SpecError, match=r"^norm 'group' is unknown for fim; allowed: none, bn, mean-last, "
                                         r"bn-last, bn-hidden, ln$"):
         check("group", "fim")
-    with pytest.raises(SpecError, match="norm 'bn-last' is unknown for lr-scan; allowed: none, bn, mean-last$"):
-        check("bn-last", "lr-scan")
+    with pytest.raises(SpecError, match="norm 'bn-hidden' is unknown for lr-scan; allowed: none, bn, mean-last, "
+                                        "bn-last, ln$"):
+        check("bn-hidden", "lr-scan")
     with pytest.raises(SpecError, match="normalization 'group' is unknown; allowed: batch, mean-only"):
         kind("group")
     from asymexp.bn.fim.experiment import FimStudy

@@ -263,7 +263,8 @@ def test_network_norms_tools_and_eps_by_hand():
     assert N.EPS == 1e-5
     assert N.names("mnist") == ("none", "bn", "mean-last", "ln")
     assert N.names("fim") == ("none", "bn", "mean-last", "bn-last", "bn-hidden", "ln")
-    assert N.names("lr-scan") == N.names("one-step") == ("none", "bn", "mean-last")
+    assert N.names("lr-scan") == ("none", "bn", "mean-last", "bn-last", "ln")
+    assert N.names("one-step") == ("none", "bn", "mean-last")
     assert N.names("gram") == ("none", "row-scale", "row-center", "pre-bn")
     assert N.accepted("gram") == ("none", "row-scale", "row-center", "pre-bn", "bn", "bn-center")
     assert N.accepted("fim") == N.names("fim")
@@ -287,7 +288,7 @@ def test_check_and_entry(capsys):
     assert N.check("bn", "gram") == "row-scale" and N.entry("bn-center", "gram").name == "row-center"
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "'row-scale'" in err[0] and "'row-center'" in err[1]
-    for name, tool in (("ln", "lr-scan"), ("bn", "one-step-x"), ("bn-last", "gram")):
+    for name, tool in (("ln", "one-step"), ("bn", "one-step-x"), ("bn-last", "gram")):
         with pytest.raises(SpecError):
             N.check(name, tool)
     with pytest.raises(SpecError):

@@ -24,12 +24,13 @@ line.
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 from asymexp import budget
 from asymexp.bn.gram.gram_chain import ACTIVATIONS as GRAM_ACTIVATIONS
 from asymexp.errors import AsymexpError, SpecError
-from asymexp.input_checks import comma_list, distinct_integers, finite_number, list_text
+from asymexp.input_checks import comma_list, distinct_integers, finite_number, is_whole, list_text
 from asymexp.json_out import dumps
 from asymexp.norms import RENAMED, accepted
 from asymexp.run_folder import claim_given
@@ -214,34 +215,59 @@ def _gram_files(out, doc: dict, name: str) -> tuple:
 
     return tuple(write_outputs(out, doc, save_figures, [(name, lambda d: dumps(d, indent=1) + "\n")], listed=False))
 
-def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: str = "gaussian",
-            samples: int = 256, steps: int = 30, outputs: int = 1, ratio: float = 1.1, seed: int = 0, out=None,
+
+def lr_scan(layers, width: int | None = None, *, widths=None, activation: str = "relu", norm="none",
+            data: str = "gaussian", samples: int | None = None, rho=None, steps: int = 30, outputs: int = 1,
+            ratio: float = 1.1, seed: int = 0, networks: int | None = None, search: str | None = None, out=None,
             yes_long_run: bool = False, progress=None):
-    """``asymexp lr-scan``: the largest monotone and loss-reducing full-batch GD step sizes against depth, next to
-    2 / lambda_max (docs/batchnorm.md, "Learning-rate thresholds").
+    """``asymexp lr-scan``: the largest monotone and loss-reducing full-batch GD step sizes against depth, or
+    against width, next to 2 / lambda_max (docs/batchnorm.md, "Learning-rate thresholds").
 
     Args:
-        layers: hidden-layer counts H >= 1 ("2,3,4" or a list). width: M >= 2. norm: one or several of
-            :data:`asymexp.bn.lrscan.full_batch.NORMS`. data: "gaussian" or "mnist". samples: T. steps: K.
-            outputs: C (gaussian only). ratio: the bisection stops at hi / lo <= ratio. out: folder for the
-            figure lr_scan and lr_scan.json.
+        layers: hidden-layer counts H >= 1 ("2,3,4" or a list). width: M >= 2, one network per depth and norm;
+            or widths: at least 2 distinct M ("64,128,256" or a list), ``networks`` K per width (default 4), with
+            the width exponents in ``fits``. norm: one or several of :data:`asymexp.bn.lrscan.full_batch.NORMS`.
+            data: "gaussian" or "mnist". samples: T at every width (default 256), or rho: M / T (T = round(M /
+            rho)); not both. steps: K. outputs: C (gaussian only). ratio: the bisection stops at hi / lo <= ratio.
+            search: how lr_stable is searched from 2 / lambda_max, "bisect" (the default with width) or "creep"
+            (the default with widths). out: folder for the figure lr_scan and lr_scan.json.
     Returns:
         :class:`~asymexp.api.study_results.LrScanResult`.
     """
     from asymexp.api.study_results import LrScanResult, plain
-    from asymexp.bn.lrscan.scan import LrScan, run_scan
 
+    if (width is None) == (widths is None):
+        raise SpecError("give exactly one of --width M and --widths M1,M2,...")
+    if samples is not None and rho is not None:
+        raise SpecError("--samples and --rho: give one of T and rho = M / T, not both")
     if data == "mnist" and outputs != 1:
         raise SpecError(f"--outputs {outputs} with --data mnist: MNIST has its 10 one-hot outputs; drop --outputs")
-    scan = LrScan(layers=comma_list(layers, "--layers", int, "hidden-layer counts >= 1 (integers) are required"),
-                  width=width, activation=activation, norms=_norms(norm), data=data, samples=samples, steps=steps,
-                  seed=seed, outputs=outputs, ratio=ratio)
-    mnist = scan.data == "mnist"
-    budget.check(budget.lr_scan(scan.layers, scan.width, scan.samples, scan.steps, 10 if mnist else scan.outputs,
-                                len(scan.norms), 784 if mnist else scan.width), yes_long_run,
-                 prog="asymexp lr-scan")
-    with claim_given(out or None, "lr-scan", _settings(scan)):
-        doc = plain(run_scan(scan, progress=_sink(progress)))
+    rho = None if rho is None else finite_number(rho, "--rho")
+    depths = comma_list(layers, "--layers", int, "hidden-layer counts >= 1 (integers) are required")
+    if widths is None:
+        if networks is not None:
+            raise SpecError(f"--networks {networks} needs --widths: a single --width scans one network per depth "
+                            "and norm (its --seed)")
+        from asymexp.bn.lrscan.scan import run_scan as run
+
+        study = _single_scan(depths, width, rho, samples, activation=activation, norms=_norms(norm), data=data,
+                             steps=steps, seed=seed, outputs=outputs, ratio=ratio, search=search or "bisect")
+        sizes = [(study.width, study.samples)]
+    else:
+        from asymexp.bn.lrscan.widths import LrWidthScan, run_widths as run
+
+        study = LrWidthScan(layers=depths, widths=tuple(distinct_integers(widths, "--widths", 2)),
+                            activation=activation, norms=_norms(norm), data=data,
+                            samples=256 if samples is None and rho is None else samples, rho=rho, steps=steps,
+                            seed=seed, outputs=outputs, ratio=ratio, networks=4 if networks is None else networks,
+                            search=search or "creep")
+        sizes = [(m, study.samples_at(m)) for m in study.widths]
+    budget.check(_lr_scan_cost(study, sizes, getattr(study, "networks", 1)), yes_long_run, prog="asymexp lr-scan")
+    settings = _settings(study)
+    if widths is None and study.search == "bisect":
+        del settings["search"]                      # the manifest of a single-width run as before --search
+    with claim_given(out or None, "lr-scan", settings):
+        doc = plain(run(study, progress=_sink(progress)))
         files = ()
         if out:
             from asymexp.bn.lrscan.lr_figures import save_figures
@@ -249,6 +275,32 @@ def lr_scan(layers, width: int, *, activation: str = "relu", norm="none", data: 
 
             files = write_outputs(out, doc, save_figures, [("lr_scan.json", lambda d: dumps(d) + "\n")])
     return LrScanResult(document=doc, files=tuple(files))
+
+
+def _single_scan(depths, width, rho, samples, **kwargs):
+    """The single-width :class:`~asymexp.bn.lrscan.scan.LrScan`; T = samples (default 256) or round(M / rho)."""
+    from asymexp.bn.lrscan.scan import LrScan
+
+    if rho is not None and is_whole(width):          # (a width that is not whole is refused by LrScan)
+        if not (rho > 0 and round(width / rho) >= 2):
+            raise SpecError(f"--rho {rho!r} with --width {width!r}: T = round(M / rho) >= 2 samples is required")
+        samples = int(round(width / rho))
+    return LrScan(layers=depths, width=width, samples=256 if samples is None else samples, **kwargs)
+
+
+def _lr_scan_cost(study, sizes, networks: int):
+    """:func:`asymexp.budget.lr_scan` summed over the (width, T) ``sizes`` and the networks per width, plus the
+    (C T, T, M) seeds of the batch-norm dual where the hidden layers are batch-normalized."""
+    mnist = study.data == "mnist"
+    c = 10 if mnist else study.outputs
+    parts = [budget.lr_scan(study.layers, m, t, study.steps, c, len(study.norms), 784 if mnist else m)
+             for m, t in sizes]
+    try:
+        batch = 16.0 * max(float(c) * t * t * m for m, t in sizes) if "bn" in study.norms else 0.0
+    except OverflowError:                            # an absurd width: refused by budget.check, not a traceback
+        batch = math.inf
+    return budget.Estimate(parts[0].what, max(p.bytes for p in parts) + batch,
+                           networks * sum(p.flops for p in parts))
 
 
 def one_step(*, layers: int = 8, width: int = 256, batch: int = 64, activation: str = "relu",

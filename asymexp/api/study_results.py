@@ -159,6 +159,12 @@ class LrScanResult(_StudyResult):
         from theory."""
         return self.document["rows"]
 
+    @property
+    def fits(self) -> list:
+        """With several widths: the width exponents of lr_stable and lr_max per norm and depth, with their 95%
+        intervals and verdicts (empty for a single width)."""
+        return self.document.get("fits", [])
+
 
 @dataclass(frozen=True, eq=False)
 class OneStepResult(_StudyResult):

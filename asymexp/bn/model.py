@@ -23,7 +23,7 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
-from asymexp.norms import EPS, entry, names
+from asymexp.norms import EPS, entry
 from asymexp.norms.numpy_norm import centre_scale, normalize, normalize_backward
 
 __all__ = ["EPS", "DATA", "FimNetwork", "Forward", "forward", "output_values", "loss_and_gradient",
@@ -191,11 +191,9 @@ def first_nonfinite(fwd: Forward, layers: int):
 
 
 def loss_and_gradient(net: FimNetwork, params, x: np.ndarray, y: np.ndarray):
-    """(loss, [(dL/dW^l, dL/db^l)], layer): the MSE loss of the module docstring (outputs ``none`` or
-    ``mean-last``), its gradient (same shapes as ``params``) and the first non-finite layer of the forward pass
-    (None when finite; the gradient is then None too)."""
-    if net.output_norm not in (None, "mean-only"):
-        raise SpecError(f"norm {net.norm!r} has no gradient here; allowed: {', '.join(names('lr-scan'))}")
+    """(loss, [(dL/dW^l, dL/db^l)], layer): the MSE loss of the module docstring (outputs raw, centred
+    ``mean-last`` or batch-normalized ``bn-last``), its gradient (same shapes as ``params``) and the first
+    non-finite layer of the forward pass (None when finite; the gradient is then None too)."""
     with np.errstate(all="ignore"):
         fwd = forward(net, params, x)
         where = first_nonfinite(fwd, net.layers)
@@ -205,8 +203,10 @@ def loss_and_gradient(net: FimNetwork, params, x: np.ndarray, y: np.ndarray):
         if where is not None or not np.isfinite(loss):
             return loss, None, where if where is not None else "loss"
         d = r / T
-        if net.output_norm is not None:
-            d = normalize_backward(d, None, None, 0, centres=True, scales=False)
+        out = net._kind("last")
+        if out is not None:                          # through the batch function of the outputs
+            zhat, inv = normalize(fwd.outputs, 0, out.centres, out.scales, EPS)
+            d = normalize_backward(d, zhat, inv, 0, out.centres, out.scales)
         grads = [None] * len(params)
         for l in range(net.layers, -1, -1):          # params[l] maps h^l -> u^{l+1}
             grads[l] = (d.T @ fwd.inputs[l], d.sum(axis=0))

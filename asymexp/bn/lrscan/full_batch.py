@@ -4,8 +4,9 @@
 The loss of one batch (T samples, C outputs) is L(theta) = (1 / 2T) sum_t ||f(t) - y(t)||^2, so that its
 Gauss-Newton Hessian is exactly the FIM F = J^T J / T of :mod:`asymexp.bn.dual` and, for a model linear in its
 parameters, GD with step eta falls monotonically iff eta <= 2 / lambda_max(F). Norms (:data:`NORMS`, from the
-table of :mod:`asymexp.norms`): ``none``; ``mean-last`` (f = u^L - mean_t u^L); ``bn`` (batch norm in train mode
-before every hidden activation, gains 1 and biases 0 held fixed, as in the FIM). The model, its loss and gradient
+table of :mod:`asymexp.norms`): ``none``; ``mean-last`` (f = u^L - mean_t u^L); ``bn-last`` (the outputs
+batch-normalized); ``bn`` (batch norm in train mode before every hidden activation, gains 1 and biases 0 held
+fixed, as in the FIM); ``ln`` (layer norm before every hidden activation). The model, its loss and gradient
 are :mod:`asymexp.bn.model`'s; this module runs GD. Only NumPy: GEMM-sized work, no kernel.
 """
 from __future__ import annotations

@@ -47,7 +47,7 @@ def linear_threshold(theta: np.ndarray, residual: np.ndarray, samples: int, step
 
 def row_verdict(row: dict) -> dict:
     """The entry of one row: lr_stable's bracket against 2 / lambda_max, widened by the linearized excess."""
-    name = f"lr_stable, {row['norm']}, H = {row['layers']}"
+    name = f"lr_stable, {row['norm']}, H = {row['layers']}" + _network(row)
     predicted = row["predicted_lr_stable"]
     lo, hi = row["lr_stable_bracket"]
     if row["lr_stable"] is None:
@@ -64,12 +64,17 @@ def row_verdict(row: dict) -> dict:
                       f"x 2/lambda_max above it")
 
 
+def _network(row: dict) -> str:
+    """", M = .., network n" for a network of a width sweep (:mod:`asymexp.bn.lrscan.widths`); "" otherwise."""
+    return f", M = {row['width']}, network {row['network']}" if "network" in row else ""
+
+
 def scan_verdicts(rows: list[dict]) -> dict:
     """``verdicts``, ``not_judged`` and the summary ``verdict``, ``verdict_reason`` of an lr-scan document."""
     entries = [row_verdict(r) for r in rows]
     unjudged = []
     for r in rows:
-        where = f"{r['norm']}, H = {r['layers']}"
+        where = f"{r['norm']}, H = {r['layers']}" + _network(r)
         unjudged.append(not_judged(f"lr_max, {where}", r["lr_max"], "no law for the largest loss-reducing rate "
                                                                     "(the catapult range)"))
         unjudged.append(not_judged(f"theory_lr_stable, {where}", r["lr_stable"],

@@ -4,8 +4,9 @@ thresholds and their predictions (docs/batchnorm.md, "Learning-rate thresholds";
 Per row: the same data (seed S), a network drawn from seed (S, H); ``predicted_lr_stable`` = 2 / lambda_max of the
 measured dual Theta / T of that very network and batch (with mean-last: of the mean-subtracted dual; with bn: of
 the batch function's dual), ``linear_lr_stable_bracket`` the K-step threshold of the model linearized at
-initialization (:mod:`asymexp.bn.lrscan.lr_verdicts`, which judges lr_stable), ``theory_lr_stable`` from the order parameters (none: 2 / predicted lambda_max;
-mean-last: 2 / (its lower bound), an upper bound on the rate; bn: no law, None).
+initialization (:mod:`asymexp.bn.lrscan.lr_verdicts`, which judges lr_stable), ``theory_lr_stable`` from the
+order parameters (none: 2 / predicted lambda_max; mean-last, bn-last and ln: 2 / the lower bound of
+docs/batchnorm.md, "The laws", an upper bound on the rate; bn: no law, None). Widths: :mod:`asymexp.bn.lrscan.widths`.
 """
 from __future__ import annotations
 
@@ -18,15 +19,21 @@ from asymexp.norms import check, entry
 from asymexp.bn.lrscan.full_batch import gd_trial
 from asymexp.bn.lrscan.lr_verdicts import linear_threshold, scan_verdicts
 from asymexp.bn.model import DATA, fim_network, loss_and_gradient, make_data, output_values
-from asymexp.bn.lrscan.thresholds import bisect_threshold, ends_below_start, falls_monotonically
+from asymexp.bn.lrscan.thresholds import bisect_threshold, creep_threshold, ends_below_start, falls_monotonically
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
+
+
+#: How lr_stable is searched from 2 / lambda_max (docs/batchnorm.md, "Learning-rate thresholds").
+SEARCHES = ("bisect", "creep")
 
 
 @dataclass(frozen=True)
 class LrScan:
     """``layers`` (tuple of H >= 1), width M >= 2, activation, ``norms`` (tuple of
     :data:`asymexp.bn.lrscan.full_batch.NORMS`), ``data``, ``samples`` T >= 2, ``steps`` K >= 1, ``seed``,
-    C = ``outputs`` (gaussian only; mnist has 10), bracket ``ratio``."""
+    C = ``outputs`` (gaussian only; mnist has 10), bracket ``ratio``, and the ``search`` of lr_stable
+    (:data:`SEARCHES`: ``bisect``, :func:`~asymexp.bn.lrscan.thresholds.bisect_threshold`; ``creep``,
+    :func:`~asymexp.bn.lrscan.thresholds.creep_threshold`)."""
 
     layers: tuple
     width: int
@@ -38,6 +45,7 @@ class LrScan:
     seed: int = 0
     outputs: int = 1
     ratio: float = 1.1
+    search: str = "bisect"
 
     def __post_init__(self):
         if not self.layers:
@@ -63,6 +71,8 @@ class LrScan:
         if not 1 < self.ratio <= 10:
             raise SpecError(f"--ratio {self.ratio!r} is not allowed; a bracket ratio in (1, 10] is required (the "
                             "bisection stops when hi / lo is at most this)")
+        if self.search not in SEARCHES:
+            raise SpecError(f"--search {self.search!r} is not allowed; allowed: {', '.join(SEARCHES)}")
 
     @property
     def out_dim(self) -> int:
@@ -82,6 +92,14 @@ def _theory(scan: LrScan, layers: int, norm: str, x) -> tuple:
         return pr["lambda_max"], pr["error"], "2 / predicted lambda_max"
     if norm == "mean-last":
         return pr["lower_bound"], pr["error"], "2 / lower bound of lambda_max (an upper bound on the rate)"
+    if norm == "bn-last":             # the bulk divided by the outputs' batch variance q^L - q_st^L
+        return (pr["lower_bound"] / (op.q[-1] - op.q_st[-1]), pr["error"],
+                "2 / lower bound of lambda_max, the bulk over the outputs' batch variance (an upper bound on the rate)")
+    if norm == "ln":                  # the output block of the unit-variance chain
+        unit = order_parameters(scan.activation, layers, 2.0, 0.0, qhat0, qhat_st0, normalized=True)
+        return (scan.width * unit.qhat_st[-1], unit.error * scan.width,
+                "2 / the output block's lower bound M qhat_st^H of the unit-variance chain "
+                "(an upper bound on the rate)")
     return None, None, "no law for batch norm in the hidden layers"
 
 
@@ -112,7 +130,8 @@ def scan_row(scan: LrScan, layers: int, norm: str, x, y) -> dict:
         return trials[lr]
 
     guess = 2.0 / lam
-    stable = bisect_threshold(lambda lr: falls_monotonically(trial(lr).losses), guess, scan.ratio)
+    search = creep_threshold if scan.search == "creep" else bisect_threshold
+    stable = search(lambda lr: falls_monotonically(trial(lr).losses), guess, scan.ratio)
     start = stable["bracket"][0] or guess
     top = bisect_threshold(lambda lr: ends_below_start(trial(lr).losses), start, scan.ratio)
     row = {"layers": layers, "width": scan.width, "norm": norm, "samples": scan.samples, "steps": scan.steps,
@@ -157,7 +176,7 @@ def run_scan(scan: LrScan, progress=None) -> dict:
                 progress(f"lr-scan: norm {norm}, layers {h}: lr_stable {_fmt(row['lr_stable'])} "
                          f"(2/lambda_max {row['predicted_lr_stable']:.4g}), lr_max {_fmt(row['lr_max'])}")
     settings = {k: getattr(scan, k) for k in ("layers", "width", "activation", "norms", "data", "samples",
-                                               "steps", "seed", "ratio")}
+                                               "steps", "seed", "ratio", "search")}
     settings["outputs"] = scan.out_dim
     return {"settings": settings, "rows": rows, **scan_verdicts(rows)}
 
