@@ -222,3 +222,15 @@ def test_bad_input_is_one_line_and_exit_2(argv, named, capsys):
         rc = exc.code
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and named in err and "Traceback" not in err
+
+
+def test_the_gram_result_of_a_mixing_study_says_which_fields_it_lacks():
+    import asymexp
+    from asymexp.api.gram_studies import gram_mixing
+    from asymexp.errors import AsymexpError
+
+    result = gram_mixing(batch=2, width=64, depth=8, runs=3)
+    assert asymexp.api.gram_mixing is gram_mixing
+    assert "measured" in result.to_dict()
+    with pytest.raises(AsymexpError, match="gram mixing.*no 'rows'"):
+        result.rows

@@ -53,12 +53,12 @@ def test_the_verbs_are_exported_and_not_shadowed_by_the_study_packages():
     import asymexp.bn.fim.experiment  # noqa: F401  (the package asymexp.bn.fim must not take the name asymexp.fim)
     import asymexp.bn.gram.gram_chain  # noqa: F401
     import asymexp.bn.rmt.products_check  # noqa: F401
-    from asymexp.api import studies
+    from asymexp.api import gram_studies, studies
 
     for name in VERBS:
         assert name in asymexp.__all__
         assert callable(getattr(asymexp, name))
-        assert getattr(asymexp, name) is getattr(studies, name)
+        assert getattr(asymexp, name) is getattr(gram_studies if name == "gram" else studies, name)
     for name in ("FimResult", "GramResult", "LrScanResult", "OneStepResult", "RmtResult"):
         assert name in asymexp.__all__ and isinstance(getattr(asymexp, name), type)
     from asymexp import fim

@@ -27,7 +27,7 @@ _NAMES = {
     "derive": "verbs", "theory": "verbs", "simulate": "verbs", "validate": "verbs", "train": "verbs",
     "DerivationResult": "results", "TheoryResult": "results", "SimulationResult": "results",
     "ValidationResult": "results", "TrainingResult": "results",
-    "fim": "studies", "gram": "studies", "lr_scan": "studies", "one_step": "studies", "rmt": "studies",
+    "fim": "studies", "gram": "gram_studies", "gram_batches": "gram_studies", "gram_mixing": "gram_studies", "lr_scan": "studies", "one_step": "studies", "rmt": "studies",
     "FimResult": "study_results", "GramResult": "study_results", "LrScanResult": "study_results",
     "OneStepResult": "study_results", "RmtResult": "study_results",
 }

@@ -118,28 +118,36 @@ class GramResult(_StudyResult):
     _FIGURES = "asymexp.bn.gram.gram_figures"
     _PREFIX = "gram_"
 
+    def _field(self, key: str):
+        """The document's ``key``; the batch-size sweep and the mixing study (:mod:`asymexp.api.gram_studies`) lack
+        some of the width study's, which is said rather than raised as a KeyError."""
+        if key not in self.document:
+            study = self.document.get("study", "width study")
+            raise AsymexpError(f"this Gram document ({study}) has no {key!r}; it has: {', '.join(self.document)}")
+        return self.document[key]
+
     @property
     def rows(self) -> list:
         """The rows, one per width, with error_mean and gap_rms (with SEs) and the closed form where there is one."""
-        return self.document["rows"]
+        return self._field("rows")
 
     @property
     def fit(self) -> dict:
         """The width exponent of the error and its verdict."""
-        return self.document["fit"]
+        return self._field("fit")
 
     @property
     def depth_check(self) -> list:
-        return self.document["depth_check"]
+        return self._field("depth_check")
 
     @property
     def depth_verdict(self) -> str:
-        return self.document["depth_verdict"]
+        return self._field("depth_verdict")
 
     @property
     def fixed_point(self) -> list:
         """G* (n x n) as nested lists."""
-        return self.document["fixed_point"]
+        return self._field("fixed_point")
 
 
 @dataclass(frozen=True, eq=False)

@@ -123,7 +123,7 @@ def _print_any(doc: dict) -> None:
 
 
 def run(args):
-    from asymexp.api.studies import gram, gram_batches, gram_mixing
+    from asymexp.api.gram_studies import gram, gram_batches, gram_mixing
     from asymexp.errors import SpecError
     from asymexp.input_checks import distinct_integers
 
