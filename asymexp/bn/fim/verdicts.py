@@ -129,9 +129,12 @@ def exponent_verdict(rows: list, quantity: str, predicted, why: str, fixed_rho: 
     interval = [min(c["ci95"][0] for c in union), max(c["ci95"][1] for c in union)]
     choice += (f"; the judged interval is the union over {', '.join(c['model'] for c in union)} "
                "(not rejected, or untestable without a degree of freedom)")
-    verdict = decide(interval, predicted, f"{quantity} exponent", max_width=MAX_INTERVAL,
-                     settle=f"the judged 95% interval is wider than {MAX_INTERVAL:g}, the distance between the "
-                            f"competing exponents 0 and 1; {forecast(widths, y, se, union, rows[0].get('networks'))}")
+    verdict = decide(interval, predicted, f"{quantity} exponent", max_width=MAX_INTERVAL)
+    if verdict.word == UNDETERMINED:
+        verdict = decide(interval, predicted, f"{quantity} exponent", max_width=MAX_INTERVAL,
+                         settle=f"the judged 95% interval is wider than {MAX_INTERVAL:g}, the distance between the "
+                                "competing exponents 0 and 1; "
+                                + forecast(widths, y, se, union, rows[0].get("networks")))
     out = dict(out, exponent=chosen["fit"], exponent_se=(chosen["ci95"][1] - chosen["ci95"][0]) / (2 * Z95),
                ci95=interval, model=chosen["model"], model_choice=choice, models=briefs, verdict=verdict.word)
     if verdict.word == UNDETERMINED:
@@ -181,7 +184,8 @@ def forecast(widths, y, se, union: list, networks=None, more=(0, 1, 2, 3, 4), fa
         return (f"no forecast up to {max(more)} more widths (doubling) and {max(factors)}x the networks narrows it "
                 f"below {MAX_INTERVAL:g} (from {truth['model']}, relative SE {rel:.2g}): a wider range of widths")
     said = [f"--widths {','.join(str(int(m)) for m in grid)} with "
-            + (f"{math.ceil(f * networks)} networks" if networks else f"{f}x the networks")
+            + (f"{math.ceil(f * networks)} networks" if networks else "the same networks" if f == 1
+               else f"{f}x the networks")
             + f" (a union about {width:.2f} wide)" for grid, f, width in options]
     return f"forecast from {truth['model']} with the measured relative SE {rel:.2g}: " + ", or ".join(said)
 
