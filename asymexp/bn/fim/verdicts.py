@@ -26,6 +26,7 @@ turns the constant's verdict into "undetermined", saying why.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -51,7 +52,15 @@ def fit_model(widths, y, se, terms, predicted=None) -> dict:
     when a degree of freedom is left, else the exact solution through the widths (chi2 0, dof 0, p_value None)
     with its linearized covariance. Raises AsymexpError when it does not converge or has more parameters than
     widths."""
+    from scipy.optimize import OptimizeWarning
+
     widths, y, se = (np.asarray(a, dtype=np.float64) for a in (widths, y, se))
+    with warnings.catch_warnings():       # a covariance that cannot be estimated is checked below, not warned
+        warnings.simplefilter("ignore", OptimizeWarning)
+        return _fit_model(widths, y, se, terms, predicted)
+
+
+def _fit_model(widths, y, se, terms, predicted):
     k = 2 + len(terms)
     if widths.size > k:
         return exponent_fit(widths, y, se, terms, predicted)
@@ -164,8 +173,8 @@ def forecast(widths, y, se, union: list, networks=None, more=(0, 1, 2, 3, 4), fa
     scale = float(np.sum(y * shape / se ** 2) / np.sum(shape ** 2 / se ** 2))     # V of the truth, by least squares
     rel = float(np.median(se / y))
     terms = [[(float(s), str(n)) for s, n in c["corrections"]] for c in union]
-    found = {}
-    for extra in more:
+    found = {} if math.isfinite(scale) and scale > 0 else {"none": None}
+    for extra in (more if not found else ()):
         grid = np.concatenate([widths, widths[-1] * 2.0 ** np.arange(1, extra + 1)])
         y_star = scale * _curve(grid, truth)
         if np.any(~(y_star > 0)):
