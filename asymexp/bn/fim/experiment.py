@@ -218,30 +218,39 @@ def run_study(study: FimStudy, progress=None) -> tuple[dict, dict]:
                 progress(f"fim: norm {norm}, width {m}: lambda_max {row['lambda_max']:.4g} "
                          f"+- {row['lambda_max_se']:.2g}")
         rows += norm_rows
-        net = net_theory(study, theory, norm)
-        by_quantity = {}
-        for quantity in ("lambda_max", "mean_eig"):
-            pred, why = predicted_exponent(norm, study.activation, study.rho is not None, quantity, net)
-            if study.data == "mnist":
-                pred, why = _effective_exponent(norm_rows, quantity, study)
-            by_quantity[quantity] = exponent_verdict(norm_rows, quantity, pred, why, fixed_rho=study.rho is not None)
-            fits.append(by_quantity[quantity])
-        if study.data == "gaussian" and norm == "none":
-            a, k1, k2 = theory["alpha"], theory["kappa1"], theory["kappa2"]
-            slope = a * k2 if study.rho is not None else a * ((study.samples - 1) / study.samples * k2
-                                                              + k1 / study.samples)
-            if study.rho is not None and net.kappa2_is_zero():
-                slope = 0.0                                  # kappa2 = 0 within its quadrature error
-            constants.append(dict(constant_verdict(norm_rows, "lambda_max", slope, by_quantity["lambda_max"]),
-                                  norm=norm))
-            constants.append(dict(constant_verdict(norm_rows, "mean_eig", study.outputs * k1,
-                                                   by_quantity["mean_eig"]), norm=norm))
+        norm_fits, norm_constants = judge_norm(study, theory, norm, norm_rows)
+        fits += norm_fits
+        constants += norm_constants
     doc = {"settings": {"activation": study.activation, "layers": study.layers, "widths": list(study.widths),
                         "samples": study.samples, "rho": study.rho, "outputs": study.outputs,
                         "weight_var": study.weight_var, "bias_var": study.bias_var, "norms": list(study.norms),
                         "data": study.data, "networks": study.networks, "seed": study.seed},
            "theory": theory, "rows": rows, "fit": fits[0], "fits": fits, "constants": constants}
     return doc, spectra
+
+
+def judge_norm(study: FimStudy, theory: dict, norm: str, norm_rows: list) -> tuple[list, list]:
+    """(fits, constants) of one norm's rows (docs/batchnorm.md, "What asymexp fim reports"): a function of the
+    rows and the theory block alone."""
+    net = net_theory(study, theory, norm)
+    fits, constants, by_quantity = [], [], {}
+    for quantity in ("lambda_max", "mean_eig"):
+        pred, why = predicted_exponent(norm, study.activation, study.rho is not None, quantity, net)
+        if study.data == "mnist":
+            pred, why = _effective_exponent(norm_rows, quantity, study)
+        by_quantity[quantity] = exponent_verdict(norm_rows, quantity, pred, why, fixed_rho=study.rho is not None)
+        fits.append(by_quantity[quantity])
+    if study.data == "gaussian" and norm == "none":
+        a, k1, k2 = theory["alpha"], theory["kappa1"], theory["kappa2"]
+        slope = a * k2 if study.rho is not None else a * ((study.samples - 1) / study.samples * k2
+                                                          + k1 / study.samples)
+        if study.rho is not None and net.kappa2_is_zero():
+            slope = 0.0                                  # kappa2 = 0 within its quadrature error
+        constants.append(dict(constant_verdict(norm_rows, "lambda_max", slope, by_quantity["lambda_max"]),
+                              norm=norm))
+        constants.append(dict(constant_verdict(norm_rows, "mean_eig", study.outputs * k1, by_quantity["mean_eig"]),
+                              norm=norm))
+    return fits, constants
 
 
 def _effective_exponent(rows, quantity, study=None):
