@@ -90,14 +90,15 @@ def _none(fixed_rho: bool, net: NetTheory | None) -> tuple:
 
 
 def _hidden(norm: str, activation: str, net: NetTheory | None) -> tuple:
-    what = ("(E phi(zhat))^2, batch norm centring every pre-activation" if norm == "bn"
-            else "qhat_st^{L-1} of the unit-variance chain")
+    what, note = (("(E phi(zhat))^2", "batch norm centres every pre-activation per unit") if norm == "bn"
+                  else ("qhat_st^{L-1}", "of the unit-variance chain"))
     if net is None or net.floor is None:
         if activation == "relu":
             return 1.0, "relu after the normalization is not centred: the output block alone gives ~ M qhat_st"
         return None, f"docs/batchnorm.md predicts the {norm} exponent for relu only"
     if not net.floor_is_zero():
-        return 1.0, (f"the output block alone gives lambda_max >= c M with c = {what} = {net.floor:.4g} > 0, and "
-                     "lambda_max <= tr F = C K1 grows like M")
+        return 1.0, (f"the output block alone gives lambda_max >= c M with c = {what} = {net.floor:.4g} > 0 "
+                     f"({note}), and lambda_max <= tr F = C K1 grows like M")
     return None, (f"no law: the output block's bound c M vanishes (c = {what} = {net.floor:.2g}, zero within "
-                  f"{net.floor_error:.1e}) and docs/batchnorm.md has no law for the rest of the {norm} spectrum")
+                  f"{net.floor_error:.1e}; {note}) and docs/batchnorm.md has no law for the rest of the {norm} "
+                  "spectrum")
