@@ -107,8 +107,8 @@ def exponent_verdict(rows: list, quantity: str, predicted, why: str, fixed_rho: 
     out = {"quantity": quantity, "norm": rows[0]["norm"], "predicted": predicted, "why": why}
     if widths.size < 3:
         return dict(out, exponent=None, ci95=None, verdict=UNDETERMINED,
-                    settle=f"{widths.size} width(s): at least 3 widths are needed (V M^p and its correction "
-                           "1/M need 3, and 4 to test the correction)")
+                    settle=f"{widths.size} width(s): at least 3 widths are needed (V M^p with the leading "
+                           "predicted correction has 3 parameters, and 4 widths test it)")
     if np.any(~np.isfinite(y)) or np.any(y <= 0) or np.any(~(se > 0)):
         return dict(out, exponent=None, ci95=None, verdict=UNDETERMINED,
                     settle=f"{quantity} is not positive with a positive SE at every width")
