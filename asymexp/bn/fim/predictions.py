@@ -45,7 +45,7 @@ class NetTheory:
     floor_error: float = 0.0
 
     def kappa2_is_zero(self) -> bool:
-        """|kappa2| within its quadrature bound plus the rounding of the sums."""
+        """abs(kappa2) within its quadrature bound plus the rounding of the sums."""
         return abs(self.kappa2) <= self.kappa_error + KAPPA_ROUNDING * abs(self.kappa1)
 
     def floor_is_zero(self) -> bool:
