@@ -177,7 +177,8 @@ def _mean_phi(activation) -> float:
 
 def _mean_phi_and_error(activation) -> tuple[float, float]:
     """(E phi(z), its error): relu exact (error: one rounding); the smooth ones by 200-node Gauss-Hermite, whose
-    error is that of the 100-node rule at most plus the rounding of the weighted sum (200 eps times the sum of abs(w phi))."""
+    error is that of the 100-node rule at most plus the rounding of the weighted sum (200 eps times the sum of
+    abs(w phi))."""
     act = get(activation)
     if act.name == "relu":
         return 1.0 / math.sqrt(2 * math.pi), np.finfo(float).eps

@@ -84,8 +84,8 @@ def _none(fixed_rho: bool, net: NetTheory | None) -> tuple:
     zero = (f"kappa2 = {k2:.2g}, zero within its quadrature error {err:.1e} (a centred net: odd activation, no "
             "bias, centred inputs): no mean-gradient outlier grows like M")
     if fixed_rho:
-        return 0.0, (zero + f"; K1/T = alpha rho kappa1 = {a * (net.rho or 0.0) * k1:.4g}, the bias-gradient part of K2 and the "
-                            "bulk are O(1) at fixed rho")
+        return 0.0, (zero + f"; K1/T = alpha rho kappa1 = {a * (net.rho or 0.0) * k1:.4g}, the bias-gradient part "
+                            "of K2 and the bulk are O(1) at fixed rho")
     return 1.0, zero + "; but at fixed T, K1/T = alpha M kappa1 / T and the bulk grow like M"
 
 
