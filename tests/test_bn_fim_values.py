@@ -52,12 +52,13 @@ def test_an_exact_power_law_gives_its_exponent_and_the_log_log_standard_error(fi
     assert out["verdict"] == "agree" and out["model"] == "V*N^p" and "settle" not in out
     assert len(out["models"]) == (2 if fixed_rho else 3)
     assert out["ci95"][0] <= 0.7 <= out["ci95"][1]
-    assert (out["quantity"], out["norm"], out["predicted"], out["reason"]) == ("lambda_max", "none", 0.7, "why")
+    assert (out["quantity"], out["norm"], out["predicted"], out["why"]) == ("lambda_max", "none", 0.7, "why")
     assert V.exponent_verdict(_rows(widths, y, rel), "lambda_max", 0.8, "w")["verdict"] == "disagree"
     four = V.exponent_verdict(_rows(widths[:4], y[:4], rel), "lambda_max", 0.7, "w", fixed_rho=fixed_rho)
-    assert len(four["models"]) == 2
+    # every model with no more parameters than widths is fitted, the untestable (0-dof) one too
+    assert len(four["models"]) == (2 if fixed_rho else 3)
     three = V.exponent_verdict(_rows(widths[:3], y[:3], rel), "lambda_max", 0.7, "w", fixed_rho=fixed_rho)
-    assert len(three["models"]) == 1 and three["verdict"] == "agree"
+    assert len(three["models"]) == 2 and three["models"][1]["dof"] == 0 and three["verdict"] == "agree"
 
 
 def test_exponent_verdict_is_undetermined_when_the_data_cannot_tell():

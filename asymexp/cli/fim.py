@@ -52,12 +52,13 @@ def _print(doc: dict) -> None:
     for f in doc["fits"]:
         ci = "-" if f["ci95"] is None else f"[{f['ci95'][0]:.3f}, {f['ci95'][1]:.3f}]"
         print(f"{f['norm']:>9s} {f['quantity']:>10s}: exponent {_fmt(f['exponent'])} ({f.get('model', '-')}), "
-              f"ci95 over the accepted models {ci}, predicted {_fmt(f['predicted'])}: {f['verdict']}"
-              + (f" ({f['settle']})" if "settle" in f else ""))
+              f"ci95 over the models not rejected or untestable {ci}, predicted {_fmt(f['predicted'])}: "
+              f"{f['verdict']}" + (f" ({f['settle']})" if "settle" in f else ""))
+        print(f"{'':>21s}case: {f['why']}")
     for c in doc["constants"]:
         ci = "-" if c["ci95"] is None else f"[{c['ci95'][0]:.4g}, {c['ci95'][1]:.4g}]"
         print(f"{c['norm']:>9s} {c['form']}: A = {_fmt(c['constant'])} ci95 {ci} predicted {_fmt(c['predicted'])}: "
-              f"{c['verdict']}")
+              f"{c['verdict']} ({c['why']})")
     print_text({"theory": {k: doc["theory"][k] for k in ("kappa1", "kappa2", "alpha", "kappa_error")}})
     keys = ("norm", "width", "samples", "lambda_max", "lambda_max_se", "predicted_lambda_max", "lower_bound",
             "mean_eig", "mean_eig_se", "predicted_mean_eig", "mean_gradient_overlap")

@@ -4,6 +4,7 @@ laws (docs/batchnorm.md).
 
 Modules: :mod:`~asymexp.bn.fim.experiment` (the width grid, on the wing's shared network
 :mod:`asymexp.bn.model` and its dual :mod:`asymexp.bn.dual`, with :mod:`asymexp.bn.jacobian` the explicit-Jacobian
-reference), :mod:`~asymexp.bn.fim.verdicts` (fits) and
+reference), :mod:`~asymexp.bn.fim.predictions` (the predicted exponent and the case of the net behind it),
+:mod:`~asymexp.bn.fim.verdicts` (fits) and
 :mod:`~asymexp.bn.fim.fim_figures` (plots).
 """

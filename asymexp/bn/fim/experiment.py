@@ -19,7 +19,8 @@ from asymexp.input_checks import MAX_EXACT_COUNT, is_whole
 from asymexp.norms import check, entry, names
 from asymexp.bn.dual import network_theta, spectrum
 from asymexp.bn.model import FimNetwork
-from asymexp.bn.fim.verdicts import constant_verdict, exponent_verdict, predicted_exponent
+from asymexp.bn.fim.predictions import NetTheory, predicted_exponent
+from asymexp.bn.fim.verdicts import constant_verdict, exponent_verdict
 from asymexp.bn.order_parameters import fim_predictions, input_overlaps, order_parameters
 
 DATA = ("gaussian", "mnist")
@@ -171,11 +172,23 @@ def _theory_row(study: FimStudy, width: int, T: int, d: int, norm: str, qhat0: f
 
 def _mean_phi(activation) -> float:
     """E phi(z), z ~ N(0, 1) (Gauss-Hermite, 200 nodes; relu: 1/sqrt(2 pi) exactly)."""
+    return _mean_phi_and_error(activation)[0]
+
+
+def _mean_phi_and_error(activation) -> tuple[float, float]:
+    """(E phi(z), its error): relu exact (error: one rounding); the smooth ones by 200-node Gauss-Hermite, whose
+    error is that of the 100-node rule at most plus the rounding of the weighted sum (200 eps times the sum of
+    abs(w phi))."""
     act = get(activation)
     if act.name == "relu":
-        return 1.0 / math.sqrt(2 * math.pi)
+        return 1.0 / math.sqrt(2 * math.pi), np.finfo(float).eps
+    values = []
+    for n in (200, 100):
+        z, w = np.polynomial.hermite_e.hermegauss(n)
+        values.append(float((w / w.sum()) @ act.value(z)))
     z, w = np.polynomial.hermite_e.hermegauss(200)
-    return float((w / w.sum()) @ act.value(z))
+    rounding = 200 * np.finfo(float).eps * float((w / w.sum()) @ np.abs(act.value(z)))
+    return values[0], abs(values[0] - values[1]) + rounding
 
 
 def theory_summary(study: FimStudy) -> dict:
@@ -206,17 +219,9 @@ def run_study(study: FimStudy, progress=None) -> tuple[dict, dict]:
                 progress(f"fim: norm {norm}, width {m}: lambda_max {row['lambda_max']:.4g} "
                          f"+- {row['lambda_max_se']:.2g}")
         rows += norm_rows
-        for quantity in ("lambda_max", "mean_eig"):
-            pred, why = predicted_exponent(norm, study.activation, study.rho is not None, quantity)
-            if study.data == "mnist":
-                pred, why = _effective_exponent(norm_rows, quantity)
-            fits.append(exponent_verdict(norm_rows, quantity, pred, why, fixed_rho=study.rho is not None))
-        if study.data == "gaussian" and norm == "none":
-            a, k1, k2 = theory["alpha"], theory["kappa1"], theory["kappa2"]
-            slope = a * k2 if study.rho is not None else a * ((study.samples - 1) / study.samples * k2
-                                                              + k1 / study.samples)
-            constants.append(dict(constant_verdict(norm_rows, "lambda_max", slope), norm=norm))
-            constants.append(dict(constant_verdict(norm_rows, "mean_eig", study.outputs * k1), norm=norm))
+        norm_fits, norm_constants = judge_norm(study, theory, norm, norm_rows)
+        fits += norm_fits
+        constants += norm_constants
     doc = {"settings": {"activation": study.activation, "layers": study.layers, "widths": list(study.widths),
                         "samples": study.samples, "rho": study.rho, "outputs": study.outputs,
                         "weight_var": study.weight_var, "bias_var": study.bias_var, "norms": list(study.norms),
@@ -225,11 +230,58 @@ def run_study(study: FimStudy, progress=None) -> tuple[dict, dict]:
     return doc, spectra
 
 
-def _effective_exponent(rows, quantity):
+def judge_norm(study: FimStudy, theory: dict, norm: str, norm_rows: list) -> tuple[list, list]:
+    """(fits, constants) of one norm's rows (docs/batchnorm.md, "What asymexp fim reports"): a function of the
+    rows and the theory block alone."""
+    net = net_theory(study, theory, norm)
+    fits, constants, by_quantity = [], [], {}
+    for quantity in ("lambda_max", "mean_eig"):
+        pred, why = predicted_exponent(norm, study.activation, study.rho is not None, quantity, net)
+        if study.data == "mnist":
+            pred, why = _effective_exponent(norm_rows, quantity, study)
+        by_quantity[quantity] = exponent_verdict(norm_rows, quantity, pred, why, fixed_rho=study.rho is not None)
+        fits.append(by_quantity[quantity])
+    if study.data == "gaussian" and norm == "none":
+        a, k1, k2 = theory["alpha"], theory["kappa1"], theory["kappa2"]
+        slope = a * k2 if study.rho is not None else a * ((study.samples - 1) / study.samples * k2
+                                                          + k1 / study.samples)
+        if study.rho is not None and net.kappa2_is_zero():
+            slope = 0.0                                  # kappa2 = 0 within its quadrature error
+        constants.append(dict(constant_verdict(norm_rows, "lambda_max", slope, by_quantity["lambda_max"]),
+                              norm=norm))
+        constants.append(dict(constant_verdict(norm_rows, "mean_eig", study.outputs * k1, by_quantity["mean_eig"]),
+                              norm=norm))
+    return fits, constants
+
+
+def _effective_exponent(rows, quantity, study=None):
     """With MNIST the input dimension stays 784, so the first layer's share of Theta does not grow with M and no
-    single exponent is predicted: the log-log slope of the predicted values between the extreme widths is."""
+    single exponent is predicted: the log-log slope of the predicted values between the extreme widths is. The
+    why names kappa2 at the batches' own overlaps (MNIST inputs are not centred: qhat_st^0 > 0)."""
     pred = [r[f"predicted_{quantity}"] for r in rows]
     if len(rows) < 2 or any(p is None or p <= 0 for p in pred):
         return None, "input dimension fixed at 784: no exponent predicted for this norm"
     slope = math.log(pred[-1] / pred[0]) / math.log(rows[-1]["width"] / rows[0]["width"])
-    return slope, "effective exponent of the predicted values over these widths (input dimension fixed at 784)"
+    why = "effective exponent of the predicted values over these widths (input dimension fixed at 784)"
+    if study is not None:
+        last = rows[-1]
+        op = order_parameters(study.activation, study.layers, study.weight_var, study.bias_var, last["qhat0"],
+                              last["qhat_st0"])
+        why += (f"; at M = {last['width']} the batches give qhat_st^0 = {last['qhat_st0']:.3g} and kappa2 = "
+                f"{op.kappas(784 / last['width'])[1]:.4g} (quadrature error {op.error:.1e})")
+    return slope, why
+
+
+def net_theory(study: FimStudy, theory: dict, norm: str) -> NetTheory:
+    """The numbers that name the case of :func:`asymexp.bn.fim.predictions.predicted_exponent`: the theory
+    block's kappas, and for ``bn`` and ``ln`` the coefficient c of lambda_max >= c M (the row's ``lower_bound``
+    divided by M) with its error."""
+    name, floor, floor_error = entry(norm, "fim").name, None, 0.0
+    if name == "bn":
+        mean, err = _mean_phi_and_error(study.activation)
+        floor, floor_error = mean ** 2, 2 * abs(mean) * err + err ** 2
+    elif name == "ln":
+        ln = order_parameters(study.activation, study.layers, study.weight_var, study.bias_var, normalized=True)
+        floor, floor_error = ln.qhat_st[-1], ln.error
+    return NetTheory(theory["kappa1"], theory["kappa2"], theory["kappa_error"], theory["alpha"], study.rho, floor,
+                     floor_error)
