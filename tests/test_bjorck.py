@@ -229,3 +229,38 @@ def test_fashion_mnist_present_is_run(tmp_path, monkeypatch):
     assert skipped == [] and data["fashion-mnist"][0].shape == (60, 784)
     doc = run_study(study, data, skipped)
     assert doc["datasets"][0]["data"] == "fashion-mnist" and len(doc["runs"]) == 2 * 2 * 2
+
+
+def test_run_folder_rerun_refusal_and_ctrl_c(tmp_path, monkeypatch, capsys):
+    """docs/interfaces.md, "Output folders": the same run reruns into its folder, another is refused in one line,
+    Ctrl-C leaves the folder as it was and says so."""
+    import hashlib
+
+    from asymexp.run_folder import LOCK
+
+    out = tmp_path / "run"
+
+    def hashes():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())
+                if p.name != LOCK}
+
+    assert _main(["lr-train", *TINY, "--out", str(out)], capsys)[0] == 0
+    assert _main(["lr-train", *TINY, "--out", str(out)], capsys)[0] == 0
+    before = hashes()
+    status, _, err = _main(["lr-train", *TINY, "--seed", "1", "--out", str(out)], capsys)
+    assert status == 2 and err.count("\n") == 1 and "another `asymexp lr-train` run" in err
+    assert hashes() == before
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("asymexp.bn.bjorck.study.run_study", stop)
+    status, _, err = _main(["lr-train", *TINY, "--out", str(out)], capsys)
+    assert status == 130 and err.strip() == f"asymexp lr-train: {_interrupted_line(out)}"
+    assert hashes() == before
+
+
+def _interrupted_line(out) -> str:
+    from asymexp.cli.lr_train import INTERRUPTED
+
+    return INTERRUPTED.format(out=out)
