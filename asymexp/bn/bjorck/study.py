@@ -109,9 +109,9 @@ def load_data(study: LrTrain):
                 raise
             skipped.append({"data": name, "why": str(exc), "install": INSTALL[name]})
             continue
-        if study.batch > (study.train_samples or x.shape[0]) or study.batch > x.shape[0]:
-            raise SpecError(f"--batch {study.batch} exceeds the {min(x.shape[0], study.train_samples or x.shape[0])}"
-                            f" training samples of {name}")
+        n = min(x.shape[0], study.train_samples or x.shape[0])
+        if study.batch > n:
+            raise SpecError(f"--batch {study.batch} exceeds the {n} training samples of {name}")
         loaded[name] = (x[:study.train_samples], y[:study.train_samples], xt[:study.test_samples],
                         yt[:study.test_samples])
     return loaded, skipped
