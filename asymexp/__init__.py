@@ -37,6 +37,7 @@ from asymexp.spec import Law, NetworkSpec, PRESETS, parse_gammas
 _VERBS = ("derive", "theory", "simulate", "validate", "train", "fim", "gram", "lr_scan", "one_step", "rmt")
 _RESULTS = ("DerivationResult", "TheoryResult", "SimulationResult", "ValidationResult", "TrainingResult",
             "FimResult", "GramResult", "LrScanResult", "OneStepResult", "RmtResult")
+_VERBS, _RESULTS = _VERBS + ("lr_train",), _RESULTS + ("LrTrainResult",)    # asymexp lr-train (docs/batchnorm.md)
 
 
 __getattr__ = lazy_attributes(__name__, {name: "api" for name in _VERBS + _RESULTS}, globals())  # on first use

@@ -47,6 +47,8 @@ BASE = {
     "lr-scan": ["--layers", "1", "--width", "4", "--samples", "3", "--steps", "2"],
     "one-step": ["--layers", "1", "--width", "4", "--batch", "3", "--lr-points", "3", "--seeds", "2",
                  "--fraction-layers", "1", "--fraction-activations", "relu", "--fraction-bias-vars", "0"],
+    "lr-train": ["--data", "mnist", "--layers", "1", "--width", "4", "--epochs", "1", "--seeds", "1", "--batch", "10",
+                 "--lr-per-decade", "1", "--train-samples", "40", "--test-samples", "20", "--no-progress"],
 }
 PATH_OPTIONS = {"out", "problem", "data_dir", "sweep"}
 BAD_PATHS = ["a-file", "a-file/below", "a-folder", "empty.toml", "malformed.toml", "", "/dev/null", "/dev/null/x",

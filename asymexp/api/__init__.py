@@ -30,6 +30,7 @@ _NAMES = {
     "fim": "studies", "gram": "gram_studies", "gram_batches": "gram_studies", "gram_mixing": "gram_studies", "lr_scan": "studies", "one_step": "studies", "rmt": "studies",
     "FimResult": "study_results", "GramResult": "study_results", "LrScanResult": "study_results",
     "OneStepResult": "study_results", "RmtResult": "study_results",
+    "lr_train": "bjorck", "LrTrainResult": "bjorck",
 }
 
 
