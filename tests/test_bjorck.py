@@ -264,3 +264,32 @@ def _interrupted_line(out) -> str:
     from asymexp.cli.lr_train import INTERRUPTED
 
     return INTERRUPTED.format(out=out)
+
+
+def _report(losses: dict, diffs: dict) -> dict:
+    """A one-dataset report with the given mean training losses {(norm, lr): loss} and paired bn - none
+    differences {lr: (mean, se)}; no activation study."""
+    rows = [{"norm": n, "lr": lr, "train_loss": v} for (n, lr), v in losses.items()]
+    paired = [{"lr": lr, "difference": m, "se": se, "seeds": 3} for lr, (m, se) in sorted(diffs.items())]
+    return {"data": "d", "rows": rows, "paired": paired, "largest": [], "activations": None}
+
+
+def test_the_small_rate_claim_is_judged_only_where_both_nets_fit_the_training_set():
+    """A clear gap at a rate where a net is still training is undetermined (a shorter run cannot refute a claim
+    about trained nets); the first rate where both fit the training set is judged, and a gap there disagrees."""
+    from asymexp.bn.bjorck.bjorck_verdicts import TRAINED_LOSS, study_verdicts
+
+    still, fit = 10 * TRAINED_LOSS, TRAINED_LOSS / 10
+    losses = {("none", 0.001): still, ("bn", 0.001): still, ("none", 0.01): fit, ("bn", 0.01): fit}
+    out = study_verdicts([_report(losses, {0.001: (-0.2, 0.001), 0.01: (0.0, 0.001)})])
+    words = [(e["quantity"], e["verdict"]) for e in out["verdicts"]]
+    assert words[0][1] == "undetermined" and "before both nets fit" in words[0][0]
+    assert words[1][1] == "agree" and "lr = 0.01" in words[1][0]
+    out = study_verdicts([_report(losses, {0.001: (0.0, 0.001), 0.01: (-0.2, 0.001)})])
+    assert [e["verdict"] for e in out["verdicts"]] == ["undetermined", "disagree"]
+    fitted_first = {k: fit for k in losses}
+    out = study_verdicts([_report(fitted_first, {0.001: (-0.2, 0.001), 0.01: (0.0, 0.001)})])
+    assert [e["verdict"] for e in out["verdicts"]] == ["disagree"]
+    never = {k: still for k in losses}
+    out = study_verdicts([_report(never, {0.001: (0.0, 0.001), 0.01: (0.0, 0.001)})])
+    assert [e["verdict"] for e in out["verdicts"]] == ["undetermined"]

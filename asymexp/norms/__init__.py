@@ -30,7 +30,7 @@ from asymexp.kernel_codes import Norm
 #: The variance floor added to the variance (or mean square) before the square root (PyTorch's default).
 EPS = 1e-5
 
-TOOLS = ("mnist", "fim", "lr-scan", "one-step", "gram")
+TOOLS = ("mnist", "fim", "lr-scan", "one-step", "gram", "lr-train")
 AXES = ("batch", "features")
 PLACEMENTS = ("pre", "post")
 
@@ -77,11 +77,13 @@ class NetworkNorm:
         return None if self.kind is None else KINDS[self.kind]
 
 
-_HIDDEN_TOOLS = {"mnist": PLACEMENTS, "fim": ("pre",), "lr-scan": ("pre",), "one-step": ("pre",)}
+_HIDDEN_TOOLS = {"mnist": PLACEMENTS, "fim": ("pre",), "lr-scan": ("pre",), "one-step": ("pre",),
+                 "lr-train": ("pre",)}
 NETWORK_NORMS = {n.name: n for n in (
     NetworkNorm("none", None, None, {t: ("pre",) for t in TOOLS}, summary="no normalization"),
     NetworkNorm("bn", "batch", "hidden", _HIDDEN_TOOLS, summary="batch norm of every hidden layer (train mode)"),
-    NetworkNorm("mean-last", "mean-only", "last", {t: ("pre",) for t in ("mnist", "fim", "lr-scan", "one-step")},
+    NetworkNorm("mean-last", "mean-only", "last",
+                {t: ("pre",) for t in ("mnist", "fim", "lr-scan", "one-step", "lr-train")},
                 summary="the outputs minus their batch mean (no parameters)"),
     NetworkNorm("bn-last", "batch", "last", {"fim": ("pre",), "lr-scan": ("pre",)},
                 summary="batch norm of the outputs"),

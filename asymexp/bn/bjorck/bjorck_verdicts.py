@@ -6,10 +6,14 @@ test accuracy, each mean +- SE over the seeds that finished (SE = sd / sqrt(n), 
 
 The claims of Bjorck et al. in the toolkit's formalization, and how each is judged:
 
-- "at a small rate BN and no-BN train about equally": the paired (same seed: same draw, same shuffling)
-  difference of final test accuracy, bn - none, at the smallest grid rate where no seed of either diverged,
-  against 0 within :data:`EQUAL_WITHIN` (1 percentage point: the formalization of "about equal"); an SE interval
-  wider than that cannot say "equal": undetermined;
+- "at a small rate BN and no-BN train about equally": a claim about trained nets. The paired (same seed: same
+  draw, same shuffling) difference of final test accuracy, bn - none, is judged at the smallest grid rate where no
+  seed of either diverged and both norms fit their training set (mean final training loss at most
+  :data:`TRAINED_LOSS`), against 0 within :data:`EQUAL_WITHIN` (1 percentage point: the formalization of "about
+  equal"); an SE interval wider than that cannot say "equal": undetermined. At the smaller rates, where one of
+  the nets is still training when the run ends, a difference measures how fast each starts, not where it ends:
+  one undetermined entry says so and that more epochs would settle it (a run shorter than training to the end
+  cannot refute the claim);
 - "above its threshold an unnormalized net's activations grow with depth": at the smallest grid rate where every
   seed of none diverged, the per-seed least-squares slope of log10 RMS(h^l) over the layers l = 1..H at the last
   recorded mini-batch where every seed is finite (``k_star``); none is predicted to grow by more than
@@ -29,6 +33,9 @@ from asymexp.stats.interval_verdicts import (AGREE, DISAGREE, UNDETERMINED, Z95,
 
 #: "About equal": within 1 percentage point of test accuracy.
 EQUAL_WITHIN = 0.01
+#: A net "fits its training set" when its mean final training loss (cross-entropy in nats, or the MSE
+#: (1/2) ||f - onehot||^2) is at most this: for cross-entropy a mean probability of the right class of about 0.95.
+TRAINED_LOSS = 0.05
 #: Growth with depth: more than 0.05 decades of RMS a layer (a factor 1.12 a layer, 2 over six layers).
 GROWTH = 0.05
 
@@ -146,6 +153,10 @@ def dataset_report(study, name: str, arrays, runs: list, rms: dict) -> dict:
             "activations": activation_growth(runs, rms, study.norms, study.rates, study.record)}
 
 
+def _fmt(v) -> str:
+    return "none (every seed diverged)" if v is None else f"{v:.3g}"
+
+
 def above(quantity: str, measured, se, bound: float, settle: str) -> dict:
     """A one-sided entry: the claim "the quantity exceeds ``bound``" against the 95% interval measured +- Z95 se:
     agree when the interval lies above the bound, disagree when it lies at or below it, else undetermined."""
@@ -162,20 +173,42 @@ def above(quantity: str, measured, se, bound: float, settle: str) -> dict:
     return e
 
 
+def _small_rate_entries(d: str, rep: dict) -> list:
+    """The entries of "about equal at a small rate" for one dataset (the module's docstring)."""
+    out = []
+    loss = {(r["norm"], r["lr"]): r["train_loss"] for r in rep["rows"]}
+    fitted = [p for p in rep["paired"] if all(loss.get((n, p["lr"])) is not None
+                                               and loss[(n, p["lr"])] <= TRAINED_LOSS for n in ("none", "bn"))]
+    first = rep["paired"][0]
+    if not fitted or fitted[0]["lr"] > first["lr"]:
+        q = f"{d}: test accuracy bn - none at lr = {first['lr']:.3g}, before both nets fit the training set"
+        out.append(undetermined(
+            q, first["difference"], 0.0,
+            f"final training loss none {_fmt(loss.get(('none', first['lr'])))}, bn "
+            f"{_fmt(loss.get(('bn', first['lr'])))} (above {TRAINED_LOSS:g}): the run ends while a net is "
+            "still training, so the difference is how fast each starts, not the trained nets the claim is "
+            "about", "more --epochs, until both training losses are at most "
+            f"{TRAINED_LOSS:g} at this rate", **({} if first["se"] is None else {"se": first["se"]})))
+    if not fitted:
+        return out
+    p = fitted[0]
+    q = f"{d}: test accuracy bn - none at the smallest rate where both fit the training set, lr = {p['lr']:.3g}"
+    if p["se"] is None:
+        out.append(undetermined(q, p["difference"], 0.0, "one seed gives no SE", "--seeds 3 or more"))
+    else:
+        out.append(judge(q, p["difference"], 0.0, se=p["se"], predicted_error=EQUAL_WITHIN,
+                         target_half_width=2 * EQUAL_WITHIN, settle="more --seeds",
+                         note="'about equal' formalized as within 1 percentage point"))
+    return out
+
+
 def study_verdicts(reports: list) -> dict:
     """``verdicts``, ``not_judged`` and the summary of the lr-train document."""
     entries, unjudged = [], []
     for rep in reports:
         d = rep["data"]
         if rep["paired"]:
-            p = rep["paired"][0]
-            q = f"{d}: test accuracy bn - none at the smallest rate lr = {p['lr']:.3g}"
-            if p["se"] is None:
-                entries.append(undetermined(q, p["difference"], 0.0, "one seed gives no SE", "--seeds 3 or more"))
-            else:
-                entries.append(judge(q, p["difference"], 0.0, se=p["se"], predicted_error=EQUAL_WITHIN,
-                                     target_half_width=2 * EQUAL_WITHIN, settle="more --seeds",
-                                     note="'about equal' formalized as within 1 percentage point"))
+            entries += _small_rate_entries(d, rep)
         act = rep["activations"]
         for a in (act or {}).get("norms", []):
             q = (f"{d}: slope of log10 RMS(h^l) over layers, {a['norm']}, lr = {act['lr']:.3g}, "

@@ -22,7 +22,7 @@ from asymexp.errors import DataError, SpecError
 from asymexp.inputs.datasets import DATASETS
 from asymexp.norms import names
 
-NORMS = names("lr-scan")
+NORMS = names("lr-train")
 #: What to install for a dataset that is absent (the one line of a skip).
 INSTALL = {"fashion-mnist": "install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist, files in "
                             "/usr/share/datasets/fashion-mnist) or point $ASYMEXP_DATA at a folder holding its files"}
