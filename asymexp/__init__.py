@@ -5,7 +5,7 @@ toolkit: the SymPy derivations (``asymexp.symbolic``), the numeric theory (``asy
 simulators (``asymexp.sim``), the validation (``asymexp.validation``) and the MNIST trainer (``asymexp.mnist``).
 Importing ``asymexp`` is light: NumPy, SymPy and Numba are loaded by the submodules that need them, on first use.
 
-The Python surface is five verbs (and the five study verbs below), each returning a typed, frozen result with
+The Python surface is five verbs (and the six study verbs below), each returning a typed, frozen result with
 ``to_dict()``, ``to_json()`` and ``plot()`` (see :mod:`asymexp.api`)::
 
     import asymexp
@@ -18,7 +18,8 @@ The Python surface is five verbs (and the five study verbs below), each returnin
 and one verb per batch-normalization study, with its command's parameters (docs/batchnorm.md)::
 
     asymexp.gram([32, 64], depth=120, runs=8)                     # the Gram chain (asymexp gram)
-    asymexp.fim([32, 64, 128], rho=1, norm="none,mean-last")      # FIM spectrum (also lr_scan, one_step, rmt)
+    asymexp.fim([32, 64, 128], rho=1, norm="none,mean-last")      # FIM spectrum (also lr_scan, one_step, rmt,
+                                                                  # lr_train)
 
 >>> from asymexp import NetworkSpec
 >>> spec = NetworkSpec.from_strings(gammas="7/10,1", widths="100,200")

@@ -1,4 +1,4 @@
-"""asymexp.api: the small public Python surface (five verbs, five study verbs, their typed results).
+"""asymexp.api: the small public Python surface (five verbs, six study verbs, their typed results).
 
 One :class:`~asymexp.spec.NetworkSpec`, or plain values (gammas as ``"7/10,1"``, ``0.9``, ``Fraction(9, 10)``,
 NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every verb; gammas are parsed once, by
@@ -10,9 +10,10 @@ NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every ver
 - :func:`validate` (problem, gammas, widths, replicas) -> :class:`ValidationResult` (``asymexp.validation``);
 - :func:`train` (spec or gammas, widths, epochs) -> :class:`TrainingResult` (the MNIST trainer);
 - the batch-normalization studies (docs/batchnorm.md), one verb per command with its parameters and defaults:
-  :func:`fim`, :func:`gram`, :func:`lr_scan`, :func:`one_step`, :func:`rmt` -> :class:`FimResult`,
-  :class:`GramResult`, :class:`LrScanResult`, :class:`OneStepResult`, :class:`RmtResult`, whose ``to_dict()`` is
-  the command's ``--json`` document (:mod:`asymexp.api.studies`).
+  :func:`fim`, :func:`gram`, :func:`lr_scan`, :func:`one_step`, :func:`rmt`, :func:`lr_train` ->
+  :class:`FimResult`, :class:`GramResult`, :class:`LrScanResult`, :class:`OneStepResult`, :class:`RmtResult`,
+  :class:`LrTrainResult`, whose ``to_dict()`` is the command's ``--json`` document (:mod:`asymexp.api.studies`,
+  :mod:`asymexp.api.gram_studies` with the Gram chain's batch-size and mixing modes, :mod:`asymexp.api.bjorck`).
 
 Every result is frozen and has ``to_dict()`` (JSON-ready: fractions as ``"7/10"``, arrays as lists, non-finite
 floats as None), ``to_json(**kw)`` and ``plot(**kw)``, which returns a ``matplotlib.figure.Figure`` without
