@@ -1,5 +1,5 @@
-"""asymexp lr-scan --widths: the width sweep, its exponent fits and verdicts, the creeping search, the gradients of
-the two norms lr-scan gained (bn-last, ln) and the command's contract (docs/batchnorm.md, "Learning-rate
+"""asymexp lr-scan --widths: the width sweep, its exponent fits and verdicts, the creeping search and the
+command's contract (the gradients of the two norms lr-scan gained, bn-last and ln: tests/test_lr_scan.py) (docs/batchnorm.md, "Learning-rate
 thresholds", "Against width"; docs/interfaces.md, "asymexp lr-scan"). Synthetic rows are exact power laws with
 declared SEs; the tolerances are float rounding or the fits' own 95% intervals."""
 from __future__ import annotations
@@ -12,12 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asymexp.bn.dual import network_theta
-from asymexp.bn.jacobian import flatten
 from asymexp.bn.lrscan import width_fits as W
 from asymexp.bn.lrscan.thresholds import bisect_threshold, creep_threshold
-from asymexp.bn.model import fim_network, loss_and_gradient, output_values
-from finite_differences import central_gradient   # tests/finite_differences.py
 
 WIDTHS = (32, 64, 128, 256, 512)
 SCATTER = (0.5, -0.3, 0.1, -0.6, 0.4)
@@ -109,25 +105,6 @@ def test_creep_finds_the_transition_nearest_the_guess_where_bisection_jumps_over
     assert creep["bracket"][0] < 1.0 <= creep["bracket"][1]
     far = bisect_threshold(passes, 0.5, 1.1)
     assert far["bracket"][0] < 100.0 <= far["bracket"][1]
-
-
-@pytest.mark.parametrize("norm", ["bn-last", "ln"])
-def test_gradient_of_the_new_norms_matches_the_dual_and_finite_differences(norm):
-    """|grad|^2 = r^T Theta r / T^2 with Theta the (projected) dual and grad against central differences (step
-    1e-6: truncation O(1e-12), rounding O(1e-10) relative, so 1e-6 relative is far outside it)."""
-    rng = np.random.default_rng(1)
-    T, d, M = 5, 3, 4
-    net = fim_network(2, M, 2, d, "tanh", norm)
-    params = net.draw(rng)
-    x, y = rng.standard_normal((T, d)), rng.standard_normal((T, 2))
-    loss, grads, where = loss_and_gradient(net, params, x, y)
-    assert where is None
-    g = flatten(grads)
-    theta, _, fwd = network_theta(net, params, x)
-    r = (output_values(net, fwd.outputs) - y).T.ravel()
-    assert np.isclose(g @ g, r @ theta @ r / T ** 2, rtol=1e-10)
-    fd = central_gradient(net, params, x, y)
-    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6 * np.abs(g).max())
 
 
 def test_sweep_rows_are_the_single_width_scans_of_their_seeds():

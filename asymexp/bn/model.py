@@ -202,15 +202,22 @@ def loss_and_gradient(net: FimNetwork, params, x: np.ndarray, y: np.ndarray):
         loss = float(0.5 * np.sum(r * r) / T)
         if where is not None or not np.isfinite(loss):
             return loss, None, where if where is not None else "loss"
-        d = r / T
-        out = net._kind("last")
-        if out is not None:                          # through the batch function of the outputs
-            zhat, inv = normalize(fwd.outputs, 0, out.centres, out.scales, EPS)
-            d = normalize_backward(d, zhat, inv, 0, out.centres, out.scales)
-        grads = [None] * len(params)
-        for l in range(net.layers, -1, -1):          # params[l] maps h^l -> u^{l+1}
-            grads[l] = (d.T @ fwd.inputs[l], d.sum(axis=0))
-            if l == 0:
-                break
-            d = hidden_backward(net, (d @ params[l][0]) * fwd.slopes[l - 1], fwd, l)
+        grads = backward_from_outputs(net, params, fwd, r / T)
     return loss, grads, None
+
+
+def backward_from_outputs(net: FimNetwork, params, fwd: Forward, d: np.ndarray) -> list:
+    """[(dL/dW^l, dL/db^l)] (the shapes of ``params``) from d = dL/d(output values) (T, C) of a finite forward
+    pass ``fwd``: through the outputs' batch function (``mean-last``, ``bn-last``), then layer by layer down
+    (every loss of the BN studies and ``asymexp lr-train`` ends here)."""
+    out = net._kind("last")
+    if out is not None:                              # through the batch function of the outputs
+        zhat, inv = normalize(fwd.outputs, 0, out.centres, out.scales, EPS)
+        d = normalize_backward(d, zhat, inv, 0, out.centres, out.scales)
+    grads = [None] * len(params)
+    for l in range(net.layers, -1, -1):              # params[l] maps h^l -> u^{l+1}
+        grads[l] = (d.T @ fwd.inputs[l], d.sum(axis=0))
+        if l == 0:
+            break
+        d = hidden_backward(net, (d @ params[l][0]) * fwd.slopes[l - 1], fwd, l)
+    return grads

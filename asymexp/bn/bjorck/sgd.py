@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymexp.activations import get
-from asymexp.bn.model import AXIS, EPS, FimNetwork, first_nonfinite, forward, hidden_backward, output_values
+from asymexp.bn.model import (AXIS, EPS, FimNetwork, backward_from_outputs, first_nonfinite, forward,
+                              output_values)
 from asymexp.norms import entry
-from asymexp.norms.numpy_norm import centre_scale, normalize, normalize_backward
+from asymexp.norms.numpy_norm import centre_scale, normalize
 
 LOSSES = ("cross-entropy", "mse")
 #: A run diverges when a mini-batch loss exceeds BLOWUP times the first mini-batch's loss (or is not finite).
@@ -59,14 +60,7 @@ def loss_grad(net: FimNetwork, params, x: np.ndarray, labels: np.ndarray, loss: 
         value, d = output_loss(output_values(net, fwd.outputs), labels, loss)
         if not np.isfinite(value) or not np.all(np.isfinite(d)):
             return value, None, fwd, "loss"
-        if net.output_norm is not None:
-            d = normalize_backward(d, None, None, 0, centres=True, scales=False)
-        grads = [None] * len(params)
-        for l in range(net.layers, -1, -1):          # params[l] maps h^l -> u^{l+1}
-            grads[l] = (d.T @ fwd.inputs[l], d.sum(axis=0))
-            if l == 0:
-                break
-            d = hidden_backward(net, (d @ params[l][0]) * fwd.slopes[l - 1], fwd, l)
+        grads = backward_from_outputs(net, params, fwd, d)
     return value, grads, fwd, None
 
 
