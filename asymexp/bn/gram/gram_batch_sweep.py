@@ -26,7 +26,7 @@ import numpy as np
 from asymexp.bn.gram.gram_bn_kernel import HOMOGENEOUS
 from asymexp.bn.gram.gram_bn_kernel import fixed_point as kernel_fixed_point
 from asymexp.bn.gram.gram_chain import chain_name, check_sizes, simulate
-from asymexp.bn.gram.gram_experiment import measure
+from asymexp.bn.gram.gram_experiment import check_runs_burn_in, measure
 from asymexp.bn.gram.gram_mean_field import fixed_point as mean_field_fixed_point
 from asymexp.bn.gram.gram_mean_field import predicted_gap_rms
 from asymexp.errors import AsymexpError
@@ -177,10 +177,7 @@ def batch_sweep(chain: str, activation, batches, width: int, depth: int, burn_in
     batches = sorted(int(n) for n in batches)
     for n in batches:
         check_sizes(chain, n, width, depth, runs)
-    if runs < 2:
-        raise AsymexpError(f"runs {runs} is not allowed; a standard error across runs needs runs >= 2")
-    if not 0 <= burn_in < depth:
-        raise AsymexpError(f"burn-in {burn_in} is not allowed; 0 <= burn-in < depth ({depth}) is required")
+    check_runs_burn_in(runs, burn_in, depth)
     rows = [_row(chain, activation, n, width, depth, burn_in, runs, seed, samples) for n in batches]
     fit = batch_fit(rows)
     verdicts = sweep_verdicts(rows, fit, width)

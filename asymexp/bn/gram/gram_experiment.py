@@ -199,6 +199,14 @@ def closed_form_check(gap_rms: float, gap_se: float, predicted: float | None) ->
     return {"ratio": ratio, "ci95": ci, "verdict": verdict}
 
 
+def check_runs_burn_in(runs: int, burn_in: int, depth: int) -> None:
+    """Refuse (AsymexpError, one line) fewer than 2 runs (no SE across runs) or a burn-in outside [0, depth)."""
+    if runs < 2:
+        raise AsymexpError(f"runs {runs} is not allowed; a standard error across runs needs runs >= 2")
+    if not 0 <= burn_in < depth:
+        raise AsymexpError(f"burn-in {burn_in} is not allowed; 0 <= burn-in < depth ({depth}) is required")
+
+
 def run_experiment(chain: str, activation, batch: int, widths, depth: int, burn_in: int, runs: int,
                    seed: int = 0, samples: int = 200_000) -> dict:
     """The ``asymexp gram`` document (docs/interfaces.md) for one chain and activation over ``widths``; ``chain``
@@ -207,10 +215,7 @@ def run_experiment(chain: str, activation, batch: int, widths, depth: int, burn_
     widths = sorted(int(w) for w in widths)
     for w in widths:
         check_sizes(chain, batch, w, depth, runs)
-    if runs < 2:
-        raise AsymexpError(f"runs {runs} is not allowed; a standard error across runs needs runs >= 2")
-    if not 0 <= burn_in < depth:
-        raise AsymexpError(f"burn-in {burn_in} is not allowed; 0 <= burn-in < depth ({depth}) is required")
+    check_runs_burn_in(runs, burn_in, depth)
     weight_variance(chain, activation)               # refuses an activation the chain cannot run, before any work
     if chain == "none":
         reference, ref_error = mean_field_trajectory(activation, batch, depth)
