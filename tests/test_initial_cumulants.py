@@ -159,7 +159,8 @@ def test_theory_json_t0_keys_shallow_and_deep(capsys):
 @pytest.mark.parametrize("args,word", [(["--gamma", "0.75", "--widths", "8", "--time", "1"], "--time"),
                                        (["--gamma", "0.5,0.5", "--widths", "8", "--time", "0"], "2 gammas"),
                                        (["--gamma", "0.5,0.5", "--widths", "8,0", "--time", "0"], "'0'"),
-                                       (["--gamma", "0.5,0.5", "--time", "0", "--inverse-n"], "--inverse-n")])
+                                       (["--gamma", "0.5,0.5", "--time", "0", "--inverse-n"], "--inverse-n"),
+                                       (["--gamma", "0.5,0.5", "--time", "0", "--nodes", "1000"], "--nodes 1000")])
 def test_theory_t0_refusals_are_one_line(args, word):
     proc = subprocess.run([sys.executable, "-m", "asymexp", "theory", "--problem", "tanh4.toml", *args, "--json"],
                           capture_output=True, text=True, timeout=300)

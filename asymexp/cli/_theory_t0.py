@@ -71,6 +71,13 @@ def run_deep(args, times, emit_json) -> int:
     if args.nodes is not None and args.nodes < 4:
         raise SpecError(f"--nodes {args.nodes}; an integer >= 4 is required for depth >= 2")
     problem = load_problem(args.problem)
+    if args.nodes is not None:
+        from asymexp.numeric.quadrature import NODE_BUDGET, quadrature_dimension
+
+        r = quadrature_dimension(problem.w_law, problem.points)
+        if float(args.nodes) ** r > 100 * NODE_BUDGET:
+            raise SpecError(f"--nodes {args.nodes}: {args.nodes}^{r} first-layer nodes exceed {100 * NODE_BUDGET}; "
+                            f"allowed: at most {int((100 * NODE_BUDGET) ** (1 / max(r, 1)))} for these points")
     d = deep_theory(problem, list(gammas), widths, times, order=args.nodes)
     single = len(times) == 1
     rows = (lambda a: a[0].tolist() if single else a.tolist())
