@@ -89,10 +89,10 @@ def run(args):
 
     from asymexp.cli import _theory_t0
 
-    times = _times(args.time)
     if "," in str(args.gamma):
-        return _theory_t0.run_deep(args, times, emit_json)
+        return _theory_t0.run_deep(args, _times(args.time), emit_json)
     gamma, regime, note = regime_of(args.gamma)
+    times = _times(args.time)
     widths = _theory_t0.check_shallow_widths(args, times)
     if args.order not in (0, 1, 2, 3):
         raise SpecError(f"--order {args.order}; allowed: 0, 1, 2, 3")
