@@ -166,3 +166,18 @@ def test_theory_t0_refusals_are_one_line(args, word):
                           capture_output=True, text=True, timeout=300)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and word in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_one_hidden_layer_with_uniform_first_layer():
+    """W1 ~ U(-1,1) on two input dimensions (the product-rule branch): (1) against a 200 x 200 Gauss-Legendre
+    rule for E tanh(w . x)^2, E tanh(w . x)^4 (entire in w on the square's neighbourhood: error near rounding)."""
+    x = np.array([[0.7, -0.4]])
+    net = Layers("tanh", (HALF,), (4,), (Law("uniform", -1, 1), Law("uniform", -1, 1)))
+    r = initial_cumulant4(net, x)
+    z, w = np.polynomial.legendre.leggauss(200)
+    w1, w2 = np.meshgrid(z, z, indexing="ij")
+    weight = np.outer(w, w) / 4
+    s = np.tanh(0.7 * w1 - 0.4 * w2)
+    e2, e4 = (weight * s ** 2).sum(), (weight * s ** 4).sum()
+    ref = ((1 / 5 - 3 / 9) * e4 + 3 / 9 * (e4 - e2 * e2)) / 4
+    assert abs(r.scaled[0] - ref) <= float(r.scaled_error[0]) + 1e-15

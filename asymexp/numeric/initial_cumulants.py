@@ -35,7 +35,8 @@ from asymexp.numeric.quadrature import quadrature_samples
 #: converges only like exp(-c sqrt(n)) for tanh (poles at +-i pi / 2).
 STEP = 0.05
 HALF_WIDTH = 12.0
-#: Nodes per dimension of the first-layer rule when W1 is not normal (a d-dimensional Gauss-Legendre product).
+#: Nodes per dimension of the first-layer rule when W1 is not normal (a d-dimensional Gauss-Legendre product; the
+#: error estimate uses 3/4 of them).
 FIRST_LAYER_ORDER = 24
 
 
@@ -91,14 +92,17 @@ def _moments(activation: str, q: float, rule):
     return (f2, d2, der[0][0], der[0][1]), (f4, d4, der[1][0], der[1][1])
 
 
-def _first_layer(activation: str, w_law: Law, x: np.ndarray, rule) -> tuple[float, float]:
+def _first_layer(activation: str, w_law: Law, x: np.ndarray, rule, order: int) -> tuple[float, float]:
     """E sigma(W1 . x)^2, E sigma(W1 . x)^4: W1 . x ~ N(m sum_j x_j, s^2 |x|^2) for W1 ~ normal(m, s) (the z-rule),
     else the first-layer product rule of asymexp.numeric.quadrature."""
     if w_law.kind == "normal":
         z, weight = rule
         s = sigma_derivatives(activation, float(w_law.a) * x.sum() + float(w_law.b) * np.linalg.norm(x) * z, 0)[0]
     else:
-        samples = quadrature_samples(Law("normal", 0, 1), w_law, x[None, :], FIRST_LAYER_ORDER, c_nodes=1)
+        if order ** x.size > 10 ** 6:
+            raise SpecError(f"W1 ~ {w_law} on {x.size} input dimensions: the first layer's product rule would need "
+                            f"{order}^{x.size} nodes; allowed: a normal law of W1, or at most 4 dimensions")
+        samples = quadrature_samples(Law("normal", 0, 1), w_law, x[None, :], order, c_nodes=1)
         s, weight = sigma_derivatives(activation, samples.w @ x, 0)[0], samples.weight
     return float(weight @ s ** 2), float(weight @ s ** 4)
 
@@ -117,11 +121,11 @@ def _check_laws(net) -> tuple[float, float, list[float]]:
     return float(c.moment(2)), float(c.moment(4)), inner
 
 
-def _point(net, x: np.ndarray, rule, sc2: float, m4: float, inner: list[float]):
+def _point(net, x: np.ndarray, rule, first_order: int, sc2: float, m4: float, inner: list[float]):
     """(closure kappa_4(G), linear kappa_4(G), per-layer first-order terms (L,), Var G) at one point."""
     widths = [float(n) for n in net.widths]
     depth = len(widths)
-    mu, e4 = _first_layer(net.activation, net.weight_laws[0], x, rule)
+    mu, e4 = _first_layer(net.activation, net.weight_laws[0], x, rule, first_order)
     d1 = (e4 - mu * mu) / widths[0]
     lin = {"mu": mu, "e4": e4, "parts": np.zeros(depth)}
     lin["parts"][0] = d1
@@ -145,10 +149,10 @@ def _point(net, x: np.ndarray, rule, sc2: float, m4: float, inner: list[float]):
     return closure, float(parts.sum()), parts, sc2 * clo["mu"]
 
 
-def _evaluate(net, pts: np.ndarray, step: float):
+def _evaluate(net, pts: np.ndarray, step: float, first_order: int):
     sc2, m4, inner = _check_laws(net)
     rule = _trapezoid(step)
-    rows = [_point(net, x, rule, sc2, m4, inner) for x in pts]
+    rows = [_point(net, x, rule, first_order, sc2, m4, inner) for x in pts]
     return (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), np.array([r[2] for r in rows]),
             np.array([r[3] for r in rows]))
 
@@ -188,8 +192,8 @@ def initial_cumulant4(net, points, step: float = STEP) -> InitialCumulant:
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2:
         raise SpecError(f"points have shape {pts.shape}; (P, d) is required")
-    closure, linear, parts, var = _evaluate(net, pts, step)
-    coarse = _evaluate(net, pts, 4.0 * step / 3.0)[0]
+    closure, linear, parts, var = _evaluate(net, pts, step, FIRST_LAYER_ORDER)
+    coarse = _evaluate(net, pts, 4.0 * step / 3.0, (3 * FIRST_LAYER_ORDER) // 4)[0]
     scaled_error = np.abs(closure - linear) + np.abs(closure - coarse)
     n_l, g_l = float(net.widths[-1]), float(net.gammas[-1])
     to_g = n_l ** (2.0 - 4.0 * g_l)
