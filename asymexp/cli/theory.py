@@ -8,12 +8,16 @@ from asymexp.cli._common import add_json_argument, emit_json, integer
 from asymexp.errors import SpecError
 from asymexp import budget
 
-HELP = "evaluate the shallow-network theory h, V, Q1, Q2 on a problem file (docs/theory/3-shallow-expansion.md)"
+HELP = ("evaluate the shallow-network theory h, V, Q1, Q2 (or, with several gammas, the deep frozen kernel's h, V) "
+        "on a problem file (docs/theory/3-shallow-expansion.md, 4-deep-networks.md)")
 
 
 def add_arguments(parser):
     parser.add_argument("--problem", required=True, help="TOML problem file (or a built-in name: tanh4.toml)")
-    parser.add_argument("--gamma", required=True, help="gamma in [1/2, 1] (0.75 or 3/4)")
+    parser.add_argument("--gamma", required=True, help="gamma in [1/2, 1] (0.75 or 3/4), or gamma_1,...,gamma_L "
+                                                       "for a depth-L network (h and V of the frozen limit kernel)")
+    parser.add_argument("--widths", default=None, help="N_1,...,N_L: with a time 0, the fourth cumulant of g^N_0 at "
+                                                        "these widths (cumulant4); depth >= 2: the finite-width kernel")
     parser.add_argument("--time", required=True, help="time t >= 0 (t = k/N), or a comma-separated list")
     parser.add_argument("--order", type=int, default=2,
                         help="0: h, V; 1: + Q1; 2: + Q2 (default); 3: + Q3 (from the symbolic layer's contractions)")
@@ -83,8 +87,13 @@ def run(args):
     from asymexp.numeric.shallow_theory import regime_of
     from asymexp.numeric.error_control import parse_tolerance
 
+    from asymexp.cli import _theory_t0
+
+    if "," in str(args.gamma):
+        return _theory_t0.run_deep(args, _times(args.time), emit_json)
     gamma, regime, note = regime_of(args.gamma)
     times = _times(args.time)
+    widths = _theory_t0.check_shallow_widths(args, times)
     if args.order not in (0, 1, 2, 3):
         raise SpecError(f"--order {args.order}; allowed: 0, 1, 2, 3")
     if args.nodes is not None and args.nodes < 2:
@@ -104,6 +113,7 @@ def run(args):
            "tolerance": th.tolerance, "rule": th.rule, "w_nodes": th.w_nodes, "kappa": th.kappa}
     if th.Q3 is not None:
         doc["Q3"] = _rows(th.Q3, single)
+    _theory_t0.add_t0_keys(doc, errors, problem, [gamma], widths, times, th.S, th.errors["S"])
     if args.inverse_n:
         from asymexp.numeric.random_terms import random_terms
 
@@ -139,6 +149,7 @@ def run(args):
         emit_json(doc)
     else:
         _print_table(args, problem, th, times, gamma, regime)
+        _theory_t0.print_t0(doc)
     if args.strict and rt_unmet:
         raise SpecError(f"--tol {args.tol} not met with --strict: {rt_unmet}")
     if args.strict and unmet:
