@@ -292,7 +292,7 @@ def _mean_field_text(nums: dict) -> dict:
                   "var": ["V_t(1)/N = Var DG_t[nu]/N at eps = 1 (linear response of the flow)",
                           "B_N/N^2 (the eps -> 0 coefficient; its eps-dependence is not derived)"]},
         "omitted": {"mean": "O(N^-2), size estimated as |c_t(1)|/N^2",
-                    "var": "O(N^-2) (B_N(1) - B_N(0) and the N^-2 terms, not derived), size estimated as "
-                           "max(V, |B|, |B_N|)/N^2"},
+                    "var": "O(N^-2): (B_N(1) - B_N)/N^2, the eps-dependence of B_N (not derived), size estimated "
+                           "as max(V, |B|, |B_N|)/N^2 (the gamma < 1 estimate at eps = 1)"},
         **{k: np.asarray(nums[k]).tolist() for k in ("c_eps", "c_eps_error", "c_eps_bracket")},
     }
