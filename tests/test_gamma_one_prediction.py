@@ -146,6 +146,9 @@ def test_c_at_eps_one_is_half_the_weighted_second_difference_of_the_flow(small):
     err = np.abs(fine - coarse) / 3 + 1e-9                  # + RK4 (80 steps) against DOP853, measured < 1e-9
     assert np.abs(fine).max() > 100 * err.max()
     np.testing.assert_array_less(np.abs(c[0] - fine), 2 * err)
+    # the check tells eps = 1 from the eps -> 0 limit: c(1) - c(0.02) is about 7e-4 here, err about 2e-8
+    c_small, _ = inverse_n_mean_term(small, [t], quad_order=order, eps=0.02, c_nodes=c_nodes, steps_per_unit=80)
+    assert np.abs(c[0] - c_small[0]).max() > 100 * err.max()
 
 
 def test_the_bracket_refuses_bad_rules_and_eps(small):
