@@ -199,3 +199,20 @@ def test_the_gamma_one_prediction_matches_simulated_networks(small):
     assert np.max(np.abs((mean - np.array(pr["deterministic"])) / mean_se)) > limit
     small_eps = (np.array(doc["theory"]["V"]) + np.array(pr["B_N"]) / n) / n
     assert np.max(np.abs((var - small_eps) / var_se)) > limit
+
+
+def test_the_gamma_one_estimate_counts_one_flow_and_the_bracket(monkeypatch):
+    """At gamma = 1 every width has eps = 1 (one flow) and the particle bracket adds its K^2 work."""
+    from asymexp import budget
+
+    monkeypatch.setattr(prediction_cache, "user_folder", lambda: None)
+    problem = load_problem("tanh4.toml")
+    one = prediction.estimate(problem, Fraction(1), 1.0, [64, 128, 256, 512], "flow")
+    more = prediction.estimate(problem, Fraction(1), 1.0, [64, 128, 256, 512, 1024, 2048], "flow")
+    memory, flops = mean_field_terms.bracket_cost(problem, 1.0)
+    assert one.flops == more.flops and flops > 0                 # the widths share one eps
+    below = prediction.estimate(problem, Fraction(3, 4), 1.0, [64], "flow")
+    assert one.flops == pytest.approx(below.flops + flops, rel=1e-12)     # the flows of one width, and the bracket
+    assert one.bytes == max(below.bytes, memory)
+    assert mean_field_terms.bracket_cost(problem, 2.0)[1] == pytest.approx(2 * flops, rel=1e-12)
+    assert budget.Estimate("x", 0.0, flops).seconds > 60                       # minutes on tanh4.toml, as measured

@@ -34,6 +34,27 @@ QUAD_ORDER, C_NODES = 6, 4
 EPS_REF = 0.02
 
 
+#: Flops per (node pair, training point, coordinate, unit of time) of one particle flow of the bracket, calibrated
+#: so that :func:`bracket_cost` at RATE_FLOPS (asymexp.budget) gives the measured time: tanh4.toml and sigmoid4.toml
+#: at t = 1 (864 and 375 nodes, two eps each) took 345 and 350 s on the shared 2-core machine, the two runs side by
+#: side under a load average of about 3.
+BRACKET_FLOPS = 1.2e5
+
+
+def bracket_cost(problem, t: float) -> tuple[float, float]:
+    """(bytes, flops) of :func:`mean_term_at` with the default rules: two particle flows (eps and EPS_REF) on each
+    of the two Gauss rules; the work grows like K^2 M (d + 1) per unit time, the memory like K^2 (d + 1 + M) on the
+    larger rule (the weight sensitivities, their RK4 stages and the per-pair temporaries)."""
+    from asymexp.numeric.quadrature import quadrature_samples
+
+    m, d1 = problem.x.shape[0], problem.x.shape[1] + 1.0
+    sizes = [float(len(quadrature_samples(problem.c_law, problem.w_law, problem.points, q, c_nodes=c)))
+             for q, c in ((QUAD_ORDER, C_NODES), (QUAD_ORDER - 1, C_NODES - 1))]
+    flops = BRACKET_FLOPS * 2.0 * sum(k * k for k in sizes) * m * d1 * max(float(t), 1.0 / 40.0)
+    memory = 8.0 * sizes[0] ** 2 * (12.0 * d1 + 20.0 * m)
+    return memory, flops
+
+
 def bracket(problem, t: float, eps: float, quad_order: int, c_nodes: int) -> np.ndarray:
     """c^rule_t(eps) - c^rule_t(EPS_REF) on the Gauss rule (quad_order, c_nodes): (P,)."""
     hi, _ = inverse_n_mean_term(problem, [t], quad_order=quad_order, eps=eps, c_nodes=c_nodes)

@@ -195,7 +195,9 @@ ESTIMATE_KAPPA = 39.0625
 
 def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=None):
     """What :func:`numbers` will cost (:func:`asymexp.budget.prediction` on the rule of design exponent
-    ESTIMATE_KAPPA), or None where nothing will be computed (no prediction here, or one in the cache)."""
+    ESTIMATE_KAPPA; at gamma = 1 one eps for every width, plus the particle bracket of c_t(1),
+    :func:`asymexp.numeric.mean_field_terms.bracket_cost`), or None where nothing will be computed (no prediction
+    here, or one in the cache)."""
     from asymexp import budget
     from asymexp.numeric.quadrature import c_rule
     from asymexp.numeric.trapezoid_rule import w_node_count
@@ -206,7 +208,13 @@ def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=N
         return None
     w_nodes = w_node_count(problem.activation, problem.w_law, problem.points, ESTIMATE_KAPPA)
     nodes = w_nodes * len(c_rule(problem.c_law)[0])
-    return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, len(widths), t)
+    if gamma != 1:
+        return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, len(widths), t)
+    from asymexp.numeric.mean_field_terms import bracket_cost
+
+    flows = budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, 1, t)   # one eps
+    memory, flops = bracket_cost(problem, t)
+    return budget.Estimate(flows.what, max(flows.bytes, memory), flows.flops + flops)
 
 
 def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str = "flow", folder=None,
