@@ -110,13 +110,13 @@ def inverse_n_mean_term(problem, times, quad_order: int = 5, eps: float = 0.02, 
     Args:
         problem: a Problem (E f(theta_0, x) = 0 is assumed); times: (T,) >= 0; quad_order: Gauss nodes per
         w-dimension (K = 3 quad_order^r nodes; memory and time grow like K^2); eps: the eps at which c is
-        evaluated (c = c_0 + O(eps^2)); steps_per_unit: RK4 steps per unit time.
+        evaluated, in (0, 1] (c = c_0 + O(eps^2); eps = 1 is gamma = 1, docs/theory/7-random-terms.md); steps_per_unit: RK4 steps per unit time.
     Returns:
         (c (T, P), also G(mu_0) - (the deterministic part at this eps) (T, P)).
     """
     times = hierarchy.check_times(times)
-    if not 0 < eps <= 0.5:
-        raise SpecError(f"eps = {eps}; 0 < eps <= 0.5 is required")
+    if not 0 < eps <= 1.0:
+        raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
     samples = quadrature_samples(problem.c_law, problem.w_law, problem.points, quad_order, c_nodes=c_nodes)
     if len(samples) > 4000:
         raise SpecError(f"quad_order = {quad_order} gives {len(samples)} nodes; at most 4000 (cost grows like K^2)")

@@ -55,6 +55,7 @@ class ShallowTheory:
             met is None (and abs, rel None) for a fixed rule or Monte Carlo run without a ``tol``.
         rule: "trapezoid" (projected trapezoid rule, design exponent ``kappa``), "gauss-hermite",
             "gauss-legendre" or "monte-carlo"; w_nodes: w-nodes of the rule that gave the values.
+        c: (T, P) the 1/N mean term c_t under gradient flow, or None (the default; see :meth:`mean`).
     """
 
     points: np.ndarray
@@ -81,14 +82,20 @@ class ShallowTheory:
     rule: str = ""
     w_nodes: int = 0
     kappa: float | None = None
+    c: np.ndarray | None = None
 
     def mean(self, width: int) -> np.ndarray:
-        """The predicted E g^N_t: h + eps Q1 + eps^2 Q2 (terms available), eps = N^{gamma - 1}: (T, P)."""
+        """The predicted E g^N_t = h + eps Q1 + eps^2 Q2 (+ eps^3 Q3) + c_t / N, each term where available,
+        eps = N^{gamma - 1}: (T, P). c_t (gradient flow, symmetric law of c; docs/theory/7-random-terms.md) costs the
+        random terms' own rule, so :func:`shallow_theory` leaves it None; :func:`asymexp.numeric.mean_field_terms.
+        with_inverse_n` attaches it. At gamma = 1 the sum is not the mean (``regime``; section 7, "gamma = 1")."""
         eps = float(width) ** (float(self.gamma) - 1.0)
         out = self.h.copy()
         for k, q in ((1, self.Q1), (2, self.Q2), (3, self.Q3)):
             if q is not None:
                 out = out + eps**k * q
+        if self.c is not None:
+            out = out + self.c / float(width)
         return out
 
     def variance(self, width: int) -> np.ndarray:

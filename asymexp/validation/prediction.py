@@ -14,6 +14,10 @@ is the variance of the flow's linear response at that eps (every Q_{a,1} at once
 - N^{-2} and the variance's eps^2/N and N^{-2}: their coefficients are not derived and are taken as large
   as the largest known coefficient of the same series (abs(c); max(V, abs(B), abs(B^N))).
 
+At gamma = 1 (eps = 1, the mean-field end) the same block holds with D_t(1) the mean-field limit, V_t(1) the
+variance of its linear response and the 1/N mean term c_t(1) computed at eps = 1
+(:mod:`asymexp.numeric.mean_field_terms`); nothing is expanded in eps, and the omitted terms are the N^{-2} ones.
+
 The prediction is judged only where the estimate is below the Monte Carlo SE; elsewhere it is shown but not
 judged. Over n judged cells (width, point), abs(z) > 3 happens by chance with probability about 0.0027 n, so the
 verdict uses the Bonferroni limit Phi^{-1}(1 - 0.025 / n) (a family-wise 5% test, valid for correlated cells);
@@ -43,8 +47,6 @@ def not_applicable(problem, gamma: Fraction, dynamics: str) -> str | None:
     if dynamics != "flow":
         return (f"dynamics {dynamics}: the random terms are derived for gradient flow; full-batch GD and SGD add "
                 "their own O(1/N) terms (docs/theory/5-verified-formulas.md), which are not derived")
-    if gamma == 1:
-        return "gamma = 1: eps = 1, the mean-field end, is not an expansion in eps"
     from asymexp.numeric.random_terms import check_problem
     try:
         check_problem(problem)
@@ -107,6 +109,15 @@ def eps_slope(problem, t: float) -> np.ndarray:
     return _CACHE[key]
 
 
+def mean_field_c(problem, rt) -> dict:
+    """c_t at eps = 1 (gamma = 1) with its error and bracket (:func:`asymexp.numeric.mean_field_terms.mean_term_at`),
+    as JSON-able lists keyed c_eps, c_eps_error, c_eps_bracket."""
+    from asymexp.numeric.mean_field_terms import mean_term_at
+
+    value, err, fine = mean_term_at(problem, float(rt.times[0]), 1.0, rt.c[0], rt.errors["c"][0])
+    return {"c_eps": value.tolist(), "c_eps_error": err.tolist(), "c_eps_bracket": fine.tolist()}
+
+
 def _holds_from(widths, holds: np.ndarray):
     """The smallest width from which the prediction is judged at every point of every larger width."""
     out = None
@@ -133,15 +144,24 @@ def numbers(problem, gamma: Fraction, t: float, widths, say=None) -> dict:
 
     stages = prediction_cache.Stages(say, 5)
     rt = stages.run("c, B, B_N, V: the random terms", terms, problem, t)
-    slope = stages.run("the eps-slope of c", eps_slope, problem, t)
+    if gamma == 1:
+        slope = stages.run("c at eps = 1: the particle bracket", mean_field_c, problem, rt)
+    else:
+        slope = stages.run("the eps-slope of c", eps_slope, problem, t)
     rules = stages.run("the rules of the variance remainder", remainder_rules, problem, t)
-    eps_values = [float(n) ** (float(gamma) - 1.0) for n in widths]
-    det, det_err = stages.run(f"D(eps): the deterministic flow at {len(eps_values)} widths", deterministic_part,
+    eps_all = [float(n) ** (float(gamma) - 1.0) for n in widths]
+    eps_values = list(dict.fromkeys(eps_all))        # one flow per distinct eps (at gamma = 1 every eps is 1)
+    at = [eps_values.index(e) for e in eps_all]
+    det, det_err = stages.run(f"D(eps): the deterministic flow at {len(eps_values)} eps", deterministic_part,
                               problem, rt, eps_values)
-    v_eps, v_eps_err, v_rem = stages.run(f"V(eps): the linear response at {len(eps_values)} widths", variance_part,
+    v_eps, v_eps_err, v_rem = stages.run(f"V(eps): the linear response at {len(eps_values)} eps", variance_part,
                                          problem, rt, eps_values, t, rules)
+    det, det_err, v_eps, v_eps_err, v_rem = (a[at] for a in (det, det_err, v_eps, v_eps_err, v_rem))
     stages.finish("done")
     first = {k: np.asarray(v)[0].tolist() for k, v in (("c", rt.c), ("B", rt.B), ("BN", rt.BN), ("V", rt.V))}
+    if gamma == 1:
+        first.update(slope)
+        slope = np.zeros(len(first["c"]))
     return {**first, "c_error": rt.errors["c"][0].tolist(), "B_error": rt.errors["B"][0].tolist(),
             "BN_error": rt.errors["BN"][0].tolist(), "parts": {k: v[0].tolist() for k, v in rt.parts.items()},
             "kappa": float(rt.kappa), "w_nodes": int(rt.w_nodes), "tolerance_met": bool(rt.tolerance["met"]),
@@ -175,7 +195,9 @@ ESTIMATE_KAPPA = 39.0625
 
 def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=None):
     """What :func:`numbers` will cost (:func:`asymexp.budget.prediction` on the rule of design exponent
-    ESTIMATE_KAPPA), or None where nothing will be computed (no prediction here, or one in the cache)."""
+    ESTIMATE_KAPPA; at gamma = 1 one eps for every width, plus the particle bracket of c_t(1),
+    :func:`asymexp.numeric.mean_field_terms.bracket_cost`), or None where nothing will be computed (no prediction
+    here, or one in the cache)."""
     from asymexp import budget
     from asymexp.numeric.quadrature import c_rule
     from asymexp.numeric.trapezoid_rule import w_node_count
@@ -186,7 +208,13 @@ def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=N
         return None
     w_nodes = w_node_count(problem.activation, problem.w_law, problem.points, ESTIMATE_KAPPA)
     nodes = w_nodes * len(c_rule(problem.c_law)[0])
-    return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, len(widths), t)
+    if gamma != 1:
+        return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, len(widths), t)
+    from asymexp.numeric.mean_field_terms import bracket_cost
+
+    flows = budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, 1, t)   # one eps
+    memory, flops = bracket_cost(problem, t)
+    return budget.Estimate(flows.what, max(flows.bytes, memory), flows.flops + flops)
 
 
 def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str = "flow", folder=None,
@@ -211,13 +239,16 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     c_err, B_err = nums["c_error"], nums["B_error"]
     BN_err = nums["BN_error"]
     slope = nums["slope"]
+    mean_field = gamma == 1
+    # at gamma = 1 (eps = 1) the 1/N term is c_t(1), every eps-order of it (docs/theory/7-random-terms.md, "gamma = 1")
+    c_n, c_n_err = (nums["c_eps"], nums["c_eps_error"]) if mean_field else (c, c_err)
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
                            "omitted_var", "deterministic", "V_eps", "V_eps_error", "variance_remainder")}
     for n, row, D, D_err, Ve, Ve_err, rem in zip(widths, rows, nums["deterministic"], nums["deterministic_error"],
                                                  nums["V_eps"], nums["V_eps_error"], nums["variance_remainder"]):
         eps = float(n) ** (g - 1.0)
         scale = float(n) ** (1.0 - 2.0 * g)
-        mean = D + c / n
+        mean = D + c_n / n
         var = scale * (Ve + BN / n)
         out["deterministic"].append(D.tolist())
         out["V_eps"].append(Ve.tolist())
@@ -225,11 +256,11 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         out["variance_remainder"].append(rem.tolist())
         out["mean"].append(mean.tolist())
         out["var"].append(var.tolist())
-        out["mean_error"].append((D_err + c_err / n).tolist())
+        out["mean_error"].append((D_err + c_n_err / n).tolist())
         out["var_error"].append((scale * (Ve_err + BN_err / n)).tolist())
         out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
-        out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c) / float(n) ** 2).tolist())
+        out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c_n) / float(n) ** 2).tolist())
         big = np.maximum(np.maximum(V, np.abs(B)), np.abs(BN))
         out["omitted_var"].append((scale * big * max(eps ** 2 / n, float(n) ** -2)).tolist())
     mean_se = np.array([r["mean_se"] for r in rows])
@@ -239,14 +270,15 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     widths = [int(n) for n in widths]
     vm, rm = _judge(np.array(out["z_mean"]), holds_mean, "mean")
     vv, rv = _judge(np.array(out["z_var"]), holds_var, "variance")
-    out.update({
-        "applicable": True,
+    out.update(_mean_field_text(nums) if mean_field else {
         "terms": {"mean": ["D(eps) = h + eps^2 Q2 + eps^4 Q4 + ... (deterministic flow)", "c/N"],
                   "var": ["N^(1-2gamma) V(eps) = N^(1-2gamma) (V + eps^2 B + eps^4 B4 + ...) (linear response "
                           "of the flow)", "N^(1-2gamma) B_N / N"]},
         "omitted": {"mean": "O(eps^2/N) + O(N^-2), size estimated as |dc/d eps^2| eps^2/N + |c|/N^2",
                     "var": "O(N^(1-2gamma) (eps^2/N + N^-2)), size estimated as N^(1-2gamma) "
-                           "max(V, |B|, |B_N|) max(eps^2/N, N^-2)"},
+                           "max(V, |B|, |B_N|) max(eps^2/N, N^-2)"}})
+    out.update({
+        "applicable": True,
         "c": c.tolist(), "c_error": c_err.tolist(), "c_eps_slope": slope.tolist(), "B_N": BN.tolist(),
         "B_N_error": BN_err.tolist(),
         "b_N": float(BN.sum() / V.sum()), "B": B.tolist(), "B_error": B_err.tolist(),
@@ -257,3 +289,18 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         "rule": {"kappa": nums["kappa"], "w_nodes": nums["w_nodes"], "tolerance_met": nums["tolerance_met"]},
     })
     return out
+
+
+def _mean_field_text(nums: dict) -> dict:
+    """The terms, the omitted orders and c_t(1) of the gamma = 1 block (docs/theory/7-random-terms.md, "gamma = 1")."""
+    return {
+        "terms": {"mean": ["G_t(mu_0) at eps = 1: the mean-field limit (deterministic flow of the nodes)",
+                           "c_t(1)/N = (1/2N) E D^2 G_t[nu, nu] at eps = 1 (c_0 from the random terms plus the "
+                           "particle bracket c(1) - c(0))"],
+                  "var": ["V_t(1)/N = Var DG_t[nu]/N at eps = 1 (linear response of the flow)",
+                          "B_N/N^2 (the eps -> 0 coefficient; its eps-dependence is not derived)"]},
+        "omitted": {"mean": "O(N^-2), size estimated as |c_t(1)|/N^2",
+                    "var": "O(N^-2): (B_N(1) - B_N)/N^2, the eps-dependence of B_N (not derived), size estimated "
+                           "as max(V, |B|, |B_N|)/N^2 (the gamma < 1 estimate at eps = 1)"},
+        **{k: np.asarray(nums[k]).tolist() for k in ("c_eps", "c_eps_error", "c_eps_bracket")},
+    }
