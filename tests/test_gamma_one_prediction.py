@@ -216,3 +216,15 @@ def test_the_gamma_one_estimate_counts_one_flow_and_the_bracket(monkeypatch):
     assert one.bytes == max(below.bytes, memory)
     assert mean_field_terms.bracket_cost(problem, 2.0)[1] == pytest.approx(2 * flops, rel=1e-12)
     assert budget.Estimate("x", 0.0, flops).seconds > 60                       # minutes on tanh4.toml, as measured
+
+
+def test_the_report_prints_no_eps2_coefficient_at_gamma_one():
+    """At gamma = 1, eps = 1 at every width: the report names no eps^2 coefficient b1 (it does below gamma = 1)."""
+    import json
+    from pathlib import Path
+
+    from asymexp.validation.markdown_report import markdown
+
+    runs = Path(__file__).resolve().parents[1] / "docs" / "runs"
+    assert "b1 =" not in markdown(json.loads((runs / "validate_tanh4_g1" / "result.json").read_text()))
+    assert "b1 =" in markdown(json.loads((runs / "validate_tanh4_toy" / "result.json").read_text()))

@@ -93,8 +93,9 @@ def _prediction(doc: dict) -> list[str]:
         return ["", f"Parameter-free prediction: not made ({pr['reason']})."]
     lines = ["", "#### Parameter-free prediction (docs/theory/7-random-terms.md)", "",
              f"E g ~ {' + '.join(pr['terms']['mean'])}; Var g ~ {' + '.join(pr['terms']['var'])}. "
-             f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}. Predicted eps^2 coefficient "
-             f"of r(N): b1 = {pr['b1']:.4f}.", "",
+             f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}."
+             + ("" if doc.get("gamma") in ("1", 1) or pr.get("b1") is None else     # eps = 1 at gamma = 1: no eps^2 term
+                f" Predicted eps^2 coefficient of r(N): b1 = {pr['b1']:.4f}."), "",
              "| N | max abs z, mean | mean judged | max abs z, var | var judged | omitted/SE mean | omitted/SE var | "
              "eps^4+ part of V(eps)/SE var |", "|---|---|---|---|---|---|---|---|"]
     for i, n in enumerate(doc["widths"]):
