@@ -258,7 +258,8 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         out["var"].append(var.tolist())
         out["mean_error"].append((D_err + c_n_err / n).tolist())
         out["var_error"].append((scale * (Ve_err + BN_err / n)).tolist())
-        out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
+        with np.errstate(divide="ignore", invalid="ignore"):    # an SE of 0 (the antithetic mean at t = 0): no z
+            out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
         out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c_n) / float(n) ** 2).tolist())
         big = np.maximum(np.maximum(V, np.abs(B)), np.abs(BN))
