@@ -102,7 +102,8 @@ def _first_layer(activation: str, w_law: Law, x: np.ndarray, rule, order: int) -
         if order ** x.size > 10 ** 6:
             raise SpecError(f"W1 ~ {w_law} on {x.size} input dimensions: the first layer's product rule would need "
                             f"{order}^{x.size} nodes; allowed: a normal law of W1, or at most 4 dimensions")
-        samples = quadrature_samples(Law("normal", 0, 1), w_law, x[None, :], order, c_nodes=1)
+        # the law of C and its node count only set the c nodes, which this rule never reads (equivalent mutants)
+        samples = quadrature_samples(Law("normal", 0, 1), w_law, x[None, :], order, c_nodes=1)  # pragma: no mutate
         s, weight = sigma_derivatives(activation, samples.w @ x, 0)[0], samples.weight
     return float(weight @ s ** 2), float(weight @ s ** 4)
 

@@ -1,0 +1,122 @@
+"""The lr-train tables and verdicts (asymexp.bn.bjorck.bjorck_verdicts, docs/batchnorm.md "Training at larger rates
+(Bjorck et al.)") on small synthetic runs whose every number is worked out by hand here."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from asymexp.bn.bjorck.bjorck_verdicts import (TRAINED_LOSS, activation_growth, dataset_report, largest_rates,
+                                              rate_rows, study_verdicts)
+
+
+def _run(norm, lr, seed, acc=None, loss=None, hit=None, diverged=None):
+    return {"norm": norm, "lr": lr, "seed": seed, "test_accuracy": acc, "train_loss": loss,
+            "steps_to_target": hit, "diverged_step": diverged}
+
+
+def _runs():
+    """none at lr 0.1: seed 0 diverged at step 7, seeds 1 and 2 finished (accuracy 0.8 and 0.9, loss 0.1 and 0.3,
+    seed 1 reached the target after 10 updates); bn at lr 0.1: all three finished."""
+    return [_run("none", 0.1, 0, diverged=7), _run("none", 0.1, 1, 0.8, 0.1, 10), _run("none", 0.1, 2, 0.9, 0.3),
+            _run("bn", 0.1, 0, 0.85, 0.02, 4), _run("bn", 0.1, 1, 0.95, 0.04, 6), _run("bn", 0.1, 2, 0.9, 0.03, 8)]
+
+
+def test_rate_rows_count_diverged_seeds_and_average_the_finished_ones_by_hand():
+    rows = {(r["norm"], r["lr"]): r for r in rate_rows(_runs(), ["none", "bn"], [0.1])}
+    none, bn = rows[("none", 0.1)], rows[("bn", 0.1)]
+    # none: 3 seeds, 1 diverged; the two finished: mean 0.85, sd = 0.1 / sqrt 2, SE = sd / sqrt 2 = 0.05
+    assert none["seeds"] == 3 and none["diverged"] == 1 and none["diverged_steps"] == [7]
+    assert none["test_accuracy"] == pytest.approx(0.85, abs=1e-15)
+    assert none["test_accuracy_se"] == pytest.approx(0.05, abs=1e-15)
+    assert none["train_loss"] == pytest.approx(0.2, abs=1e-15)
+    assert none["train_loss_se"] == pytest.approx(0.1, abs=1e-15)
+    assert none["reached_target"] == 1 and none["steps_to_target"] == 10.0 and none["steps_to_target_se"] is None
+    # bn: none diverged; updates to target 4, 6, 8: mean 6, sd 2, SE 2 / sqrt 3
+    assert bn["seeds"] == 3 and bn["diverged"] == 0 and bn["diverged_steps"] == []
+    assert bn["reached_target"] == 3 and bn["steps_to_target"] == pytest.approx(6.0, abs=1e-14)
+    assert bn["steps_to_target_se"] == pytest.approx(2 / math.sqrt(3), abs=1e-14)
+
+
+def test_best_rate_is_the_rate_of_the_highest_accuracy():
+    """Accuracy 0.8, 0.9, 0.85 at rates 0.1, 1, 10, none diverged: best 0.9 at lr 1; within 0.02 of it only lr 1
+    (the largest trainable rate), within 0.06 also lr 10 (0.85 >= 0.84)."""
+    rows = [{"norm": "bn", "lr": lr, "diverged": 0, "test_accuracy": a} for lr, a in ((0.1, 0.8), (1.0, 0.9),
+                                                                                     (10.0, 0.85))]
+    g = largest_rates(rows, ["bn"], [0.1, 1.0, 10.0], 0.02)[0]
+    assert g["best_accuracy"] == 0.9 and g["best_lr"] == 1.0
+    assert g["lr_trainable"] == 1.0 and g["lr_finite"] == 10.0
+    assert largest_rates(rows, ["bn"], [0.1, 1.0, 10.0], 0.06)[0]["lr_trainable"] == 10.0
+
+
+def _rms_of(a, b, layers):
+    """RMS(h^l) = 10^(a + b l), l = 1..layers: log10 RMS is a line of slope b."""
+    return [10.0 ** (a + b * l) for l in range(1, layers + 1)]
+
+
+def test_activation_growth_with_one_seed_and_one_recorded_mini_batch():
+    """One seed, one recorded mini-batch (k = 0), three layers, none diverged at lr 1 (the smallest such rate):
+    log10 RMS = 0.1 + 0.2 l for none and 0.5 for bn; the slopes 0.2 and 0 have no SE with one seed."""
+    runs = [_run("none", 0.1, 0, 0.9, 0.1), _run("bn", 0.1, 0, 0.9, 0.1),
+            _run("none", 1.0, 0, diverged=3), _run("bn", 1.0, 0, 0.9, 0.1)]
+    rms = {("none", 1.0, 0): [_rms_of(0.1, 0.2, 3)], ("bn", 1.0, 0): [_rms_of(0.5, 0.0, 3)],
+           ("none", 0.1, 0): [_rms_of(0.0, 0.0, 3)], ("bn", 0.1, 0): [_rms_of(0.0, 0.0, 3)]}
+    act = activation_growth(runs, rms, ["none", "bn"], [0.1, 1.0], record=0)
+    assert act["lr"] == 1.0 and act["k_star"] == 0
+    none, bn = act["norms"]
+    np.testing.assert_allclose(none["log10_rms"], [[0.3, 0.5, 0.7]], atol=1e-14)
+    np.testing.assert_allclose(bn["at_k_star"], [0.5, 0.5, 0.5], atol=1e-14)
+    assert none["slope"] == pytest.approx(0.2, abs=1e-12) and none["slope_se"] is None
+    assert bn["slope"] == pytest.approx(0.0, abs=1e-12) and bn["slope_se"] is None
+
+
+def test_activation_growth_over_two_seeds_and_two_mini_batches():
+    """Two seeds, mini-batches k = 0, 1; seed 1 of none is infinite at k = 1, so k_star = 0. Slopes at k = 0:
+    0.1 and 0.3 (mean 0.2, SE = sd / sqrt 2 = 0.1); the mean curve at k = 1 has only seed 0's finite values."""
+    runs = [_run("none", 1.0, s, diverged=2) for s in (0, 1)] + [_run("bn", 1.0, s, 0.9, 0.1) for s in (0, 1)]
+    rms = {("none", 1.0, 0): [_rms_of(0.0, 0.1, 2), _rms_of(1.0, 0.1, 2)],
+           ("none", 1.0, 1): [_rms_of(0.0, 0.3, 2), [math.inf, math.inf]],
+           ("bn", 1.0, 0): [_rms_of(0.0, 0.0, 2), _rms_of(0.0, 0.0, 2)],
+           ("bn", 1.0, 1): [_rms_of(0.2, 0.0, 2), _rms_of(0.2, 0.0, 2)]}
+    act = activation_growth(runs, rms, ["none", "bn"], [1.0], record=1)
+    assert act["k_star"] == 0
+    none, bn = act["norms"]
+    np.testing.assert_allclose(none["log10_rms"][0], [0.2, 0.4], atol=1e-14)     # means of (0.1, 0.3), (0.2, 0.6)
+    np.testing.assert_allclose(none["log10_rms"][1], [1.1, 1.2], atol=1e-14)     # seed 0 only
+    assert none["log10_rms_se"][1] == [None, None]
+    assert none["slope"] == pytest.approx(0.2, abs=1e-12) and none["slope_se"] == pytest.approx(0.1, abs=1e-12)
+    np.testing.assert_allclose(bn["at_k_star"], [0.1, 0.1], atol=1e-14)
+    np.testing.assert_allclose(bn["at_k_star_se"], [0.1, 0.1], atol=1e-14)    # sd of (0, 0.2) over sqrt 2
+
+
+def test_dataset_report_pairs_bn_and_none_when_the_study_has_exactly_these_norms():
+    """norms exactly (none, bn), every seed of both finished at lr 1: the paired bn - none differences per seed
+    are 0.85 - 0.80, 0.95 - 0.90 and 0.85 - 0.85."""
+    runs = [_run("none", 1.0, s, a, 0.01) for s, a in ((0, 0.80), (1, 0.90), (2, 0.85))]
+    runs += [_run("bn", 1.0, s, a, 0.01) for s, a in ((0, 0.85), (1, 0.95), (2, 0.85))]
+    study = SimpleNamespace(norms=("none", "bn"), rates=(1.0,), tolerance=0.02, record=0,
+                            steps=lambda n: 3 * n, eval_every=lambda n: n)
+    rms = {(n, 1.0, s): [_rms_of(0.0, 0.0, 2)] for n in ("none", "bn") for s in range(3)}
+    arrays = (np.zeros((10, 2)), np.zeros(10), np.zeros((4, 2)), np.zeros(4))
+    rep = dataset_report(study, "d", arrays, runs, rms)
+    assert rep["n_train"] == 10 and rep["n_test"] == 4 and rep["steps"] == 30 and rep["eval_every"] == 10
+    [p] = rep["paired"]
+    # differences 0.05, 0.05, 0.0: mean 1/30, sd = sqrt(1/1200) ... SE = sd / sqrt 3 = 1/60
+    assert p["lr"] == 1.0 and p["seeds"] == 3
+    assert p["difference"] == pytest.approx(1 / 30, abs=1e-14) and p["se"] == pytest.approx(1 / 60, abs=1e-14)
+
+
+def test_the_difference_before_both_nets_fit_is_held_against_zero():
+    """The claim "about equal" predicts a difference of 0 at every rate, also in the undetermined entry of a rate
+    where a net is still training; the judged entry's interval is difference +- 1.96 SE."""
+    rows = [{"norm": n, "lr": lr, "train_loss": v} for (n, lr), v in
+            {("none", 0.01): 10 * TRAINED_LOSS, ("bn", 0.01): 10 * TRAINED_LOSS,
+             ("none", 0.1): TRAINED_LOSS, ("bn", 0.1): TRAINED_LOSS}.items()]
+    paired = [{"lr": 0.01, "difference": 0.3, "se": 0.01, "seeds": 3},
+              {"lr": 0.1, "difference": 0.002, "se": 0.001, "seeds": 3}]
+    out = study_verdicts([{"data": "d", "rows": rows, "paired": paired, "largest": [], "activations": None}])
+    early, judged = out["verdicts"]
+    assert early["predicted"] == 0.0 and early["measured"] == 0.3 and early["se"] == 0.01
+    assert judged["predicted"] == 0.0 and judged["measured"] == 0.002 and judged["verdict"] == "agree"
