@@ -120,3 +120,68 @@ def test_the_difference_before_both_nets_fit_is_held_against_zero():
     early, judged = out["verdicts"]
     assert early["predicted"] == 0.0 and early["measured"] == 0.3 and early["se"] == 0.01
     assert judged["predicted"] == 0.0 and judged["measured"] == 0.002 and judged["verdict"] == "agree"
+
+
+# --- asymexp.bn.bjorck.sgd: evaluation and divergence on small nets, against the model's own forward pass and
+# --- hand-computed losses
+
+def _sgd_net(norm):
+    from asymexp.bn.model import fim_network
+
+    return fim_network(3, 7, 4, 5, "relu", norm)
+
+
+def _with_biases(params, seed):
+    """The drawn parameters with N(0, 1) biases (the model draws zero biases, which hide a wrong bias sign)."""
+    rng = np.random.default_rng(seed)
+    return [(w, rng.standard_normal(b.shape)) for w, b in params]
+
+
+@pytest.mark.parametrize("norm", ["none", "mean-last"])
+def test_eval_mode_with_nonzero_biases_is_the_train_mode_forward(norm):
+    """Without hidden batch statistics (none; mean-last centres the output over the reference batch) the eval-mode
+    outputs on the reference itself are the model's forward pass, biases included."""
+    from asymexp.bn.bjorck import sgd
+    from asymexp.bn.model import forward, output_values
+
+    net = _sgd_net(norm)
+    params = _with_biases(net.draw(np.random.default_rng(3)), 4)
+    x = np.random.default_rng(5).standard_normal((11, 5))
+    want = output_values(net, forward(net, params, x).outputs)
+    np.testing.assert_allclose(sgd.predict(net, params, x, x), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["cross-entropy", "mse"])
+def test_evaluate_in_uneven_chunks_is_the_accuracy_and_mean_loss_of_all_samples(loss):
+    """n = 10 samples in chunks of 4, 4, 2: accuracy = share of rows whose largest output is the label, loss = the
+    per-sample mean over all 10 (cross-entropy logsumexp f - f_y, mse ||f - onehot||^2 / 2), by hand from the
+    eval-mode outputs; labels chosen so that the accuracy is neither 0 nor 1 nor that of the smallest output."""
+    from asymexp.bn.bjorck import sgd
+
+    net = _sgd_net("none")
+    params = _with_biases(net.draw(np.random.default_rng(6)), 7)
+    x = np.random.default_rng(8).standard_normal((10, 5))
+    f = sgd.predict(net, params, x)
+    labels = np.argmax(f, axis=1)
+    labels[[1, 4, 9]] = np.argmin(f[[1, 4, 9]], axis=1)                      # 7 of 10 right
+    if loss == "cross-entropy":
+        per_sample = np.log(np.exp(f).sum(axis=1)) - f[np.arange(10), labels]
+    else:
+        per_sample = 0.5 * ((f - np.eye(4)[labels]) ** 2).sum(axis=1)
+    acc, mean_loss = sgd.evaluate(net, params, x, labels, None, loss, chunk=4)
+    assert acc == 0.7
+    assert mean_loss == pytest.approx(per_sample.mean(), rel=1e-12)
+
+
+def test_a_finite_output_with_an_infinite_mse_loss_is_a_divergence():
+    """Outputs about 1e160 are finite, their squares are not: the mse loss is inf while its gradient (f - onehot)
+    / T is finite; the batch is reported as diverged at the loss, with no gradient."""
+    from asymexp.bn.bjorck import sgd
+
+    net = _sgd_net("none")
+    params = net.draw(np.random.default_rng(9))
+    params[-1] = (params[-1][0] * 1e160, params[-1][1])
+    x = np.random.default_rng(10).standard_normal((6, 5))
+    value, grads, fwd, where = sgd.loss_grad(net, params, x, np.zeros(6, dtype=int), "mse")
+    assert np.all(np.isfinite(fwd.outputs)) and value == math.inf
+    assert grads is None and where == "loss"
