@@ -49,6 +49,22 @@ def test_best_rate_is_the_rate_of_the_highest_accuracy():
     assert g["best_accuracy"] == 0.9 and g["best_lr"] == 1.0
     assert g["lr_trainable"] == 1.0 and g["lr_finite"] == 10.0
     assert largest_rates(rows, ["bn"], [0.1, 1.0, 10.0], 0.06)[0]["lr_trainable"] == 10.0
+    # "within tolerance" includes its edge: accuracies 0.75 and 0.5 (exact in binary), tolerance 0.25
+    edge = [{"norm": "bn", "lr": lr, "diverged": 0, "test_accuracy": a} for lr, a in ((1.0, 0.75), (10.0, 0.5))]
+    assert largest_rates(edge, ["bn"], [1.0, 10.0], 0.25)[0]["lr_trainable"] == 10.0
+
+
+def test_one_sided_entry_at_the_edges_of_its_interval():
+    """measured = bound +- Z95 with se = 1 and bound 0 puts an end of the 95% interval exactly on the bound: the
+    lower end on it is not above it (undetermined), the upper end on it is "at or below" (disagree)."""
+    from asymexp.bn.bjorck.bjorck_verdicts import above
+    from asymexp.stats.interval_verdicts import Z95
+
+    low_on_bound = above("g", Z95, 1.0, 0.0, "s")
+    assert low_on_bound["judged"][0] == 0.0 and low_on_bound["verdict"] == "undetermined"
+    high_on_bound = above("g", -Z95, 1.0, 0.0, "s")
+    assert high_on_bound["judged"][1] == 0.0 and high_on_bound["verdict"] == "disagree"
+    assert above("g", 2.0, 0.5, 1.0, "s")["judged"] == pytest.approx([2.0 - 0.5 * Z95, 2.0 + 0.5 * Z95], abs=1e-15)
 
 
 def _rms_of(a, b, layers):
