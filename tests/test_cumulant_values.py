@@ -104,3 +104,46 @@ def test_fourth_cumulant_and_its_se_of_a_two_point_sample_by_hand(n, ones):
     both_k4, both_se = fourth_cumulant(np.stack([g, 5.0 + 2.0 * g], axis=1))
     np.testing.assert_allclose(both_k4, [float(k4), 16 * float(k4)], rtol=1e-12)
     np.testing.assert_allclose(both_se, [se, 16 * se], rtol=1e-12)
+
+
+def test_two_layer_sin_closure_is_the_gaussian_q_expansion_of_the_closed_forms():
+    """sigma = sin, L = 2, W1 and W2 normal, gammas 1/2: layer 1 is exact (q_1 = s1^2 |x|^2, M_1's mean F_2(q_1)
+    and variance (F_4 - F_2^2)(q_1) / N_1); layer 2's q = s2^2 M_1 has mean m and variance v. With the closed forms
+    F_k = const + sum c exp(-a q) and E exp(-a q) = exp(-a m + a^2 v / 2) for Gaussian q, the closure is the
+    expansion of each moment in v: E F_2, E F_4, E F_2^2 to first order, Var F_2 = (1/4) e^{-4m} (e^{8v} - e^{4v}) to
+    second (docs/theory/8-initial-cumulants.md). The module takes F'' and F''' from its cubic fit: the tolerance
+    carries the fit's bound (:func:`_fit_bound`) through each term."""
+    s1, s2, n1, n2 = 1.2, 1.5, 3, 5
+    x = np.array([[0.6, -0.5]])
+    k = float(x[0] @ x[0])
+    sc2, m4 = 1 / 3, 1 / 5                                          # C ~ U(-1, 1)
+    net = Layers("sin", (HALF, HALF), (n1, n2), (Law("normal", 0, s1), Law("normal", 0, s2), Law("uniform", -1, 1)))
+    r = initial_cumulant4(net, x)
+
+    def f(kk, order, q):
+        return _sin_derivative(kk, order, q)
+
+    q1 = s1 * s1 * k
+    mu1, v1 = f(2, 0, q1), (f(4, 0, q1) - f(2, 0, q1) ** 2) / n1
+    a = s2 * s2
+    m, v = a * mu1, a * a * v1
+    e = np.exp(-2 * m)
+    mean_f2 = 0.5 - 0.5 * e * (1 + 2 * v)
+    mean_f4 = 3 / 8 - 0.5 * e * (1 + 2 * v) + np.exp(-8 * m) * (1 + 32 * v) / 8
+    mean_f2sq = 0.25 - 0.5 * e * (1 + 2 * v) + 0.25 * e * e * (1 + 8 * v)
+    var_f2 = 0.25 * e * e * (4 * v + 24 * v * v)
+    var_m2 = var_f2 + (mean_f4 - mean_f2sq) / n2
+    law_c = (m4 - 3 * sc2 * sc2) / n2
+    closure = law_c * mean_f4 + 3 * sc2 * sc2 * var_m2
+    # the linear closure: Var q to first order, every mean at its limit
+    parts = 3 * sc2 * sc2 * np.array([v1 * (a * f(2, 1, m)) ** 2, (f(4, 0, m) - f(2, 0, m) ** 2) / n2])
+    parts[1] += law_c * f(4, 0, m)
+
+    d2, d3, d4 = _fit_bound(2, 2, m), _fit_bound(2, 3, m), _fit_bound(4, 2, m)
+    tol_v = (abs(f(2, 2, m)) * d2 + f(2, 1, m) * d3) * v * v + (0.5 * d4 + abs(f(2, 0, m)) * d2) * v / n2
+    tol = abs(law_c) * 0.5 * d4 * v + 3 * sc2 * sc2 * tol_v + 1e-13 * abs(closure)
+    assert abs(r.scaled[0] - closure) <= tol
+    assert tol < 0.05 * abs(closure - parts.sum())                     # its second-order part is resolved
+    np.testing.assert_allclose(r.per_layer[0], parts, rtol=1e-12)
+    assert r.leading[0] == pytest.approx(parts.sum(), rel=1e-12)
+    assert abs(r.variance[0] - sc2 * mean_f2) <= sc2 * 0.5 * d2 * v + 1e-15
