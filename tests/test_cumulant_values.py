@@ -68,7 +68,8 @@ def test_the_error_estimate_is_the_closure_gap_plus_the_change_under_a_four_thir
     with 3/4 of its nodes), recomputed here from two public calls at a coarse step 0.6, where the tanh rule's error
     (about exp(-pi^2 / step)) is well above rounding; W1 uniform, so the first layer's node count matters."""
     x = np.array([[0.7, -0.4], [0.2, 0.9]])
-    net = Layers("tanh", (HALF, Fraction(3, 4)), (4, 6), (Law("uniform", -1, 1), Law("normal", 0, 1.3), Law("uniform", -1, 1)))
+    laws = (Law("uniform", -1, 1), Law("normal", 0, 1.3), Law("uniform", -1, 1))
+    net = Layers("tanh", (HALF, Fraction(3, 4)), (4, 6), laws)
     step = 0.6
     fine = initial_cumulant4(net, x, step)
     monkeypatch.setattr(ic, "FIRST_LAYER_ORDER", 3 * ic.FIRST_LAYER_ORDER // 4)
