@@ -201,3 +201,42 @@ def test_a_finite_output_with_an_infinite_mse_loss_is_a_divergence():
     value, grads, fwd, where = sgd.loss_grad(net, params, x, np.zeros(6, dtype=int), "mse")
     assert np.all(np.isfinite(fwd.outputs)) and value == math.inf
     assert grads is None and where == "loss"
+
+
+def _sgd_data(seed=0, n=120, d=5):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 0).astype(int)
+    return x[:100], y[:100], x[100:], y[100:]
+
+
+def test_a_run_records_evaluates_and_reaches_its_target_where_documented():
+    """100 samples in batches of 10 (10 updates an epoch), 3 epochs: 30 updates; evaluations every 7 updates and at
+    the end (7, 14, 21, 28, 30); RMS recorded on mini-batches 0..record (record + 1 of them); steps_to_target is
+    the first evaluation whose accuracy is at least the target, here set to one of the curve's own accuracies so
+    that the edge (accuracy == target) is reached."""
+    from asymexp.bn.bjorck import sgd
+
+    net = _sgd_net("bn")
+    params = net.draw(np.random.default_rng(0))
+    kw = dict(epochs=3, batch=10, loss="cross-entropy", seed=5, eval_every=7, record=2)
+    run = sgd.train(net, params, _sgd_data(), 0.1, target=2.0, **kw)
+    assert run.diverged_step is None and run.steps == 30 and run.steps_to_target is None
+    assert [s for s, _ in run.accuracy_curve] == [7, 14, 21, 28, 30]
+    assert len(run.activation_rms) == 3 and all(len(r) == 3 for r in run.activation_rms)    # H = 3 hidden layers
+    target = max(a for _, a in run.accuracy_curve)
+    again = sgd.train(net, params, _sgd_data(), 0.1, target=target, **kw)
+    assert again.accuracy_curve == run.accuracy_curve
+    assert again.steps_to_target == min(s for s, a in run.accuracy_curve if a >= target)
+
+
+def test_layer_rms_is_the_root_mean_square_of_each_hidden_layer():
+    from asymexp.bn.bjorck import sgd
+    from asymexp.bn.model import forward
+
+    net = _sgd_net("none")
+    params = _with_biases(net.draw(np.random.default_rng(11)), 12)
+    fwd = forward(net, params, np.random.default_rng(13).standard_normal((9, 5)))
+    want = [float(np.sqrt((h ** 2).sum() / h.size)) for h in fwd.inputs[1:]]
+    assert len(want) == 3
+    np.testing.assert_allclose(sgd.layer_rms(fwd), want, rtol=1e-14)
