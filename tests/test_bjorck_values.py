@@ -107,6 +107,36 @@ def test_activation_growth_over_two_seeds_and_two_mini_batches():
     np.testing.assert_allclose(bn["at_k_star_se"], [0.1, 0.1], atol=1e-14)    # sd of (0, 0.2) over sqrt 2
 
 
+def test_activation_growth_with_a_seed_that_recorded_fewer_mini_batches():
+    """bn seed 1 recorded only mini-batch 0 (its run ended there), seed 0 recorded k = 0, 1: the mean curve at k = 1
+    is seed 0's alone (no SE); none's seeds all recorded both. One hidden layer: no slope over layers (None)."""
+    runs = [_run("none", 1.0, s, diverged=5) for s in (0, 1)] + [_run("bn", 1.0, 0, 0.9, 0.1),
+                                                                 _run("bn", 1.0, 1, diverged=1)]
+    rms = {("none", 1.0, 0): [[10.0], [100.0]], ("none", 1.0, 1): [[1000.0], [10.0]],
+           ("bn", 1.0, 0): [[1.0], [10.0]], ("bn", 1.0, 1): [[100.0]]}
+    act = activation_growth(runs, rms, ["none", "bn"], [1.0], record=1)
+    assert act["k_star"] == 1
+    none, bn = act["norms"]
+    assert none["log10_rms"] == [[2.0], [1.5]] and bn["log10_rms"] == [[1.0], [1.0]]
+    assert bn["log10_rms_se"][1] == [None] and bn["log10_rms_se"][0] == [pytest.approx(1.0, abs=1e-14)]
+    assert none["slope"] is None and none["slope_se"] is None
+    assert "slope" not in bn                                   # bn seed 1 has no mini-batch k_star = 1
+
+
+def test_growth_entries_hold_none_above_growth_and_bn_at_zero():
+    """The activation claims: none's slope against "above GROWTH" (one-sided), bn's against 0 within GROWTH; a
+    none slope of 0.2 +- 0.01 agrees, a bn slope of 0.001 +- 0.001 agrees, each with its own prediction."""
+    from asymexp.bn.bjorck.bjorck_verdicts import GROWTH
+
+    act = {"lr": 1.0, "k_star": 3, "norms": [{"norm": "none", "slope": 0.2, "slope_se": 0.01},
+                                             {"norm": "bn", "slope": 0.001, "slope_se": 0.001}]}
+    out = study_verdicts([{"data": "d", "rows": [], "paired": [], "largest": [], "activations": act}])
+    none, bn = out["verdicts"]
+    assert "none" in none["quantity"] and none["predicted"] == GROWTH and none["verdict"] == "agree"
+    assert "bn" in bn["quantity"] and bn["predicted"] == 0.0 and bn["verdict"] == "agree"
+    assert out["verdict"] == "agree"
+
+
 def test_dataset_report_pairs_bn_and_none_when_the_study_has_exactly_these_norms():
     """norms exactly (none, bn), every seed of both finished at lr 1: the paired bn - none differences per seed
     are 0.85 - 0.80, 0.95 - 0.90 and 0.85 - 0.85."""
