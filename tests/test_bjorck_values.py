@@ -270,3 +270,22 @@ def test_layer_rms_is_the_root_mean_square_of_each_hidden_layer():
     want = [float(np.sqrt((h ** 2).sum() / h.size)) for h in fwd.inputs[1:]]
     assert len(want) == 3
     np.testing.assert_allclose(sgd.layer_rms(fwd), want, rtol=1e-14)
+
+
+def test_at_rate_zero_the_final_evaluation_uses_every_training_sample_as_reference():
+    """lr = 0 leaves the parameters as drawn; a reference of 1000 >= n = 100 samples drawn without replacement is
+    the whole training set in some order, and batch statistics do not depend on the order: the run's test and
+    training figures are evaluate() at the drawn parameters with the training set as reference (to rounding)."""
+    from asymexp.bn.bjorck import sgd
+
+    net = _sgd_net("bn")
+    params = net.draw(np.random.default_rng(14))
+    x, y, xt, yt = _sgd_data(3)
+    run = sgd.train(net, params, (x, y, xt, yt), 0.0, epochs=1, batch=20, loss="mse", seed=2, eval_every=100,
+                    target=2.0, record=0, reference=1000)
+    test_acc, test_loss = sgd.evaluate(net, params, xt, yt, x, "mse")
+    _, train_loss = sgd.evaluate(net, params, x, y, x, "mse")
+    assert run.test_accuracy == test_acc
+    assert run.test_loss == pytest.approx(test_loss, rel=1e-12)
+    assert run.train_loss == pytest.approx(train_loss, rel=1e-12)
+    assert test_loss != pytest.approx(train_loss, rel=1e-3)                  # the two sets are told apart
