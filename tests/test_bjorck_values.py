@@ -65,6 +65,9 @@ def test_one_sided_entry_at_the_edges_of_its_interval():
     high_on_bound = above("g", -Z95, 1.0, 0.0, "s")
     assert high_on_bound["judged"][1] == 0.0 and high_on_bound["verdict"] == "disagree"
     assert above("g", 2.0, 0.5, 1.0, "s")["judged"] == pytest.approx([2.0 - 0.5 * Z95, 2.0 + 0.5 * Z95], abs=1e-15)
+    # a measured slope without a standard error (one seed) cannot be judged either way
+    no_se = above("g", 0.3, None, 0.05, "s")
+    assert no_se["verdict"] == "undetermined" and no_se["measured"] == 0.3 and no_se["judged"] is None
 
 
 def _rms_of(a, b, layers):
