@@ -186,10 +186,11 @@ def _with_biases(params, seed):
     return [(w, rng.standard_normal(b.shape)) for w, b in params]
 
 
-@pytest.mark.parametrize("norm", ["none", "mean-last"])
+@pytest.mark.parametrize("norm", ["none", "mean-last", "bn-last", "ln"])
 def test_eval_mode_with_nonzero_biases_is_the_train_mode_forward(norm):
-    """Without hidden batch statistics (none; mean-last centres the output over the reference batch) the eval-mode
-    outputs on the reference itself are the model's forward pass, biases included."""
+    """Without hidden batch statistics (none; mean-last and bn-last centre, and bn-last scales, the outputs by the
+    reference batch's statistics; ln is per sample) the eval-mode outputs on the reference itself are the model's
+    forward pass, biases included."""
     from asymexp.bn.bjorck import sgd
     from asymexp.bn.model import forward, output_values
 
