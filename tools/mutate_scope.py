@@ -161,11 +161,11 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     # the width, batch-size and training studies of docs/batchnorm.md and the t = 0 cumulants, gamma = 1 terms
     "bn/fim/predictions.py": (("test_fim_case_verdicts.py",), None),
     "bn/lrscan/width_fits.py": (("test_lr_scan_widths.py",), None),
-    "bn/bjorck/bjorck_verdicts.py": (("test_bjorck.py",), None),
-    "bn/bjorck/sgd.py": (("test_bjorck.py",), None),
+    "bn/bjorck/bjorck_verdicts.py": (("test_bjorck_values.py", "test_bjorck.py"), None),
+    "bn/bjorck/sgd.py": (("test_bjorck_values.py", "test_bjorck.py"), None),
     "bn/gram/gram_bn_kernel.py": (("test_gram_batch_depth.py",), None),
     "bn/gram/gram_mixing.py": (("test_gram_batch_depth.py",), None),
-    "stats/cumulants.py": (("test_initial_cumulants.py",), None),
-    "numeric/initial_cumulants.py": (("test_initial_cumulants.py",), None),
+    "stats/cumulants.py": (("test_cumulant_values.py", "test_initial_cumulants.py"), None),
+    "numeric/initial_cumulants.py": (("test_cumulant_values.py", "test_initial_cumulants.py"), None),
     "numeric/mean_field_terms.py": (("test_gamma_one_prediction.py",), None),
 }

@@ -144,10 +144,11 @@ def activation_growth(runs: list, rms: dict, norms, rates, record: int) -> dict 
 
 
 def dataset_report(study, name: str, arrays, runs: list, rms: dict) -> dict:
-    """The document's part for one dataset."""
+    """The document's part for one dataset; ``arrays`` = (x_train, labels_train, x_test, labels_test)."""
     rows = rate_rows(runs, study.norms, study.rates)
-    return {"data": name, "n_train": int(arrays[0].shape[0]), "n_test": int(arrays[2].shape[0]),
-            "steps": study.steps(arrays[0].shape[0]), "eval_every": study.eval_every(arrays[0].shape[0]),
+    x_train, _, x_test, _ = arrays
+    return {"data": name, "n_train": int(x_train.shape[0]), "n_test": int(x_test.shape[0]),
+            "steps": study.steps(x_train.shape[0]), "eval_every": study.eval_every(x_train.shape[0]),
             "rows": rows, "largest": largest_rates(rows, study.norms, study.rates, study.tolerance),
             "paired": paired_differences(runs, study.rates) if {"none", "bn"} <= set(study.norms) else [],
             "activations": activation_growth(runs, rms, study.norms, study.rates, study.record)}

@@ -31,6 +31,9 @@ from asymexp.norms.numpy_norm import centre_scale, normalize
 LOSSES = ("cross-entropy", "mse")
 #: A run diverges when a mini-batch loss exceeds BLOWUP times the first mini-batch's loss (or is not finite).
 BLOWUP = 1e3
+#: Labels of the two seeded streams of a run, np.random.default_rng([seed, label]): the shuffling and the reference
+#: batch (any two distinct labels give equally valid draws: not a number a test can check).
+SHUFFLE_STREAM, REFERENCE_STREAM = 3, 4  # pragma: no mutate
 
 
 def output_loss(f: np.ndarray, labels: np.ndarray, loss: str):
@@ -154,8 +157,8 @@ def train(net: FimNetwork, params, data, lr: float, *, epochs: int, batch: int, 
     x, y, xt, yt = data
     n = x.shape[0]
     per_epoch = n // batch
-    rng = np.random.default_rng([seed, 3])
-    ref = x[np.random.default_rng([seed, 4]).choice(n, size=min(reference, n), replace=False)]
+    rng = np.random.default_rng([seed, SHUFFLE_STREAM])
+    ref = x[np.random.default_rng([seed, REFERENCE_STREAM]).choice(n, size=min(reference, n), replace=False)]
     p = [(w.copy(), b.copy()) for w, b in params]
     first, rms, curve, hit = None, [], [], None
     step = 0
