@@ -3,7 +3,8 @@ estimators and fits, the trainer's loss and accuracy, the random terms and their
 batch-normalization wing's theory: order parameters, constant mode, FIM dual, Gram mean field, lr thresholds,
 gradient fraction, products of Gaussian matrices; the activation and normalization registries and their NumPy
 arithmetic, the verdict rule, and the BN studies: their network, the FIM study's fits and rows, the Gram chain, the
-lr scan and the one-step study), each module with the tests that should catch a wrong number in
+lr scan and the one-step study; the width, batch-size and training studies, the initial cumulants and the gamma = 1
+terms), each module with the tests that should catch a wrong number in
 it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure).
 The random terms' list ends with test_random_terms.py's simulated-network check (80 s), the only one that
 reaches their 1/N variance term B^N: it runs for the mutants that the faster tests let through."""
@@ -157,4 +158,14 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
                                     ("lrs", "settings", "_finite", "_mean_se", "_networks", "heat_rate",
                                      "_loss_curves", "_thresholds", "_summarize_grids", "_gradients",
                                      "fraction_configs", "run_study", "_json_safe")),
+    # the width, batch-size and training studies of docs/batchnorm.md and the t = 0 cumulants, gamma = 1 terms
+    "bn/fim/predictions.py": (("test_fim_case_verdicts.py",), None),
+    "bn/lrscan/width_fits.py": (("test_lr_scan_widths.py",), None),
+    "bn/bjorck/bjorck_verdicts.py": (("test_bjorck.py",), None),
+    "bn/bjorck/sgd.py": (("test_bjorck.py",), None),
+    "bn/gram/gram_bn_kernel.py": (("test_gram_batch_depth.py",), None),
+    "bn/gram/gram_mixing.py": (("test_gram_batch_depth.py",), None),
+    "stats/cumulants.py": (("test_initial_cumulants.py",), None),
+    "numeric/initial_cumulants.py": (("test_initial_cumulants.py",), None),
+    "numeric/mean_field_terms.py": (("test_gamma_one_prediction.py",), None),
 }
