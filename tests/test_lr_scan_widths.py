@@ -188,3 +188,15 @@ def test_bad_input_is_one_line_and_exit_2(argv, names, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and names in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("norm, activation, mean_phi", [("bn", "relu", 1 / math.sqrt(2 * math.pi)),
+                                                        ("ln", "sigmoid", 0.5), ("bn", "gelu", 0.5 / math.sqrt(math.pi))])
+def test_the_why_of_a_non_centred_activation_prints_its_mean_squared(norm, activation, mean_phi):
+    """The output block's bound lambda_max >= M (E phi(z))^2, z ~ N(0, 1), by hand: E relu(z) = 1/sqrt(2 pi),
+    E sigmoid(z) = 1/2 (sigmoid(z) + sigmoid(-z) = 1), E gelu(z) = E z Phi(z) = E Phi'(z) = 1/(2 sqrt(pi)) (Stein).
+    The why prints 3 significant digits."""
+    predicted, why = W.predicted_exponent(norm, activation, 2, True, "lr_stable")
+    assert predicted == -1.0
+    printed = float(why.split("(E phi(z))^2 = ")[1].split(" ")[0])
+    assert printed == pytest.approx(mean_phi ** 2, rel=5e-3)
