@@ -200,3 +200,47 @@ def test_the_why_of_a_non_centred_activation_prints_its_mean_squared(norm, activ
     assert predicted == -1.0
     printed = float(why.split("(E phi(z))^2 = ")[1].split(" ")[0])
     assert printed == pytest.approx(mean_phi ** 2, rel=5e-3)
+
+
+def _exact_rows(values, se_rel, count=6, widths=WIDTHS):
+    return [{"width": m, "layers": 2, "norm": "none", "lr_stable": v, "lr_stable_se": se_rel * v,
+             "lr_stable_count": count, "lr_stable_status": "bracketed"} for m, v in zip(widths, values)]
+
+
+@pytest.mark.parametrize("count", [3, 6])
+def test_bare_power_interval_is_students_over_the_log_width_spread(count):
+    """Exact y = 0.3 M^-1/2 with relative SE s from ``count`` networks: the weighted fit of 1/y = V M^q has
+    var(q) = sigma_rel^2 / sum (ln M - mean ln M)^2 (equal relative sigmas, the linearized log fit), sigma_rel =
+    s t_{0.975, count-1} / 1.96 (fit_sigma), so the 95% interval of p = -q is -1/2 +- t s / sqrt(Sxx)."""
+    from scipy.stats import t as student
+
+    s = 0.01
+    f = W.exponent_entry(_exact_rows([0.3 * m ** -0.5 for m in WIDTHS], s, count), "lr_stable", -1.0, "t",
+                         fixed_rho=True)
+    bare = f["models"][0]
+    x = np.log(WIDTHS)
+    half = student.ppf(0.975, count - 1) * s / math.sqrt(((x - x.mean()) ** 2).sum())
+    assert bare["model"] == "y = M^p / V" and bare["exponent"] == pytest.approx(-0.5, abs=1e-12)
+    assert bare["ci95"] == pytest.approx([-0.5 - half, -0.5 + half], rel=1e-6)   # the fit's own convergence
+
+
+@pytest.mark.parametrize("fixed_rho, exponent, b, model", [
+    (True, -1.0, [15.0], "y = M^p / V / (1 + b1*1/M)"),
+    (False, -0.7, [3.0, -4.0], "y = M^p / V / (1 + b1*M^-1/2 + b2*1/M)")])
+def test_the_declared_corrections_fit_exact_data_of_the_law(fixed_rho, exponent, b, model):
+    """docs/batchnorm.md, "Against width": 2 / lambda_max carries a relative 1/M at fixed rho, M^-1/2 then 1/M at
+    fixed T. Exact y = M^p / (V (1 + sum b_k M^{s_k})) of those s_k: the fully corrected model recovers p to the
+    fit's rounding (chi2 ~ 0), the bare power law does not."""
+    powers = [-1.0] if fixed_rho else [-0.5, -1.0]
+    y = [m ** exponent / (2.0 * (1 + sum(bk * m ** s for bk, s in zip(b, powers)))) for m in WIDTHS]
+    f = W.exponent_entry(_exact_rows(y, 0.01), "lr_stable", exponent, "t", fixed_rho=fixed_rho)
+    full = f["models"][-1]
+    assert len(f["models"]) == len(powers) + 1 and full["model"] == model
+    assert full["exponent"] == pytest.approx(exponent, abs=1e-9) and full["chi2"] < 1e-12
+    assert abs(f["models"][0]["exponent"] - exponent) > 0.05
+
+
+def test_a_single_width_is_undetermined_not_an_error():
+    one = W.exponent_entry(_exact_rows([0.3], 0.01, widths=(64,)), "lr_stable", -1.0, "t", fixed_rho=True)
+    assert one["verdict"] == "undetermined" and one["exponent"] is None and "1 width(s)" in one["why"]
+    assert (one["norm"], one["layers"], one["quantity"]) == ("none", 2, "lr_stable")
