@@ -244,3 +244,50 @@ def test_a_single_width_is_undetermined_not_an_error():
     one = W.exponent_entry(_exact_rows([0.3], 0.01, widths=(64,)), "lr_stable", -1.0, "t", fixed_rho=True)
     assert one["verdict"] == "undetermined" and one["exponent"] is None and "1 width(s)" in one["why"]
     assert (one["norm"], one["layers"], one["quantity"]) == ("none", 2, "lr_stable")
+
+
+def test_log_mean_without_brackets_by_hand():
+    """1, 2, 4: geometric mean 2, logs 0, ln 2, 2 ln 2 with sample variance ln(2)^2, so log SE ln 2 / sqrt(3) and
+    SE 2 ln 2 / sqrt(3); no bracket rounding is added."""
+    out = W.log_mean([1.0, 2.0, 4.0])
+    assert out["value"] == pytest.approx(2.0, rel=1e-15) and out["count"] == 3
+    assert out["log_se"] == pytest.approx(math.log(2.0) / math.sqrt(3), rel=1e-14)
+    assert out["se"] == pytest.approx(2 * math.log(2.0) / math.sqrt(3), rel=1e-14)
+
+
+def test_rows_without_a_value_or_an_se_are_left_out_and_named():
+    """A width whose networks did not all bracket has no value or no SE: it is left out of the fit (the rest is an
+    exact M^-1 law, so the exponent is -1 to rounding) and named in the why unless its status is 'bracketed'."""
+    rows = _exact_rows([0.3 / m for m in WIDTHS], 0.01)
+    rows[1].update(lr_stable_se=None, lr_stable_status="1 of 6 networks bracketed")    # a value, no SE
+    rows[2].update(lr_stable=None, lr_stable_se=None)                                   # no value, no status
+    del rows[2]["lr_stable_status"]
+    f = W.exponent_entry(rows, "lr_stable", -1.0, "t", fixed_rho=True)
+    assert f["exponent"] == pytest.approx(-1.0, abs=1e-9) and [m["dof"] for m in f["models"]] == [1]   # 3 widths left
+    assert "M = 64: 1 of 6 networks bracketed" in f["why"] and "M = 128" not in f["why"]
+
+
+def test_three_widths_keep_the_bare_exponent_of_exact_data():
+    f = W.exponent_entry(_exact_rows([0.3 * m ** -0.8 for m in WIDTHS[:3]], 0.01), "lr_stable", -1.0, "t",
+                         fixed_rho=True)
+    assert f["verdict"] == "undetermined" and f["exponent"] == pytest.approx(-0.8, abs=1e-9)
+    assert f["ci95"][0] < -0.8 < f["ci95"][1]
+
+
+def test_every_model_rejected_is_undetermined():
+    """Scatter of +-30 SE about a power law: every model's chi2 test rejects it, nothing is judged."""
+    rows = _exact_rows([0.3 / m * (1 + 0.3 * (-1) ** i) for i, m in enumerate(WIDTHS)], 0.01)
+    f = W.exponent_entry(rows, "lr_stable", -1.0, "t", fixed_rho=True)
+    assert f["verdict"] == "undetermined" and f["exponent"] is None and "more widths" in f["settle"]
+    assert all(m["p_value"] < 0.05 for m in f["models"])
+
+
+def test_the_why_of_output_centring_names_its_mechanism():
+    assert "mean subtraction" in W.predicted_exponent("mean-last", "relu", 2, True, "lr_stable")[1]
+    assert "output batch norm" in W.predicted_exponent("bn-last", "relu", 2, True, "lr_stable")[1]
+
+
+def test_summary_entries_are_the_judged_fits_only():
+    fits = [{"quantity": "lr_stable", "norm": "bn", "layers": 2, "verdict": "agree"},
+            {"quantity": "lr_max", "norm": "bn", "layers": 2, "verdict": "no prediction"}]
+    assert W.summary_entries(fits) == [{"quantity": "lr_stable width exponent, bn, H = 2", "verdict": "agree"}]
