@@ -249,3 +249,15 @@ def test_kappa2_is_zero_up_to_64_eps_of_kappa1_as_documented():
         assert NetTheory(kappa1=k1, kappa2=-64 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
         assert not NetTheory(kappa1=k1, kappa2=64.5 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
         assert not NetTheory(kappa1=-k1, kappa2=64.5 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
+
+
+def test_without_the_net_the_laws_of_a_net_that_is_not_centred_are_assumed():
+    """predicted_exponent without ``net``: kappa2 > 0 (no normalization: the outliers alpha M kappa2, exponent 1)
+    and relu's floor E relu(z)^2 > 0 after bn/ln (exponent 1); another activation after bn has no law (None)."""
+    assert predicted_exponent("none", "relu", True, "lambda_max")[0] == 1.0
+    assert predicted_exponent("none", "tanh", False, "lambda_max")[0] == 1.0
+    assert predicted_exponent("bn", "relu", True, "lambda_max")[0] == 1.0
+    assert predicted_exponent("ln", "relu", False, "lambda_max")[0] == 1.0
+    assert predicted_exponent("bn", "tanh", True, "lambda_max")[0] is None
+    floorless = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=None)
+    assert predicted_exponent("bn", "relu", True, "lambda_max", floorless)[0] == 1.0
