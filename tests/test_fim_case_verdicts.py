@@ -261,3 +261,12 @@ def test_without_the_net_the_laws_of_a_net_that_is_not_centred_are_assumed():
     assert predicted_exponent("bn", "tanh", True, "lambda_max")[0] is None
     floorless = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=None)
     assert predicted_exponent("bn", "relu", True, "lambda_max", floorless)[0] == 1.0
+
+
+def test_a_floor_equal_to_its_error_is_not_beyond_it():
+    """docs/batchnorm.md: c > 0 *beyond its error* gives exponent 1, so |c| = its error counts as zero."""
+    at = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=0.25, floor_error=0.25)
+    above = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=0.5, floor_error=0.25)
+    assert at.floor_is_zero() and not above.floor_is_zero()
+    assert predicted_exponent("bn", "relu", True, "lambda_max", at)[0] is None
+    assert predicted_exponent("bn", "relu", True, "lambda_max", above)[0] == 1.0
