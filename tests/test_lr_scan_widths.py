@@ -190,8 +190,8 @@ def test_bad_input_is_one_line_and_exit_2(argv, names, capsys):
     assert err.count("\n") == 1 and names in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("norm, activation, mean_phi", [("bn", "relu", 1 / math.sqrt(2 * math.pi)),
-                                                        ("ln", "sigmoid", 0.5), ("bn", "gelu", 0.5 / math.sqrt(math.pi))])
+@pytest.mark.parametrize("norm, activation, mean_phi", [
+    ("bn", "relu", 1 / math.sqrt(2 * math.pi)), ("ln", "sigmoid", 0.5), ("bn", "gelu", 0.5 / math.sqrt(math.pi))])
 def test_the_why_of_a_non_centred_activation_prints_its_mean_squared(norm, activation, mean_phi):
     """The output block's bound lambda_max >= M (E phi(z))^2, z ~ N(0, 1), by hand: E relu(z) = 1/sqrt(2 pi),
     E sigmoid(z) = 1/2 (sigmoid(z) + sigmoid(-z) = 1), E gelu(z) = E z Phi(z) = E Phi'(z) = 1/(2 sqrt(pi)) (Stein).
