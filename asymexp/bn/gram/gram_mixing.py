@@ -46,8 +46,7 @@ MIN_LAYERS = 3
 
 def collinear_start(batch: int, seed: int) -> np.ndarray:
     """G_0 (batch, batch) = c 11^T + (1 - c) R, R a correlation matrix drawn from ``seed`` (module docstring)."""
-    # the 2 is a stream label: any value draws a valid start (tests check the start's law, not its draw)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, batch, 2]))  # pragma: no mutate
+    rng = np.random.default_rng(np.random.SeedSequence([seed, batch, 2]))  # pragma: no mutate (a stream label)
     X = rng.standard_normal((batch, batch))
     R = X @ X.T
     R = R / np.sqrt(np.outer(np.diag(R), np.diag(R)))
