@@ -260,6 +260,8 @@ def test_collinear_start_is_c_ones_plus_one_minus_c_times_a_correlation_matrix(b
     ([1.0, 0.2, 0.15, 0.01, 0.01, 0.01], 0.02, None),                  # 2 layers: too short
     ([1.0, 0.2, 0.01, 0.3, 0.3, 0.3, 0.001], 0.02, None),              # ends where the mean first falls below 5 F
     ([1.0, 0.9, 0.5, 0.3, 0.26], 0.001, None),                         # never below D_0/4
+    ([4.0, 1.0, 0.8, 0.6, 0.04], 0.08, (1, 3)),                        # D_l = D_0/4 starts it; 5 F = 0.4
+    ([1.0, 0.2, 0.15, 0.12], 0.001, (1, 3)),                           # never below 5 F: to the last layer
 ])
 def test_fit_window_follows_its_rule_by_hand(mean, floor, expected):
     from asymexp.bn.gram.gram_mixing import window
