@@ -270,3 +270,13 @@ def test_a_floor_equal_to_its_error_is_not_beyond_it():
     assert at.floor_is_zero() and not above.floor_is_zero()
     assert predicted_exponent("bn", "relu", True, "lambda_max", at)[0] is None
     assert predicted_exponent("bn", "relu", True, "lambda_max", above)[0] == 1.0
+
+
+def test_the_why_of_a_hidden_normalization_names_its_floor_and_prints_it():
+    """c is (E phi(zhat))^2 for batch norm (it centres every pre-activation per unit) and qhat_st^{L-1} of the
+    unit-variance chain for layer norm (module docstring); the why prints c (4 significant digits)."""
+    net = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=0.123456, floor_error=1e-9)
+    bn_why = predicted_exponent("bn", "relu", True, "lambda_max", net)[1]
+    ln_why = predicted_exponent("ln", "relu", True, "lambda_max", net)[1]
+    assert "c = (E phi(zhat))^2 = 0.1235 > 0" in bn_why and "qhat_st" not in bn_why
+    assert "c = qhat_st^{L-1} = 0.1235 > 0" in ln_why and "E phi(zhat)" not in ln_why
