@@ -280,3 +280,12 @@ def test_the_why_of_a_hidden_normalization_names_its_floor_and_prints_it():
     ln_why = predicted_exponent("ln", "relu", True, "lambda_max", net)[1]
     assert "c = (E phi(zhat))^2 = 0.1235 > 0" in bn_why and "qhat_st" not in bn_why
     assert "c = qhat_st^{L-1} = 0.1235 > 0" in ln_why and "E phi(zhat)" not in ln_why
+
+
+@pytest.mark.parametrize("norm", ["mean-last", "bn-last"])
+def test_output_centring_predicts_the_bulk_exponent(norm):
+    """mean-last, bn-last: the outliers are removed and the bulk (K1 - K2) / T remains: exponent 0 at fixed rho,
+    1 at fixed T (docs/batchnorm.md, "The laws"); m_lambda falls like 1/M in every case."""
+    assert predicted_exponent(norm, "relu", True, "lambda_max")[0] == 0.0
+    assert predicted_exponent(norm, "relu", False, "lambda_max")[0] == 1.0
+    assert predicted_exponent(norm, "relu", True, "mean_eig")[0] == -1.0
