@@ -320,3 +320,12 @@ def test_measured_rate_se_is_the_jackknife_over_runs_by_hand():
     assert m["slope_se"] == pytest.approx(se, rel=1e-7) and se > 0.01
     assert m["ci95"] == pytest.approx([math.exp(m["slope"] - q * se), math.exp(m["slope"] + q * se)], rel=1e-7)
     assert m["mean_distance_se"] == pytest.approx(D.std(axis=0, ddof=1) / math.sqrt(runs), rel=1e-12)
+
+
+def test_linear_row_scale_jacobian_has_every_mode_at_n_over_n_plus_2():
+    """The linear row-scale chain at n = 3: the Jacobian acts on the n(n+1)/2 = 6 coordinates of a symmetric
+    matrix; the scale direction K* (eigenvalue 0) is left out, and each of the other 5 modes decays at
+    n/(n+2) = 3/5 exactly."""
+    jac = kernel.jacobian("row-scale", "linear", 3)
+    assert len(jac["eigenvalues"]) == 5
+    assert all(v == pytest.approx(3 / 5, abs=jac["largest_error"]) for v in jac["eigenvalues"])
