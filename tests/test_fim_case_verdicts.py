@@ -177,3 +177,115 @@ def test_mnist_names_kappa2_at_the_batches_overlaps():
     assert slope == pytest.approx(1.0, rel=1e-12) and "qhat_st^0 = 0.03" in why
     kappa2 = float(why.split("kappa2 = ")[1].split(" ")[0])
     assert kappa2 > 0 and math.isfinite(kappa2)
+
+
+_NUMBER = r"(-?[0-9.]+(?:e[-+]?[0-9]+)?)"
+
+
+def _printed(why: str, label: str) -> float:
+    """The number that ``why`` prints right after ``label``."""
+    import re
+
+    found = re.search(re.escape(label) + r"\s*" + _NUMBER, why)
+    assert found, (label, why)
+    return float(found.group(1))
+
+
+@pytest.mark.parametrize("rho", [2.5, 0.3])
+def test_the_why_of_a_growing_net_prints_slope_offset_and_crossing_of_its_theory_block(rho):
+    """kappa2 > 0 at fixed rho (docs/batchnorm.md, "The laws"): the why prints the slope alpha kappa2, the O(1)
+    offset alpha rho (kappa1 - kappa2) and the width M where slope M equals the offset, each recomputed here from
+    the theory block's kappa1, kappa2, alpha. Tolerance: the printed digits (4 significant, 3 for M)."""
+    study = E.FimStudy(layers=2, widths=(8, 16), rho=rho)
+    theory = E.theory_summary(study)
+    k1, k2, a = theory["kappa1"], theory["kappa2"], theory["alpha"]
+    assert k2 > 0 and abs(k1 - k2 - 1.0) > 0.1 and abs(a * k2 - 1.0) > 0.1   # / and * give other numbers
+    pred, why = predicted_exponent("none", "relu", True, "lambda_max", E.net_theory(study, theory, "none"))
+    assert pred == 1.0
+    assert _printed(why, "kappa2 =") == pytest.approx(k2, rel=5e-4)
+    slope = _printed(why, "slope alpha kappa2 =")
+    offset = _printed(why, "alpha rho (kappa1 - kappa2) =")
+    crossing = _printed(why, "equal at M =")
+    assert slope == pytest.approx(a * k2, rel=5e-4)
+    assert offset == pytest.approx(a * rho * (k1 - k2), rel=5e-4)
+    assert crossing == pytest.approx(rho * (k1 - k2) / k2, rel=5e-3)
+    assert slope * crossing == pytest.approx(offset, rel=6e-3)              # the meaning of the crossing
+
+
+@given(k1=st.floats(0.05, 20.0), k2_frac=st.floats(0.01, 0.99), alpha=st.integers(1, 9), rho=st.floats(0.05, 20.0))
+@settings(max_examples=60, deadline=None)
+def test_the_why_numbers_of_any_growing_net_are_its_slope_offset_and_crossing(k1, k2_frac, alpha, rho):
+    k2 = k2_frac * k1
+    net = NetTheory(kappa1=k1, kappa2=k2, kappa_error=0.0, alpha=alpha, rho=rho)
+    _, why = predicted_exponent("none", "relu", True, "lambda_max", net)
+    assert _printed(why, "slope alpha kappa2 =") == pytest.approx(alpha * k2, rel=5e-4)
+    assert _printed(why, "alpha rho (kappa1 - kappa2) =") == pytest.approx(alpha * rho * (k1 - k2), rel=5e-4)
+    assert _printed(why, "equal at M =") == pytest.approx(rho * (k1 - k2) / k2, rel=5e-3)
+    # at fixed T (no rho) there is no O(1) offset to print
+    _, why_t = predicted_exponent("none", "relu", False, "lambda_max", net)
+    assert "offset" not in why_t and "equal at M" not in why_t
+
+
+@pytest.mark.parametrize("rho", [2.5, 0.3])
+def test_the_why_of_a_centred_net_prints_k1_over_t_of_its_theory_block(rho):
+    """kappa2 = 0 (tanh, no bias): at fixed rho the why prints K1/T = alpha rho kappa1 from the theory block
+    (4 significant digits)."""
+    study = E.FimStudy(layers=2, widths=(8, 16), rho=rho, activation="tanh", weight_var=1.0, bias_var=0.0)
+    theory = E.theory_summary(study)
+    k1, a = theory["kappa1"], theory["alpha"]
+    assert abs(k1 - 1.0) > 0.1
+    pred, why = predicted_exponent("none", "tanh", True, "lambda_max", E.net_theory(study, theory, "none"))
+    assert pred == 0.0
+    assert _printed(why, "K1/T = alpha rho kappa1 =") == pytest.approx(a * rho * k1, rel=5e-4)
+    assert _printed(why, "quadrature error") == pytest.approx(theory["kappa_error"], rel=0.05)
+
+
+def test_kappa2_is_zero_up_to_64_eps_of_kappa1_as_documented():
+    """docs/batchnorm.md, "What asymexp fim reports": zero within its error is
+    |kappa2| <= kappa_error + 64 eps kappa1. Both sides of 64 eps, with no quadrature error (all exact in binary)."""
+    eps = np.finfo(float).eps
+    for k1 in (1.0, 4.0):
+        assert NetTheory(kappa1=k1, kappa2=64 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
+        assert NetTheory(kappa1=k1, kappa2=-64 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
+        assert not NetTheory(kappa1=k1, kappa2=64.5 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
+        assert not NetTheory(kappa1=-k1, kappa2=64.5 * eps * k1, kappa_error=0.0, alpha=1).kappa2_is_zero()
+
+
+def test_without_the_net_the_laws_of_a_net_that_is_not_centred_are_assumed():
+    """predicted_exponent without ``net``: kappa2 > 0 (no normalization: the outliers alpha M kappa2, exponent 1)
+    and relu's floor E relu(z)^2 > 0 after bn/ln (exponent 1); another activation after bn has no law (None)."""
+    assert predicted_exponent("none", "relu", True, "lambda_max")[0] == 1.0
+    assert predicted_exponent("none", "tanh", False, "lambda_max")[0] == 1.0
+    assert predicted_exponent("bn", "relu", True, "lambda_max")[0] == 1.0
+    assert predicted_exponent("ln", "relu", False, "lambda_max")[0] == 1.0
+    assert predicted_exponent("bn", "tanh", True, "lambda_max")[0] is None
+    floorless = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=None)
+    assert predicted_exponent("bn", "relu", True, "lambda_max", floorless)[0] == 1.0
+
+
+def test_a_floor_equal_to_its_error_is_not_beyond_it():
+    """docs/batchnorm.md: c > 0 *beyond its error* gives exponent 1, so |c| = its error counts as zero."""
+    at = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=0.25, floor_error=0.25)
+    above = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=0.5, floor_error=0.25)
+    assert at.floor_is_zero() and not above.floor_is_zero()
+    assert predicted_exponent("bn", "relu", True, "lambda_max", at)[0] is None
+    assert predicted_exponent("bn", "relu", True, "lambda_max", above)[0] == 1.0
+
+
+def test_the_why_of_a_hidden_normalization_names_its_floor_and_prints_it():
+    """c is (E phi(zhat))^2 for batch norm (it centres every pre-activation per unit) and qhat_st^{L-1} of the
+    unit-variance chain for layer norm (module docstring); the why prints c (4 significant digits)."""
+    net = NetTheory(kappa1=1.0, kappa2=0.3, kappa_error=0.0, alpha=2, rho=1.0, floor=0.123456, floor_error=1e-9)
+    bn_why = predicted_exponent("bn", "relu", True, "lambda_max", net)[1]
+    ln_why = predicted_exponent("ln", "relu", True, "lambda_max", net)[1]
+    assert "c = (E phi(zhat))^2 = 0.1235 > 0" in bn_why and "qhat_st" not in bn_why
+    assert "c = qhat_st^{L-1} = 0.1235 > 0" in ln_why and "E phi(zhat)" not in ln_why
+
+
+@pytest.mark.parametrize("norm", ["mean-last", "bn-last"])
+def test_output_centring_predicts_the_bulk_exponent(norm):
+    """mean-last, bn-last: the outliers are removed and the bulk (K1 - K2) / T remains: exponent 0 at fixed rho,
+    1 at fixed T (docs/batchnorm.md, "The laws"); m_lambda falls like 1/M in every case."""
+    assert predicted_exponent(norm, "relu", True, "lambda_max")[0] == 0.0
+    assert predicted_exponent(norm, "relu", False, "lambda_max")[0] == 1.0
+    assert predicted_exponent(norm, "relu", True, "mean_eig")[0] == -1.0

@@ -234,3 +234,98 @@ def test_the_gram_result_of_a_mixing_study_says_which_fields_it_lacks():
     assert "measured" in result.to_dict()
     with pytest.raises(AsymexpError, match="gram mixing.*no 'rows'"):
         result.rows
+
+
+# --- the mixing study's start and fit window by hand ------------------------------------------------------------
+
+@pytest.mark.parametrize("batch", [2, 3, 6])
+def test_collinear_start_is_c_ones_plus_one_minus_c_times_a_correlation_matrix(batch):
+    """G_0 = c 11^T + (1 - c) R, c = 0.9, R a correlation matrix (docs/batchnorm.md, "Mixing rate"): unit
+    diagonal, and (G_0 - c 11^T) / (1 - c) has unit diagonal, off-diagonals in [-1, 1] and no negative eigenvalue
+    (to rounding)."""
+    from asymexp.bn.gram.gram_mixing import collinear_start
+
+    c = 0.9                                         # docs/batchnorm.md, "Mixing rate"
+    G0 = collinear_start(batch, seed=3)
+    R = (G0 - c * np.ones((batch, batch))) / (1 - c)
+    assert np.allclose(np.diag(G0), 1.0, rtol=0, atol=1e-14)
+    assert np.allclose(np.diag(R), 1.0, rtol=0, atol=1e-13) and np.allclose(R, R.T, rtol=0, atol=0)
+    assert np.all(np.abs(R) <= 1 + 1e-13) and np.linalg.eigvalsh(R).min() >= -1e-13
+    assert np.all(G0 >= 2 * c - 1 - 1e-14)          # every pair of inputs at correlation at least 0.8
+
+
+@pytest.mark.parametrize("mean, floor, expected", [
+    ([1.0, 0.5, 0.2, 0.15, 0.12, 0.1, 0.01, 0.01], 0.02, (2, 5)),     # from <= D_0/4 to the last >= 5 F = 0.1
+    ([1.0, 0.2, 0.15, 0.12, 0.01, 0.01], 0.02, (1, 3)),               # exactly MIN_LAYERS = 3 layers
+    ([1.0, 0.2, 0.15, 0.01, 0.01, 0.01], 0.02, None),                  # 2 layers: too short
+    ([1.0, 0.2, 0.01, 0.3, 0.3, 0.3, 0.001], 0.02, None),              # ends where the mean first falls below 5 F
+    ([1.0, 0.9, 0.5, 0.3, 0.26], 0.001, None),                         # never below D_0/4
+    ([4.0, 1.0, 0.8, 0.6, 0.04], 0.08, (1, 3)),                        # D_l = D_0/4 starts it; 5 F = 0.4
+    ([1.0, 0.2, 0.15, 0.12], 0.001, (1, 3)),                           # never below 5 F: to the last layer
+])
+def test_fit_window_follows_its_rule_by_hand(mean, floor, expected):
+    from asymexp.bn.gram.gram_mixing import window
+
+    assert window(np.array(mean), floor) == expected
+
+
+def test_measured_rate_is_the_least_squares_slope_over_the_window_of_a_curved_decay():
+    """D_l = sqrt(f_l^2 + F^2) in each of 4 identical runs, log f_l = -0.3 l - 0.01 l^2 (not geometric, so the
+    slope depends on the window), and D_l = F exactly in the last third: the rate is exp of np.polyfit's slope of
+    log f over the window the rule gives by hand; identical runs give a jackknife SE of 0."""
+    layers = np.arange(31)
+    floor = 1e-3
+    f = np.exp(-0.3 * layers - 0.01 * layers ** 2)
+    D = np.sqrt(f ** 2 + floor ** 2)
+    D[20:] = floor
+    distance = np.tile(D, (4, 1))
+    first = int(np.argmax(D <= 0.25 * D[0]))
+    last = int(np.argmax(D < 5 * floor)) - 1
+    m = measured_rate(distance)
+    assert m["floor"] == pytest.approx(floor, rel=1e-14) and m["window"] == [first, last]
+    lw = layers[first:last + 1]
+    slope = np.polyfit(lw, np.log(f[first:last + 1]), 1)[0]
+    assert m["slope"] == pytest.approx(slope, rel=1e-9) and m["rate"] == pytest.approx(math.exp(slope), rel=1e-9)
+    assert m["slope_se"] == pytest.approx(0.0, abs=1e-12)
+    assert window_rate(f, (first, last)) == pytest.approx(math.exp(slope), rel=1e-12)
+
+
+def test_measured_rate_se_is_the_jackknife_over_runs_by_hand():
+    """Runs decaying at different rates: the slope is that of log(mean over runs of f_r^2) / 2 over the window,
+    its SE the leave-one-run-out jackknife sqrt((R - 1)/R sum (theta_i - mean theta)^2), the CI exp(slope +- t SE)
+    with Student's t at R - 1 degrees of freedom; each recomputed here with np.polyfit."""
+    from scipy.stats import t as student
+
+    layers = np.arange(40)
+    floor = 1e-4
+    rates = np.array([0.55, 0.6, 0.62, 0.7, 0.66])
+    f = rates[:, None] ** layers[None, :]
+    D = np.sqrt(f ** 2 + floor ** 2)
+    D[:, 26:] = floor                                # the last third: layers 26..39
+    m = measured_rate(D)
+    mean = D.mean(axis=0)
+    first = int(np.argmax(mean <= 0.25 * mean[0]))
+    last = int(np.argmax(mean < 5 * floor)) - 1
+    assert m["window"] == [first, last]
+    lw, cols = layers[first:last + 1], slice(first, last + 1)
+
+    def slope(keep):
+        return np.polyfit(lw, 0.5 * np.log((f[keep, cols] ** 2).mean(axis=0)), 1)[0]
+
+    runs = len(rates)
+    theta = np.array([slope([i for i in range(runs) if i != r]) for r in range(runs)])
+    se = math.sqrt((runs - 1) / runs * ((theta - theta.mean()) ** 2).sum())
+    q = student.ppf(0.975, runs - 1)
+    assert m["slope"] == pytest.approx(slope(list(range(runs))), rel=1e-9)
+    assert m["slope_se"] == pytest.approx(se, rel=1e-7) and se > 0.01
+    assert m["ci95"] == pytest.approx([math.exp(m["slope"] - q * se), math.exp(m["slope"] + q * se)], rel=1e-7)
+    assert m["mean_distance_se"] == pytest.approx(D.std(axis=0, ddof=1) / math.sqrt(runs), rel=1e-12)
+
+
+def test_linear_row_scale_jacobian_has_every_mode_at_n_over_n_plus_2():
+    """The linear row-scale chain at n = 3: the Jacobian acts on the n(n+1)/2 = 6 coordinates of a symmetric
+    matrix; the scale direction K* (eigenvalue 0) is left out, and each of the other 5 modes decays at
+    n/(n+2) = 3/5 exactly."""
+    jac = kernel.jacobian("row-scale", "linear", 3)
+    assert len(jac["eigenvalues"]) == 5
+    assert all(v == pytest.approx(3 / 5, abs=jac["largest_error"]) for v in jac["eigenvalues"])

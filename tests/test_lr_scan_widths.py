@@ -188,3 +188,106 @@ def test_bad_input_is_one_line_and_exit_2(argv, names, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and names in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("norm, activation, mean_phi", [
+    ("bn", "relu", 1 / math.sqrt(2 * math.pi)), ("ln", "sigmoid", 0.5), ("bn", "gelu", 0.5 / math.sqrt(math.pi))])
+def test_the_why_of_a_non_centred_activation_prints_its_mean_squared(norm, activation, mean_phi):
+    """The output block's bound lambda_max >= M (E phi(z))^2, z ~ N(0, 1), by hand: E relu(z) = 1/sqrt(2 pi),
+    E sigmoid(z) = 1/2 (sigmoid(z) + sigmoid(-z) = 1), E gelu(z) = E z Phi(z) = E Phi'(z) = 1/(2 sqrt(pi)) (Stein).
+    The why prints 3 significant digits."""
+    predicted, why = W.predicted_exponent(norm, activation, 2, True, "lr_stable")
+    assert predicted == -1.0
+    printed = float(why.split("(E phi(z))^2 = ")[1].split(" ")[0])
+    assert printed == pytest.approx(mean_phi ** 2, rel=5e-3)
+
+
+def _exact_rows(values, se_rel, count=6, widths=WIDTHS):
+    return [{"width": m, "layers": 2, "norm": "none", "lr_stable": v, "lr_stable_se": se_rel * v,
+             "lr_stable_count": count, "lr_stable_status": "bracketed"} for m, v in zip(widths, values)]
+
+
+@pytest.mark.parametrize("count", [3, 6])
+def test_bare_power_interval_is_students_over_the_log_width_spread(count):
+    """Exact y = 0.3 M^-1/2 with relative SE s from ``count`` networks: the weighted fit of 1/y = V M^q has
+    var(q) = sigma_rel^2 / sum (ln M - mean ln M)^2 (equal relative sigmas, the linearized log fit), sigma_rel =
+    s t_{0.975, count-1} / 1.96 (fit_sigma), so the 95% interval of p = -q is -1/2 +- t s / sqrt(Sxx)."""
+    from scipy.stats import t as student
+
+    s = 0.01
+    f = W.exponent_entry(_exact_rows([0.3 * m ** -0.5 for m in WIDTHS], s, count), "lr_stable", -1.0, "t",
+                         fixed_rho=True)
+    bare = f["models"][0]
+    x = np.log(WIDTHS)
+    half = student.ppf(0.975, count - 1) * s / math.sqrt(((x - x.mean()) ** 2).sum())
+    assert bare["model"] == "y = M^p / V" and bare["exponent"] == pytest.approx(-0.5, abs=1e-12)
+    assert bare["ci95"] == pytest.approx([-0.5 - half, -0.5 + half], rel=1e-6)   # the fit's own convergence
+
+
+@pytest.mark.parametrize("fixed_rho, exponent, b, model", [
+    (True, -1.0, [15.0], "y = M^p / V / (1 + b1*1/M)"),
+    (False, -0.7, [3.0, -4.0], "y = M^p / V / (1 + b1*M^-1/2 + b2*1/M)")])
+def test_the_declared_corrections_fit_exact_data_of_the_law(fixed_rho, exponent, b, model):
+    """docs/batchnorm.md, "Against width": 2 / lambda_max carries a relative 1/M at fixed rho, M^-1/2 then 1/M at
+    fixed T. Exact y = M^p / (V (1 + sum b_k M^{s_k})) of those s_k: the fully corrected model recovers p to the
+    fit's rounding (chi2 ~ 0), the bare power law does not."""
+    powers = [-1.0] if fixed_rho else [-0.5, -1.0]
+    y = [m ** exponent / (2.0 * (1 + sum(bk * m ** s for bk, s in zip(b, powers)))) for m in WIDTHS]
+    f = W.exponent_entry(_exact_rows(y, 0.01), "lr_stable", exponent, "t", fixed_rho=fixed_rho)
+    full = f["models"][-1]
+    assert len(f["models"]) == len(powers) + 1 and full["model"] == model
+    assert full["exponent"] == pytest.approx(exponent, abs=1e-9) and full["chi2"] < 1e-12
+    assert abs(f["models"][0]["exponent"] - exponent) > 0.05
+
+
+def test_a_single_width_is_undetermined_not_an_error():
+    one = W.exponent_entry(_exact_rows([0.3], 0.01, widths=(64,)), "lr_stable", -1.0, "t", fixed_rho=True)
+    assert one["verdict"] == "undetermined" and one["exponent"] is None and "1 width(s)" in one["why"]
+    assert (one["norm"], one["layers"], one["quantity"]) == ("none", 2, "lr_stable")
+
+
+def test_log_mean_without_brackets_by_hand():
+    """1, 2, 4: geometric mean 2, logs 0, ln 2, 2 ln 2 with sample variance ln(2)^2, so log SE ln 2 / sqrt(3) and
+    SE 2 ln 2 / sqrt(3); no bracket rounding is added."""
+    out = W.log_mean([1.0, 2.0, 4.0])
+    assert out["value"] == pytest.approx(2.0, rel=1e-15) and out["count"] == 3
+    assert out["log_se"] == pytest.approx(math.log(2.0) / math.sqrt(3), rel=1e-14)
+    assert out["se"] == pytest.approx(2 * math.log(2.0) / math.sqrt(3), rel=1e-14)
+
+
+def test_rows_without_a_value_or_an_se_are_left_out_and_named():
+    """A width whose networks did not all bracket has no value or no SE: it is left out of the fit (the rest is an
+    exact M^-1 law, so the exponent is -1 to rounding) and named in the why unless its status is 'bracketed'."""
+    rows = _exact_rows([0.3 / m for m in WIDTHS], 0.01)
+    rows[1].update(lr_stable_se=None, lr_stable_status="1 of 6 networks bracketed")    # a value, no SE
+    rows[2].update(lr_stable=None, lr_stable_se=None)                                   # no value, no status
+    del rows[2]["lr_stable_status"]
+    f = W.exponent_entry(rows, "lr_stable", -1.0, "t", fixed_rho=True)
+    assert f["exponent"] == pytest.approx(-1.0, abs=1e-9) and [m["dof"] for m in f["models"]] == [1]   # 3 widths left
+    assert "M = 64: 1 of 6 networks bracketed" in f["why"] and "M = 128" not in f["why"]
+
+
+def test_three_widths_keep_the_bare_exponent_of_exact_data():
+    f = W.exponent_entry(_exact_rows([0.3 * m ** -0.8 for m in WIDTHS[:3]], 0.01), "lr_stable", -1.0, "t",
+                         fixed_rho=True)
+    assert f["verdict"] == "undetermined" and f["exponent"] == pytest.approx(-0.8, abs=1e-9)
+    assert f["ci95"][0] < -0.8 < f["ci95"][1]
+
+
+def test_every_model_rejected_is_undetermined():
+    """Scatter of +-30 SE about a power law: every model's chi2 test rejects it, nothing is judged."""
+    rows = _exact_rows([0.3 / m * (1 + 0.3 * (-1) ** i) for i, m in enumerate(WIDTHS)], 0.01)
+    f = W.exponent_entry(rows, "lr_stable", -1.0, "t", fixed_rho=True)
+    assert f["verdict"] == "undetermined" and f["exponent"] is None and "more widths" in f["settle"]
+    assert all(m["p_value"] < 0.05 for m in f["models"])
+
+
+def test_the_why_of_output_centring_names_its_mechanism():
+    assert "mean subtraction" in W.predicted_exponent("mean-last", "relu", 2, True, "lr_stable")[1]
+    assert "output batch norm" in W.predicted_exponent("bn-last", "relu", 2, True, "lr_stable")[1]
+
+
+def test_summary_entries_are_the_judged_fits_only():
+    fits = [{"quantity": "lr_stable", "norm": "bn", "layers": 2, "verdict": "agree"},
+            {"quantity": "lr_max", "norm": "bn", "layers": 2, "verdict": "no prediction"}]
+    assert W.summary_entries(fits) == [{"quantity": "lr_stable width exponent, bn, H = 2", "verdict": "agree"}]

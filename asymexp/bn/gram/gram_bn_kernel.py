@@ -60,7 +60,7 @@ def bn_maps(K: np.ndarray, center: bool, activation, tolerance: float = _TIGHT):
     from scipy.integrate import quad_vec
 
     kappa = relu_kernel if _kernel_name(activation) == "relu" else (lambda S: S)
-    n = K.shape[0]
+    n = K.shape[0]  # pragma: no mutate (K is (n, n): shape[1] is the same)
     P = _projector(n, center)
     C = P @ K @ P
     C = C / (np.trace(C) / n)                                   # A and B are scale-invariant

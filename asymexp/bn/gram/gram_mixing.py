@@ -46,7 +46,7 @@ MIN_LAYERS = 3
 
 def collinear_start(batch: int, seed: int) -> np.ndarray:
     """G_0 (batch, batch) = c 11^T + (1 - c) R, R a correlation matrix drawn from ``seed`` (module docstring)."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, batch, 2]))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, batch, 2]))  # pragma: no mutate (a stream label)
     X = rng.standard_normal((batch, batch))
     R = X @ X.T
     R = R / np.sqrt(np.outer(np.diag(R), np.diag(R)))

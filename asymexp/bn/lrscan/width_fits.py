@@ -127,7 +127,7 @@ def exponent_entry(rows: list, quantity: str, predicted, why: str, fixed_rho: bo
     if widths.size < 3:
         return _undetermined(out, why, f"{widths.size} width(s) with a value and an SE{dropped}",
                              "at least 3 widths (4 for the corrected model), every network bracketed")
-    inverse = None if predicted is None else -predicted
+    inverse = None if predicted is None else -predicted  # pragma: no mutate (only recorded by the fit, never read)
     try:
         cands = [_negated(exponent_fit(widths, 1.0 / y, sigma / y ** 2, terms[:k], inverse))
                  for k in range(len(terms) + 1) if k == 0 or widths.size >= 3 + k]
