@@ -31,8 +31,8 @@ from asymexp.norms.numpy_norm import centre_scale, normalize
 LOSSES = ("cross-entropy", "mse")
 #: A run diverges when a mini-batch loss exceeds BLOWUP times the first mini-batch's loss (or is not finite).
 BLOWUP = 1e3
-#: Labels of the two seeded streams of a run, np.random.default_rng([seed, label]): the shuffling and the reference
-#: batch (any two distinct labels give equally valid draws: not a number a test can check).
+# The labels of a run's two seeded streams, ``np.random.default_rng([seed, label])``, the shuffling and the
+# reference batch; any two distinct labels give equally valid draws, so no test can check the numbers.
 SHUFFLE_STREAM, REFERENCE_STREAM = 3, 4  # pragma: no mutate
 
 
