@@ -73,11 +73,11 @@ def lr_train(*, data="mnist,fashion-mnist", norm="none,bn", layers: int = 6, wid
                     test_samples=test_samples)
     say = _sink(progress)
     arrays, skipped = load_data(study)
+    sizes = {k: (v[0].shape[0], v[2].shape[0]) for k, v in arrays.items()}
+    budget.check(estimate(study, sizes), yes_long_run, prog="asymexp lr-train")   # a refusal is its one line
     for s in skipped:
         if say is not None:
             say(f"asymexp lr-train: {s['data']} skipped: not installed; {s['install']}")
-    sizes = {k: (v[0].shape[0], v[2].shape[0]) for k, v in arrays.items()}
-    budget.check(estimate(study, sizes), yes_long_run, prog="asymexp lr-train")
     with claim_given(out or None, "lr-train", dataclasses.asdict(study)):
         doc = plain(run_study(study, arrays, skipped, progress=say))
         files = ()
