@@ -19,6 +19,7 @@ from asymexp.bn.bjorck.sgd import BLOWUP, LOSSES, train
 from asymexp.bn.model import fim_network
 from asymexp.budget import Estimate
 from asymexp.errors import DataError, SpecError
+from asymexp.input_checks import check_integer
 from asymexp.inputs.datasets import DATASETS
 from asymexp.norms import names
 
@@ -26,11 +27,6 @@ NORMS = names("lr-train")
 #: What to install for a dataset that is absent (the one line of a skip).
 INSTALL = {"fashion-mnist": "install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist, files in "
                             "/usr/share/datasets/fashion-mnist) or point $ASYMEXP_DATA at a folder holding its files"}
-
-
-def _integer(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise SpecError(f"--{name} {value!r} is not allowed; an integer >= {low} is required")
 
 
 @dataclass(frozen=True)
@@ -59,10 +55,10 @@ class LrTrain:
     def __post_init__(self):
         for name, low in (("layers", 1), ("width", 2), ("lr-per-decade", 1), ("seeds", 1), ("seed", 0),
                           ("epochs", 1), ("batch", 2), ("evals-per-epoch", 1), ("record", 0)):
-            _integer(name, getattr(self, name.replace("-", "_")), low)
+            check_integer(getattr(self, name.replace("-", "_")), f"--{name}", low)
         for name in ("train_samples", "test_samples"):
             if getattr(self, name) is not None:
-                _integer(name.replace("_", "-"), getattr(self, name), 2)
+                check_integer(getattr(self, name), f"--{name.replace('_', '-')}", 2)
         if not self.data or len(set(self.data)) != len(self.data) or not set(self.data) <= set(DATASETS):
             raise SpecError(f"--data {','.join(self.data)!r} is not allowed; distinct names of {', '.join(DATASETS)}")
         if not self.norms or len(set(self.norms)) != len(self.norms) or not set(self.norms) <= set(NORMS):
