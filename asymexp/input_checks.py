@@ -118,6 +118,30 @@ def is_whole(value) -> bool:
 MAX_EXACT_COUNT = 2 ** 53
 
 
+def check_samples_or_rho(samples, rho, widths) -> None:
+    """Exactly one of ``samples`` T (checked by the caller) and ``rho`` = M / T; a rho must be finite and > 0 and
+    give 2 <= T = round(M / rho) <= 2^53 at every width of ``widths`` (``asymexp fim`` and ``asymexp lr-scan
+    --widths``); else one SpecError line naming the value and what is allowed."""
+    if (samples is None) == (rho is None):
+        raise SpecError("give exactly one of samples T and rho = M / T")
+    if rho is None:
+        return
+    if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not (rho > 0 and math.isfinite(rho)):
+        raise SpecError(f"rho = {rho!r} is not allowed; a finite rho > 0 is required")
+    for m in widths:
+        if not m / rho <= MAX_EXACT_COUNT:
+            raise SpecError(f"rho = {rho!r} gives T = M / rho = {m / rho:.3g} samples at width {m}; "
+                            f"T <= 2^53 is required (rho >= {m / MAX_EXACT_COUNT:.3g} here)")
+        if round(m / rho) < 2:
+            raise SpecError(f"rho = {rho!r} gives T = {round(m / rho)} samples at width {m}; "
+                            f"T = round(M / rho) >= 2 is required (rho <= {m / 2} here)")
+
+
+def samples_at(width: int, samples, rho) -> int:
+    """T at width M: ``samples``, or round(M / rho) (after :func:`check_samples_or_rho`)."""
+    return int(samples) if samples is not None else int(round(width / rho))
+
+
 def check_seed(value, name: str = "--seed") -> int:
     return check_integer(value, name, 0)
 

@@ -35,6 +35,7 @@ PROBES = [
     (["lr-scan", "--layers", "1", "--width", "8", "--ratio", "inf"], "a bracket ratio in (1, 10] is required"),
     (["lr-scan", "--layers", "1", "--width", "8", "--ratio", "nan"], "a bracket ratio in (1, 10] is required"),
     (FIM + ["--rho", "1e-310"], "T <= 2^53 is required"),
+    (["lr-scan", "--layers", "1", "--widths", "8,16", "--rho", "1e-310"], "T <= 2^53 is required"),
     (FIM + ["--samples", HUGE], "a run may plan"),
     (FIM + ["--samples", "3", "--weight-var", "1e300"], "variances in [1e-150, 1e+150] are required"),
     (FIM + ["--samples", "3", "--weight-var", "1e-300"], "variances in [1e-150, 1e+150] are required"),

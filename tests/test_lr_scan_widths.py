@@ -175,7 +175,7 @@ def test_small_real_sweep_does_not_disagree_without_normalization():
     (["--width", "8", "--networks", "3"], "--networks 3 needs --widths"),
     (["--widths", "8,16", "--samples", "8", "--rho", "1"], "not allowed with argument"),
     (["--widths", "8,16", "--rho", "0"], "rho = 0.0"),
-    (["--widths", "6,16", "--rho", "5"], "T = round(M / rho) = 1 samples at width 6"),
+    (["--widths", "6,16", "--rho", "5"], "gives T = 1 samples at width 6; T = round(M / rho) >= 2 is required"),
     (["--widths", "8,16", "--rho", "nan"], "--rho 'nan'"),
     (["--width", "8", "--rho", "8"], "--rho 8.0 with --width 8"),
     (["--widths", "8,16", "--search", "binary"], "'binary'"),

@@ -15,7 +15,7 @@ import numpy as np
 
 from asymexp.activations import get
 from asymexp.errors import SpecError
-from asymexp.input_checks import MAX_EXACT_COUNT, is_whole
+from asymexp.input_checks import check_samples_or_rho, is_whole, samples_at
 from asymexp.norms import check, entry, names
 from asymexp.bn.dual import network_theta, spectrum
 from asymexp.bn.model import FimNetwork
@@ -57,21 +57,9 @@ class FimStudy:
         for m in self.widths:
             if not is_whole(m) or m < 2:
                 raise SpecError(f"width {m!r} is not allowed; widths must be integers >= 2")
-        if (self.samples is None) == (self.rho is None):
-            raise SpecError("give exactly one of samples T and rho = M / T")
+        check_samples_or_rho(self.samples, self.rho, self.widths)
         if self.samples is not None and (not is_whole(self.samples) or self.samples < 2):
             raise SpecError(f"samples = {self.samples!r} is not allowed; T >= 2 is required")
-        if self.rho is not None:
-            if isinstance(self.rho, bool) or not isinstance(self.rho, (int, float)) or not (
-                    self.rho > 0 and math.isfinite(self.rho)):
-                raise SpecError(f"rho = {self.rho!r} is not allowed; a finite rho > 0 is required")
-            for m in self.widths:
-                if not m / self.rho <= MAX_EXACT_COUNT:
-                    raise SpecError(f"rho = {self.rho!r} gives T = M / rho = {m / self.rho:.3g} samples at width {m}; "
-                                    f"T <= 2^53 is required (rho >= {m / MAX_EXACT_COUNT:.3g} here)")
-                if round(m / self.rho) < 2:
-                    raise SpecError(f"rho = {self.rho!r} gives T = {round(m / self.rho)} samples at width {m}; "
-                                    f"T = round(M / rho) >= 2 is required (rho <= {m / 2} here)")
         for n in self.norms:
             check(n, "fim")
         if not self.norms:
@@ -87,7 +75,7 @@ class FimStudy:
 
     def samples_at(self, width: int) -> int:
         """T at width M."""
-        return int(self.samples) if self.samples is not None else int(round(width / self.rho))
+        return samples_at(width, self.samples, self.rho)
 
     def input_dim(self, width: int) -> int:
         return width if self.data == "gaussian" else 784

@@ -11,11 +11,10 @@ under ``per_network``; per (norm, depth) the ``fits`` of :mod:`asymexp.bn.lrscan
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from asymexp.errors import SpecError
-from asymexp.input_checks import is_whole
+from asymexp.input_checks import check_samples_or_rho, is_whole, samples_at
 from asymexp.bn.lrscan.lr_verdicts import scan_verdicts
 from asymexp.bn.lrscan.scan import LrScan, scan_row
 from asymexp.bn.lrscan.width_fits import (QUANTITIES, exponent_entry, log_mean, predicted_exponent,
@@ -52,20 +51,14 @@ class LrWidthScan:
         if len(self.widths) < 2 or len(set(self.widths)) != len(self.widths):
             raise SpecError(f"--widths {','.join(map(str, self.widths))}: at least 2 distinct widths are required "
                             "(--width M for one)")
-        if (self.samples is None) == (self.rho is None):
-            raise SpecError("give exactly one of samples T and rho = M / T")
-        if self.rho is not None and not (isinstance(self.rho, (int, float)) and not isinstance(self.rho, bool)
-                                         and self.rho > 0 and math.isfinite(self.rho)):
-            raise SpecError(f"rho = {self.rho!r} is not allowed; a finite rho = M / T > 0 is required")
         if not is_whole(self.networks) or not 2 <= self.networks <= STRIDE:
             raise SpecError(f"networks = {self.networks!r} is not allowed; 2 .. {STRIDE} networks per width are "
                             "required (2 for a standard error)")
         for m in self.widths:
             if not is_whole(m) or m < 2:
                 raise SpecError(f"width {m!r} is not allowed; widths must be integers >= 2")
-            if self.rho is not None and not 2 <= round(m / self.rho) <= 2 ** 53:
-                raise SpecError(f"rho = {self.rho!r} gives T = round(M / rho) = {round(m / self.rho)} samples at "
-                                f"width {m}; 2 <= T <= 2^53 is required")
+        check_samples_or_rho(self.samples, self.rho, self.widths)
+        for m in self.widths:
             self.scan_at(m, 0)                  # the single-width checks (layers, norms, data, steps, ...)
 
     @property
@@ -74,7 +67,7 @@ class LrWidthScan:
 
     def samples_at(self, width: int) -> int:
         """T at width M."""
-        return int(self.samples) if self.samples is not None else int(round(width / self.rho))
+        return samples_at(width, self.samples, self.rho)
 
     def scan_at(self, width: int, network: int) -> LrScan:
         """The single-width scan whose rows are network ``network`` at ``width``."""
