@@ -90,10 +90,12 @@ def test_the_gamma_one_block_has_the_shallow_contract_with_every_term_at_eps_one
     assert "eps = 1" in " ".join(pr["terms"]["mean"])
 
 
-def test_gamma_one_is_no_longer_refused_but_gd_still_is():
+def test_gamma_one_is_predicted_for_flow_and_gd_but_not_for_sgd():
     problem = load_problem("tanh4.toml")
     assert prediction.not_applicable(problem, Fraction(1), "flow") is None
-    assert "gradient flow" in prediction.not_applicable(problem, Fraction(1), "gd")
+    assert prediction.not_applicable(problem, Fraction(1), "gd") is None
+    assert prediction.not_applicable(problem, Fraction(1), "sgd") is None      # measured against GD's, no verdict
+    assert "gradient flow and full-batch GD" in prediction.not_applicable(problem, Fraction(1), "langevin")
 
 
 # -- the eps = 1 flow and its 1/N term against independent computations -----------------------------------------

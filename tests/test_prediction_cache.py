@@ -172,7 +172,8 @@ def test_the_python_verb_without_progress_is_silent(problem, calls, capsys):
 def test_the_budget_estimate_holds_a_prediction_part(problem, calls, tmp_path, monkeypatch):
     pred = prediction.estimate(problem, GAMMA, 1.0, WIDTHS, "flow")
     assert pred is not None and pred.flops > 0 and pred.bytes > 0
-    assert prediction.estimate(problem, GAMMA, 1.0, WIDTHS, "gd") is None           # not predicted there
+    gd = prediction.estimate(problem, GAMMA, 1.0, WIDTHS, "gd")                      # the Euler map of every width
+    assert gd.flops == pytest.approx(pred.flops * (2 * len(WIDTHS) + 2) / (len(WIDTHS) + 2), rel=1e-12)
     more = prediction.estimate(problem, GAMMA, 1.0, WIDTHS + [512, 1024], "flow")
     assert more.flops == pytest.approx(pred.flops * (len(WIDTHS) + 4) / (len(WIDTHS) + 2), rel=1e-12)
     _predict(problem, folder=tmp_path)

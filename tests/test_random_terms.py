@@ -73,7 +73,8 @@ def test_skewed_or_non_normal_laws_are_refused_with_the_reason():
     uniform_w = problem.__class__(**{**problem.__dict__, "w_law": Law("uniform", -1, 1)})
     with pytest.raises(SpecError, match="normal law of w"):
         check_problem(uniform_w)
-    assert "gradient flow" in prediction.not_applicable(problem, 0.75, "gd")
+    assert prediction.not_applicable(problem, 0.75, "gd") is None
+    assert "symmetric law of c" in prediction.not_applicable(skewed, 0.75, "gd")
 
 
 def test_the_verdict_uses_only_cells_where_the_omitted_term_is_below_the_se():

@@ -22,7 +22,8 @@ f = c sigma(w . x) enter through their closed forms (no D^3 f arrays), so a step
 c depends on eps only at O(eps^2) for symmetric c-rules (measured: 1e-5 relative between eps = 0.1 and 0.05);
 :func:`inverse_n_mean_term` evaluates it at a small eps. The quadrature converges slowly for this double
 integral (tanh4, t = 1: about 5% between 5 and 6 nodes per dimension), and the cost grows like K^2.
-Full-batch GD adds its own O(1/N) discretization term (docs/theory/5-verified-formulas.md); this is gradient flow only.
+Full-batch GD adds its own O(1/N) discretization term: :func:`particle_terms` with ``gd_width`` runs the Euler map
+of GD instead of the flow (docs/theory/7-random-terms.md, "Full-batch GD").
 """
 from __future__ import annotations
 
@@ -102,6 +103,12 @@ class _Flow:
         self.theta, self.T1, self.T2 = (a + dt / 6 * (p + 2 * q + 2 * u + v)
                                         for a, p, q, u, v in zip(state, k1, k2, k3, k4))
 
+    def euler_step(self, h: float) -> None:
+        """One explicit Euler step of the particles and their sensitivities: the derivative of the Euler map itself
+        (forward differentiation commutes with the step), i.e. full-batch GD's step of every unit."""
+        state = (self.theta, self.T1, self.T2)
+        self.theta, self.T1, self.T2 = (a + h * b for a, b in zip(state, self.rhs(*state)))
+
 
 def inverse_n_mean_term(problem, times, quad_order: int = 5, eps: float = 0.02, steps_per_unit: int = 40,
                         c_nodes: int = 3):
@@ -147,3 +154,21 @@ def inverse_n_with_error(problem, times, quad_order: int = 5):
     err = difference_errors({"c": c_hi}, {"c": c_lo})["c"]
     return c_hi, err, (f"Gauss-Hermite with {quad_order} nodes per dimension; error: difference from "
                        f"{quad_order - 1} nodes (this double integral converges slowly: a few per cent)")
+
+
+def particle_terms(problem, samples, eps: float, t: float, gd_width: int | None = None, steps_per_unit: int = 40):
+    """On the rule ``samples`` at time t: (g, c, var), each (P,): the output G(mu), the 1/N mean coefficient
+    c = 1/2 sum_j w_j D^2 G[e_j - w, e_j - w] and the linear response's variance Var DG[nu] = sum_j w_j DG[e_j - w]^2
+    (the field's covariance is diag(w) - w w^T and sum_j w_j DG[e_j - w] = 0). Under gradient flow (RK4,
+    ``steps_per_unit`` per unit time) or, with ``gd_width`` n, under full-batch GD's map: round(t n) Euler steps
+    of 1/n, as the simulator takes them."""
+    flow = _Flow(problem, samples, eps)
+    if gd_width is None:
+        n = int(np.ceil(t * steps_per_unit)) if t > 0 else 0
+        for _ in range(n):
+            flow.step(t / n)
+    else:
+        for _ in range(int(np.rint(t * gd_width))):
+            flow.euler_step(1.0 / gd_width)
+    g, g1, g2 = flow.outputs(flow.theta, flow.T1, flow.T2, problem.points)
+    return g, 0.5 * flow.om @ g2, flow.om @ (g1 * g1)

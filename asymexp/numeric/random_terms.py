@@ -229,23 +229,15 @@ def mirror_fold(activation: str, samples: SampleSet) -> tuple[np.ndarray, np.nda
     return c[keep], w[keep], np.where(pair, 2.0 * weight, weight)[keep]
 
 
-def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: float = 1e-13,
-                       fold: bool = True) -> np.ndarray:
-    """D_t(eps) = G(mu_0) at this eps: the mean-field flow of the quadrature nodes, every deterministic order
-    (h + eps^2 Q2 + eps^4 Q4 + ...) at once. (T, P).
+def node_field(problem, om: np.ndarray, eps: float, k: int):
+    """The velocity field of K nodes of weights om (K,) at this eps, on the flat state z = (c (K,), w (K, d)):
+    (rhs(t, z) -> dz/dt, output(z, at (P, d)) -> g (P,)). d theta_k/dt = eps (alpha/M) sum_m r_m gf(theta_k, x_m),
+    g = eps^{-1} sum_k om_k f(theta_k, .), r = y - g on the training points (docs/theory/7-random-terms.md)."""
+    x, y, alpha = problem.x, problem.y, problem.alpha
+    m, d = x.shape
 
-    Each node theta_k = (c_k, w_k) of weight omega_k moves by d theta_k/dt = eps (alpha/M) sum_m r_m gf(theta_k, x_m)
-    with g = eps^{-1} sum_k omega_k f(theta_k, .) and r = y - g on the training points (DOP853 at ``rtol``).
-    ``fold``: flow one node of each mirror pair when sigma is odd (:func:`mirror_fold`)."""
-    if not 0.0 < eps <= 1.0:
-        raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
-    times = hierarchy.check_times(times)
-    x, y, alpha, pts = problem.x, problem.y, problem.alpha, problem.points
-    c_nodes, w_nodes, om = (mirror_fold(problem.activation, samples) if fold
-                            else (samples.c, samples.w, samples.weight))
-    m, k, d = x.shape[0], len(c_nodes), x.shape[1]
-
-    def output(c, w, at):
+    def output(z, at):
+        c, w = z[:k], z[k:].reshape(k, d)
         return (om * c) @ sigma_derivatives(problem.activation, w @ at.T, 0)[0] / eps
 
     def rhs(t, z):
@@ -261,6 +253,24 @@ def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: flo
         out[k:].reshape(k, d)[:] = np.einsum("km,md->kd", s1, r[:, None] * x) * (rate * c)[:, None]
         return out
 
+    return rhs, output
+
+
+def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: float = 1e-13,
+                       fold: bool = True) -> np.ndarray:
+    """D_t(eps) = G(mu_0) at this eps: the mean-field flow of the quadrature nodes, every deterministic order
+    (h + eps^2 Q2 + eps^4 Q4 + ...) at once. (T, P).
+
+    Each node theta_k = (c_k, w_k) of weight omega_k moves by :func:`node_field` (DOP853 at ``rtol``).
+    ``fold``: flow one node of each mirror pair when sigma is odd (:func:`mirror_fold`)."""
+    if not 0.0 < eps <= 1.0:
+        raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
+    times = hierarchy.check_times(times)
+    pts = problem.points
+    c_nodes, w_nodes, om = (mirror_fold(problem.activation, samples) if fold
+                            else (samples.c, samples.w, samples.weight))
+    k = len(c_nodes)
+    rhs, output = node_field(problem, om, eps, k)
     z0 = np.concatenate([c_nodes, w_nodes.ravel()])
     grid = np.sort(np.unique(times))
     out = np.empty((len(times), pts.shape[0]))
@@ -272,9 +282,23 @@ def deterministic_flow(problem, samples: SampleSet, eps: float, times, rtol: flo
             raise FloatingPointError(f"the deterministic flow failed: {sol.message}")
         states = sol.y
     for i, t in enumerate(times):
-        z = states[:, int(np.searchsorted(grid, t))]
-        out[i] = output(z[:k], z[k:].reshape(k, d), pts)
+        out[i] = output(states[:, int(np.searchsorted(grid, t))], pts)
     return out
+
+
+def euler_map(problem, samples: SampleSet, eps: float, steps: int, h: float, fold: bool = True) -> np.ndarray:
+    """G^h(mu_0): the nodes after ``steps`` explicit Euler steps of size h of :func:`node_field` (full-batch GD's
+    map of every unit, docs/theory/7-random-terms.md, "Full-batch GD"), the output at the points (P,)."""
+    if not 0.0 < eps <= 1.0:
+        raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
+    c_nodes, w_nodes, om = (mirror_fold(problem.activation, samples) if fold
+                            else (samples.c, samples.w, samples.weight))
+    k = len(c_nodes)
+    rhs, output = node_field(problem, om, eps, k)
+    z = np.concatenate([c_nodes, w_nodes.ravel()])
+    for _ in range(int(steps)):
+        z = z + h * rhs(0.0, z)
+    return output(z, problem.points)
 
 
 def deterministic_part(problem, terms: RandomTerms, eps_values):

@@ -90,7 +90,12 @@ def _prediction(doc: dict) -> list[str]:
     if not pr:
         return []
     if not pr["applicable"]:
-        return ["", f"Parameter-free prediction: not made ({pr['reason']})."]
+        against = pr.get("against_gd")
+        return ["", f"Parameter-free prediction: not made ({pr['reason']})."] + ([
+            "", "Measured against full-batch GD's prediction: max abs z " + ", ".join(
+                f"{what} {against[f'max_abs_z_{what}_all']:.2f} (cells judged for GD: "
+                + ("none" if against[f"max_abs_z_{what}"] is None else f"{against[f'max_abs_z_{what}']:.2f}") + ")"
+                for what in ("mean", "var")) + "."] if against else [])
     lines = ["", "#### Parameter-free prediction (docs/theory/7-random-terms.md)", "",
              f"E g ~ {' + '.join(pr['terms']['mean'])}; Var g ~ {' + '.join(pr['terms']['var'])}. "
              f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}."

@@ -14,6 +14,15 @@ is the variance of the flow's linear response at that eps (every Q_{a,1} at once
 - N^{-2} and the variance's eps^2/N and N^{-2}: their coefficients are not derived and are taken as large
   as the largest known coefficient of the same series (abs(c); max(V, abs(B), abs(B^N))).
 
+Full-batch GD (``dynamics`` "gd": round(t N) steps of 1/N) adds the step's terms, each computed
+(:mod:`asymexp.numeric.gd_terms`; docs/theory/7-random-terms.md, "Full-batch GD"):
+
+    E g^N_t   ~ D_t(eps) + (D^h_t - D_t)(eps) + c_t / N            first omitted: O(eps^2 / N), O(N^{-2})
+    Var g^N_t ~ N^{1 - 2 gamma} (V_t(eps) + (V^h - V)_t(eps) + B^N_t / N)
+
+with h = 1/N; the mean's omitted estimate adds |c^h - c| / N. Online SGD has no prediction: its sampling noise
+adds terms that are not derived; the block then holds the GD prediction against the run as a measurement.
+
 At gamma = 1 (eps = 1, the mean-field end) the same block holds with D_t(1) the mean-field limit, V_t(1) the
 variance of its linear response and the 1/N mean term c_t(1) computed at eps = 1
 (:mod:`asymexp.numeric.mean_field_terms`); nothing is expanded in eps, and the omitted terms are the N^{-2} ones.
@@ -42,11 +51,17 @@ SLOPE_EPS, SLOPE_NODES = 0.3, 3
 _CACHE: dict = {}
 
 
+#: Why online SGD gets no prediction (docs/theory/7-random-terms.md, "Full-batch GD", last paragraph).
+SGD_REASON = ("dynamics sgd: online SGD's sampling noise adds an O(1/N) term to the mean and a variance of relative "
+              "order eps^2 that are not derived (docs/theory/7-random-terms.md, \"Full-batch GD\"); "
+              "'against_gd' holds full-batch GD's prediction against this run as a measurement, not a verdict")
+
+
 def not_applicable(problem, gamma: Fraction, dynamics: str) -> str | None:
-    """Why no prediction is made here (None when one is)."""
-    if dynamics != "flow":
-        return (f"dynamics {dynamics}: the random terms are derived for gradient flow; full-batch GD and SGD add "
-                "their own O(1/N) terms (docs/theory/5-verified-formulas.md), which are not derived")
+    """Why no prediction is made here (None when one is). Online SGD gets none (:data:`SGD_REASON`), but
+    :func:`predict` measures it against full-batch GD's."""
+    if dynamics not in ("flow", "gd", "sgd"):
+        return f"dynamics {dynamics}: predictions are derived for gradient flow and full-batch GD"
     from asymexp.numeric.random_terms import check_problem
     try:
         check_problem(problem)
@@ -128,21 +143,30 @@ def _holds_from(widths, holds: np.ndarray):
     return out
 
 
-def cache_key(problem, gamma: Fraction, t: float, widths) -> str:
+def _step_dynamics(dynamics: str) -> str:
+    """The dynamics whose numbers are computed: SGD is measured against full-batch GD's."""
+    return "gd" if dynamics == "sgd" else dynamics
+
+
+def cache_key(problem, gamma: Fraction, t: float, widths, dynamics: str = "flow") -> str:
     """The digest of everything :func:`numbers` depends on: the problem's content, gamma, the time, the widths,
-    the slope rule and the code version (:mod:`asymexp.validation.prediction_cache`)."""
+    the slope rule, the dynamics (GD only: flow keys are as before) and the code version
+    (:mod:`asymexp.validation.prediction_cache`)."""
+    extra = () if _step_dynamics(dynamics) == "flow" else ("gd",)
     return prediction_cache.key((provenance.problem_key(problem), str(gamma), float(t), tuple(int(n) for n in widths),
-                                 SLOPE_EPS, SLOPE_NODES, provenance.code_version()))
+                                 SLOPE_EPS, SLOPE_NODES, provenance.code_version()) + extra)
 
 
-def numbers(problem, gamma: Fraction, t: float, widths, say=None) -> dict:
+def numbers(problem, gamma: Fraction, t: float, widths, say=None, dynamics: str = "flow") -> dict:
     """Every number of the prediction that does not depend on the Monte Carlo rows, as JSON-able lists: the random
-    terms (P,), the slope of c (P,), and per width (E, P) D(eps), V(eps), their errors and the variance remainder.
-    Five stages, each told to ``say`` (:class:`prediction_cache.Stages`)."""
+    terms (P,), the slope of c (P,), and per width (E, P) D(eps), V(eps), their errors and the variance remainder;
+    for full-batch GD also the step terms per width (:func:`gd_numbers`). Five stages (seven for GD), each told
+    to ``say`` (:class:`prediction_cache.Stages`)."""
     from asymexp.numeric.linear_response import variance_part
     from asymexp.numeric.random_terms import deterministic_part
 
-    stages = prediction_cache.Stages(say, 5)
+    gd = _step_dynamics(dynamics) == "gd"
+    stages = prediction_cache.Stages(say, 7 if gd else 5)
     rt = stages.run("c, B, B_N, V: the random terms", terms, problem, t)
     if gamma == 1:
         slope = stages.run("c at eps = 1: the particle bracket", mean_field_c, problem, rt)
@@ -157,6 +181,7 @@ def numbers(problem, gamma: Fraction, t: float, widths, say=None) -> dict:
     v_eps, v_eps_err, v_rem = stages.run(f"V(eps): the linear response at {len(eps_values)} eps", variance_part,
                                          problem, rt, eps_values, t, rules)
     det, det_err, v_eps, v_eps_err, v_rem = (a[at] for a in (det, det_err, v_eps, v_eps_err, v_rem))
+    step = gd_numbers(problem, rt, eps_all, widths, t, stages) if gd else {}
     stages.finish("done")
     first = {k: np.asarray(v)[0].tolist() for k, v in (("c", rt.c), ("B", rt.B), ("BN", rt.BN), ("V", rt.V))}
     if gamma == 1:
@@ -167,13 +192,26 @@ def numbers(problem, gamma: Fraction, t: float, widths, say=None) -> dict:
             "kappa": float(rt.kappa), "w_nodes": int(rt.w_nodes), "tolerance_met": bool(rt.tolerance["met"]),
             "slope": np.asarray(slope).tolist(), "deterministic": det[:, 0].tolist(),
             "deterministic_error": det_err[:, 0].tolist(), "V_eps": v_eps.tolist(), "V_eps_error": v_eps_err.tolist(),
-            "variance_remainder": v_rem.tolist()}
+            "variance_remainder": v_rem.tolist(), **step}
 
 
-def cached_numbers(problem, gamma: Fraction, t: float, widths, out=None, progress=None) -> dict:
+def gd_numbers(problem, rt, eps_all, widths, t: float, stages) -> dict:
+    """Full-batch GD's step terms per width (E, P) (:mod:`asymexp.numeric.gd_terms`): the mean shift D^h - D and
+    its error on the refined rule; V^h - V, c^h - c and their errors on the particle rule."""
+    from asymexp.numeric.gd_terms import particle_steps, step_shift
+
+    shift, shift_err = stages.run(f"GD: the Euler map of the nodes at {len(widths)} widths", step_shift, problem,
+                                  rt, eps_all, widths, t)
+    part = stages.run(f"GD: the step's variance and 1/N terms at {len(widths)} widths", particle_steps, problem,
+                      eps_all, widths, t)
+    return {"gd_shift": shift.tolist(), "gd_shift_error": shift_err.tolist(),
+            **{f"gd_{k}": v.tolist() for k, v in part.items()}}
+
+
+def cached_numbers(problem, gamma: Fraction, t: float, widths, out=None, progress=None, dynamics: str = "flow") -> dict:
     """:func:`numbers`, read from the run folder ``out`` or the user cache when stored there under
     :func:`cache_key`, else computed (progress on ``progress``: True, False or a callable of one line) and stored."""
-    digest_key = cache_key(problem, gamma, t, widths)
+    digest_key = cache_key(problem, gamma, t, widths, dynamics)
     user = prediction_cache.user_folder()
     found = prediction_cache.load(digest_key, out, user)
     say = prediction_cache.sink(progress)
@@ -183,7 +221,7 @@ def cached_numbers(problem, gamma: Fraction, t: float, widths, out=None, progres
         if out is not None and prediction_cache.load(digest_key, out) is None:
             prediction_cache.store(digest_key, found, out)
         return found
-    result = numbers(problem, gamma, t, widths, say)
+    result = numbers(problem, gamma, t, widths, say, dynamics)
     prediction_cache.store(digest_key, result, out, user)
     return result
 
@@ -204,12 +242,13 @@ def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=N
 
     if not_applicable(problem, gamma, dynamics):
         return None
-    if prediction_cache.load(cache_key(problem, gamma, t, widths), folder, prediction_cache.user_folder()):
+    if prediction_cache.load(cache_key(problem, gamma, t, widths, dynamics), folder, prediction_cache.user_folder()):
         return None
     w_nodes = w_node_count(problem.activation, problem.w_law, problem.points, ESTIMATE_KAPPA)
     nodes = w_nodes * len(c_rule(problem.c_law)[0])
+    count = len(widths) * (2 if _step_dynamics(dynamics) == "gd" else 1)     # GD: the Euler map of every width
     if gamma != 1:
-        return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, len(widths), t)
+        return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, count, t)
     from asymexp.numeric.mean_field_terms import bracket_cost
 
     flows = budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, 1, t)   # one eps
@@ -232,8 +271,31 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     reason = not_applicable(problem, gamma, dynamics)
     if reason:
         return {"applicable": False, "reason": reason}
+    if dynamics == "sgd":
+        return {"applicable": False, "reason": SGD_REASON,
+                "against_gd": _measured(_predict(problem, gamma, t, widths, rows, "gd", folder, progress))}
+    return _predict(problem, gamma, t, widths, rows, dynamics, folder, progress)
+
+
+def _measured(block: dict) -> dict:
+    """The residuals of a prediction block, without its verdict: a measurement of how far a run sits from it."""
+    out = {k: block[k] for k in ("mean", "var", "z_mean", "z_var", "holds_mean", "holds_var")}
+    for what in ("mean", "var"):
+        z, holds = np.abs(np.array(block[f"z_{what}"], dtype=float)), np.array(block[f"holds_{what}"])
+        out[f"max_abs_z_{what}"] = float(np.nanmax(z[holds])) if holds.any() else None
+        out[f"max_abs_z_{what}_all"] = float(np.nanmax(z)) if np.isfinite(z).any() else None
+    return out
+
+
+def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str, folder, progress) -> dict:
+    """The block for gradient flow or full-batch GD (:func:`predict`)."""
     nums = {k: (v if k in ("parts", "kappa", "w_nodes", "tolerance_met") else np.asarray(v, dtype=np.float64))
-            for k, v in cached_numbers(problem, gamma, t, widths, folder, progress).items()}
+            for k, v in cached_numbers(problem, gamma, t, widths, folder, progress, dynamics).items()}
+    gd = dynamics == "gd"
+    zero = np.zeros((len(widths), len(nums["c"])))
+    shift, shift_err, d_v, d_v_err, d_c, d_c_err = (
+        (nums[k] for k in ("gd_shift", "gd_shift_error", "gd_dV", "gd_dV_error", "gd_dc", "gd_dc_error")) if gd
+        else (zero,) * 6)
     g = float(gamma)
     c, B, BN, V = nums["c"], nums["B"], nums["BN"], nums["V"]
     c_err, B_err = nums["c_error"], nums["B_error"]
@@ -244,24 +306,26 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     c_n, c_n_err = (nums["c_eps"], nums["c_eps_error"]) if mean_field else (c, c_err)
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
                            "omitted_var", "deterministic", "V_eps", "V_eps_error", "variance_remainder")}
-    for n, row, D, D_err, Ve, Ve_err, rem in zip(widths, rows, nums["deterministic"], nums["deterministic_error"],
-                                                 nums["V_eps"], nums["V_eps_error"], nums["variance_remainder"]):
+    for i, (n, row, D, D_err, Ve, Ve_err, rem) in enumerate(zip(
+            widths, rows, nums["deterministic"], nums["deterministic_error"], nums["V_eps"], nums["V_eps_error"],
+            nums["variance_remainder"])):
         eps = float(n) ** (g - 1.0)
         scale = float(n) ** (1.0 - 2.0 * g)
-        mean = D + c_n / n
-        var = scale * (Ve + BN / n)
+        mean = D + shift[i] + c_n / n
+        var = scale * (Ve + d_v[i] + BN / n)
         out["deterministic"].append(D.tolist())
         out["V_eps"].append(Ve.tolist())
         out["V_eps_error"].append(Ve_err.tolist())
         out["variance_remainder"].append(rem.tolist())
         out["mean"].append(mean.tolist())
         out["var"].append(var.tolist())
-        out["mean_error"].append((D_err + c_n_err / n).tolist())
-        out["var_error"].append((scale * (Ve_err + BN_err / n)).tolist())
+        out["mean_error"].append((D_err + shift_err[i] + c_n_err / n).tolist())
+        out["var_error"].append((scale * (Ve_err + d_v_err[i] + BN_err / n)).tolist())
         with np.errstate(divide="ignore", invalid="ignore"):    # an SE of 0 (the antithetic mean at t = 0): no z
             out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
-        out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c_n) / float(n) ** 2).tolist())
+        out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c_n) / float(n) ** 2
+                                    + (np.abs(d_c[i]) + d_c_err[i]) / n).tolist())
         big = np.maximum(np.maximum(V, np.abs(B)), np.abs(BN))
         out["omitted_var"].append((scale * big * max(eps ** 2 / n, float(n) ** -2)).tolist())
     mean_se = np.array([r["mean_se"] for r in rows])
@@ -271,6 +335,9 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     widths = [int(n) for n in widths]
     vm, rm = _judge(np.array(out["z_mean"]), holds_mean, "mean")
     vv, rv = _judge(np.array(out["z_var"]), holds_var, "variance")
+    if gd:
+        out.update({"gd_shift": shift.tolist(), "gd_shift_error": shift_err.tolist(), "gd_dV": d_v.tolist(),
+                    "gd_dV_error": d_v_err.tolist(), "gd_dc": d_c.tolist(), "gd_dc_error": d_c_err.tolist()})
     out.update(_mean_field_text(nums) if mean_field else {
         "terms": {"mean": ["D(eps) = h + eps^2 Q2 + eps^4 Q4 + ... (deterministic flow)", "c/N"],
                   "var": ["N^(1-2gamma) V(eps) = N^(1-2gamma) (V + eps^2 B + eps^4 B4 + ...) (linear response "
@@ -289,7 +356,20 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
         "verdict": {"mean": vm, "var": vv}, "verdict_reason": {"mean": rm, "var": rv},
         "rule": {"kappa": nums["kappa"], "w_nodes": nums["w_nodes"], "tolerance_met": nums["tolerance_met"]},
     })
+    if gd:
+        _gd_text(out)
     return out
+
+
+def _gd_text(out: dict) -> None:
+    """Full-batch GD's step terms added to the terms and omitted lists of a block (docs/theory/7-random-terms.md,
+    "Full-batch GD")."""
+    out["terms"] = {"mean": out["terms"]["mean"] + ["D^h - D: the step's shift of the deterministic part (the Euler "
+                                                    "map of the nodes, round(tN) steps of h = 1/N, minus their flow)"],
+                    "var": out["terms"]["var"] + ["N^(1-2gamma) (V^h - V)(eps): the step's change of the linear "
+                                                  "response's variance (particle rule)"]}
+    out["omitted"] = {"mean": out["omitted"]["mean"] + " + |c^h - c|/N (the step's change of c, particle rule)",
+                      "var": out["omitted"]["var"]}
 
 
 def _mean_field_text(nums: dict) -> dict:

@@ -1,0 +1,151 @@
+"""Full-batch GD's step terms (asymexp/numeric/gd_terms.py; docs/theory/7-random-terms.md, "Full-batch GD") and the
+GD and SGD prediction blocks (asymexp/validation/prediction.py).
+
+The step terms are deterministic, so the checks are exact relations between independent computations: the Euler
+map of random_terms' node field against the particle method of finite_n (a second implementation of the same
+velocity, with sensitivities), the sensitivities against central differences of the map, and the shift's O(h)
+scaling."""
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from asymexp.inputs.problems import load_problem
+from asymexp.numeric import finite_n, gd_terms
+from asymexp.numeric.quadrature import SampleSet, quadrature_samples
+from asymexp.numeric.random_terms import deterministic_flow, euler_map
+from asymexp.numeric.trapezoid_rule import trapezoid_samples
+from asymexp.validation import prediction
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return load_problem("tanh4.toml")
+
+
+@pytest.fixture(scope="module")
+def small_rule(problem):
+    return quadrature_samples(problem.c_law, problem.w_law, problem.points, 3, c_nodes=3)
+
+
+def test_the_simulators_step_count_is_round_t_n():
+    assert [gd_terms.gd_steps(1.0, n) for n in (64, 128)] == [64, 128]
+    assert gd_terms.gd_steps(0.5, 3) == 2 and gd_terms.gd_steps(0.0, 512) == 0
+
+
+def test_the_euler_shift_is_first_order_in_the_step(problem):
+    # D^h - D = a h + b h^2 + ...: the shift per unit step at h and h/2 differs by the h^2 term, relatively about
+    # h times the kernel's largest rate alpha lambda_max (< 1 on tanh4.toml); 3 h bounds it with room, while a
+    # map of the wrong order (h^2, or O(1)) misses by a factor 2 or more.
+    rule = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, problem.points, 20.0)
+    eps, h = 64 ** -0.25, 1.0 / 64
+    flow = deterministic_flow(problem, rule, eps, [1.0])[0]
+    per_step = [(euler_map(problem, rule, eps, round(1 / s), s) - flow) / s for s in (h, h / 2)]
+    assert np.all(np.abs(per_step[0]) > 1e-4)                        # the term is there to be measured
+    np.testing.assert_allclose(per_step[0], per_step[1], rtol=3 * h)
+
+
+def test_zero_steps_are_the_initial_output_and_folding_changes_nothing(problem, small_rule):
+    eps = 0.5
+    at0 = euler_map(problem, small_rule, eps, 0, 0.1)
+    np.testing.assert_allclose(at0, deterministic_flow(problem, small_rule, eps, [0.0])[0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(euler_map(problem, small_rule, eps, 7, 0.1, fold=True),
+                               euler_map(problem, small_rule, eps, 7, 0.1, fold=False), rtol=1e-11, atol=1e-14)
+
+
+def _with_weights(rule: SampleSet, weight: np.ndarray) -> SampleSet:
+    return dataclasses.replace(rule, weight=weight)
+
+
+@settings(max_examples=6, deadline=None)
+@given(j=st.integers(0, 80), eps=st.floats(0.2, 1.0), n=st.integers(2, 12))
+def test_the_particle_sensitivities_of_the_euler_map_are_its_weight_derivatives(problem, small_rule, j, eps, n):
+    # finite_n's Euler step of (theta, T1) against central differences of random_terms' Euler map in the weight
+    # direction e_j - w: two implementations of the velocity; the difference step 1e-4 leaves an O(1e-8) error
+    j = j % len(small_rule.weight)
+    flow = finite_n._Flow(problem, small_rule, eps)
+    for _ in range(n):
+        flow.euler_step(1.0 / n)
+    g, g1, _ = flow.outputs(flow.theta, flow.T1, flow.T2, problem.points)
+    np.testing.assert_allclose(g, euler_map(problem, small_rule, eps, n, 1.0 / n, fold=False), rtol=1e-10,
+                               atol=1e-12)
+    om = small_rule.weight
+    direction = -om.copy()
+    direction[j] += 1.0
+    delta = 1e-4
+    up, down = (euler_map(problem, _with_weights(small_rule, om + s * delta * direction), eps, n, 1.0 / n, fold=False)
+                for s in (1.0, -1.0))
+    np.testing.assert_allclose(g1[j], (up - down) / (2 * delta), rtol=1e-6, atol=1e-8)
+
+
+def test_the_particle_rule_and_the_refined_rule_give_the_same_mean_shift(problem):
+    # two rules, two integrators of the flow (RK4 / DOP853): the shifts agree within the particle rule's error
+    # estimate (difference_errors over 4, 3 and 2 nodes per dimension); the refined rule's own error is 100 times
+    # smaller (kappa 20 against 25 agree to 1e-7, measured)
+    eps = [64 ** -0.25]
+    rule = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, problem.points, 20.0)
+    fine = euler_map(problem, rule, eps[0], 64, 1 / 64) - deterministic_flow(problem, rule, eps[0], [1.0])[0]
+    part = gd_terms.particle_steps(problem, eps, [64], 1.0, nodes=4)
+    assert np.all(np.abs(part["dD"][0] - fine) <= part["dD_error"][0])
+    assert np.all(part["dD_error"][0] < 0.5 * np.abs(fine))                          # an estimate, not a shrug
+    assert np.all(part["dV_error"][0] > 0) and np.all(part["dc_error"][0] > 0)
+    with pytest.raises(ValueError, match="at least 3"):
+        gd_terms.particle_steps(problem, eps, [64], 1.0, nodes=2)
+
+
+# -- the blocks' assembly, with fixed numbers -----------------------------------------------------------------------
+
+def _numbers(P: int, widths):
+    rng = np.random.default_rng(3)
+    E = len(widths)
+    out = {k: rng.standard_normal(P).tolist() for k in ("c", "B", "BN")}
+    out["V"] = (np.abs(rng.standard_normal(P)) + 0.5).tolist()
+    out.update({k: np.abs(rng.standard_normal(P)).tolist() for k in ("c_error", "B_error", "BN_error", "slope")})
+    out.update({"parts": {}, "kappa": 25.0, "w_nodes": 1000, "tolerance_met": True})
+    for k in ("deterministic", "V_eps", "gd_shift", "gd_dV", "gd_dc"):
+        out[k] = rng.standard_normal((E, P)).tolist()
+    for k in ("deterministic_error", "V_eps_error", "variance_remainder", "gd_shift_error", "gd_dV_error",
+              "gd_dc_error"):
+        out[k] = (np.abs(rng.standard_normal((E, P))) * 1e-3).tolist()
+    return out
+
+
+def test_the_gd_block_adds_the_step_terms_and_sgd_is_measured_not_judged(problem, monkeypatch):
+    widths = [64, 256]
+    P = problem.points.shape[0]
+    nums = _numbers(P, widths)
+    monkeypatch.setattr(prediction, "cached_numbers", lambda *a, **k: nums)
+    rows = [{"mean": np.zeros(P), "mean_se": np.full(P, 0.5), "var": np.ones(P), "var_se": np.full(P, 0.5)}
+            for _ in widths]
+    gamma = Fraction(3, 4)
+    flow = prediction.predict(problem, gamma, 1.0, widths, rows, "flow")
+    gd = prediction.predict(problem, gamma, 1.0, widths, rows, "gd")
+    a = {k: np.asarray(v, dtype=float) for k, v in nums.items() if k not in ("parts", "kappa", "w_nodes",
+                                                                                "tolerance_met")}
+    for i, n in enumerate(widths):
+        scale = n ** (1 - 2 * 0.75)
+        np.testing.assert_allclose(gd["mean"][i], np.array(flow["mean"][i]) + a["gd_shift"][i], rtol=1e-13)
+        np.testing.assert_allclose(gd["var"][i], np.array(flow["var"][i]) + scale * a["gd_dV"][i], rtol=1e-12)
+        np.testing.assert_allclose(gd["omitted_mean"][i], np.array(flow["omitted_mean"][i])
+                                   + (np.abs(a["gd_dc"][i]) + a["gd_dc_error"][i]) / n, rtol=1e-13)
+        np.testing.assert_allclose(gd["mean_error"][i], np.array(flow["mean_error"][i]) + a["gd_shift_error"][i],
+                                   rtol=1e-13)
+    assert any("Euler map" in term for term in gd["terms"]["mean"])
+    assert not any("Euler map" in term for term in flow["terms"]["mean"])
+    sgd = prediction.predict(problem, gamma, 1.0, widths, rows, "sgd")
+    assert sgd["applicable"] is False and "not derived" in sgd["reason"] and "verdict" not in sgd
+    assert sgd["against_gd"]["z_mean"] == gd["z_mean"] and sgd["against_gd"]["z_var"] == gd["z_var"]
+    worst = np.max(np.abs(np.array(gd["z_mean"]))[np.array(gd["holds_mean"])], initial=0.0)
+    if np.array(gd["holds_mean"]).any():
+        assert sgd["against_gd"]["max_abs_z_mean"] == pytest.approx(worst)
+    else:
+        assert sgd["against_gd"]["max_abs_z_mean"] is None
+
+
+def test_the_cache_keys_of_flow_and_gd_differ_and_sgd_shares_gd(problem):
+    keys = {d: prediction.cache_key(problem, Fraction(3, 4), 1.0, [64], d) for d in ("flow", "gd", "sgd")}
+    assert keys["flow"] != keys["gd"] and keys["sgd"] == keys["gd"]
