@@ -108,6 +108,8 @@ def _numbers(P: int, widths):
     out.update({"parts": {}, "kappa": 25.0, "w_nodes": 1000, "tolerance_met": True})
     for k in ("deterministic", "V_eps", "gd_shift", "gd_dV", "gd_dc"):
         out[k] = rng.standard_normal((E, P)).tolist()
+    out["gd_sgd_W"] = np.abs(rng.standard_normal(P)).tolist()
+    out["gd_sgd_W_error"] = (np.abs(rng.standard_normal(P)) * 1e-9).tolist()
     for k in ("deterministic_error", "V_eps_error", "variance_remainder", "gd_shift_error", "gd_dV_error",
               "gd_dc_error"):
         out[k] = (np.abs(rng.standard_normal((E, P))) * 1e-3).tolist()
@@ -137,13 +139,40 @@ def test_the_gd_block_adds_the_step_terms_and_sgd_is_measured_not_judged(problem
     assert any("Euler map" in term for term in gd["terms"]["mean"])
     assert not any("Euler map" in term for term in flow["terms"]["mean"])
     sgd = prediction.predict(problem, gamma, 1.0, widths, rows, "sgd")
-    assert sgd["applicable"] is False and "not derived" in sgd["reason"] and "verdict" not in sgd
+    assert sgd["applicable"] is False and "alone is derived" in sgd["reason"] and "verdict" not in sgd
     assert sgd["against_gd"]["z_mean"] == gd["z_mean"] and sgd["against_gd"]["z_var"] == gd["z_var"]
     worst = np.max(np.abs(np.array(gd["z_mean"]))[np.array(gd["holds_mean"])], initial=0.0)
     if np.array(gd["holds_mean"]).any():
         assert sgd["against_gd"]["max_abs_z_mean"] == pytest.approx(worst)
     else:
         assert sgd["against_gd"]["max_abs_z_mean"] is None
+    for i, n in enumerate(widths):                       # SGD's noise adds W/N to the variance, nothing to the mean
+        want = np.array(gd["var"][i]) + a["gd_sgd_W"] / n
+        np.testing.assert_allclose(sgd["with_noise"]["var"][i], want, rtol=1e-13)
+        np.testing.assert_allclose(sgd["with_noise"]["z_var"][i], (rows[i]["var"] - want) / rows[i]["var_se"],
+                                   rtol=1e-12)
+
+
+def test_the_sgd_noise_variance_matches_a_simulated_linear_model():
+    # the frozen-kernel dynamics with SGD kicks, simulated: outputs g (P,) with dg = h alpha A[:, m] (y_m - g_m),
+    # m uniform, from g_0 = 0; the variance over runs times N is W_t. 20000 runs give a relative SE of
+    # sqrt(2/20000) = 1%, so 5 SE is 5%; the Gauss-Legendre error is below 1e-12
+    rng = np.random.default_rng(11)
+    P, M, alpha, t, n = 5, 4, 1.3, 1.0, 200
+    B = rng.standard_normal((P, 6))
+    A = B @ B.T / 6
+    y = rng.standard_normal(M)
+    W, err = gd_terms.sgd_noise_variance(A, y, alpha, t)
+    runs = 20000
+    g = np.zeros((runs, P))
+    for _ in range(int(t * n)):
+        m = rng.integers(0, M, size=runs)
+        r = y[m] - g[np.arange(runs), m]
+        g += (alpha / n) * A[:, m].T * r[:, None]
+    measured = g.var(axis=0) * n
+    assert np.all(err < 1e-10 * np.abs(W) + 1e-14)
+    np.testing.assert_allclose(measured, W, rtol=5 * np.sqrt(2 / runs))
+    assert gd_terms.sgd_noise_variance(A, y, alpha, 0.0)[0].max() == 0.0
 
 
 def test_the_cache_keys_of_flow_and_gd_differ_and_sgd_shares_gd(problem):

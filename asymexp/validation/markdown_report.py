@@ -95,7 +95,9 @@ def _prediction(doc: dict) -> list[str]:
             "", "Measured against full-batch GD's prediction: max abs z " + ", ".join(
                 f"{what} {against[f'max_abs_z_{what}_all']:.2f} (cells judged for GD: "
                 + ("none" if against[f"max_abs_z_{what}"] is None else f"{against[f'max_abs_z_{what}']:.2f}") + ")"
-                for what in ("mean", "var")) + "."] if against else [])
+                for what in ("mean", "var")) + "; the variance with SGD's noise term W_t/N added: "
+            f"{pr['with_noise']['max_abs_z_var_all']:.2f} (docs/theory/7-random-terms.md, \"Online SGD\")."]
+            if against else [])
     lines = ["", "#### Parameter-free prediction (docs/theory/7-random-terms.md)", "",
              f"E g ~ {' + '.join(pr['terms']['mean'])}; Var g ~ {' + '.join(pr['terms']['var'])}. "
              f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}."

@@ -40,7 +40,7 @@ import numpy as np
 
 from asymexp import provenance
 from asymexp.errors import SpecError
-from asymexp.validation import prediction_cache
+from asymexp.validation import prediction_cache, step_terms
 
 #: abs(residual) / SE reported per cell (the issue's criterion); the verdict uses the Bonferroni limit over the cells.
 Z_LIMIT = 3.0
@@ -51,10 +51,11 @@ SLOPE_EPS, SLOPE_NODES = 0.3, 3
 _CACHE: dict = {}
 
 
-#: Why online SGD gets no prediction (docs/theory/7-random-terms.md, "Full-batch GD", last paragraph).
+#: Why online SGD gets no verdict (docs/theory/7-random-terms.md, "Online SGD").
 SGD_REASON = ("dynamics sgd: online SGD's sampling noise adds an O(1/N) term to the mean and a variance of relative "
-              "order eps^2 that are not derived (docs/theory/7-random-terms.md, \"Full-batch GD\"); "
-              "'against_gd' holds full-batch GD's prediction against this run as a measurement, not a verdict")
+              "order eps^2 whose leading part W_t/N alone is derived (docs/theory/7-random-terms.md, \"Online SGD\"); "
+              "'against_gd' holds full-batch GD's prediction against this run, 'with_noise' the variance with W_t/N "
+              "added, as measurements, not verdicts")
 
 
 def not_applicable(problem, gamma: Fraction, dynamics: str) -> str | None:
@@ -181,7 +182,7 @@ def numbers(problem, gamma: Fraction, t: float, widths, say=None, dynamics: str 
     v_eps, v_eps_err, v_rem = stages.run(f"V(eps): the linear response at {len(eps_values)} eps", variance_part,
                                          problem, rt, eps_values, t, rules)
     det, det_err, v_eps, v_eps_err, v_rem = (a[at] for a in (det, det_err, v_eps, v_eps_err, v_rem))
-    step = gd_numbers(problem, rt, eps_all, widths, t, stages) if gd else {}
+    step = step_terms.gd_numbers(problem, rt, eps_all, widths, t, stages) if gd else {}
     stages.finish("done")
     first = {k: np.asarray(v)[0].tolist() for k, v in (("c", rt.c), ("B", rt.B), ("BN", rt.BN), ("V", rt.V))}
     if gamma == 1:
@@ -193,19 +194,6 @@ def numbers(problem, gamma: Fraction, t: float, widths, say=None, dynamics: str 
             "slope": np.asarray(slope).tolist(), "deterministic": det[:, 0].tolist(),
             "deterministic_error": det_err[:, 0].tolist(), "V_eps": v_eps.tolist(), "V_eps_error": v_eps_err.tolist(),
             "variance_remainder": v_rem.tolist(), **step}
-
-
-def gd_numbers(problem, rt, eps_all, widths, t: float, stages) -> dict:
-    """Full-batch GD's step terms per width (E, P) (:mod:`asymexp.numeric.gd_terms`): the mean shift D^h - D and
-    its error on the refined rule; V^h - V, c^h - c and their errors on the particle rule."""
-    from asymexp.numeric.gd_terms import particle_steps, step_shift
-
-    shift, shift_err = stages.run(f"GD: the Euler map of the nodes at {len(widths)} widths", step_shift, problem,
-                                  rt, eps_all, widths, t)
-    part = stages.run(f"GD: the step's variance and 1/N terms at {len(widths)} widths", particle_steps, problem,
-                      eps_all, widths, t)
-    return {"gd_shift": shift.tolist(), "gd_shift_error": shift_err.tolist(),
-            **{f"gd_{k}": v.tolist() for k, v in part.items()}}
 
 
 def cached_numbers(problem, gamma: Fraction, t: float, widths, out=None, progress=None, dynamics: str = "flow") -> dict:
@@ -272,19 +260,9 @@ def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynami
     if reason:
         return {"applicable": False, "reason": reason}
     if dynamics == "sgd":
-        return {"applicable": False, "reason": SGD_REASON,
-                "against_gd": _measured(_predict(problem, gamma, t, widths, rows, "gd", folder, progress))}
+        block = _predict(problem, gamma, t, widths, rows, "gd", folder, progress)
+        return {"applicable": False, "reason": SGD_REASON, **step_terms.sgd_measurement(block, widths, rows)}
     return _predict(problem, gamma, t, widths, rows, dynamics, folder, progress)
-
-
-def _measured(block: dict) -> dict:
-    """The residuals of a prediction block, without its verdict: a measurement of how far a run sits from it."""
-    out = {k: block[k] for k in ("mean", "var", "z_mean", "z_var", "holds_mean", "holds_var")}
-    for what in ("mean", "var"):
-        z, holds = np.abs(np.array(block[f"z_{what}"], dtype=float)), np.array(block[f"holds_{what}"])
-        out[f"max_abs_z_{what}"] = float(np.nanmax(z[holds])) if holds.any() else None
-        out[f"max_abs_z_{what}_all"] = float(np.nanmax(z)) if np.isfinite(z).any() else None
-    return out
 
 
 def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str, folder, progress) -> dict:
@@ -357,19 +335,9 @@ def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynam
         "rule": {"kappa": nums["kappa"], "w_nodes": nums["w_nodes"], "tolerance_met": nums["tolerance_met"]},
     })
     if gd:
-        _gd_text(out)
+        step_terms.gd_text(out)
+        out["sgd_W"], out["sgd_W_error"] = nums["gd_sgd_W"].tolist(), nums["gd_sgd_W_error"].tolist()
     return out
-
-
-def _gd_text(out: dict) -> None:
-    """Full-batch GD's step terms added to the terms and omitted lists of a block (docs/theory/7-random-terms.md,
-    "Full-batch GD")."""
-    out["terms"] = {"mean": out["terms"]["mean"] + ["D^h - D: the step's shift of the deterministic part (the Euler "
-                                                    "map of the nodes, round(tN) steps of h = 1/N, minus their flow)"],
-                    "var": out["terms"]["var"] + ["N^(1-2gamma) (V^h - V)(eps): the step's change of the linear "
-                                                  "response's variance (particle rule)"]}
-    out["omitted"] = {"mean": out["omitted"]["mean"] + " + |c^h - c|/N (the step's change of c, particle rule)",
-                      "var": out["omitted"]["var"]}
 
 
 def _mean_field_text(nums: dict) -> dict:
