@@ -18,6 +18,10 @@ limit: exact through 1/N, the coefficient of each 1/N_l in ``per_layer``) and "c
 order with Gaussian higher cumulants of q: part of the 1/N^2 terms, exact for linear sigma). The reported value is
 the closure, its error the difference of the two (the size of the neglected 1/N^2 order) plus the change under a
 4/3 coarser z-rule. At L = 1 the units are i.i.d. and the formula is exact (quadrature error only).
+
+The same recursion gives the finite-width variance Var g_0 = N_L^{1 - 2 gamma_L} s_c^2 E M_L
+(:func:`initial_variance`: the closure's E M_L, its first order in 1/N and the limit chain), which the deep
+validation holds against simulation (docs/validation.md, "Deep prediction at t = 0").
 """
 from __future__ import annotations
 
