@@ -115,7 +115,8 @@ def predict_deep(problem, gammas, layer_widths: list[list[int]], t: float, rows:
         rm = ("the antithetic pairs (C, W), (-C, W) make the measured mean exactly 0 (SE 0): E g_0 = 0 holds by "
               "construction and is not tested here; --no-antithetic tests it")
     return {
-        "applicable": True, "theory": THEORY, "terms": TERMS, "omitted": OMITTED,
+        "applicable": True, "theory": THEORY, "terms": {k: list(v) for k, v in TERMS.items()},
+        "omitted": dict(OMITTED),
         "mean": np.zeros_like(var).tolist(), "var": var.tolist(),
         "mean_error": np.zeros_like(var).tolist(), "var_error": var_error.tolist(),
         "z_mean": z_mean.tolist(), "z_var": z_var.tolist(),
