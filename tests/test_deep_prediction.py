@@ -134,3 +134,16 @@ def test_end_to_end_validate_json(capsys):
     assert np.all(np.abs(np.array(doc["var"][1]) - sequential) / np.array(doc["var_se"][1]) > limit)
     assert all(v is None for row in pr["z_mean"] for v in row)     # the antithetic mean: SE 0, no z
     assert "Parameter-free prediction (docs/theory/8-initial-cumulants.md)" in markdown(doc)
+
+
+def test_first_order_is_the_closure_through_one_over_n():
+    """tanh (1/2, 1/2, 1/2): the first-order value differs from the limit chain by exactly c/N (halves when N
+    doubles) and from the closure by O(N^-2) (quarters), so both share the 1/N coefficient; a wrong first-order
+    term (say without the shift of E q) would leave a 1/N difference, whose ratio is 2."""
+    problem = load_problem("tanh4.toml")
+    at = [initial_variance(problem.spec(["1/2"] * 3, [n] * 3), problem.points) for n in (256, 512)]
+    shift = [np.abs(v.first_order - v.limit) for v in at]
+    closure = [np.abs(v.value - v.first_order) for v in at]
+    np.testing.assert_allclose(shift[0] / shift[1], 2.0, rtol=1e-9)
+    # the ratio of an N^-2 term plus its N^-3 neighbour: 4 (1 + O(1/N)); 4.0004 here
+    np.testing.assert_allclose(closure[0] / closure[1], 4.0, rtol=4.0 / 256)
