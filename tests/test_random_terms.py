@@ -80,11 +80,11 @@ def test_skewed_or_non_normal_laws_are_refused_with_the_reason():
 def test_the_verdict_uses_only_cells_where_the_omitted_term_is_below_the_se():
     z = np.array([[5.0, 0.1], [1.0, -2.0]])
     holds = np.array([[False, False], [True, True]])
-    verdict, text = prediction._judge(z, holds, "mean")
+    verdict, text = prediction.judge(z, holds, "mean")
     assert verdict == "agree" and "2 judged" in text
-    assert prediction._judge(z, np.ones_like(holds), "mean")[0] == "disagree"
-    assert prediction._judge(z, np.zeros_like(holds), "mean")[0] == "undetermined"
-    assert prediction._holds_from([64, 128], holds) == 128
+    assert prediction.judge(z, np.ones_like(holds), "mean")[0] == "disagree"
+    assert prediction.judge(z, np.zeros_like(holds), "mean")[0] == "undetermined"
+    assert prediction.holds_from([64, 128], holds) == 128
     # Bonferroni: one normal cell beyond 1.96 has probability 5%; 50 cells share it
     assert prediction.bonferroni_limit(1) == pytest.approx(1.959964, abs=1e-6)
     assert prediction.bonferroni_limit(50) == pytest.approx(3.2905, abs=1e-3)

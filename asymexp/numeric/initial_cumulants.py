@@ -18,6 +18,10 @@ limit: exact through 1/N, the coefficient of each 1/N_l in ``per_layer``) and "c
 order with Gaussian higher cumulants of q: part of the 1/N^2 terms, exact for linear sigma). The reported value is
 the closure, its error the difference of the two (the size of the neglected 1/N^2 order) plus the change under a
 4/3 coarser z-rule. At L = 1 the units are i.i.d. and the formula is exact (quadrature error only).
+
+The same recursion gives the finite-width variance Var g_0 = N_L^{1 - 2 gamma_L} s_c^2 E M_L
+(:func:`initial_variance`: the closure's E M_L, its first order in 1/N and the limit chain), which the deep
+validation holds against simulation (docs/validation.md, "Deep prediction at t = 0").
 """
 from __future__ import annotations
 
@@ -127,17 +131,20 @@ def _check_laws(net) -> tuple[float, float, list[float]]:
 
 
 def _point(net, x: np.ndarray, rule, first_order: int, sc2: float, m4: float, inner: list[float]):
-    """(closure kappa_4(G), linear kappa_4(G), per-layer first-order terms (L,), Var G) at one point."""
+    """(closure kappa_4(G), linear kappa_4(G), per-layer first-order terms (L,), Var G, Var G through first order in
+    1/N, Var G of the limit chain) at one point."""
     widths = [float(n) for n in net.widths]
     depth = len(widths)
     mu, e4 = _first_layer(net.activation, net.weight_laws[0], x, rule, first_order)
     d1 = (e4 - mu * mu) / widths[0]
-    lin = {"mu": mu, "e4": e4, "parts": np.zeros(depth)}
+    lin = {"mu": mu, "e4": e4, "parts": np.zeros(depth), "mu1": mu}
     lin["parts"][0] = d1
     clo = {"mu": mu, "e4": e4, "v": d1}
     for l in range(1, depth):
         a = inner[l - 1] * widths[l - 1] ** (1.0 - 2.0 * float(net.gammas[l - 1]))
-        (f2, d2, _, _), (f4, _, _, _) = _moments(net.activation, a * lin["mu"], rule)
+        (f2, d2, dd2, _), (f4, _, _, _) = _moments(net.activation, a * lin["mu"], rule)
+        # E M_l through first order: the limit's slope times the shift of E q, plus F_2'' Var q / 2
+        lin["mu1"] = f2 + d2 * a * (lin["mu1"] - lin["mu"]) + 0.5 * dd2 * a * a * lin["parts"].sum()
         lin["parts"] *= (a * d2) ** 2
         lin["parts"][l] = (f4 - f2 * f2) / widths[l]
         lin["mu"], lin["e4"] = f2, f4
@@ -151,15 +158,14 @@ def _point(net, x: np.ndarray, rule, first_order: int, sc2: float, m4: float, in
     parts = 3.0 * sc2 * sc2 * lin["parts"]
     parts[-1] += law_c * lin["e4"]
     closure = law_c * clo["e4"] + 3.0 * sc2 * sc2 * clo["v"]
-    return closure, float(parts.sum()), parts, sc2 * clo["mu"]
+    return closure, float(parts.sum()), parts, sc2 * clo["mu"], sc2 * lin["mu1"], sc2 * lin["mu"]
 
 
 def _evaluate(net, pts: np.ndarray, step: float, first_order: int):
     sc2, m4, inner = _check_laws(net)
     rule = _trapezoid(step)
     rows = [_point(net, x, rule, first_order, sc2, m4, inner) for x in pts]
-    return (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), np.array([r[2] for r in rows]),
-            np.array([r[3] for r in rows]))
+    return tuple(np.array([r[k] for r in rows]) for k in range(6))
 
 
 @dataclass(frozen=True)
@@ -197,10 +203,41 @@ def initial_cumulant4(net, points, step: float = STEP) -> InitialCumulant:
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2:
         raise SpecError(f"points have shape {pts.shape}; (P, d) is required")
-    closure, linear, parts, var = _evaluate(net, pts, step, FIRST_LAYER_ORDER)
+    closure, linear, parts, var = _evaluate(net, pts, step, FIRST_LAYER_ORDER)[:4]
     coarse = _evaluate(net, pts, 4.0 * step / 3.0, (3 * FIRST_LAYER_ORDER) // 4)[0]
     scaled_error = np.abs(closure - linear) + np.abs(closure - coarse)
     n_l, g_l = float(net.widths[-1]), float(net.gammas[-1])
     to_g = n_l ** (2.0 - 4.0 * g_l)
     return InitialCumulant(closure * to_g, scaled_error * to_g, closure, scaled_error, linear, parts, var,
                            tuple(net.widths), tuple(net.gammas))
+
+
+@dataclass(frozen=True)
+class InitialVariance:
+    """Var G = s_c^2 E[sigma(Z^L)^2] of G = N_L^{gamma_L - 1/2} g^N_0 at P points, at the finite widths of the spec
+    (docs/theory/8-initial-cumulants.md: s_c^2 times E M_L of the recursion (2)); Var g^N_0 = N_L^{1 - 2 gamma_L} Var G.
+
+    Attributes:
+        value: (P,) the closure's s_c^2 E M_L (the same numbers as :attr:`InitialCumulant.variance`).
+        first_order: (P,) s_c^2 E M_L through first order in 1/N_l (the "linear" closure's means).
+        limit: (P,) s_c^2 times the limit chain's F_2(qbar_L) (no 1/N term; the collapse factors at these widths).
+        error: (P,) |value - first_order| (the part of the O(N^-2) order the closure holds; zero at L <= 2, where
+            both closures agree) plus the change of ``value`` under a 4/3 coarser rule.
+    """
+
+    value: np.ndarray
+    first_order: np.ndarray
+    limit: np.ndarray
+    error: np.ndarray
+
+
+def initial_variance(net, points, step: float = STEP) -> InitialVariance:
+    """Var G at ``points`` for the network ``net`` (as in :func:`initial_cumulant4`: C symmetric with mean zero,
+    inner weights with mean zero; anything else is refused with a :class:`SpecError`)."""
+    net = net if isinstance(net, Layers) else layers_of(net)
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2:
+        raise SpecError(f"points have shape {pts.shape}; (P, d) is required")
+    value, first, limit = _evaluate(net, pts, step, FIRST_LAYER_ORDER)[3:]
+    coarse = _evaluate(net, pts, 4.0 * step / 3.0, (3 * FIRST_LAYER_ORDER) // 4)[3]
+    return InitialVariance(value, first, limit, np.abs(value - first) + np.abs(value - coarse))

@@ -11,7 +11,8 @@ that is unavailable, from the rule of section 4 computed here (and the report sa
 Where the outer layer dominates, the variance constant b0 = lim Var g N_L^{2 gamma_L - 1} / V_t is fitted and
 judged against 1, and the deep mean E g_t - h_t is reported with its SE and fitted decay; h_t and V_t come from
 the sequential-limit deep frozen kernel (:mod:`asymexp.validation.deep_constants`; docs/validation.md, "Deep
-constants").
+constants"). At t = 0 the parameter-free finite-width mean and variance at every width are held against the
+estimates in the ``prediction`` block (:mod:`asymexp.validation.deep_prediction`).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from asymexp.errors import AsymexpError
 from asymexp.spec import parse_gammas
 from asymexp.stats import estimators as est
 from asymexp.stats import fits
+from asymexp.validation.deep_prediction import predict_deep
 from asymexp.validation.deep_terms import deep_correction_terms, degenerate_flags, predicted_exponent
 from asymexp.validation.tasks import chunk_tasks, execute, group_results, run_estimate
 
@@ -240,6 +242,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     doc["var_ratio"] = constant_check(widths, [paths[int(n)][-1] for n in widths], tot, tot_se, gammas,
                                       problem.activation, t, width_path, predicted, lt, doc["replicas"])
     doc["mean_residual"] = deep_mean_check(widths, means, lt, t, antithetic, gammas[-1])
+    doc["prediction"] = predict_deep(problem, gammas, [paths[int(n)] for n in widths], t, rows)
     if sensitivity_width:
         doc["sensitivity"] = sensitivity_table(grouped, gammas, sensitivity_width, sens_cells, c_var, t, antithetic,
                                                problem)

@@ -91,28 +91,36 @@ def _prediction(doc: dict) -> list[str]:
         return []
     if not pr["applicable"]:
         against = pr.get("against_gd")
-        return ["", f"Parameter-free prediction: not made ({pr['reason']})."] + ([
+        missing = "; ".join(pr.get("missing", []))
+        return ["", f"Parameter-free prediction: not made ({pr['reason']})." + (f" Missing: {missing}." if missing
+                                                                               else "")] + ([
             "", "Measured against full-batch GD's prediction: max abs z " + ", ".join(
                 f"{what} {against[f'max_abs_z_{what}_all']:.2f} (cells judged for GD: "
                 + ("none" if against[f"max_abs_z_{what}"] is None else f"{against[f'max_abs_z_{what}']:.2f}") + ")"
                 for what in ("mean", "var")) + "; the variance with SGD's noise term W_t/N added: "
             f"{pr['with_noise']['max_abs_z_var_all']:.2f} (docs/theory/7-random-terms.md, \"Online SGD\")."]
             if against else [])
-    lines = ["", "#### Parameter-free prediction (docs/theory/7-random-terms.md)", "",
+    deep = "depth" in doc
+    lines = ["", f"#### Parameter-free prediction ({pr.get('theory', 'docs/theory/7-random-terms.md')})", "",
              f"E g ~ {' + '.join(pr['terms']['mean'])}; Var g ~ {' + '.join(pr['terms']['var'])}. "
              f"Omitted: mean {pr['omitted']['mean']}; variance {pr['omitted']['var']}."
-             + ("" if doc.get("gamma") in ("1", 1) or pr.get("b1") is None else     # eps = 1 at gamma = 1: no eps^2 term
+             + ("" if deep or doc.get("gamma") in ("1", 1) or pr.get("b1") is None else     # eps = 1 at gamma = 1: no eps^2 term
                 f" Predicted eps^2 coefficient of r(N): b1 = {pr['b1']:.4f}."), "",
              "| N | max abs z, mean | mean judged | max abs z, var | var judged | omitted/SE mean | omitted/SE var | "
              "eps^4+ part of V(eps)/SE var |", "|---|---|---|---|---|---|---|---|"]
     for i, n in enumerate(doc["widths"]):
-        om = np.array(pr["omitted_mean"][i]) / np.array(doc["mean_se"][i])
+        with np.errstate(divide="ignore", invalid="ignore"):    # SE 0: the antithetic mean at t = 0
+            om = np.array(pr["omitted_mean"][i]) / np.array(doc["mean_se"][i])
         ov = np.array(pr["omitted_var"][i]) / np.array(doc["var_se"][i])
-        scale = float(n) ** (1.0 - 2.0 * float(Fraction(doc["gamma"])))
-        rem = scale * np.abs(np.array(pr["variance_remainder"][i])) / np.array(doc["var_se"][i])
-        lines.append(f"| {n} | {np.max(np.abs(pr['z_mean'][i])):.2f} | {all(pr['holds_mean'][i])} | "
+        if deep:        # V at t = 0 holds no eps-series: no remainder column
+            rem = "n/a"
+        else:
+            scale = float(n) ** (1.0 - 2.0 * float(Fraction(doc["gamma"])))
+            rem = f"{(scale * np.abs(np.array(pr['variance_remainder'][i])) / np.array(doc['var_se'][i])).max():.2g}"
+        z_mean = np.array(pr["z_mean"][i], dtype=np.float64)        # None (JSON null: SE 0) reads as NaN
+        lines.append(f"| {n} | {np.max(np.abs(z_mean)):.2f} | {all(pr['holds_mean'][i])} | "
                      f"{np.max(np.abs(pr['z_var'][i])):.2f} | {all(pr['holds_var'][i])} | {om.max():.2g} | "
-                     f"{ov.max():.2g} | {rem.max():.2g} |")
+                     f"{ov.max():.2g} | {rem} |")
     lines += ["", f"- mean: **{pr['verdict']['mean']}** ({pr['verdict_reason']['mean']}); judged from N = "
                   f"{pr['holds_from']['mean']}",
               f"- variance: **{pr['verdict']['var']}** ({pr['verdict_reason']['var']}); judged from N = "
@@ -171,6 +179,7 @@ def _deep(doc: dict) -> str:
     if r:
         lines += ["", f"**Constant b0: {r['verdict']}** (judged separately from the exponent above; "
                       "docs/validation.md)"]
+    lines += _prediction(doc)
     return "\n".join(lines)
 
 

@@ -99,7 +99,9 @@ def bonferroni_limit(n: int) -> float:
     return float(norm.isf(FAMILY_ALPHA / (2.0 * max(n, 1))))
 
 
-def _judge(z: np.ndarray, holds: np.ndarray, what: str) -> tuple[str, str]:
+def judge(z: np.ndarray, holds: np.ndarray, what: str) -> tuple[str, str]:
+    """(verdict, reason) over the judged cells (``holds``) of z (widths, P): agree when every judged abs(z) is
+    within :func:`bonferroni_limit`, disagree otherwise, undetermined when no cell is judged (module docstring)."""
     if not holds.any():
         return "undetermined", (f"at no width is the first omitted term of the {what} below its Monte Carlo SE; "
                                 "larger widths (or a smaller SE only where the omitted term is smaller still) "
@@ -134,7 +136,7 @@ def mean_field_c(problem, rt) -> dict:
     return {"c_eps": value.tolist(), "c_eps_error": err.tolist(), "c_eps_bracket": fine.tolist()}
 
 
-def _holds_from(widths, holds: np.ndarray):
+def holds_from(widths, holds: np.ndarray):
     """The smallest width from which the prediction is judged at every point of every larger width."""
     out = None
     for n, ok in zip(reversed(widths), reversed(holds.all(axis=1))):
@@ -311,8 +313,8 @@ def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynam
     holds_mean = np.array(out["omitted_mean"]) < mean_se
     holds_var = np.array(out["omitted_var"]) < var_se
     widths = [int(n) for n in widths]
-    vm, rm = _judge(np.array(out["z_mean"]), holds_mean, "mean")
-    vv, rv = _judge(np.array(out["z_var"]), holds_var, "variance")
+    vm, rm = judge(np.array(out["z_mean"]), holds_mean, "mean")
+    vv, rv = judge(np.array(out["z_var"]), holds_var, "variance")
     if gd:
         out.update({"gd_shift": shift.tolist(), "gd_shift_error": shift_err.tolist(), "gd_dV": d_v.tolist(),
                     "gd_dV_error": d_v_err.tolist(), "gd_dc": d_c.tolist(), "gd_dc_error": d_c_err.tolist()})
@@ -330,7 +332,7 @@ def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynam
         "b_N": float(BN.sum() / V.sum()), "B": B.tolist(), "B_error": B_err.tolist(),
         "c_parts": nums["parts"],
         "b1": float(B.sum() / V.sum()), "holds_mean": holds_mean.tolist(), "holds_var": holds_var.tolist(),
-        "holds_from": {"mean": _holds_from(widths, holds_mean), "var": _holds_from(widths, holds_var)},
+        "holds_from": {"mean": holds_from(widths, holds_mean), "var": holds_from(widths, holds_var)},
         "verdict": {"mean": vm, "var": vv}, "verdict_reason": {"mean": rm, "var": rv},
         "rule": {"kappa": nums["kappa"], "w_nodes": nums["w_nodes"], "tolerance_met": nums["tolerance_met"]},
     })
