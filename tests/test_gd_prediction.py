@@ -178,3 +178,20 @@ def test_the_sgd_noise_variance_matches_a_simulated_linear_model():
 def test_the_cache_keys_of_flow_and_gd_differ_and_sgd_shares_gd(problem):
     keys = {d: prediction.cache_key(problem, Fraction(3, 4), 1.0, [64], d) for d in ("flow", "gd", "sgd")}
     assert keys["flow"] != keys["gd"] and keys["sgd"] == keys["gd"]
+
+
+def test_an_sgd_run_draws_its_measurement_not_a_blank_panel(problem, monkeypatch):
+    from asymexp.validation.figures import shallow_figure
+
+    widths = [64, 256]
+    P = problem.points.shape[0]
+    monkeypatch.setattr(prediction, "cached_numbers", lambda *a, **k: _numbers(P, widths))
+    rows = [{"mean": np.zeros(P), "mean_se": np.full(P, 0.5), "var": np.ones(P), "var_se": np.full(P, 0.5)}
+            for _ in widths]
+    block = prediction.predict(problem, Fraction(3, 4), 1.0, widths, rows, "sgd")
+    doc = {"gamma": "3/4", "time": 1.0, "dynamics": "sgd", "widths": widths, "prediction": block}
+    fig = shallow_figure(doc, "prediction")
+    ax = fig.axes[0]
+    assert len(ax.collections) == 3                                  # mean vs GD, var vs GD, var vs GD + W/N
+    np.testing.assert_allclose(ax.collections[2].get_offsets()[:, 1],
+                               np.array(block["with_noise"]["z_var"]).ravel(), rtol=1e-12)

@@ -98,6 +98,9 @@ def _shallow_prediction(ax, doc: dict) -> None:
     "Predictions"): filled where judged (the first omitted term is below the SE), open where not."""
     pr = doc.get("prediction") or {}
     ax.set_title(_title(doc) + "\nparameter-free prediction: (measured - predicted) / SE", fontsize=9)
+    if not pr.get("applicable") and pr.get("against_gd"):
+        _sgd_measurement(ax, doc, pr)
+        return
     if not pr.get("applicable"):
         ax.text(0.5, 0.5, "no prediction:\n" + pr.get("reason", "not computed"), ha="center", va="center",
                 wrap=True, fontsize=8, transform=ax.transAxes)
@@ -111,6 +114,26 @@ def _shallow_prediction(ax, doc: dict) -> None:
                    label=f"{name}: judged ({pr['verdict'][name]})")
         ax.scatter(xs[~ok], z[~ok], marker=marker, facecolors="none", edgecolors="C0" if name == "mean" else "C1",
                    s=18, label=f"{name}: omitted term above SE")
+    for level in (-3, 3):
+        ax.axhline(level, color="k", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("N")
+    ax.set_ylabel("residual / Monte Carlo SE")
+    ax.legend(fontsize=7)
+
+
+def _sgd_measurement(ax, doc: dict, pr: dict) -> None:
+    """An SGD run against full-batch GD's prediction, and its variance with the noise term W_t/N added
+    (docs/theory/7-random-terms.md, "Online SGD"): residuals in SEs, every point; a measurement, no verdict."""
+    ax.set_title(_title(doc) + "\nonline SGD against full-batch GD's prediction (no verdict): residual / SE",
+                 fontsize=9)
+    N = np.array(doc["widths"], dtype=float)
+    for z, marker, color, name, shift in ((pr["against_gd"]["z_mean"], "o", "C0", "mean vs GD", 0.96),
+                                          (pr["against_gd"]["z_var"], "s", "C3", "var vs GD", 1.0),
+                                          (pr["with_noise"]["z_var"], "s", "C1", "var vs GD + W_t/N", 1.04)):
+        z = np.array(z, dtype=float)
+        ax.scatter(np.repeat((N * shift)[:, None], z.shape[1], axis=1), z, marker=marker, color=color, s=18,
+                   label=name)
     for level in (-3, 3):
         ax.axhline(level, color="k", ls=":", lw=1)
     ax.set_xscale("log")
