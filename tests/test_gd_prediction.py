@@ -141,6 +141,7 @@ def test_the_gd_block_adds_the_step_terms_and_sgd_is_measured_not_judged(problem
     sgd = prediction.predict(problem, gamma, 1.0, widths, rows, "sgd")
     assert sgd["applicable"] is False and "alone is derived" in sgd["reason"] and "verdict" not in sgd
     assert sgd["against_gd"]["z_mean"] == gd["z_mean"] and sgd["against_gd"]["z_var"] == gd["z_var"]
+    assert sgd["against_gd"]["gd_shift"] == gd["gd_shift"] and sgd["against_gd"]["gd_dV"] == gd["gd_dV"]
     worst = np.max(np.abs(np.array(gd["z_mean"]))[np.array(gd["holds_mean"])], initial=0.0)
     if np.array(gd["holds_mean"]).any():
         assert sgd["against_gd"]["max_abs_z_mean"] == pytest.approx(worst)

@@ -24,11 +24,9 @@ def _gd_block(doc: dict) -> dict:
 def _flow_z(doc: dict, what: str) -> np.ndarray:
     """Residuals against the flow prediction: the GD block minus its step terms (D^h - D for the mean, the
     variance's V^h - V)."""
-    pr, se = doc["prediction"], np.array(doc[f"{what}_se"])
+    se = np.array(doc[f"{what}_se"])
     block = _gd_block(doc)
-    steps = pr if pr.get("applicable") else None
-    if steps is None:
-        raise SystemExit("an SGD document does not hold the step terms; pair it with its GD run")
+    pr = block                                      # GD's block, or SGD's against_gd: both hold the step terms
     n = np.array(doc["widths"], dtype=float)[:, None]
     gamma = float(Fraction(str(doc["gamma"])))
     step = (np.array(pr["gd_shift"]) if what == "mean" else n ** (1 - 2 * gamma) * np.array(pr["gd_dV"]))
@@ -51,7 +49,8 @@ def row(path: Path) -> str:
         cells += [_worst(_flow_z(doc, "mean"), hm), _worst(block["z_mean"], hm), _worst(_flow_z(doc, "var"), hv),
                   _worst(block["z_var"], hv), "-", f"{pr['verdict']['mean']} / {pr['verdict']['var']}"]
     else:
-        cells += ["-", _worst(block["z_mean"], hm), "-", _worst(block["z_var"], hv),
+        cells += [_worst(_flow_z(doc, "mean"), hm), _worst(block["z_mean"], hm), _worst(_flow_z(doc, "var"), hv),
+                  _worst(block["z_var"], hv),
                   _worst(pr["with_noise"]["z_var"], hv), "measured (no verdict)"]
     return "| " + " | ".join(cells) + " |"
 

@@ -46,9 +46,11 @@ def _largest(z: np.ndarray, holds: np.ndarray) -> tuple[float | None, float | No
 def sgd_measurement(gd_block: dict, widths, rows: list[dict]) -> dict:
     """Online SGD's run held against full-batch GD's block, as a measurement (no verdict):
     {"against_gd": GD's mean, variance, residuals in SE units and their largest values (over the cells GD judges,
-    and over all), "with_noise": the variance with SGD's leading noise term W_t / N added, its residuals and
+    and over all), and GD's step terms gd_shift, gd_dV (E, P) (so the run can be held against the flow too),
+    "with_noise": the variance with SGD's leading noise term W_t / N added, its residuals and
     largest values, and W_t with its error}. rows: per width {"mean_se", "var", "var_se"} (P,)."""
-    out = {k: gd_block[k] for k in ("mean", "var", "z_mean", "z_var", "holds_mean", "holds_var")}
+    out = {k: gd_block[k] for k in ("mean", "var", "z_mean", "z_var", "holds_mean", "holds_var", "gd_shift",
+                                    "gd_dV")}
     for what in ("mean", "var"):
         out[f"max_abs_z_{what}"], out[f"max_abs_z_{what}_all"] = _largest(np.array(gd_block[f"z_{what}"], dtype=float),
                                                                            np.array(gd_block[f"holds_{what}"]))
