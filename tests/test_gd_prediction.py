@@ -97,6 +97,58 @@ def test_the_particle_rule_and_the_refined_rule_give_the_same_mean_shift(problem
         gd_terms.particle_steps(problem, eps, [64], 1.0, nodes=2)
 
 
+def test_step_shift_is_the_euler_map_minus_the_flow_on_the_terms_rule(problem):
+    # step_shift against its definition on the same rule, and its error against the coarser rule's shift
+    from types import SimpleNamespace
+
+    from asymexp.numeric.error_control import STEP
+
+    kappa = 20.0
+    rule = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, problem.points, kappa)
+    coarse = trapezoid_samples(problem.activation, problem.c_law, problem.w_law, problem.points, kappa / STEP)
+    widths, t = [16, 32], 0.75
+    eps = [n ** -0.25 for n in widths]
+    shift, err = gd_terms.step_shift(problem, SimpleNamespace(samples=rule, kappa=kappa), eps, widths, t)
+    for i, (e, n) in enumerate(zip(eps, widths)):
+        steps = round(t * n)
+        want = euler_map(problem, rule, e, steps, 1 / n) - deterministic_flow(problem, rule, e, [t])[0]
+        rough = euler_map(problem, coarse, e, steps, 1 / n) - deterministic_flow(problem, coarse, e, [t])[0]
+        np.testing.assert_allclose(shift[i], want, rtol=1e-12, atol=1e-15)
+        assert np.all(err[i] >= 2 * np.abs(want - rough))
+
+
+def test_the_step_terms_of_one_rule_match_central_differences_of_the_map_and_the_flow(problem, small_rule):
+    # dV = eps^2 (Var DG^h - Var DG) and dc = c^h - c from the particle method against sums over the rule's nodes
+    # of first and second central differences in the weight directions e_j - w of random_terms' Euler map and
+    # DOP853 flow: independent code for both. Differences of step 1e-3 (second) and 1e-4 (first): truncation
+    # about 1e-6 and 1e-8 relative; the flow's RK4 (40 steps per unit time) against DOP853: below 1e-7
+    eps, t, n = 0.6, 0.5, 8
+    got = gd_terms.rule_steps(problem, small_rule, eps, t, n)
+    om = small_rule.weight
+
+    def outputs(weight, gd):
+        rule = _with_weights(small_rule, weight)
+        return (euler_map(problem, rule, eps, round(t * n), 1 / n, fold=False) if gd
+                else deterministic_flow(problem, rule, eps, [t], fold=False)[0])
+
+    want = {}
+    for gd in (True, False):
+        base = outputs(om, gd)
+        var, c = 0.0, 0.0
+        for j in range(len(om)):
+            direction = -om.copy()
+            direction[j] += 1.0
+            up1, down1 = outputs(om + 1e-4 * direction, gd), outputs(om - 1e-4 * direction, gd)
+            up2, down2 = outputs(om + 1e-3 * direction, gd), outputs(om - 1e-3 * direction, gd)
+            var = var + om[j] * ((up1 - down1) / 2e-4) ** 2
+            c = c + 0.5 * om[j] * (up2 - 2 * base + down2) / 1e-6
+        want[gd] = (base, c, var)
+    np.testing.assert_allclose(got["dD"], want[True][0] - want[False][0], rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(got["dV"], eps ** 2 * (want[True][2] - want[False][2]), rtol=1e-3, atol=1e-9)
+    np.testing.assert_allclose(got["dc"], want[True][1] - want[False][1], rtol=1e-2, atol=1e-7)
+    assert np.all(np.abs(got["dV"]) > 1e-7)                          # a term to compare, not two zeros
+
+
 # -- the blocks' assembly, with fixed numbers -----------------------------------------------------------------------
 
 def _numbers(P: int, widths):

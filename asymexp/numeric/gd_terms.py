@@ -58,6 +58,14 @@ def _particle_rule(problem, nodes: int):
     return quadrature_samples(problem.c_law, problem.w_law, problem.points, nodes, c_nodes=PARTICLE_C_NODES)
 
 
+def rule_steps(problem, rule, eps: float, t: float, width: int) -> dict:
+    """On one rule: {"dV": eps^2 (Var DG^h - Var DG), "dc": c^h - c, "dD": G^h - G}, each (P,), the Euler map of
+    round(t N) steps of h = 1/N (N = ``width``) against the RK4 flow (:func:`asymexp.numeric.finite_n.particle_terms`)."""
+    g_f, c_f, v_f = particle_terms(problem, rule, eps, t)
+    g_e, c_e, v_e = particle_terms(problem, rule, eps, t, gd_width=int(width))
+    return {"dV": eps ** 2 * (v_e - v_f), "dc": c_e - c_f, "dD": g_e - g_f}
+
+
 def particle_steps(problem, eps_values, widths, t: float, nodes: int = PARTICLE_NODES) -> dict:
     """The step's change of the variance and of the 1/N mean coefficient, per (eps, width) pair, each (E, P):
     {"dV": eps^2 (Var DG^h - Var DG), "dc": c^h - c, "dD": the mean shift on this rule (a check of
@@ -70,11 +78,7 @@ def particle_steps(problem, eps_values, widths, t: float, nodes: int = PARTICLE_
     out = {k: [] for k in names + tuple(f"{k}_error" for k in names)}
     rules = [_particle_rule(problem, q) for q in (nodes, nodes - 1, nodes - 2)]
     for eps, n in zip(eps_values, widths):
-        pieces = []
-        for rule in rules:
-            g_f, c_f, v_f = particle_terms(problem, rule, eps, t)
-            g_e, c_e, v_e = particle_terms(problem, rule, eps, t, gd_width=int(n))
-            pieces.append({"dV": eps ** 2 * (v_e - v_f), "dc": c_e - c_f, "dD": g_e - g_f})
+        pieces = [rule_steps(problem, rule, eps, t, int(n)) for rule in rules]
         err = difference_errors(*pieces[:2], coarser=pieces[2])
         for k in names:
             out[k].append(pieces[0][k])
