@@ -34,17 +34,21 @@ def _draws(x, minimum: int) -> np.ndarray:
     return x
 
 
-def covariance_estimate(x) -> dict:
+def covariance_estimate(x, block: int = 8192) -> dict:
     """From x (n, K): {"cov" (K, K) with ddof 1, "se" (K, K), "entry_cov" (K, K, K, K): the estimated covariance
-    of the errors of entries (i, j) and (k, l), Cov(psi_ij, psi_kl) / n}."""
+    of the errors of entries (i, j) and (k, l), Cov(psi_ij, psi_kl) / n}; the products psi are formed ``block``
+    draws at a time (memory K^2 block numbers)."""
     x = _draws(x, 4)
-    n = x.shape[0]
+    n, k = x.shape
     d = x - x.mean(axis=0)
-    psi = d[:, :, None] * d[:, None, :]                      # (n, K, K)
-    cov = psi.sum(axis=0) / (n - 1)
-    centred = psi - psi.mean(axis=0)
-    flat = centred.reshape(n, -1)
-    entry_cov = (flat.T @ flat / (n - 1) / n).reshape(cov.shape * 2)
+    cov = d.T @ d / (n - 1)
+    mean_psi = cov * (n - 1) / n
+    second = np.zeros((k * k, k * k))
+    for start in range(0, n, block):
+        part = d[start:start + block]
+        flat = (part[:, :, None] * part[:, None, :]).reshape(len(part), -1) - mean_psi.ravel()
+        second += flat.T @ flat
+    entry_cov = (second / (n - 1) / n).reshape(k, k, k, k)
     return {"cov": cov, "se": np.sqrt(np.einsum("ijij->ij", entry_cov)), "entry_cov": entry_cov}
 
 

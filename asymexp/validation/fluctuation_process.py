@@ -14,7 +14,7 @@ The scaled fluctuation xi = N^{gamma - 1/2} (g - mean g), a vector over the K = 
   omitted < SE; z = (simulated - C_eps) / sqrt(SE^2 + err^2), and the matrix test is max |z| over the judged
   entries of all widths against :func:`asymexp.validation.prediction.bonferroni_limit`. Per width Hotelling's T^2
   of the whitened differences over the judged entries (their error covariance estimated from the same draws) is
-  given with its F p-value;
+  given with its F p-value, and judged only where the omitted term cannot shift it by more than 1 (its bound);
 - the standardized cumulants k3 / k2^{3/2}, k4 / k2^2 of g at each (time, point) with SEs
   (:func:`asymexp.stats.process_moments.standardized_cumulants`), their width exponents and verdicts
   (:mod:`asymexp.validation.process_cumulants`).
@@ -67,17 +67,23 @@ def check_inputs(problem, gamma, times, widths, replicas: int) -> None:
         raise SpecError(f"--replicas {replicas}: at least 16 independent replicas are required")
 
 
-def _hotelling(width: int, r: np.ndarray, sig: np.ndarray, replicas: int) -> dict:
-    """The whitened sum of squares r^T sig^-1 r of k judged entries (Hotelling's T^2: sig is estimated from the
-    same R draws) and its p-value from T^2 (R - k) / (k (R - 1)) ~ F(k, R - k)."""
+def _hotelling(width: int, r: np.ndarray, sig: np.ndarray, replicas: int, omitted: float) -> dict:
+    """The whitened sum of squares T^2 = r^T sig^-1 r of k judged entries (Hotelling's T^2: sig is estimated from
+    the same R draws), its p-value from T^2 (R - k) / (k (R - 1)) ~ F(k, R - k), and a bound on the shift of T^2
+    that an omitted term of size ``omitted`` in every entry can cause, max over |b_i| <= omitted of
+    b^T sig^-1 b <= omitted^2 sum_ij |sig^-1_ij|. Whitening weighs the directions of smallest SE, so an omitted
+    term below every entry's SE can still move T^2; the T^2 is ``judged`` only where that bound is at most 1."""
     k = int(r.size)
     if k == 0 or replicas <= k:
-        return {"width": width, "chi2": None, "dof": k, "p_value": None}
+        return {"width": width, "chi2": None, "dof": k, "p_value": None, "bias_bound": None, "judged": False}
     from scipy.stats import f as f_law
 
-    t2 = float(r @ np.linalg.solve(sig, r))
+    inverse = np.linalg.inv(sig)
+    t2 = float(r @ inverse @ r)
+    bound = float(omitted ** 2 * np.sum(np.abs(inverse)))
     return {"width": width, "chi2": t2, "dof": k,
-            "p_value": float(f_law.sf(t2 * (replicas - k) / (k * (replicas - 1)), k, replicas - k))}
+            "p_value": float(f_law.sf(t2 * (replicas - k) / (k * (replicas - 1)), k, replicas - k)),
+            "bias_bound": bound, "judged": bound <= 1.0}
 
 
 def _matrix_test(widths, gamma, sims, cov, omitted) -> dict:
@@ -97,7 +103,7 @@ def _matrix_test(widths, gamma, sims, cov, omitted) -> dict:
         r = (s["cov"] - pred)[upper][pick]
         sig = s["entry_cov"][upper[0][:, None], upper[1][:, None], upper[0][None, :], upper[1][None, :]][pick][:, pick]
         sig = sig + np.diag(err[upper][pick] ** 2)
-        chi2.append(_hotelling(n, r, sig, s["replicas"]))
+        chi2.append(_hotelling(n, r, sig, s["replicas"], omitted[w]))
     z_up = np.array([z[upper] for z in z_all])
     j_up = np.array([j[upper] for j in judged_all])
     n = int(j_up.sum())

@@ -17,8 +17,8 @@ def lines(doc: dict) -> list[str]:
            f"{doc['replicas']} independent replicas per width (seed {doc['seed']}); RK4 step {doc['flow_dt']:.4g}; "
            f"K = {len(doc['labels'])} (time, point) pairs", "",
            f"**Matrix test**: {test['verdict']}: {test['why']}.", "",
-           "| width | eps | omitted O(1/N) | judged entries | max abs z | Hotelling T^2 | dof | p-value |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| width | eps | omitted O(1/N) | judged entries | max abs z | Hotelling T^2 | dof | p-value | "
+           "omitted's T^2 bound |", "|---|---|---|---|---|---|---|---|---|"]
     upper = np.triu_indices(len(doc["labels"]))
     for w, n in enumerate(doc["widths"]):
         z = np.asarray(test["z"][w])[upper]
@@ -26,7 +26,8 @@ def lines(doc: dict) -> list[str]:
         c2 = test["chi2"][w]
         worst = float(np.max(np.abs(z[judged]))) if judged.any() else None
         out.append(f"| {n} | {doc['eps'][w]:.4f} | {doc['omitted'][w]:.2e} | {int(judged.sum())} | {_fmt(worst, '.2f')} "
-                   f"| {_fmt(c2['chi2'], '.1f')} | {c2['dof']} | {_fmt(c2['p_value'], '.3g')} |")
+                   f"| {_fmt(c2['chi2'], '.1f')} | {c2['dof']} | {_fmt(c2['p_value'], '.3g')} | "
+                   f"{_fmt(c2['bias_bound'], '.3g')}{'' if c2['judged'] else ' (not judged)'} |")
     out += ["", "Diagonal (V_t(eps) per point) and the largest-width entries, scaled covariance "
             "N^(2 gamma - 1) Cov g:", "", "| t | point | limit C | predicted C_eps (largest width) | simulated | SE | z |",
             "|---|---|---|---|---|---|---|"]
