@@ -145,3 +145,17 @@ def test_theory_verb_returns_the_t0_keys_of_the_command(capsys):
         np.testing.assert_array_equal(res.errors[key], doc["errors"][key])
     assert res.details["widths"] == doc["widths"] == [16]
     assert "cov" not in asymexp.theory("tanh4.toml", 0.75, times=1, order=0).details
+
+
+def test_verb_is_the_command(capsys, tmp_path):
+    """asymexp.process(...).to_dict() is the ``asymexp process --json`` document (same seed, same numbers), and
+    ``out`` holds process.json and summary.md."""
+    argv = ["process", "--problem", "tanh4.toml", "--gamma", "3/4", "--times", "0,0.2", "--widths", "4,8",
+            "--replicas", "32", "--seed", "5", "--no-progress", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    res = asymexp.process("tanh4.toml", 0.75, times=[0, 0.2], widths=[4, 8], replicas=32, seed=5, out=tmp_path)
+    assert json.loads(json.dumps(res.to_dict() | {"figures": []})) == doc | {"figures": []}
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["manifest.json", "process.json",
+                                                                                    "summary.md"]
+    assert res.verdict in ("agree", "disagree", "undetermined") and len(res.limit) == 10

@@ -7,7 +7,8 @@ import copy
 from dataclasses import dataclass, field
 
 from asymexp.api.results import _Result
-from asymexp.input_checks import check_replicas, check_seed, check_width_sweep, comma_list, finite_number
+from asymexp.input_checks import (check_integer, check_replicas, check_seed, check_width_sweep, comma_list,
+                                  finite_number)
 from asymexp.json_out import dumps
 from asymexp.run_folder import claim_given
 
@@ -74,11 +75,9 @@ def process(problem, gamma, *, times="0.5,1", widths="64,128,256", replicas: int
     """
     from asymexp.api.studies import _sink
     from asymexp.api.verbs import _problem, _problem_gammas
-    from asymexp.validation.fluctuation_process import process_check
-    from asymexp.validation.process_report import lines
-
     from asymexp.errors import SpecError
-    from asymexp.validation.fluctuation_process import prepare
+    from asymexp.validation.fluctuation_process import prepare, process_check
+    from asymexp.validation.process_report import lines
 
     prob = _problem(problem)
     gammas, _ = _problem_gammas(prob, gamma, None, "process")
@@ -88,6 +87,7 @@ def process(problem, gamma, *, times="0.5,1", widths="64,128,256", replicas: int
     times = check_times(times)
     widths = check_width_sweep(widths)
     replicas, seed = check_replicas(replicas), check_seed(seed)
+    chunk = check_integer(chunk, "--chunk", 1)
     if flow_dt is not None and not finite_number(flow_dt, "--flow-dt") > 0:
         raise SpecError(f"--flow-dt {flow_dt!r}: a step > 0 is required")
     say = _sink(progress)

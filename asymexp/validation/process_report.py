@@ -2,6 +2,8 @@
 covariance per width, the cumulant table and the verdicts (docs/validation.md, "The fluctuation process")."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -12,7 +14,8 @@ def _fmt(v, spec: str = ".3g") -> str:
 def lines(doc: dict) -> list[str]:
     """The report as lines of Markdown (a table per part)."""
     test = doc["matrix_test"]
-    out = [f"# The fluctuation process: {doc['problem']}, gamma {doc['gamma']}", "",
+    name = os.path.basename(doc["problem"]) if doc["problem"] else "(a problem given as arrays)"
+    out = [f"# The fluctuation process: {name}, gamma {doc['gamma']}", "",
            f"times {', '.join(f'{t:g}' for t in doc['times'])}; widths {', '.join(map(str, doc['widths']))}; "
            f"{doc['replicas']} independent replicas per width (seed {doc['seed']}); RK4 step {doc['flow_dt']:.4g}; "
            f"K = {len(doc['labels'])} (time, point) pairs", "",
