@@ -159,3 +159,4 @@ def test_verb_is_the_command(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["manifest.json", "process.json",
                                                                                     "summary.md"]
     assert res.verdict in ("agree", "disagree", "undetermined") and len(res.limit) == 10
+    assert len(res.plot().axes) == 2

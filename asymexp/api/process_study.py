@@ -46,6 +46,37 @@ class ProcessResult(_Result):
     def verdict(self) -> str:
         return self.document["verdict"]
 
+    def plot(self, figsize=None):
+        """Left: the matrix test's z of every entry i <= j against width (judged entries filled) with the
+        family-wise limit; right: |k3 / k2^1.5| and |k4 / k2^2| against width (mean over the cells, log-log)."""
+        import numpy as np
+
+        from asymexp.api.results import _figure
+
+        doc = self.document
+        test, widths = doc["matrix_test"], np.array(doc["widths"], dtype=float)
+        upper = np.triu_indices(len(doc["labels"]))
+        fig = _figure(figsize or (9.0, 3.6))
+        left, right = fig.subplots(1, 2)
+        for w, n in enumerate(widths):
+            z, judged = np.asarray(test["z"][w])[upper], np.asarray(test["judged"][w])[upper]
+            left.scatter(np.full(z.size, n)[judged], z[judged], s=8, color="C0")
+            left.scatter(np.full(z.size, n)[~judged], z[~judged], s=8, facecolors="none", edgecolors="C7")
+        for sign in (1, -1):
+            left.axhline(sign * test["limit"], color="C3", lw=0.8)
+        left.set_xscale("log")
+        left.set_xlabel("width N")
+        left.set_ylabel("z of covariance entries")
+        left.set_title(f"matrix test: {test['verdict']}", fontsize=9)
+        for q, color in (("skew", "C0"), ("kurt", "C1")):
+            value = np.abs(np.asarray(doc["cumulants"][q])).reshape(len(widths), -1).mean(axis=1)
+            right.loglog(widths, value, "o-", color=color, label=f"|{q}| (mean over cells)")
+        right.set_xlabel("width N")
+        right.legend(fontsize=8)
+        right.set_title("standardized cumulants of g", fontsize=9)
+        fig.tight_layout()
+        return fig
+
 
 def check_times(value) -> list[float]:
     """``"0.5,1"`` or a sequence: finite times >= 0, distinct and increasing (one SpecError line otherwise)."""
