@@ -86,7 +86,7 @@ def _hotelling(width: int, r: np.ndarray, sig: np.ndarray, replicas: int, omitte
             "bias_bound": bound, "judged": bound <= 1.0}
 
 
-def _matrix_test(widths, gamma, sims, cov, omitted) -> dict:
+def _matrix_test(widths, sims, cov, omitted) -> dict:
     """z per width and entry, the judged entries, max |z| against the Bonferroni limit, chi2 per width."""
     from asymexp.validation.prediction import bonferroni_limit
 
@@ -173,7 +173,7 @@ def process_check(problem, gamma, times, widths, replicas: int, seed: int = 0, c
         sims.append({**covariance_estimate(float(n) ** (g - 0.5) * g_tp), "replicas": replicas})
         for key, value in standardized_cumulants(g_tp).items():
             table[key].append(value.reshape(T, P))
-    test = _matrix_test(widths, gamma, sims, cov, omitted)
+    test = _matrix_test(widths, sims, cov, omitted)
     cumulants = judge_cumulants(problem, g, times, widths, replicas, table)
     labels = [[t, p] for t in times for p in range(P)]
     doc = {"problem": problem.path, "activation": problem.activation, "gamma": str(gamma), "times": times,
