@@ -39,6 +39,7 @@ _VERBS = ("derive", "theory", "simulate", "validate", "train", "fim", "gram", "l
 _RESULTS = ("DerivationResult", "TheoryResult", "SimulationResult", "ValidationResult", "TrainingResult",
             "FimResult", "GramResult", "LrScanResult", "OneStepResult", "RmtResult")
 _VERBS, _RESULTS = _VERBS + ("lr_train",), _RESULTS + ("LrTrainResult",)    # asymexp lr-train (docs/batchnorm.md)
+_VERBS, _RESULTS = _VERBS + ("process",), _RESULTS + ("ProcessResult",)     # asymexp process (docs/validation.md)
 
 
 __getattr__ = lazy_attributes(__name__, {name: "api" for name in _VERBS + _RESULTS}, globals())  # on first use

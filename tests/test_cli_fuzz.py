@@ -49,6 +49,8 @@ BASE = {
                  "--fraction-layers", "1", "--fraction-activations", "relu", "--fraction-bias-vars", "0"],
     "lr-train": ["--data", "mnist", "--layers", "1", "--width", "4", "--epochs", "1", "--seeds", "1", "--batch", "10",
                  "--lr-per-decade", "1", "--train-samples", "40", "--test-samples", "20", "--no-progress"],
+    "process": ["--problem", "tanh4.toml", "--gamma", "0.75", "--times", "0.1", "--widths", "4,8", "--replicas", "16",
+                "--no-progress"],
 }
 PATH_OPTIONS = {"out", "problem", "data_dir", "sweep"}
 BAD_PATHS = ["a-file", "a-file/below", "a-folder", "empty.toml", "malformed.toml", "", "/dev/null", "/dev/null/x",

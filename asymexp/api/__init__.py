@@ -13,7 +13,9 @@ NumPy scalars or arrays such as ``np.linspace(0.5, 1, 3)``), goes into every ver
   :func:`fim`, :func:`gram`, :func:`lr_scan`, :func:`one_step`, :func:`rmt`, :func:`lr_train` ->
   :class:`FimResult`, :class:`GramResult`, :class:`LrScanResult`, :class:`OneStepResult`, :class:`RmtResult`,
   :class:`LrTrainResult`, whose ``to_dict()`` is the command's ``--json`` document (:mod:`asymexp.api.studies`,
-  :mod:`asymexp.api.gram_studies` with the Gram chain's batch-size and mixing modes, :mod:`asymexp.api.bjorck`).
+  :mod:`asymexp.api.gram_studies` with the Gram chain's batch-size and mixing modes, :mod:`asymexp.api.bjorck`);
+- :func:`process` (problem, gamma, times, widths, replicas) -> :class:`ProcessResult`: the fluctuation as a process
+  over points and times, its covariance and cumulants against simulation (:mod:`asymexp.api.process_study`).
 
 Every result is frozen and has ``to_dict()`` (JSON-ready: fractions as ``"7/10"``, arrays as lists, non-finite
 floats as None), ``to_json(**kw)`` and ``plot(**kw)``, which returns a ``matplotlib.figure.Figure`` without
@@ -32,6 +34,7 @@ _NAMES = {
     "FimResult": "study_results", "GramResult": "study_results", "LrScanResult": "study_results",
     "OneStepResult": "study_results", "RmtResult": "study_results",
     "lr_train": "bjorck", "LrTrainResult": "bjorck",
+    "process": "process_study", "ProcessResult": "process_study",
 }
 
 

@@ -115,7 +115,9 @@ class TheoryResult(_Result):
             "Q3", "A", "S"; docs/theory-layer.md, "Error estimates"), each of the array's shape.
         tolerance: the target and whether it was met (one hidden layer: ``{"abs", "rel", "met", "reason",
             "worst"}``; see ``tol``), or None.
-        details: the rest (one hidden layer: q1_vanishes, q1_reason, theory_error, ode_error; deep: collapse).
+        details: the rest (one hidden layer: q1_vanishes, q1_reason, theory_error, ode_error; deep: collapse);
+            with a time 0 also ``cov`` (P, P) and, with widths, ``cumulant4`` (P,), ``widths`` and ``t0_note``,
+            whose errors are in ``errors`` (the keys of ``asymexp theory --json``).
     """
 
     gammas: tuple

@@ -150,13 +150,14 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
             tol = parse_tolerance(tol)
         th = shallow_theory(prob, gamma=gammas[0], times=times, order=order, method=method, n_samples=n_samples,
                             seed=seed, quad_order=quad_order, tol=tol, long_run_ok=yes_long_run)
+        errors, details = dict(th.errors), {"q1_vanishes": th.q1_vanishes, "q1_reason": th.q1_reason,
+                                            "theory_error": th.theory_error, "ode_error": th.ode_error,
+                                            "mean_f": th.mean_f}
+        _t0(details, errors, prob, gammas, widths, th.times, th.S, th.errors["S"])
         return TheoryResult(**common, times=th.times, points=th.points, h=th.h, V=th.V, Q1=th.Q1, Q2=th.Q2,
                             Q3=th.Q3, A=th.A, S=th.S, kernel_error=th.kernel_error, method=th.method,
-                            regime=th.regime, notes=tuple(th.notes), errors=dict(th.errors),
-                            tolerance=th.tolerance,
-                            details={"q1_vanishes": th.q1_vanishes, "q1_reason": th.q1_reason,
-                                     "theory_error": th.theory_error, "ode_error": th.ode_error,
-                                     "mean_f": th.mean_f})
+                            regime=th.regime, notes=tuple(th.notes), errors=errors, tolerance=th.tolerance,
+                            details=details)
     if isinstance(order, bool) or order not in (0, 1, 2, 3):
         raise SpecError(f"order = {order!r}; allowed: 0, 1, 2, 3")
     if method != "quadrature":
@@ -171,9 +172,26 @@ def theory(problem, gamma, times=1.0, order: int = 2, *, widths=None, method: st
                     order=quad_order)
     notes = tuple(d["notes"]) + ((f"depth {len(gammas)}: h and V only (the corrections Q1, Q2 are derived for one "
                                   "hidden layer)",) if order >= 1 else ())
+    errors, details = dict(d["errors"]), {"collapse": tuple(d["collapse"])}
+    _t0(details, errors, prob, gammas, widths, d["times"], d["S"], d["errors"]["S"])
     return TheoryResult(**common, times=d["times"], points=d["points"], h=d["h"], V=d["V"], A=d["A"], S=d["S"],
                         kernel_error=d["kernel_error"], method="quadrature", regime=d["regime"], notes=notes,
-                        errors=dict(d["errors"]), details={"collapse": tuple(d["collapse"])})
+                        errors=errors, details=details)
+
+
+def _t0(details: dict, errors: dict, problem, gammas, widths, times, cov, cov_error) -> None:
+    """With a time 0: ``cov`` and (with widths) ``cumulant4`` into ``details`` and their errors into ``errors``,
+    as ``asymexp theory --json`` names them (:func:`asymexp.numeric.t0_terms.t0_terms`, its implementation too)."""
+    import numpy as np
+
+    from asymexp.numeric.t0_terms import t0_terms
+
+    terms = t0_terms(problem, gammas, widths, times, cov, cov_error)
+    if terms is None:
+        return
+    details.update({k: (v if k == "widths" else np.asarray(v)) for k, v in terms["values"].items()},
+                   t0_note=terms["note"])
+    errors.update({k: np.asarray(v) for k, v in terms["errors"].items()})
 
 
 def simulate(spec, x, y, points=None, times=1.0, replicas: int = 2, *, widths=None, activation=None,

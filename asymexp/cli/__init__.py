@@ -21,7 +21,7 @@ from asymexp.errors import AsymexpError
 NOTHING_WRITTEN = "interrupted; nothing was written"
 
 COMMANDS = ["info", "spec", "data", "derive", "theory", "validate", "mnist", "sweep", "plot", "demo", "rmt", "warmup",
-            "fim", "gram", "lr-scan", "one-step", "lr-train"]
+            "fim", "gram", "lr-scan", "one-step", "lr-train", "process"]
 
 
 def one_line(message: str) -> str:

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from asymexp.errors import SpecError
 
-CUMULANT4_NOTE = ("cumulant4: kappa_4(g^N_0) = E g^4 - 3 (E g^2)^2 at each point at --widths (the unscaled output; "
-                  "times N_L^(4 gamma_L - 2) it is the cumulant of the toolkit's scaled output), through first order "
-                  "in 1/N with the second-order size as its error (docs/theory/8-initial-cumulants.md); cov: the "
-                  "limit covariance S of g at t = 0, Var g = N_L^(1 - 2 gamma_L) S")
-
 
 def parse_widths(text, depth: int) -> list[int]:
     """``"16,32"`` -> [16, 32]: exactly ``depth`` integers >= 1 (one per hidden layer), else one SpecError line."""
@@ -27,19 +22,15 @@ def parse_widths(text, depth: int) -> list[int]:
 
 def add_t0_keys(doc: dict, errors: dict, problem, gammas, widths, times, cov, cov_error) -> None:
     """Put ``cov`` (P, P) and, with widths, ``cumulant4`` (P,) and their errors into the JSON document when a time
-    is 0 (nothing otherwise)."""
-    if 0.0 not in times:
-        return
-    from asymexp.numeric.initial_cumulants import initial_cumulant4
+    is 0 (nothing otherwise): :func:`asymexp.numeric.t0_terms.t0_terms`, the verb's implementation too."""
+    from asymexp.numeric.t0_terms import t0_terms
 
-    doc["cov"] = cov.tolist()
-    errors["cov"] = cov_error.tolist()
-    if widths is not None:
-        th = initial_cumulant4(problem.spec(list(gammas), list(widths)), problem.points)
-        doc["cumulant4"] = th.cumulant4.tolist()
-        errors["cumulant4"] = th.error.tolist()
-        doc["widths"] = list(widths)
-    doc["t0_note"] = CUMULANT4_NOTE
+    terms = t0_terms(problem, gammas, widths, times, cov, cov_error)
+    if terms is None:
+        return
+    doc.update(terms["values"])
+    errors.update(terms["errors"])
+    doc["t0_note"] = terms["note"]
 
 
 def check_shallow_widths(args, times) -> list[int] | None:
