@@ -1,0 +1,156 @@
+"""The lockstep section of ``benchmarks/bench_mnist.py`` (``--lockstep-only``: this section alone).
+
+In one run, on K configurations of the paper's depth-3 grid (sigmoid, widths 100, batch 20, float32, the
+paper-mnist preset and rates, seed 0, the embedded 8,000 training images, no shuffling):
+
+- today's path: the K runs of ``asymexp.mnist.train.train`` one after another (one thread, the fused kernel of
+  ``asymexp.mnist.epoch_kernel``), each a whole task (setup, training, evaluation of epochs 1 and the last);
+- the lockstep path: ``asymexp.mnist.lockstep.train_lockstep`` on the same K configurations, on 1 and on 2
+  Numba threads;
+- PyTorch (CPU, one thread, the paper's configuration; skipped when it is not installed).
+
+Printed: seconds per training step per configuration (the training pass alone; best epoch, and process CPU time,
+steadier on a shared machine), the ratios to today's path, per grid (the K x E epochs as whole tasks; today's
+on 2 worker processes taken as half its one-core time), the bit-identity of the lockstep parameters with today's,
+the machine's single-thread float32 GEMM rate, the arithmetic count of a step (dense, and with the sparse first
+layer) and the fraction of the GEMM rate reached, and the 27 x 3 grid at 4.5M steps per run (the paper's 60,000
+images x 1500 epochs / 20) projected on 2 cores against the 4 h target and against the machine's arithmetic limit
+(81 x 4.5M steps x the sparse count of a step at the GEMM rate on both cores).
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+
+import numpy as np
+
+GRID_RUNS = 27 * 3
+PAPER_STEPS = 60000 * 1500 // 20           # 4.5M steps per run
+TARGET_HOURS = 4.0
+# nine of the 27 gamma vectors of the depth-3 grid: every gamma_3 with each of three inner pairs
+VECTORS = [f"{a},{b},{c}" for a, b in (("1/2", "1/2"), ("7/10", "1"), ("1", "7/10")) for c in ("1/2", "7/10", "1")]
+
+
+def _configs(epochs):
+    from asymexp.mnist.train import TrainConfig
+
+    return [TrainConfig(gammas=g, widths="100,100,100", preset="paper-mnist", batch=20, dtype="float32", loss="ce",
+                        seed=0, epochs=epochs, threads=1, eval_every=epochs) for g in VECTORS]
+
+
+def _today(configs, folder):
+    """K single runs one after another: (per-run training-pass wall and CPU seconds per epoch lists, whole wall,
+    whole CPU, final thetas)."""
+    from asymexp.mnist.train import CHECKPOINT, load_checkpoint, train
+
+    walls, cpus, thetas = [], [], []
+    c0, t0 = time.process_time(), time.perf_counter()
+    for k, cfg in enumerate(configs):
+        records = list(train(cfg, f"{folder}/{k}"))
+        walls.append(min(r["seconds"] for r in records))
+        cpus.append(min(r["cpu_seconds"] for r in records))
+        thetas.append(load_checkpoint(f"{folder}/{k}/{CHECKPOINT}")[0])
+    return walls, cpus, time.perf_counter() - t0, time.process_time() - c0, thetas
+
+
+def _lockstep(configs, threads):
+    """(best epoch wall, best epoch CPU, whole wall, whole CPU, runs) of one lockstep call."""
+    from asymexp.mnist.lockstep import train_lockstep
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    runs = train_lockstep(configs, threads=threads)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # every configuration's record of an epoch holds the same pass times; epochs 1 and E are recorded
+    recs = runs[0]["history"]
+    return min(r["lockstep_seconds"] for r in recs), min(r["lockstep_cpu_seconds"] for r in recs), wall, cpu, runs
+
+
+def lockstep_throughput(quick=False, have_torch=False) -> dict:
+    """The section's measurements and printed table (module docstring). Returns them as a dict."""
+    import numba
+
+    from bench_mnist import PAPER, flops_per_image, gemm_rate, torch_run
+    from asymexp.mnist.lockstep import train_lockstep
+    from asymexp.mnist.prepare import load_sparse
+
+    epochs = 2 if quick else 4
+    configs = _configs(epochs)
+    K = len(configs)
+    data, _, _ = load_sparse("mnist", None, "float32")
+    steps = (data.n + 19) // 20
+    nnz = data.indices.size / data.n
+    flops_dense, flops_sparse = flops_per_image() * 20, flops_per_image(nnz=nnz) * 20
+    train_lockstep(_configs(1)[:2], threads=1, evaluate=False)   # load (or compile) the kernels, untimed
+    with tempfile.TemporaryDirectory() as tmp:
+        walls, cpus, today_wall, today_cpu, thetas = _today(configs, tmp)
+    report = {"configs": K, "epochs": epochs, "steps_per_epoch": steps, "gemm_gflops_1_thread": gemm_rate(),
+              "flops_per_step_dense": flops_dense, "flops_per_step_sparse": flops_sparse,
+              "today_s_per_step": float(np.mean(walls)) / steps, "today_cpu_s_per_step": float(np.mean(cpus)) / steps,
+              "today_grid_wall_s": today_wall, "today_grid_cpu_s": today_cpu}
+    same = True
+    threads_available = numba.config.NUMBA_NUM_THREADS
+    for threads in (1, 2) if threads_available >= 2 else (1,):
+        wall, cpu, whole_wall, whole_cpu, runs = _lockstep(configs, threads)
+        same = same and all(np.array_equal(r["theta"], t) for r, t in zip(runs, thetas))
+        report[f"lockstep_{threads}t_s_per_step"] = wall / (K * steps)
+        report[f"lockstep_{threads}t_cpu_s_per_step"] = cpu / (K * steps)
+        report[f"lockstep_{threads}t_grid_wall_s"] = whole_wall
+        report[f"lockstep_{threads}t_grid_cpu_s"] = whole_cpu
+    report["parameters_bit_identical"] = same
+    if have_torch:
+        seconds, _, cpu = torch_run(PAPER, epochs)
+        report["torch_s_per_step"], report["torch_cpu_s_per_step"] = min(seconds) / steps, min(cpu) / steps
+    _project(report, threads_available)
+    _print(report, have_torch)
+    return report
+
+
+def _project(report, threads_available):
+    """The 27 x 3 grid at 4.5M steps per run on 2 cores, and the machine's arithmetic limit."""
+    best = "lockstep_2t" if threads_available >= 2 else "lockstep_1t"
+    runs_steps = GRID_RUNS * PAPER_STEPS
+    report["grid_hours_today_2_workers_cpu"] = runs_steps * report["today_cpu_s_per_step"] / 2 / 3600
+    report["grid_hours_lockstep_2_cores_cpu"] = runs_steps * report[f"{best}_cpu_s_per_step"] / 2 / 3600
+    report["grid_hours_lockstep_2_cores_wall"] = runs_steps * report[f"{best}_s_per_step"] / 3600 * (
+        1 if best == "lockstep_2t" else 0.5)
+    report["grid_hours_at_gemm_rate_2_cores"] = runs_steps * report["flops_per_step_sparse"] / (
+        2 * report["gemm_gflops_1_thread"] * 1e9) / 3600
+    for path in ("today", "lockstep_1t"):
+        report[f"{path}_fraction_of_gemm_sparse"] = report["flops_per_step_sparse"] / report[
+            f"{path}_cpu_s_per_step"] / (report["gemm_gflops_1_thread"] * 1e9)
+
+
+def _print(r, have_torch):
+    us = 1e6
+    print(f"\nlockstep ({r['configs']} configurations of the depth-3 grid x {r['epochs']} epochs, "
+          f"{r['steps_per_epoch']} steps per epoch; per training step per configuration, best epoch)")
+    print(f"  today (K single runs, 1 thread):  {r['today_s_per_step'] * us:7.1f} us wall, "
+          f"{r['today_cpu_s_per_step'] * us:7.1f} us CPU")
+    for t in (1, 2):
+        if f"lockstep_{t}t_s_per_step" in r:
+            w, c = r[f"lockstep_{t}t_s_per_step"], r[f"lockstep_{t}t_cpu_s_per_step"]
+            print(f"  lockstep, {t} thread(s):           {w * us:7.1f} us wall, {c * us:7.1f} us CPU; "
+                  f"today / lockstep {r['today_s_per_step'] / w:.2f}x (wall), "
+                  f"{r['today_cpu_s_per_step'] / c:.2f}x (CPU)")
+    if have_torch:
+        t = r["torch_s_per_step"]
+        print(f"  PyTorch (1 thread, paper config): {t * us:7.1f} us wall, {r['torch_cpu_s_per_step'] * us:7.1f} us "
+              f"CPU; PyTorch / today {t / r['today_s_per_step']:.2f}x, PyTorch / lockstep 2 threads "
+              f"{t / r.get('lockstep_2t_s_per_step', r['lockstep_1t_s_per_step']):.2f}x (wall)")
+    else:
+        print("  PyTorch: not installed, row skipped")
+    print(f"  per grid ({r['configs']} x {r['epochs']} epochs, whole tasks): today {r['today_grid_cpu_s']:.2f} s CPU "
+          f"({r['today_grid_wall_s']:.2f} s wall on 1 core, {r['today_grid_wall_s'] / 2:.2f} s as 2 workers); "
+          + "; ".join(f"lockstep {t} thread(s) {r[f'lockstep_{t}t_grid_cpu_s']:.2f} s CPU, "
+                      f"{r[f'lockstep_{t}t_grid_wall_s']:.2f} s wall" for t in (1, 2)
+                      if f"lockstep_{t}t_grid_wall_s" in r))
+    print(f"  parameters bit-identical (lockstep vs single runs, every thread count): {r['parameters_bit_identical']}")
+    print(f"  a step: {r['flops_per_step_dense'] / 1e6:.2f} MFLOP dense, {r['flops_per_step_sparse'] / 1e6:.2f} MFLOP "
+          f"with the sparse first layer; float32 GEMM, 1 thread: {r['gemm_gflops_1_thread']:.1f} GFLOP/s; "
+          f"fraction of it (sparse count, CPU time): today {r['today_fraction_of_gemm_sparse']:.1%}, "
+          f"lockstep {r['lockstep_1t_fraction_of_gemm_sparse']:.1%}")
+    print(f"  grid 27 x 3 runs x {PAPER_STEPS / 1e6:.1f}M steps on 2 cores: today {r['grid_hours_today_2_workers_cpu']:.1f} h "
+          f"(CPU / 2), lockstep {r['grid_hours_lockstep_2_cores_cpu']:.1f} h (CPU / 2), "
+          f"{r['grid_hours_lockstep_2_cores_wall']:.1f} h (wall under this load); target {TARGET_HOURS:.0f} h "
+          f"(lockstep CPU / target {r['grid_hours_lockstep_2_cores_cpu'] / TARGET_HOURS:.2f}x); at the GEMM rate "
+          f"on both cores: {r['grid_hours_at_gemm_rate_2_cores']:.2f} h")

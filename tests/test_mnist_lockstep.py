@@ -1,0 +1,89 @@
+"""Lockstep training (asymexp.mnist.lockstep): parameters bit-identical to single runs of asymexp.mnist.train for
+1 and 2 threads and from an empty kernel cache; what cannot be trained together is refused (docs/mnist.md,
+"Lockstep")."""
+import numpy as np
+import pytest
+
+from asymexp.errors import SpecError
+from asymexp.mnist.lockstep import train_lockstep
+from asymexp.mnist.train import CHECKPOINT, TrainConfig, load_checkpoint, train
+
+SMALL = dict(widths="8,6", n_train=400, n_test=200, epochs=2)
+# three gamma vectors, three seeds, two lr-scales: every per-configuration input differs
+CONFIGS = [TrainConfig(gammas="0.7,1", seed=0, lr_scale=20.0, **SMALL),
+           TrainConfig(gammas="1/2,1/2", seed=1, lr_scale=20.0, **SMALL),
+           TrainConfig(gammas="1,0.7", seed=2, lr_scale=5.0, **SMALL)]
+
+
+def _strip(history):
+    return [{k: v for k, v in h.items() if "seconds" not in k} for h in history]
+
+
+@pytest.fixture(scope="module")
+def single_runs(tmp_path_factory):
+    """(final theta, history) of each of CONFIGS trained alone by asymexp.mnist.train."""
+    out = []
+    for k, cfg in enumerate(CONFIGS):
+        folder = tmp_path_factory.mktemp(f"single{k}")
+        history = list(train(cfg, folder))
+        out.append((load_checkpoint(folder / CHECKPOINT)[0], history))
+    return out
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lockstep_is_bit_identical_to_single_runs(single_runs, threads):
+    runs = train_lockstep(CONFIGS, threads=threads)
+    for run, (theta, history) in zip(runs, single_runs):
+        assert run["status"] == "finished" and run["theta"].dtype == theta.dtype
+        assert np.array_equal(run["theta"], theta)
+        assert _strip(run["history"]) == _strip(history)  # same evaluation of the same parameters
+
+
+def test_order_of_configurations_does_not_matter(single_runs):
+    runs = train_lockstep(CONFIGS[::-1], threads=2)
+    for run, (theta, _) in zip(runs, single_runs[::-1]):
+        assert np.array_equal(run["theta"], theta)
+
+
+def test_a_diverging_configuration_stops_alone():
+    cfgs = [TrainConfig(gammas="0.7,1", loss="mse", lr_scale=1e30, **SMALL),
+            TrainConfig(gammas="0.7,1", loss="mse", lr_scale=20.0, **SMALL)]
+    bad, good = train_lockstep(cfgs, threads=2, evaluate=False)
+    assert bad["status"] == "diverged" and "diverged at epoch 1, step" in bad["message"] and not bad["history"]
+    assert good["status"] == "finished" and [r["epoch"] for r in good["history"]] == [1, 2]
+    assert np.isfinite(good["theta"]).all()
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(widths="8,7"), "configuration 1: widths 8,7 differ from configuration 0's 8,6"),
+    (dict(batch=10), "configuration 1: batch = 10 differs"),
+    (dict(n_train=300), "configuration 1: n_train = 300 differs"),
+    (dict(activation="tanh"), "configuration 1: activation 'tanh' differs"),
+    (dict(norm="mean-last"), "configuration 1: norm = 'mean-last' is not allowed in lockstep; allowed: 'none'"),
+    (dict(shuffle=True), "configuration 1: shuffle = True is not allowed in lockstep"),
+])
+def test_configurations_that_differ_in_shape_are_refused(change, match):
+    with pytest.raises(SpecError, match=match):
+        train_lockstep([CONFIGS[0], TrainConfig(**{**dict(gammas="1,1", **SMALL), **change})])
+    with pytest.raises(SpecError, match="at least one"):
+        train_lockstep([])
+
+
+@pytest.mark.slow
+def test_fresh_compile_gives_the_same_bits(single_runs, tmp_path):
+    """The lockstep kernels compiled from an empty cache (a subprocess, about 1 min of compilation) give the
+    bits of the single runs of this process (whose kernels may come from the cache): docs/mnist.md, "What runs
+    fast" (a fast-math kernel can vectorize differently when linked against separately cached code)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from asymexp.mnist.train import TrainConfig; "
+            "from asymexp.mnist.lockstep import train_lockstep; "
+            f"cfgs = [TrainConfig(**c) for c in {[c.__dict__ for c in CONFIGS]!r}]; "
+            "np.save(sys.argv[1], np.stack([r['theta'] for r in train_lockstep(cfgs, threads=2, evaluate=False)]))")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "empty-cache"), NUMBA_NUM_THREADS="2")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "fresh.npy")], check=True, env=env)
+    fresh = np.load(tmp_path / "fresh.npy")
+    for k, (theta, _) in enumerate(single_runs):
+        assert np.array_equal(fresh[k], theta)
