@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from asymexp.errors import SpecError
+from asymexp.errors import DivergenceError, SpecError
 from asymexp.mnist.lockstep import train_lockstep
 from asymexp.mnist.train import CHECKPOINT, TrainConfig, load_checkpoint, train
 
@@ -45,11 +45,14 @@ def test_order_of_configurations_does_not_matter(single_runs):
         assert np.array_equal(run["theta"], theta)
 
 
-def test_a_diverging_configuration_stops_alone():
-    cfgs = [TrainConfig(gammas="0.7,1", loss="mse", lr_scale=1e30, **SMALL),
-            TrainConfig(gammas="0.7,1", loss="mse", lr_scale=20.0, **SMALL)]
+def test_a_diverging_configuration_stops_alone_with_the_single_runs_message():
+    cfgs = [TrainConfig(gammas="0.7,1", loss="mse", lr_scale=20.0, **SMALL),   # diverges in epoch 2
+            TrainConfig(gammas="0.7,1", loss="mse", lr_scale=1.0, **SMALL)]
     bad, good = train_lockstep(cfgs, threads=2, evaluate=False)
-    assert bad["status"] == "diverged" and "diverged at epoch 1, step" in bad["message"] and not bad["history"]
+    with pytest.raises(DivergenceError) as single:
+        list(train(cfgs[0]))
+    assert bad["status"] == "diverged" and bad["message"] == str(single.value)
+    assert "diverged at epoch 2, step" in bad["message"] and [r["epoch"] for r in bad["history"]] == [1]
     assert good["status"] == "finished" and [r["epoch"] for r in good["history"]] == [1, 2]
     assert np.isfinite(good["theta"]).all()
 
