@@ -93,13 +93,16 @@ def _check_architecture(configs, prepared) -> None:
 
 
 def _set_threads(threads):
-    """Set Numba's thread count (checked as ``--threads``); returns the previous count."""
+    """Set Numba's thread count (checked as ``--threads``) and a parallel chunk size of 1 (a thread that finishes
+    a configuration takes the next one, so a thread slowed by other processes holds back no block of them);
+    returns the previous (count, chunk size)."""
     import numba
 
     from asymexp.mnist.train import _set_threads as set_threads
 
-    previous = numba.get_num_threads()
+    previous = numba.get_num_threads(), numba.get_parallel_chunksize()
     set_threads(threads)
+    numba.set_parallel_chunksize(1)
     return previous
 
 
@@ -201,5 +204,6 @@ def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -
     finally:
         import numba
 
-        numba.set_num_threads(previous)
+        numba.set_num_threads(previous[0])
+        numba.set_parallel_chunksize(previous[1])
     return runs
