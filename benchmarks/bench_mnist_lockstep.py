@@ -9,10 +9,12 @@ paper-mnist preset and rates, seed 0, the embedded 8,000 training images, no shu
   Numba threads;
 - PyTorch (CPU, one thread, the paper's configuration; skipped when it is not installed).
 
-Printed: seconds per training step per configuration (the training pass alone; best epoch, and process CPU time,
-steadier on a shared machine), the ratios to today's path, per grid (the K x E epochs as whole tasks; today's
-on 2 worker processes taken as half its one-core time), the bit-identity of the lockstep parameters with today's,
-the machine's single-thread float32 GEMM rate, the arithmetic count of a step (dense, and with the sparse first
+Printed, as mean +- standard deviation over interleaved repetitions: seconds per training step per configuration
+(the training pass alone, best epoch of each run; wall, and process CPU time, steadier on a shared machine) and
+the ratios to today's path; per grid (the K x E epochs as whole tasks: setup, training, evaluation of epochs 1
+and E), CPU and wall seconds and the ratios (wall: today's on t workers taken as its one-core wall / t). Then the
+bit-identity of the lockstep parameters with today's (every repetition and thread count), the machine's
+single-thread float32 GEMM rate, the arithmetic count of a step (dense, and with the sparse first
 layer) and the fraction of the GEMM rate reached, and the 27 x 3 grid at 4.5M steps per run (the paper's 60,000
 images x 1500 epochs / 20) projected on 2 cores against the 4 h target and against the machine's arithmetic limit
 (81 x 4.5M steps x the sparse count of a step at the GEMM rate on both cores).
@@ -66,41 +68,53 @@ def _lockstep(configs, threads):
 
 
 def lockstep_throughput(quick=False, have_torch=False) -> dict:
-    """The section's measurements and printed table (module docstring). Returns them as a dict."""
+    """The section's measurements and printed table (module docstring), over ``repeats`` interleaved repetitions
+    (today, lockstep on 1 thread, on 2): means and standard deviations over them. Returns them as a dict."""
+    import os
+
     import numba
 
     from bench_mnist import PAPER, flops_per_image, gemm_rate, torch_run
     from asymexp.mnist.lockstep import train_lockstep
     from asymexp.mnist.prepare import load_sparse
 
-    epochs = 2 if quick else 4
+    epochs, repeats = (2, 2) if quick else (4, 5)
     configs = _configs(epochs)
     K = len(configs)
     data, _, _ = load_sparse("mnist", None, "float32")
     steps = (data.n + 19) // 20
     nnz = data.indices.size / data.n
-    flops_dense, flops_sparse = flops_per_image() * 20, flops_per_image(nnz=nnz) * 20
+    threads = (1, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else (1,)
     train_lockstep(_configs(1)[:2], threads=1, evaluate=False)   # load (or compile) the kernels, untimed
-    with tempfile.TemporaryDirectory() as tmp:
-        walls, cpus, today_wall, today_cpu, thetas = _today(configs, tmp)
-    report = {"configs": K, "epochs": epochs, "steps_per_epoch": steps, "gemm_gflops_1_thread": gemm_rate(),
-              "flops_per_step_dense": flops_dense, "flops_per_step_sparse": flops_sparse,
-              "today_s_per_step": float(np.mean(walls)) / steps, "today_cpu_s_per_step": float(np.mean(cpus)) / steps,
-              "today_grid_wall_s": today_wall, "today_grid_cpu_s": today_cpu}
-    same = True
-    threads_available = numba.config.NUMBA_NUM_THREADS
-    for threads in (1, 2) if threads_available >= 2 else (1,):
-        wall, cpu, whole_wall, whole_cpu, runs = _lockstep(configs, threads)
-        same = same and all(np.array_equal(r["theta"], t) for r, t in zip(runs, thetas))
-        report[f"lockstep_{threads}t_s_per_step"] = wall / (K * steps)
-        report[f"lockstep_{threads}t_cpu_s_per_step"] = cpu / (K * steps)
-        report[f"lockstep_{threads}t_grid_wall_s"] = whole_wall
-        report[f"lockstep_{threads}t_grid_cpu_s"] = whole_cpu
+    rows, same, load = [], True, [os.getloadavg()[0]]
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            walls, cpus, today_wall, today_cpu, thetas = _today(configs, tmp)
+        row = {"today_s_per_step": float(np.mean(walls)) / steps, "today_cpu_s_per_step": float(np.mean(cpus)) / steps,
+               "today_grid_wall_s": today_wall, "today_grid_cpu_s": today_cpu}
+        for t in threads:
+            wall, cpu, whole_wall, whole_cpu, runs = _lockstep(configs, t)
+            same = same and all(np.array_equal(r["theta"], th) for r, th in zip(runs, thetas))
+            row |= {f"lockstep_{t}t_s_per_step": wall / (K * steps), f"lockstep_{t}t_cpu_s_per_step": cpu / (K * steps),
+                    f"lockstep_{t}t_grid_wall_s": whole_wall, f"lockstep_{t}t_grid_cpu_s": whole_cpu,
+                    f"ratio_{t}t_wall": row["today_s_per_step"] / (wall / (K * steps)),
+                    f"ratio_{t}t_cpu": row["today_cpu_s_per_step"] / (cpu / (K * steps)),
+                    f"grid_ratio_{t}t_cpu": today_cpu / whole_cpu,
+                    f"grid_ratio_{t}t_wall": today_wall / t / whole_wall}
+        rows.append(row)
+        load.append(os.getloadavg()[0])
+    report = {"configs": K, "epochs": epochs, "repeats": repeats, "steps_per_epoch": steps,
+              "load_average_1min": [min(load), max(load)], "gemm_gflops_1_thread": gemm_rate(),
+              "flops_per_step_dense": flops_per_image() * 20, "flops_per_step_sparse": flops_per_image(nnz=nnz) * 20}
+    for key in rows[0]:
+        values = [r[key] for r in rows]
+        report[key] = float(np.mean(values))
+        report[key + "_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
     report["parameters_bit_identical"] = same
     if have_torch:
         seconds, _, cpu = torch_run(PAPER, epochs)
         report["torch_s_per_step"], report["torch_cpu_s_per_step"] = min(seconds) / steps, min(cpu) / steps
-    _project(report, threads_available)
+    _project(report, max(threads))
     _print(report, have_torch)
     return report
 
@@ -109,10 +123,11 @@ def _project(report, threads_available):
     """The 27 x 3 grid at 4.5M steps per run on 2 cores, and the machine's arithmetic limit."""
     best = "lockstep_2t" if threads_available >= 2 else "lockstep_1t"
     runs_steps = GRID_RUNS * PAPER_STEPS
-    report["grid_hours_today_2_workers_cpu"] = runs_steps * report["today_cpu_s_per_step"] / 2 / 3600
-    report["grid_hours_lockstep_2_cores_cpu"] = runs_steps * report[f"{best}_cpu_s_per_step"] / 2 / 3600
-    report["grid_hours_lockstep_2_cores_wall"] = runs_steps * report[f"{best}_s_per_step"] / 3600 * (
-        1 if best == "lockstep_2t" else 0.5)
+    for name, key, cores in (("today_2_workers_cpu", "today_cpu_s_per_step", 2),
+                             ("lockstep_2_cores_cpu", f"{best}_cpu_s_per_step", 2),
+                             ("lockstep_2_cores_wall", f"{best}_s_per_step", 1 if best == "lockstep_2t" else 2)):
+        report[f"grid_hours_{name}"] = runs_steps * report[key] / cores / 3600
+        report[f"grid_hours_{name}_sd"] = runs_steps * report[key + "_sd"] / cores / 3600
     report["grid_hours_at_gemm_rate_2_cores"] = runs_steps * report["flops_per_step_sparse"] / (
         2 * report["gemm_gflops_1_thread"] * 1e9) / 3600
     for path in ("today", "lockstep_1t"):
@@ -120,37 +135,49 @@ def _project(report, threads_available):
             f"{path}_cpu_s_per_step"] / (report["gemm_gflops_1_thread"] * 1e9)
 
 
+def _pm(r, key, scale=1.0, fmt=".1f"):
+    return f"{r[key] * scale:{fmt}} +- {r[key + '_sd'] * scale:{fmt}}"
+
+
 def _print(r, have_torch):
     us = 1e6
     print(f"\nlockstep ({r['configs']} configurations of the depth-3 grid x {r['epochs']} epochs, "
-          f"{r['steps_per_epoch']} steps per epoch; per training step per configuration, best epoch)")
-    print(f"  today (K single runs, 1 thread):  {r['today_s_per_step'] * us:7.1f} us wall, "
-          f"{r['today_cpu_s_per_step'] * us:7.1f} us CPU")
+          f"{r['steps_per_epoch']} steps per epoch; mean +- sd over {r['repeats']} repetitions; load average "
+          f"{r['load_average_1min'][0]:.1f} to {r['load_average_1min'][1]:.1f})")
+    print("  per training step per configuration (best epoch of each run):")
+    print(f"    today (K single runs, 1 thread): {_pm(r, 'today_s_per_step', us)} us wall, "
+          f"{_pm(r, 'today_cpu_s_per_step', us)} us CPU")
     for t in (1, 2):
         if f"lockstep_{t}t_s_per_step" in r:
-            w, c = r[f"lockstep_{t}t_s_per_step"], r[f"lockstep_{t}t_cpu_s_per_step"]
-            print(f"  lockstep, {t} thread(s):           {w * us:7.1f} us wall, {c * us:7.1f} us CPU; "
-                  f"today / lockstep {r['today_s_per_step'] / w:.2f}x (wall), "
-                  f"{r['today_cpu_s_per_step'] / c:.2f}x (CPU)")
+            print(f"    lockstep, {t} thread(s):          {_pm(r, f'lockstep_{t}t_s_per_step', us)} us wall, "
+                  f"{_pm(r, f'lockstep_{t}t_cpu_s_per_step', us)} us CPU; today / lockstep "
+                  f"{_pm(r, f'ratio_{t}t_wall', fmt='.2f')}x (wall), {_pm(r, f'ratio_{t}t_cpu', fmt='.2f')}x (CPU)")
+    if "lockstep_2t_s_per_step" in r:
+        print(f"    cores busy during the 2-thread pass (CPU / wall): "
+              f"{r['lockstep_2t_cpu_s_per_step'] / r['lockstep_2t_s_per_step']:.2f}")
     if have_torch:
         t = r["torch_s_per_step"]
-        print(f"  PyTorch (1 thread, paper config): {t * us:7.1f} us wall, {r['torch_cpu_s_per_step'] * us:7.1f} us "
-              f"CPU; PyTorch / today {t / r['today_s_per_step']:.2f}x, PyTorch / lockstep 2 threads "
+        print(f"    PyTorch (1 thread, paper config): {t * us:.1f} us wall, {r['torch_cpu_s_per_step'] * us:.1f} us CPU; "
+              f"PyTorch / today {t / r['today_s_per_step']:.2f}x, PyTorch / lockstep "
               f"{t / r.get('lockstep_2t_s_per_step', r['lockstep_1t_s_per_step']):.2f}x (wall)")
     else:
-        print("  PyTorch: not installed, row skipped")
-    print(f"  per grid ({r['configs']} x {r['epochs']} epochs, whole tasks): today {r['today_grid_cpu_s']:.2f} s CPU "
-          f"({r['today_grid_wall_s']:.2f} s wall on 1 core, {r['today_grid_wall_s'] / 2:.2f} s as 2 workers); "
-          + "; ".join(f"lockstep {t} thread(s) {r[f'lockstep_{t}t_grid_cpu_s']:.2f} s CPU, "
-                      f"{r[f'lockstep_{t}t_grid_wall_s']:.2f} s wall" for t in (1, 2)
-                      if f"lockstep_{t}t_grid_wall_s" in r))
-    print(f"  parameters bit-identical (lockstep vs single runs, every thread count): {r['parameters_bit_identical']}")
+        print("    PyTorch: not installed, row skipped")
+    print(f"  per grid ({r['configs']} x {r['epochs']} epochs, whole tasks): today {_pm(r, 'today_grid_cpu_s', fmt='.2f')} "
+          f"s CPU, {_pm(r, 'today_grid_wall_s', fmt='.2f')} s wall on 1 core")
+    for t in (1, 2):
+        if f"lockstep_{t}t_grid_wall_s" in r:
+            print(f"    lockstep, {t} thread(s): {_pm(r, f'lockstep_{t}t_grid_cpu_s', fmt='.2f')} s CPU, "
+                  f"{_pm(r, f'lockstep_{t}t_grid_wall_s', fmt='.2f')} s wall; today / lockstep "
+                  f"{_pm(r, f'grid_ratio_{t}t_cpu', fmt='.2f')}x (CPU), {_pm(r, f'grid_ratio_{t}t_wall', fmt='.2f')}x "
+                  f"(wall, today on {t} worker(s): its 1-core wall / {t})")
+    print(f"  parameters bit-identical (lockstep vs single runs, every thread count and repetition): "
+          f"{r['parameters_bit_identical']}")
     print(f"  a step: {r['flops_per_step_dense'] / 1e6:.2f} MFLOP dense, {r['flops_per_step_sparse'] / 1e6:.2f} MFLOP "
           f"with the sparse first layer; float32 GEMM, 1 thread: {r['gemm_gflops_1_thread']:.1f} GFLOP/s; "
-          f"fraction of it (sparse count, CPU time): today {r['today_fraction_of_gemm_sparse']:.1%}, "
-          f"lockstep {r['lockstep_1t_fraction_of_gemm_sparse']:.1%}")
-    print(f"  grid 27 x 3 runs x {PAPER_STEPS / 1e6:.1f}M steps on 2 cores: today {r['grid_hours_today_2_workers_cpu']:.1f} h "
-          f"(CPU / 2), lockstep {r['grid_hours_lockstep_2_cores_cpu']:.1f} h (CPU / 2), "
-          f"{r['grid_hours_lockstep_2_cores_wall']:.1f} h (wall under this load); target {TARGET_HOURS:.0f} h "
-          f"(lockstep CPU / target {r['grid_hours_lockstep_2_cores_cpu'] / TARGET_HOURS:.2f}x); at the GEMM rate "
-          f"on both cores: {r['grid_hours_at_gemm_rate_2_cores']:.2f} h")
+          f"reached (sparse count / CPU time): today {r['today_fraction_of_gemm_sparse']:.1%}, "
+          f"lockstep {r['lockstep_1t_fraction_of_gemm_sparse']:.1%} of it")
+    print(f"  grid 27 x 3 runs x {PAPER_STEPS / 1e6:.1f}M steps on 2 cores: today "
+          f"{_pm(r, 'grid_hours_today_2_workers_cpu')} h (CPU / 2), lockstep {_pm(r, 'grid_hours_lockstep_2_cores_cpu')} h "
+          f"(CPU / 2), {_pm(r, 'grid_hours_lockstep_2_cores_wall')} h (wall under this load); target "
+          f"{TARGET_HOURS:.0f} h, lockstep (CPU) / target {r['grid_hours_lockstep_2_cores_cpu'] / TARGET_HOURS:.2f}x; "
+          f"all arithmetic at the GEMM rate on both cores: {r['grid_hours_at_gemm_rate_2_cores']:.2f} h")
