@@ -67,6 +67,39 @@ def _lockstep(configs, threads):
     return min(r["lockstep_seconds"] for r in recs), min(r["lockstep_cpu_seconds"] for r in recs), wall, cpu, runs
 
 
+def parallel_control(reps=3) -> float:
+    """Wall speedup of 2 threads over 1 on a trivial parallel loop (8 independent sums of sines), best of
+    ``reps``: what this machine grants this process right now (about 2 when 2 cores are free; about 1 when other
+    jobs take them, e.g. under the kernel's per-session fair share), the control for the lockstep wall times."""
+    import numba
+    from numba import njit, prange
+
+    @njit(parallel=True)
+    def busy(K, n):
+        out = np.zeros(K)
+        for k in prange(K):
+            acc = 0.0
+            for i in range(n):
+                acc += np.sin(i * 1e-3 + k)
+            out[k] = acc
+        return out
+
+    previous = numba.get_num_threads()
+    busy(2, 10)
+    best = {}
+    for t in (1, 2):
+        numba.set_num_threads(t)
+        best[t] = min(_timed_call(busy, 8, 4_000_000) for _ in range(reps))
+    numba.set_num_threads(previous)
+    return best[1] / best[2]
+
+
+def _timed_call(fn, *args):
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
 def lockstep_throughput(quick=False, have_torch=False) -> dict:
     """The section's measurements and printed table (module docstring), over ``repeats`` interleaved repetitions
     (today, lockstep on 1 thread, on 2): means and standard deviations over them. Returns them as a dict."""
@@ -114,6 +147,8 @@ def lockstep_throughput(quick=False, have_torch=False) -> dict:
     if have_torch:
         seconds, _, cpu = torch_run(PAPER, epochs)
         report["torch_s_per_step"], report["torch_cpu_s_per_step"] = min(seconds) / steps, min(cpu) / steps
+    if len(threads) > 1:
+        report["control_2_thread_speedup"] = parallel_control()
     _project(report, max(threads))
     _print(report, have_torch)
     return report
@@ -154,7 +189,8 @@ def _print(r, have_torch):
                   f"{_pm(r, f'ratio_{t}t_wall', fmt='.2f')}x (wall), {_pm(r, f'ratio_{t}t_cpu', fmt='.2f')}x (CPU)")
     if "lockstep_2t_s_per_step" in r:
         print(f"    cores busy during the 2-thread pass (CPU / wall): "
-              f"{r['lockstep_2t_cpu_s_per_step'] / r['lockstep_2t_s_per_step']:.2f}")
+              f"{r['lockstep_2t_cpu_s_per_step'] / r['lockstep_2t_s_per_step']:.2f}; control, a trivial parallel "
+              f"loop: 2 threads {r['control_2_thread_speedup']:.2f}x faster than 1 (2 when 2 cores are free)")
     if have_torch:
         t = r["torch_s_per_step"]
         print(f"    PyTorch (1 thread, paper config): {t * us:.1f} us wall, {r['torch_cpu_s_per_step'] * us:.1f} us CPU; "
