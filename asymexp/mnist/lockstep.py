@@ -168,8 +168,8 @@ def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -
         train_epoch_lockstep(thetas, layout.table, scales, layout.activation, S, u, cs, *args, rates, loss_kind,
                              starts, ebs, evs, np.zeros(K, dtype=np.bool_), results)   # load or compile, untimed
         for epoch in range(1, c0.epochs + 1):
-            firsts = [_FirstLayer(thetas[k], layout) for k in range(K)]
-            for k, first in enumerate(firsts):
+            firsts = {k: _FirstLayer(thetas[k], layout) for k in np.flatnonzero(active)}
+            for k, first in firsts.items():
                 S[k], u[k], cs[k] = first.S, first.u, first.cs
             t0, p0 = time.perf_counter(), time.process_time()
             train_epoch_lockstep(thetas, layout.table, scales, layout.activation, S, u, cs, *args, rates, loss_kind,
