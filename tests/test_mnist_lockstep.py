@@ -1,8 +1,11 @@
 """Lockstep training (asymexp.mnist.lockstep): parameters bit-identical to single runs of asymexp.mnist.train for
 1 and 2 threads and from an empty kernel cache; what cannot be trained together is refused (docs/mnist.md,
 "Lockstep")."""
+import tempfile
+
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from asymexp.errors import DivergenceError, SpecError
 from asymexp.mnist.lockstep import train_lockstep
@@ -55,6 +58,37 @@ def test_a_diverging_configuration_stops_alone_with_the_single_runs_message():
     assert "diverged at epoch 2, step" in bad["message"] and [r["epoch"] for r in bad["history"]] == [1]
     assert good["status"] == "finished" and [r["epoch"] for r in good["history"]] == [1, 2]
     assert np.isfinite(good["theta"]).all()
+
+
+def _single(cfg):
+    """("finished", final theta) of ``train(cfg)``, or ("diverged", its message)."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            list(train(cfg, folder))
+        except DivergenceError as e:
+            return "diverged", str(e)
+        return "finished", load_checkpoint(f"{folder}/{CHECKPOINT}")[0]
+
+
+@settings(max_examples=8)
+@given(widths=st.lists(st.integers(3, 9), min_size=1, max_size=3), data=st.data(),
+       activation=st.sampled_from(["sigmoid", "tanh", "relu", "gelu"]), dtype=st.sampled_from(["float32", "float64"]),
+       batch=st.sampled_from([7, 20]), n_train=st.integers(30, 120), loss=st.sampled_from(["ce", "mse", "paper-mse"]))
+def test_any_small_grid_is_bit_identical_to_its_single_runs(widths, data, activation, dtype, batch, n_train, loss):
+    """Depth 1 to 3, every trainer activation (gelu keeps its pre-activations), both dtypes, every loss, a last
+    batch shorter than the others, K = 1 to 3 configurations with their own gammas, seeds and lr-scales."""
+    cfgs = [TrainConfig(gammas=",".join(data.draw(st.sampled_from(["1/2", "7/10", "1"])) for _ in widths),
+                        widths=",".join(map(str, widths)), activation=activation, dtype=dtype, batch=batch,
+                        n_train=n_train, n_test=50, loss=loss, epochs=2, seed=data.draw(st.integers(0, 2 ** 16)),
+                        lr_scale=data.draw(st.sampled_from([1.0, 20.0])))
+            for _ in range(data.draw(st.integers(1, 3)))]
+    for cfg, run in zip(cfgs, train_lockstep(cfgs, threads=2, evaluate=False)):
+        status, single = _single(cfg)
+        assert run["status"] == status
+        if status == "finished":
+            assert run["theta"].dtype == single.dtype and np.array_equal(run["theta"], single)
+        else:
+            assert run["message"] == single
 
 
 @pytest.mark.parametrize("change, match", [
