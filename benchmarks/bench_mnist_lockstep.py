@@ -193,12 +193,14 @@ def _print(r, have_torch):
               f"loop: 2 threads {r['control_2_thread_speedup']:.2f}x faster than 1 (2 when 2 cores are free)")
     if have_torch:
         t = r["torch_s_per_step"]
-        print(f"    PyTorch (1 thread, paper config): {t * us:.1f} us wall, {r['torch_cpu_s_per_step'] * us:.1f} us CPU; "
+        print(f"    PyTorch (1 thread, paper config): {t * us:.1f} us wall, "
+              f"{r['torch_cpu_s_per_step'] * us:.1f} us CPU; "
               f"PyTorch / today {t / r['today_s_per_step']:.2f}x, PyTorch / lockstep "
               f"{t / r.get('lockstep_2t_s_per_step', r['lockstep_1t_s_per_step']):.2f}x (wall)")
     else:
         print("    PyTorch: not installed, row skipped")
-    print(f"  per grid ({r['configs']} x {r['epochs']} epochs, whole tasks): today {_pm(r, 'today_grid_cpu_s', fmt='.2f')} "
+    print(f"  per grid ({r['configs']} x {r['epochs']} epochs, whole tasks): today "
+          f"{_pm(r, 'today_grid_cpu_s', fmt='.2f')} "
           f"s CPU, {_pm(r, 'today_grid_wall_s', fmt='.2f')} s wall on 1 core")
     for t in (1, 2):
         if f"lockstep_{t}t_grid_wall_s" in r:
@@ -213,7 +215,8 @@ def _print(r, have_torch):
           f"reached (sparse count / CPU time): today {r['today_fraction_of_gemm_sparse']:.1%}, "
           f"lockstep {r['lockstep_1t_fraction_of_gemm_sparse']:.1%} of it")
     print(f"  grid 27 x 3 runs x {PAPER_STEPS / 1e6:.1f}M steps on 2 cores: today "
-          f"{_pm(r, 'grid_hours_today_2_workers_cpu')} h (CPU / 2), lockstep {_pm(r, 'grid_hours_lockstep_2_cores_cpu')} h "
+          f"{_pm(r, 'grid_hours_today_2_workers_cpu')} h (CPU / 2), lockstep "
+          f"{_pm(r, 'grid_hours_lockstep_2_cores_cpu')} h "
           f"(CPU / 2), {_pm(r, 'grid_hours_lockstep_2_cores_wall')} h (wall under this load); target "
           f"{TARGET_HOURS:.0f} h, lockstep (CPU) / target {r['grid_hours_lockstep_2_cores_cpu'] / TARGET_HOURS:.2f}x; "
           f"all arithmetic at the GEMM rate on both cores: {r['grid_hours_at_gemm_rate_2_cores']:.2f} h")

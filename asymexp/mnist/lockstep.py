@@ -7,10 +7,11 @@ sees the same batches). The configurations must share the architecture (widths, 
 the batch, the dtype, the data (dataset, data_dir, n_train, n_test) and the number of epochs; gammas, seeds,
 lr-scales, presets' rates, initializations and ``eval_every`` are free. Each configuration is initialized exactly
 as :func:`asymexp.mnist.train.train` does (same spec, layout, rates, scales, ``init_theta`` from
-``default_rng(seed)``), trained epoch by epoch by :func:`asymexp.mnist.lockstep_kernel.train_epoch_lockstep`
-(the first layer folded back into theta after every epoch, as ``train`` does), and evaluated by the same
-evaluation kernel at the epochs ``eval_every`` selects. The batches' pixel-major sort is done once for the whole
-run (:func:`asymexp.mnist.lockstep_kernel.sort_batches`): the order is the same every epoch.
+``default_rng(seed)``), trained epoch by epoch, one :func:`asymexp.mnist.lockstep_kernel.config_epoch` per
+configuration, run by ``threads`` Python threads (the kernel releases the GIL; a thread that finishes one
+configuration takes the next), the first layer folded back into theta after every epoch as ``train`` does, and
+evaluated by the same evaluation kernel at the epochs ``eval_every`` selects. The batches' pixel-major sort is done
+once for the whole run (:func:`asymexp.mnist.lockstep_kernel.sort_batches`): the order is the same every epoch.
 
 Example::
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -92,18 +94,17 @@ def _check_architecture(configs, prepared) -> None:
             raise SpecError(f"configuration {i}: {what}; lockstep configurations must share the architecture")
 
 
-def _set_threads(threads):
-    """Set Numba's thread count (checked as ``--threads``) and a parallel chunk size of 1 (a thread that finishes
-    a configuration takes the next one, so a thread slowed by other processes holds back no block of them);
-    returns the previous (count, chunk size)."""
+def _set_threads(threads) -> tuple[int, int]:
+    """(threads to use, Numba's previous thread count): ``threads`` (None: Numba's current count), checked as
+    ``--threads``, also set as Numba's count (the evaluation and the shared sort run in parallel over images and
+    batches)."""
     import numba
 
     from asymexp.mnist.train import _set_threads as set_threads
 
-    previous = numba.get_num_threads(), numba.get_parallel_chunksize()
+    previous = numba.get_num_threads()
     set_threads(threads)
-    numba.set_parallel_chunksize(1)
-    return previous
+    return numba.get_num_threads(), previous
 
 
 def shared_sort(data, batch):
@@ -136,7 +137,7 @@ def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -
     Raises SpecError for configurations that cannot be trained together (:func:`check_configs`).
     """
     from asymexp.mnist.epoch_kernel import LOSSES
-    from asymexp.mnist.lockstep_kernel import train_epoch_lockstep
+    from asymexp.mnist.lockstep_kernel import config_epoch
     from asymexp.mnist.prepare import SHIFT, load_sparse
     from asymexp.mnist.train import _divergence_message, _evaluate, _FirstLayer, is_evaluated
 
@@ -160,20 +161,25 @@ def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -
     runs = [{"config": cfg, "theta": thetas[k], "history": [], "status": "finished", "message": None}
             for k, cfg in enumerate(configs)]
     n_steps = (train_data.n + c0.batch - 1) // c0.batch
-    previous = _set_threads(c0.threads if threads is None else threads)
+    n_threads, previous = _set_threads(c0.threads if threads is None else threads)
+    pool = ThreadPoolExecutor(max_workers=n_threads)
     try:
         order, starts, ebs, evs = shared_sort(train_data, c0.batch)
-        args = (SHIFT, train_data.indptr, train_data.indices, train_data.values, train_data.vsum, train_data.labels,
+        data = (SHIFT, train_data.indptr, train_data.indices, train_data.values, train_data.vsum, train_data.labels,
                 order, c0.batch)
-        train_epoch_lockstep(thetas, layout.table, scales, layout.activation, S, u, cs, *args, rates, loss_kind,
-                             starts, ebs, evs, np.zeros(K, dtype=np.bool_), results)   # load or compile, untimed
+
+        def one_epoch(k):  # config_epoch releases the GIL: one configuration per thread at a time
+            results[k] = config_epoch(thetas[k], layout.table, scales[k], layout.activation, S[k], u[k], cs[k],
+                                      *data, rates[k], loss_kind, starts, ebs, evs)
+
+        config_epoch(thetas[0], layout.table, scales[0], layout.activation, S[0], u[0], cs[0], *data[:-2],
+                     order[:0], c0.batch, rates[0], loss_kind, starts, ebs, evs)   # load or compile, untimed
         for epoch in range(1, c0.epochs + 1):
             firsts = {k: _FirstLayer(thetas[k], layout) for k in np.flatnonzero(active)}
             for k, first in firsts.items():
                 S[k], u[k], cs[k] = first.S, first.u, first.cs
             t0, p0 = time.perf_counter(), time.process_time()
-            train_epoch_lockstep(thetas, layout.table, scales, layout.activation, S, u, cs, *args, rates, loss_kind,
-                                 starts, ebs, evs, active, results)
+            list(pool.map(one_epoch, list(firsts)))
             seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - p0
             for k in np.flatnonzero(active):
                 first, run, p = firsts[k], runs[k], prepared[k]
@@ -204,6 +210,6 @@ def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -
     finally:
         import numba
 
-        numba.set_num_threads(previous[0])
-        numba.set_parallel_chunksize(previous[1])
+        pool.shutdown()
+        numba.set_num_threads(previous)
     return runs

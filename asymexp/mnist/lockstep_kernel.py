@@ -1,5 +1,6 @@
-"""Numba kernels that train K configurations of one MNIST network in lockstep: one epoch each, in parallel over
-configurations, from one shared pixel-major sort of the batches (docs/mnist.md, "Throughput", "Lockstep").
+"""Numba kernels that train K configurations of one MNIST network in lockstep: one epoch of one configuration, run
+in parallel over configurations by Python threads, from one shared pixel-major sort of the batches (docs/mnist.md,
+"Throughput", "Lockstep").
 
 K configurations of the same architecture (widths, biases, activation, batch, data and data order; gammas, seeds
 and rates free) see the same batches. The counting sort of each batch's non-zero pixels by pixel
@@ -8,11 +9,13 @@ all configurations (:func:`sort_batches`, parallel over batches) and read by eve
 
 Each configuration's epoch, :func:`config_epoch`, is the body of :func:`asymexp.mnist.epoch_kernel.train_epoch`
 with the sort read instead of computed: the same inlined helpers (imported, inlined at Numba IR level), the same
-fast-math flags, workspaces of the same shapes and types. Its arithmetic is therefore that of a single run, and the
-parameters are bit-identical to K single runs whatever the thread count (each configuration is one iteration of
-the parallel loop of :func:`train_epoch_lockstep`, done start to end by one thread). The parallel driver does no
-arithmetic on parameters; it calls :func:`config_epoch` (compiled on its own, like ``train_epoch``) per
-configuration. ``tests/test_mnist_lockstep.py`` checks the bit-identity, from an empty kernel cache too.
+fast-math flags, workspaces of the same shapes and types, compiled on its own and called from Python like
+``train_epoch``. Its arithmetic is therefore that of a single run, and the parameters are bit-identical to K
+single runs whatever the number of threads. It releases the GIL, so :mod:`asymexp.mnist.lockstep` runs one
+configuration per thread at a time. (A ``prange`` loop over configurations calling it was tried first: linked into
+the parallel loop's module, the epoch was optimized again there, and a float64 bias sum came out summed in
+another order: last digits other than the single run's.) ``tests/test_mnist_lockstep.py`` checks the
+bit-identity, from an empty kernel cache too.
 """
 from __future__ import annotations
 
@@ -83,26 +86,6 @@ def config_epoch(theta, table, scales, kind, S, u, cs, shift, indptr, indices, v
     return total, n_batches, correct, -1
 
 
-@kernel(parallel=True)
-def train_epoch_lockstep(thetas, table, scales, kind, S, u, cs, shift, indptr, indices, values, vsum, labels,
-                         order, batch, rates, loss_kind, starts, ebs, evs, active, results):
-    """One epoch of SGD for each of K configurations with ``active[k]``, in parallel over configurations.
-
-    Args:
-        thetas (K, P): each row a ``theta`` of :func:`asymexp.mnist.epoch_kernel.train_epoch` (same layout
-            ``table`` and activation ``kind`` for all); scales (K, L+1) in theta's dtype; rates (K, L+1) float64.
-        S (K, d, N1) theta's dtype, u (K, N1) and cs (K, N1) float64: each configuration's first layer, updated.
-        shift, indptr, indices, values, vsum, labels, order, batch, loss_kind: as for ``train_epoch``, shared.
-        starts, ebs, evs: :func:`sort_batches` of ``order`` and ``batch``.
-        active (K,) bool: configurations to train (the others are left untouched).
-        results (K, 4) float64: filled for the active ones with ``train_epoch``'s four return values.
-    """
-    for k in prange(thetas.shape[0]):
-        if active[k]:
-            total, done, correct, bad = config_epoch(thetas[k], table, scales[k], kind, S[k], u[k], cs[k], shift,
-                                                     indptr, indices, values, vsum, labels, order, batch,
-                                                     rates[k], loss_kind, starts, ebs, evs)
-            results[k, 0] = total
-            results[k, 1] = done
-            results[k, 2] = correct
-            results[k, 3] = bad
+# Release the GIL while an epoch runs, so that Python threads (asymexp.mnist.lockstep) run several configurations
+# at once. Set before the first compilation; it changes only the Python entry wrapper, not the epoch's code.
+config_epoch.targetoptions["nogil"] = True
