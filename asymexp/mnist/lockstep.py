@@ -124,8 +124,9 @@ def shared_sort(data, batch):
 
 
 def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -> list[dict]:
-    """Train ``configs`` (a list of :class:`asymexp.mnist.train.TrainConfig`) in lockstep on ``threads`` Numba
-    threads (None: Numba's current count); bit-identical to ``train(cfg)`` of each.
+    """Train ``configs`` (a list of :class:`asymexp.mnist.train.TrainConfig`) in lockstep on ``threads`` threads
+    (None: Numba's current count; the configurations' own ``threads`` field is not used); bit-identical to
+    ``train(cfg)`` of each, whatever ``threads``.
 
     Returns one dict per configuration, in order: ``config``, ``theta`` (final parameters, layout of
     :mod:`asymexp.nn.layout`, the first layer folded back), ``history`` (one record per evaluated epoch:
@@ -161,7 +162,7 @@ def train_lockstep(configs, threads: int | None = None, evaluate: bool = True) -
     runs = [{"config": cfg, "theta": thetas[k], "history": [], "status": "finished", "message": None}
             for k, cfg in enumerate(configs)]
     n_steps = (train_data.n + c0.batch - 1) // c0.batch
-    n_threads, previous = _set_threads(c0.threads if threads is None else threads)
+    n_threads, previous = _set_threads(threads)
     pool = ThreadPoolExecutor(max_workers=n_threads)
     try:
         order, starts, ebs, evs = shared_sort(train_data, c0.batch)
