@@ -20,8 +20,14 @@ Measures, single-threaded, float32, three hidden layers of width 100, batch 20, 
    parts of the training pass measured alone: the pixel-major sort of every batch (the data pass that models
    trained in lockstep could share) and one epoch's float32 sigmoids (libm's expf, 8,000 x 300 values).
 
+6. the lockstep path (``asymexp.mnist.lockstep``: K configurations trained together, in parallel over
+   configurations) against today's path (K single runs) and PyTorch, per step and per grid, with the bit-identity
+   check, the arithmetic count of a step against the GEMM rate and the 27 x 3 grid at 4.5M steps per run
+   projected on 2 cores (``benchmarks/bench_mnist_lockstep.py``).
+
 PyTorch is optional: without it the PyTorch rows are skipped. Usage:
-``python benchmarks/bench_mnist.py [--quick] [--json] [--grid-only]`` (``--grid-only``: item 5 alone). Timings on
+``python benchmarks/bench_mnist.py [--quick] [--json] [--grid-only | --lockstep-only]`` (``--grid-only``: item 5
+alone; ``--lockstep-only``: item 6 alone). Timings on
 a shared machine vary; the best epoch is the figure least disturbed by other processes, the median is reported
 next to it, and CPU-time (process) figures are reported as well: on a loaded machine they are the steadier
 comparison.
@@ -149,7 +155,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer epochs and seeds (a smoke run)")
     parser.add_argument("--json", action="store_true", help="also print one JSON document at the end")
     parser.add_argument("--grid-only", action="store_true", help="only the grid throughput (item 5)")
+    parser.add_argument("--lockstep-only", action="store_true", help="only the lockstep section (item 6)")
     args = parser.parse_args(argv)
+    if args.lockstep_only:
+        report = lockstep_throughput(quick=args.quick, have_torch=_have_torch())
+        if args.json:
+            print(json.dumps(report))
+        return 0
     if args.grid_only:
         report = grid_throughput(quick=args.quick)
         if args.json:
@@ -157,13 +169,7 @@ def main(argv=None):
         return 0
     timing_epochs = 3 if args.quick else 8
     seeds = [0] if args.quick else [0, 1, 2]
-    try:
-        import torch  # noqa: F401
-
-        have_torch = True
-    except ImportError:
-        have_torch = False
-        print("PyTorch is not installed: PyTorch rows skipped", file=sys.stderr)
+    have_torch = _have_torch()
     from asymexp.mnist.prepare import load_sparse
 
     train_data, _, _ = load_sparse("mnist", None, "float32")
@@ -212,9 +218,27 @@ def main(argv=None):
           f"{report['grid_27x50_hours_2_workers']:.2f} h on 2 (extrapolated from "
           f"{report['grid_measured']})")
     report["grid_throughput"] = grid_throughput(quick=args.quick)
+    report["lockstep"] = lockstep_throughput(quick=args.quick, have_torch=have_torch)
     if args.json:
         print(json.dumps(report))
     return 0
+
+
+def _have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch is not installed: PyTorch rows skipped", file=sys.stderr)
+        return False
+    return True
+
+
+def lockstep_throughput(quick=False, have_torch=False) -> dict:
+    """Item 6: ``benchmarks/bench_mnist_lockstep.py`` (next to this file)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_mnist_lockstep import lockstep_throughput as measure
+
+    return measure(quick=quick, have_torch=have_torch)
 
 
 def grid_estimate(quick=False) -> dict:
