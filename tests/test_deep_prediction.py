@@ -102,10 +102,10 @@ def test_block_keys_and_judged_cells():
     assert off["verdict"]["var"] == "disagree"
 
 
-def test_not_applicable_at_positive_time_and_for_a_skewed_c():
+def test_not_applicable_for_sgd_at_positive_time_and_for_a_skewed_c():
     problem = load_problem("tanh4.toml")
-    block = predict_deep(problem, [Fraction(1, 2), Fraction(9, 10)], [[16, 16]], 1.0, [])
-    assert block["applicable"] is False and "docs/theory/4-deep-networks.md" in block["reason"]
+    block = predict_deep(problem, [Fraction(1, 2), Fraction(9, 10)], [[16, 16]], 1.0, [], "sgd")
+    assert block["applicable"] is False and "Online SGD" in block["reason"]
     assert block["missing"] and all(isinstance(m, str) for m in block["missing"])
     skewed = dataclasses.replace(problem, c_law=Law("uniform", 0, 1))
     block = predict_deep(skewed, [Fraction(1, 2), Fraction(9, 10)], [[16, 16]], 0.0, [])

@@ -184,18 +184,24 @@ def _terms_on(problem, layers: Layers, gamma_last: float, width: int, t: float, 
 TERMS = ("mean", "var", "D", "c_over_n", "gram_curvature", "inner_training", "V_eps", "BN_over_n", "gram_spread")
 
 
-def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "gd") -> dict:
+def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "gd", say=None) -> dict:
     """The deep mean and variance at time t > 0 at each entry of ``layer_widths`` (a list of N_1..N_L), from the
     last two layers given the inner ones (module docstring): {name: (E, P) for name in TERMS, "mean_error",
     "var_error": (E, P) (twice the change from ORDER_LOW and DIRECTION_ORDER_LOW nodes per dimension), "scale": (E,) N_L^{1-2gamma_L}}.
-    ``dynamics``: "gd" (round(t N_L) steps of 1/N_L, as the deep simulator's default) or "flow"."""
+    ``dynamics``: "gd" (round(t N_L) steps of 1/N_L, as the deep simulator's default) or "flow". ``say``: a
+    callable told one line as each width starts, or None."""
+    import time
     from asymexp.numeric.error_control import difference_errors
 
     if dynamics not in ("gd", "flow"):
         raise SpecError(f"dynamics {dynamics!r}: the deep prediction is derived for 'gd' and 'flow'")
     gamma_last = float(gammas[-1])
     out = {k: [] for k in TERMS + ("mean_error", "var_error", "scale")}
-    for widths in layer_widths:
+    start = time.monotonic()
+    for i, widths in enumerate(layer_widths):
+        if say is not None:
+            say(f"asymexp validate: deep prediction: width {i + 1}/{len(layer_widths)} (N = {list(widths)}), "
+                f"{time.monotonic() - start:.0f} s")
         layers = layers_below(problem, gammas, widths)
         fine = _terms_on(problem, layers, gamma_last, int(widths[-1]), t, dynamics, ORDER, DIRECTION_ORDER)
         rough = _terms_on(problem, layers, gamma_last, int(widths[-1]), t, dynamics, ORDER_LOW, DIRECTION_ORDER_LOW)

@@ -17,9 +17,9 @@ the quadrature change are the prediction's error (zero closure difference at L =
 A cell (width, point) is judged where the omitted term plus the error is below the cell's Monte Carlo SE, and only
 from N_L = JUDGED_FROM on; the verdict is the family-wise Bonferroni rule of
 :func:`asymexp.validation.prediction.judge`. With antithetic pairs (C, W), (-C, W) the measured mean is exactly 0
-with SE 0, so E g_0 = 0 holds by construction and is not judged. At t > 0 nothing is predicted (the deep finite-width
-corrections of training are not derived, docs/theory/4-deep-networks.md): the block says so and lists what is
-missing.
+with SE 0, so E g_0 = 0 holds by construction and is not judged. At t > 0 the block is
+:mod:`asymexp.validation.deep_training_prediction`'s (the last two layers given the inner ones,
+docs/theory/4-deep-networks.md).
 """
 from __future__ import annotations
 
@@ -32,15 +32,6 @@ from asymexp.validation import prediction
 #: smaller widths are shown, not judged.
 JUDGED_FROM = 64
 THEORY = "docs/theory/8-initial-cumulants.md"
-#: What a prediction at t > 0 would need and is not derived (docs/theory/4-deep-networks.md).
-MISSING_AT_T = [
-    "the 1/N_l terms of the deep mean E g_t (the order of its first correction is not derived; the analogue of c_t "
-    "of docs/theory/7-random-terms.md)",
-    "the 1/N_l terms of the deep variance (the analogue of B^N_t)",
-    "the deterministic flow and its linear response at the finite widths' collapse factors and eps_L "
-    "(the analogues of D_t(eps) and V_t(eps))",
-    "the training of the inner layers W^1..W^{L-1}, an O(1/N) effect in the tangent kernel",
-]
 TERMS = {"mean": ["0 (C symmetric, independent of the hidden layers: exact at every width)"],
          "var": ["N_L^(1-2gamma_L) Var(C) E sigma(Z^L)^2 over the finite-width hidden layers: exact at layer 1, "
                  "through first order in every 1/N_l after it, plus the closure's part of the N^-2 order "
@@ -53,11 +44,6 @@ OMITTED = {"mean": "none (exact)",
 
 def not_applicable(problem, t: float) -> dict | None:
     """The not-applicable block (``applicable``, ``reason``, ``missing``), or None where a prediction is made."""
-    if t != 0:
-        return {"applicable": False,
-                "reason": (f"t = {t:g} > 0: the finite-width corrections of deep training are not derived "
-                           "(docs/theory/4-deep-networks.md), so only t = 0 is predicted"),
-                "missing": list(MISSING_AT_T)}
     c = problem.c_law
     if c.moment(1) != 0 or c.moment(3) != 0:
         return {"applicable": False,
@@ -76,13 +62,16 @@ def _variance_terms(problem, gammas, layer_widths: list[list[int]]):
     return tuple(np.array([getattr(v, k) for v in out]) for k in ("value", "first_order", "limit", "error"))
 
 
-def predict_deep(problem, gammas, layer_widths: list[list[int]], t: float, rows: list[dict]) -> dict:
+def predict_deep(problem, gammas, layer_widths: list[list[int]], t: float, rows: list[dict],
+                 dynamics: str = "gd", progress=False) -> dict:
     """The ``prediction`` block of the deep validate document (docs/interfaces.md, "asymexp validate").
 
     Args:
         gammas: (L,) numeric gammas. layer_widths: per outer width [N_1, ..., N_L] (the last is N = N_L).
         rows: per width {"mean", "mean_se", "var", "var_se"} (P,) from the Monte Carlo estimates (the variance at
             t = 0 by Rao-Blackwell, :func:`asymexp.stats.estimators.rao_blackwell_t0`).
+        dynamics, progress: at t > 0, the simulator's dynamics and where the prediction's progress goes (True:
+            stderr; False: nowhere; or a callable of one line).
     Returns:
         {"applicable": False, "reason", "missing"} or the predictions per width and point with their errors, the
         omitted-term sizes, z = (measured - predicted) / SE, the judged cells, the widths from which each
@@ -91,6 +80,10 @@ def predict_deep(problem, gammas, layer_widths: list[list[int]], t: float, rows:
     refused = not_applicable(problem, t)
     if refused:
         return refused
+    if t > 0:
+        from asymexp.validation.deep_training_prediction import predict_training
+
+        return predict_training(problem, gammas, layer_widths, t, rows, dynamics, progress)
     try:
         value, first, limit, error = _variance_terms(problem, gammas, layer_widths)
     except SpecError as exc:

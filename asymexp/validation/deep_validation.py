@@ -141,7 +141,12 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
         nets = [(gammas, paths[int(n)]) for n in widths] + [(gs, [sensitivity_width] * L) for _, _, gs in sens_cells]
         step = deep_flow_step(problem, nets, t, flow_dt)
         flow_dt = step["flow_dt"]
-    budget.check(run_estimate(problem, jobs, t, dynamics, flow_dt, chunk, f"deep validate (L = {L})"), long_run_ok)
+    from asymexp.validation.deep_training_prediction import estimate as prediction_estimate
+    from asymexp.validation.shallow_validation import with_prediction
+
+    budget.check(with_prediction(run_estimate(problem, jobs, t, dynamics, flow_dt, chunk, f"deep validate (L = {L})"),
+                                 prediction_estimate(problem, gammas, [paths[int(n)] for n in widths], t, dynamics)),
+                 long_run_ok)
     tasks = chunk_tasks(problem, gammas, [paths[int(n)] for n in widths], replicas, t, seed, dynamics, antithetic,
                         flow_dt, chunk)
     if sensitivity_width:
@@ -242,7 +247,7 @@ def validate_deep(problem, gammas, widths, replicas: int, t: float = 0.0, seed: 
     doc["var_ratio"] = constant_check(widths, [paths[int(n)][-1] for n in widths], tot, tot_se, gammas,
                                       problem.activation, t, width_path, predicted, lt, doc["replicas"])
     doc["mean_residual"] = deep_mean_check(widths, means, lt, t, antithetic, gammas[-1])
-    doc["prediction"] = predict_deep(problem, gammas, [paths[int(n)] for n in widths], t, rows)
+    doc["prediction"] = predict_deep(problem, gammas, [paths[int(n)] for n in widths], t, rows, dynamics, progress)
     if sensitivity_width:
         doc["sensitivity"] = sensitivity_table(grouped, gammas, sensitivity_width, sens_cells, c_var, t, antithetic,
                                                problem)
