@@ -211,7 +211,7 @@ def test_the_sgd_noise_variance_matches_a_simulated_linear_model():
     # m uniform, from g_0 = 0; the variance over runs times N is W_t. 20000 runs give a relative SE of
     # sqrt(2/20000) = 1%, so 5 SE is 5%; the Gauss-Legendre error is below 1e-12
     rng = np.random.default_rng(11)
-    P, M, alpha, t, n = 5, 4, 1.3, 1.0, 200
+    P, M, alpha, t, n = 5, 4, 1.3, 0.7, 200
     B = rng.standard_normal((P, 6))
     A = B @ B.T / 6
     y = rng.standard_normal(M)

@@ -90,6 +90,7 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "numeric/linear_response.py": (("test_linear_response.py", "test_random_terms_values.py"), None),
     "numeric/gd_terms.py": (("test_gd_prediction.py",), None),
     "validation/step_terms.py": (("test_gd_prediction.py",), None),
+    "numeric/deep_conditional.py": (("test_deep_training_prediction.py",), None),
     "bn/dual.py": (("test_bn_theory_values.py::test_spectrum_of_the_dual_equals_that_of_an_explicit_fim",
                         "test_bn_theory_values.py::test_fim_laws_are_the_spectrum_of_the_isotropic_dual",
                         "test_fim.py::test_theta_equals_explicit_jacobian_gram",

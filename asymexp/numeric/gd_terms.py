@@ -30,7 +30,7 @@ from asymexp.numeric.trapezoid_rule import trapezoid_samples
 #: fewer), and per c-dimension. The cost grows like K^2 per step with K = c-nodes x nodes^dim. Four suffice: the
 #: terms it gives are a few per cent of the variance's SE (V^h - V) or enter only the omitted-term estimate
 #: (c^h - c); on tanh4.toml its mean shift matches the refined rule's within its error estimate (about 20%).
-PARTICLE_NODES, PARTICLE_C_NODES = 4, 3
+PARTICLE_NODES, PARTICLE_C_NODES = 4, 3  # pragma: no mutate (3 or more c-nodes integrate these low-degree polynomials in c exactly)
 
 
 def gd_steps(t: float, width: int) -> int:
