@@ -114,6 +114,11 @@ def _shallow_prediction(ax, doc: dict) -> None:
                    label=f"{name}: judged ({pr['verdict'][name]})")
         ax.scatter(xs[~ok], z[~ok], marker=marker, facecolors="none", edgecolors="C0" if name == "mean" else "C1",
                    s=18, label=f"{name}: omitted term above SE")
+    _residual_axes(ax)
+
+
+def _residual_axes(ax) -> None:
+    """The residual panels' axes: +-3 SE guides, log N, labels and the legend."""
     for level in (-3, 3):
         ax.axhline(level, color="k", ls=":", lw=1)
     ax.set_xscale("log")
@@ -134,12 +139,7 @@ def _sgd_measurement(ax, doc: dict, pr: dict) -> None:
         z = np.array(z, dtype=float)
         ax.scatter(np.repeat((N * shift)[:, None], z.shape[1], axis=1), z, marker=marker, color=color, s=18,
                    label=name)
-    for level in (-3, 3):
-        ax.axhline(level, color="k", ls=":", lw=1)
-    ax.set_xscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("residual / Monte Carlo SE")
-    ax.legend(fontsize=7)
+    _residual_axes(ax)
 
 
 _SHALLOW_DRAW = {"variance": _shallow_variance, "ratio": _shallow_ratio, "mean_residual": _shallow_mean_residual,
