@@ -12,8 +12,8 @@
       psi_4 = (d^4 - m4 - 4 m3 d) / m2^2 - 2 m4 (d^2 - m2) / m2^3,       d = x - mean x
 
   (a Gaussian: 0 and 0 with SEs about sqrt(6 / n) and sqrt(24 / n); an exponential: 2 and 6);
-- :func:`power_fit`: the exponent b of |value| ~ a N^b by weighted least squares on log |value| over the widths
-  where the value is resolved (|value| > RESOLVED SE), with its 95% interval.
+- :func:`power_fit`: the exponent b of abs(value) ~ a N^b by weighted least squares on log abs(value) over the widths
+  where the value is resolved (abs(value) > RESOLVED SE), with its 95% interval.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from asymexp.errors import AsymexpError
 
-#: |value| / SE above which a cumulant enters the exponent fit.
+#: abs(value) / SE above which a cumulant enters the exponent fit.
 RESOLVED = 2.0
 
 
@@ -72,7 +72,7 @@ def standardized_cumulants(x) -> dict:
 
 
 def power_fit(widths, values, se) -> dict:
-    """|value| ~ a N^b over the resolved widths: {"resolved" (the widths used), "b", "b_se", "ci95", "chi2",
+    """abs(value) ~ a N^b over the resolved widths: {"resolved" (the widths used), "b", "b_se", "ci95", "chi2",
     "dof"}, with b, b_se, ci95 None when fewer than two widths are resolved (or the resolved values change sign,
     so that no single power describes them)."""
     from asymexp.stats.fits import Z95, linear_fit
