@@ -144,7 +144,7 @@ def _terms_on(problem, layers: Layers, gamma_last: float, width: int, t: float, 
               dir_order: int) -> dict:
     """Every term at one width on the rule of ``order`` nodes per dimension, the Gram directions' on the rule of
     ``dir_order`` (see :func:`conditional_terms`)."""
-    from asymexp.numeric.finite_n import particle_terms
+    from asymexp.numeric.gd_terms import rule_steps
     from asymexp.numeric.frozen import FrozenKernel
     from asymexp.numeric.linear_response import response_variance
     from asymexp.numeric.random_terms import rule_values
@@ -157,8 +157,7 @@ def _terms_on(problem, layers: Layers, gamma_last: float, width: int, t: float, 
     c, bn = vals["values"]["c"][0], vals["values"]["BN"][0]
     v_eps = response_variance(q, rule, eps, t)
     if dynamics == "gd":
-        small = _rule(q, 2)
-        v_eps = v_eps + eps ** 2 * (particle_terms(q, small, eps, t, gd_width=width)[2] - particle_terms(q, small, eps, t)[2])
+        v_eps = v_eps + rule_steps(q, _rule(q, 2), eps, t, width)["dV"]
     lam, dirs = _symmetric_directions(layers.cov)
     curvature, spread = np.zeros_like(base), np.zeros_like(base)
     centre = _mean_part(q, _rule(q, dir_order), eps, t, width, dynamics)
