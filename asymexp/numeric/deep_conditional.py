@@ -173,14 +173,30 @@ def _terms_on(problem, layers: Layers, gamma_last: float, width: int, t: float, 
     inner_a = c2 * layers.s_last * d_last * layers.inner_kernel / width
     frozen = FrozenKernel(vals["A"], np.zeros_like(vals["A"]), q.y, q.alpha, 0.0)
     inner = np.einsum("pjm,jm->p", frozen.kernel_response(t, q.y, q.alpha), inner_a[:, :q.y.shape[0]])
+    inner_v = _propagated_variance(vals["A"] + inner_a, vals["S"], q, t) - _propagated_variance(vals["A"], vals["S"], q, t)
     scale = float(width) ** (1.0 - 2.0 * gamma_last)
-    return {"mean": base + c / width + curvature + inner, "var": scale * (v_eps + bn / width) + spread,
+    return {"mean": base + c / width + curvature + inner, "var": scale * (v_eps + bn / width + inner_v) + spread,
             "D": base, "c_over_n": c / width, "gram_curvature": curvature, "inner_training": inner,
-            "V_eps": v_eps, "BN_over_n": bn / width, "gram_spread": spread, "scale": scale}
+            "V_eps": v_eps, "BN_over_n": bn / width, "gram_spread": spread, "inner_training_var": inner_v,
+            "scale": scale}
+
+
+def _propagated_variance(A: np.ndarray, S: np.ndarray, q, t: float) -> np.ndarray:
+    """V_t = diag(Phi_t S Phi_t^T) (P,) under the frozen kernel A (P, P): the leading variance, whose change with the
+    inner kernel dA is the inner weights' training seen in the variance (relative order 1/N_L)."""
+    from asymexp.numeric.frozen import propagator
+
+    phi = propagator(A, q.y.shape[0], q.alpha, float(t))
+    return np.einsum("pq,qr,pr->p", phi, S, phi)
 
 
 #: The terms of :func:`conditional_terms`, each (P,) per width.
-TERMS = ("mean", "var", "D", "c_over_n", "gram_curvature", "inner_training", "V_eps", "BN_over_n", "gram_spread")
+TERMS = ("mean", "var", "D", "c_over_n", "gram_curvature", "inner_training", "V_eps", "BN_over_n", "gram_spread",
+         "inner_training_var", "c_eps_over_n", "BN_eps_over_n")
+#: The particle rules of the eps-dependence of c and B^N (:func:`asymexp.numeric.variance_correction.terms_at`):
+#: (Gauss nodes per w-dimension, per c-dimension) for the value and for its error; K = 96 and 64 nodes in P = 5
+#: dimensions (the cost grows like K^2 per step; 3 nodes a side would be 729).
+ETA_RULE, ETA_RULE_LOW = (2, 3), (2, 2)
 
 
 def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "gd", say=None) -> dict:
@@ -191,6 +207,7 @@ def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "
     callable told one line as each width starts, or None."""
     import time
     from asymexp.numeric.error_control import difference_errors
+    from asymexp.numeric.variance_correction import terms_at
 
     if dynamics not in ("gd", "flow"):
         raise SpecError(f"dynamics {dynamics!r}: the deep prediction is derived for 'gd' and 'flow'")
@@ -202,9 +219,17 @@ def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "
             say(f"asymexp validate: deep prediction: width {i + 1}/{len(layer_widths)} (N = {list(widths)}), "
                 f"{time.monotonic() - start:.0f} s")
         layers = layers_below(problem, gammas, widths)
-        fine = _terms_on(problem, layers, gamma_last, int(widths[-1]), t, dynamics, ORDER, DIRECTION_ORDER)
-        rough = _terms_on(problem, layers, gamma_last, int(widths[-1]), t, dynamics, ORDER_LOW, DIRECTION_ORDER_LOW)
+        n = int(widths[-1])
+        fine = _terms_on(problem, layers, gamma_last, n, t, dynamics, ORDER, DIRECTION_ORDER)
+        rough = _terms_on(problem, layers, gamma_last, n, t, dynamics, ORDER_LOW, DIRECTION_ORDER_LOW)
         err = difference_errors({"mean": fine["mean"], "var": fine["var"]}, {"mean": rough["mean"], "var": rough["var"]})
+        eta = terms_at(conditional_problem(problem, layers.gram, layers.w_var), t, float(n) ** (gamma_last - 1.0),
+                       ETA_RULE, ETA_RULE_LOW)
+        fine["c_eps_over_n"], fine["BN_eps_over_n"] = eta["c"] / n, eta["BN"] / n
+        fine["mean"] = fine["mean"] + eta["c"] / n
+        fine["var"] = fine["var"] + fine["scale"] * eta["BN"] / n
+        err["mean"] = err["mean"] + eta["c_error"] / n
+        err["var"] = err["var"] + fine["scale"] * eta["BN_error"] / n
         for k in TERMS:
             out[k].append(fine[k])
         out["mean_error"].append(err["mean"])

@@ -62,13 +62,16 @@ class _Flow:
     def outputs(self, theta, T1, T2, x):
         """g (points,), g' and g'' (J, points) at the points x."""
         c, (s, *_), _, gt1, qt1, gt2 = self._pieces(theta, T1, T2, x)
-        om, eps = self.om, self.eps
         f = c[:, None] * s
-        g = om @ f / eps
+        return (self.om @ f / self.eps,) + self._derivatives(f, gt1, qt1, gt2)
+
+    def _derivatives(self, f, gt1, qt1, gt2):
+        """g' and g'' (J, points) along the directions e_j - w: the output sum's own change plus the particles'."""
+        om, eps = self.om, self.eps
         g1 = (f - om @ f) / eps + np.einsum("k,jkp->jp", om, gt1) / eps
         diag = gt1[np.arange(len(om)), np.arange(len(om))]
         g2 = (2 * (diag - np.einsum("k,jkp->jp", om, gt1)) + np.einsum("k,jkp->jp", om, qt1 + gt2)) / eps
-        return g, g1, g2
+        return g1, g2
 
     def rhs(self, theta, T1, T2):
         x, om, eps = self.x, self.om, self.eps
@@ -77,9 +80,7 @@ class _Flow:
         f = cc * s
         g = om @ f / eps
         r = self.y - g
-        g1 = (f - om @ f) / eps + np.einsum("k,jkm->jm", om, gt1) / eps
-        diag = gt1[np.arange(len(om)), np.arange(len(om))]
-        g2 = (2 * (diag - np.einsum("k,jkm->jm", om, gt1)) + np.einsum("k,jkm->jm", om, qt1 + gt2)) / eps
+        g1, g2 = self._derivatives(f, gt1, qt1, gt2)
         rate = eps * self.alpha / self.m
         dth = np.empty_like(theta)
         dth[:, 0] = rate * (s @ r)

@@ -131,7 +131,8 @@ def _c_of(A, tens, tilts, dirs, y, alpha, times, roots):
 
 
 def rule_values(problem, times: np.ndarray, samples: SampleSet) -> dict:
-    """Every random-term quantity on one rule: values (T, P) keyed h, V, Q2, c, B, BN, kernel, tilt, offset."""
+    """Every random-term quantity on one rule: values (T, P) keyed h, V, Q2, c, B, BN, kernel, tilt, offset; the
+    ODE error; the limit kernel "A" and initial-output covariance "S" (P, P)."""
     act, alpha, y = problem.activation, problem.alpha, problem.y
     pts, m = problem.points, problem.x.shape[0]
     p = pts.shape[0]
@@ -170,7 +171,7 @@ def rule_values(problem, times: np.ndarray, samples: SampleSet) -> dict:
         BN[i] = 2.0 * cov_23 + var_q12[i] + 2.0 * cov_12
     h = hierarchy.leading_term(A, y, alpha, times)
     return {"values": {"h": h, "V": V, "Q2": q2, "c": kernel + tilt + offset, "B": B, "BN": BN, "kernel": kernel,
-                       "tilt": tilt, "offset": offset}, "ode": ode_err, "A": A}
+                       "tilt": tilt, "offset": offset}, "ode": ode_err, "A": A, "S": S}
 
 
 def random_terms(problem, times, tol: Tolerance | None = None, max_seconds: float = MAX_SECONDS) -> RandomTerms:

@@ -3,15 +3,16 @@ estimates (docs/validation.md, "Deep prediction at t > 0"; the terms are those o
 :mod:`asymexp.numeric.deep_conditional`, derived in docs/theory/4-deep-networks.md, "The last two layers, given the
 inner ones"):
 
-    E g   ~ M(Gbar) + 1/2 sum_k lam_k d^2 M[u_k, u_k] + (inner training),   M = D^h(eps_L) + c/N_L
-    Var g ~ N_L^{1 - 2 gamma_L} (V^h(eps_L) + B^N/N_L) + sum_k lam_k (dM[u_k])^2
+    E g   ~ M(Gbar) + 1/2 sum_k lam_k d^2 M[u_k, u_k] + (inner training),   M = D^h(eps_L) + c(eps_L)/N_L
+    Var g ~ N_L^{1 - 2 gamma_L} (V^h(eps_L) + B^N(eps_L)/N_L + dV_inner) + sum_k lam_k (dM[u_k])^2
 
-The omitted terms are estimated, not bounded: for the mean, the next order of each computed 1/N term (its size
-over min_l N_l) plus |c|/N_L^2; for L >= 3 also the fluctuation of the kernel below layer L - 1, which is not
-propagated, taken as large as the Gram curvature term; for the variance the one-hidden-layer block's
-N_L^{1-2gamma_L} max(V, |B^N|) max(eps^2/N, N^-2), the spread's next order and, for L >= 3, the spread itself. A cell
-is judged where the omitted estimate plus the prediction's error is below its SE, from N_L = 64 on; the verdict is
-the family-wise rule of :func:`asymexp.validation.prediction.judge`. Online SGD is not predicted.
+c(eps) and B^N(eps) are taken at the width's eps (:mod:`asymexp.numeric.variance_correction`), so no eps^2/N term
+is left out. The omitted terms are estimated, not bounded: for the mean, the next order of each computed 1/N term
+(its size over min_l N_l) plus abs(c)/N_L^2; for L >= 3 also the fluctuation of the kernel below layer L - 1, which
+is not propagated, taken as large as the Gram curvature term; for the variance the one-hidden-layer block's
+N_L^{1-2gamma_L} max(V, abs(B^N)) / N_L^2, the spread's next order and, for L >= 3, the spread itself. A cell is judged
+where the omitted estimate plus the prediction's error is below its SE, from N_L = 64 on; the verdict is the
+family-wise rule of :func:`asymexp.validation.prediction.judge`. Online SGD is not predicted.
 """
 from __future__ import annotations
 
@@ -22,15 +23,17 @@ from asymexp.validation import prediction, prediction_cache
 
 JUDGED_FROM = 64
 THEORY = "docs/theory/4-deep-networks.md"
-TERMS = {"mean": ["M(Gbar) = D^h(eps_L) + c/N_L of the last two layers at the mean Gram matrix of layer L-1 "
+TERMS = {"mean": ["M(Gbar) = D^h(eps_L) + c(eps_L)/N_L of the last two layers at the mean Gram matrix of layer L-1 "
                   "(Euler map of the nodes for GD)",
                   "1/2 sum_k lam_k d^2 M[u_k, u_k]: the Gram matrix's fluctuation, second order",
                   "the inner weights W^(L-1) training: first-order response to their kernel, O(1/N_L)"],
-         "var": ["N_L^(1-2gamma_L) (V^h(eps_L) + B^N/N_L) of the last two layers at the mean Gram matrix",
-                 "sum_k lam_k (dM[u_k])^2: Var over the Gram matrix of the conditional mean"]}
+         "var": ["N_L^(1-2gamma_L) (V^h(eps_L) + B^N(eps_L)/N_L) of the last two layers at the mean Gram matrix",
+                 "sum_k lam_k (dM[u_k])^2: Var over the Gram matrix of the conditional mean",
+                 "N_L^(1-2gamma_L) dV_inner: the inner weights' kernel in the propagator of the variance, O(1/N_L)"]}
 OMITTED = {"mean": "the next order of each 1/N term (its size / min_l N_l) + |c|/N_L^2; L >= 3: the fluctuation of "
                    "the kernel below layer L-1 (size as the Gram curvature term)",
-           "var": "N_L^(1-2gamma_L) max(V, |B^N|) max(eps^2/N, N^-2) + the spread / min_l N_l; L >= 3: the spread"}
+           "var": "N_L^(1-2gamma_L) max(V, |B^N|) / N_L^2 + (the spread + the inner term) / min_l N_l; L >= 3: the "
+                  "spread"}
 
 
 def not_applicable(dynamics: str) -> dict | None:
@@ -67,12 +70,11 @@ def predict_training(problem, gammas, layer_widths: list[list[int]], t: float, r
     n = np.array(widths, dtype=np.float64)[:, None]
     smallest = np.array([min(ws) for ws in layer_widths], dtype=np.float64)[:, None]
     deep3 = len(gammas) >= 3
-    eps2 = n ** (2.0 * float(gammas[-1]) - 2.0)
     scale = th["scale"][:, None]
     omitted_mean = ((np.abs(th["c_over_n"]) + np.abs(th["gram_curvature"]) + np.abs(th["inner_training"])) / smallest
                     + np.abs(th["c_over_n"]) / n + (np.abs(th["gram_curvature"]) if deep3 else 0.0))
     big = np.maximum(np.abs(th["V_eps"]), np.abs(th["BN_over_n"]) * n)
-    omitted_var = (scale * big * np.maximum(eps2 / n, n ** -2.0) + th["gram_spread"] / smallest
+    omitted_var = (scale * big / n ** 2 + (th["gram_spread"] + scale * np.abs(th["inner_training_var"])) / smallest
                    + (th["gram_spread"] if deep3 else 0.0))
     mean_m, mean_se, var_m, var_se = (np.array([r[k] for r in rows], dtype=np.float64)
                                       for k in ("mean", "mean_se", "var", "var_se"))
@@ -84,7 +86,7 @@ def predict_training(problem, gammas, layer_widths: list[list[int]], t: float, r
     vm, rm = prediction.judge(z_mean, holds_mean, "mean")
     vv, rv = prediction.judge(z_var, holds_var, "variance")
     parts = {k: th[k].tolist() for k in ("D", "c_over_n", "gram_curvature", "inner_training", "V_eps", "BN_over_n",
-                                         "gram_spread")}
+                                         "gram_spread", "inner_training_var", "c_eps_over_n", "BN_eps_over_n")}
     return {
         "applicable": True, "theory": THEORY, "terms": {k: list(v) for k, v in TERMS.items()},
         "omitted": dict(OMITTED), "dynamics": dynamics,
