@@ -139,6 +139,10 @@ _STATUS = ("computed: in the value of the deep prediction at t > 0 (docs/validat
            "size in the prediction's omitted-term estimate; omitted: left out and not estimated")
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _corrections_md(d) -> list[str]:
     if not d.corrections:
         return []
@@ -152,7 +156,7 @@ def _corrections_md(d) -> list[str]:
     out.append("")
     for c in d.corrections:
         where = f" Numeric: `{c.numeric}`." if c.numeric else ""
-        out.append(f"- **{c.name}** ({c.quantity}, {c.status}): `{c.text}`. {c.reason}.{where}")
+        out.append(f"- **{c.name}** ({c.quantity}, {c.status}): `{c.text}`. {_sentence(c.reason)}.{where}")
     return out + [""]
 
 
@@ -169,7 +173,7 @@ def _corrections_tex(d) -> list[str]:
     for c in d.corrections:
         where = f" Numeric: \\texttt{{{_tex_escape(c.numeric)}}}." if c.numeric else ""
         out.append(f"\\item \\texttt{{{_tex_escape(c.name)}}} ({c.quantity}): ${c.latex}$. "
-                   f"{_tex_escape(c.reason)}.{where}")
+                   f"{_tex_escape(_sentence(c.reason))}.{where}")
     return out + ["\\end{itemize}"]
 
 
