@@ -3,8 +3,9 @@
 Assembles docs/theory/2-learning-rates.md to 5-verified-formulas.md from :mod:`~asymexp.symbolic.scalings` (rates,
 time, orders, nu),
 :mod:`~asymexp.symbolic.collapse` (section 4) and, for one hidden layer, :mod:`~asymexp.symbolic.expansion` with the
-vanishing analysis of :mod:`~asymexp.symbolic.parity`. ``Derivation.to_json()`` is the ``asymexp derive --json``
-document of docs/interfaces.md.
+vanishing analysis of :mod:`~asymexp.symbolic.parity`; for depth >= 2 the finite-width corrections of
+:mod:`~asymexp.symbolic.deep_corrections`. ``Derivation.to_json()`` is the ``asymexp derive --json`` document of
+docs/interfaces.md.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class Derivation:
     degeneracies: list = field(default_factory=list)
     hierarchy: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    corrections: list = field(default_factory=list)
 
     @property
     def depth(self) -> int:
@@ -97,6 +99,12 @@ class Derivation:
                            "source_terms": len(h.contractions)} for h in self.hierarchy],
             "notes": list(self.notes),
         }
+        if self.depth >= 2:
+            doc["deep_corrections"] = [
+                {"name": c.name, "quantity": c.quantity, "order": self.exponent_dict(c.order),
+                 "path_exponent": _text(c.path_exponent), "present": c.present, "reason": c.reason,
+                 "status": c.status, "numeric": c.numeric, "equation": c.text, "latex": c.latex}
+                for c in self.corrections]
         if self.depth == 1:
             from asymexp.symbolic.random_expansion import random_terms, term_text
 
@@ -167,8 +175,13 @@ def derive(spec, order: int = 2, betas=None) -> Derivation:
         statuses = {h.order: h for h in hierarchy_terms if h.order >= 1}
     terms = _terms(L, order, params, variance, statuses, betas, gammas, laws[-1].is_symmetric)
     notes += _notes(spec, gammas, variance, nu)
+    corrections = []
+    if L >= 2 and inner_mean_zero:
+        from asymexp.symbolic.deep_corrections import deep_correction_terms
+
+        corrections = deep_correction_terms(spec.gammas, spec.activation, betas, laws[-1].is_symmetric)
     return Derivation(spec, order, gammas, groups, scalings.time_scale(groups), variance, collapse, params, nu,
-                      terms, betas, flags, hierarchy_terms, notes)
+                      terms, betas, flags, hierarchy_terms, notes, corrections)
 
 
 def _terms(L, order, params, variance, statuses, betas, gammas, c_symmetric=True) -> list[Term]:
@@ -218,9 +231,11 @@ def _notes(spec, gammas, variance, nu) -> list[str]:
                      "for a symmetric law of c); their means and covariances are computed by "
                      "asymexp.numeric.random_terms (docs/theory/7-random-terms.md)")
     if L >= 2:
-        notes.append("depth >= 2: terms are limited to what docs/theory/4-deep-networks.md states (h and the random "
-                     "term Q_{0,1}, of order sqrt(variance)); the expansion is in N_L with gamma_L, limits taken one layer "
-                     "after another")
+        notes.append("depth >= 2: the expansion terms are h and the random term Q_{0,1} (of order sqrt(variance)); "
+                     "the finite-width corrections of the mean and the variance (docs/theory/4-deep-networks.md, the "
+                     "last two layers given the inner ones) are listed in their own section with orders, equations "
+                     "and what the deep prediction computes, estimates or omits; limits are taken one layer after "
+                     "another")
         if (get_activation(spec.activation).collapse == "linear" and variance is not None
                 and all(x.is_Rational for x in gammas)):
             literal = deep_rules.theory_tanh_rule(gammas)

@@ -1,6 +1,7 @@
 """Regenerate the committed derivation documents: ``python -m asymexp.symbolic.regenerate derivations``.
 
-The gamma vectors are a fixed set (one and three hidden layers); every document is a pure function of the code, so
+The gamma vectors are a fixed set (one, two and three hidden layers; the two- and three-layer cases the deep
+validation runs are among them); every document is a pure function of the code, so
 tests/test_derivations_current.py regenerates them and fails when the committed ones are stale.
 """
 from __future__ import annotations
@@ -9,7 +10,8 @@ import sys
 from pathlib import Path
 
 SHALLOW = ["3/5", "3/4", "9/10", "1/2", "1"]
-DEEP = ["1/2,1/2,1/2", "7/10,7/10,7/10", "1,1,1", "1/2,1/2,1", "1,1,1/2"]
+DEEP = ["7/10,9/10", "1/2,9/10", "3/5,7/10,9/10",
+        "1/2,1/2,1/2", "7/10,7/10,7/10", "1,1,1", "1/2,1/2,1", "1,1,1/2"]
 ORDER = 2
 
 

@@ -84,7 +84,7 @@ def to_markdown(d) -> str:
             f"{'agree' if agree else 'DISAGREE'} with the closed formula of docs/theory/2-learning-rates.md.", ""]
     out += _orders_md(d)
     if L >= 2:
-        out += _deep_md(d)
+        out += _deep_md(d) + _corrections_md(d)
     else:
         out += _hierarchy_md(d) + _random_md(d)
     if d.notes:
@@ -131,6 +131,50 @@ def _deep_md(d) -> list[str]:
     else:
         out += ["Degenerate limits: none of docs/theory/4-deep-networks.md's cases applies.", ""]
     return out
+
+
+CORRECTIONS_TITLE = "Finite-width corrections (docs/theory/4-deep-networks.md)"
+_PRESENT = {True: "yes", False: "no", None: "depends on gamma"}
+_STATUS = ("computed: in the value of the deep prediction at t > 0 (docs/validation.md); estimated: left out, its "
+           "size in the prediction's omitted-term estimate; omitted: left out and not estimated")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _corrections_md(d) -> list[str]:
+    if not d.corrections:
+        return []
+    out = [f"## {CORRECTIONS_TITLE}", "",
+           "Relative to the leading term of each quantity: h_t for the mean, N_L^(1 - 2 gamma_L) V_t for the variance "
+           f"(asymexp.symbolic.deep_corrections); largest first along the width path. Status {_STATUS}.", "",
+           "| quantity | term | order | exponent of N on the path | present | status |", "|---|---|---|---|---|---|"]
+    for c in d.corrections:
+        out.append(f"| {c.quantity} | {c.name} | {_map_text(c.order)} | {c.path_exponent} | {_PRESENT[c.present]} | "
+                   f"{c.status} |")
+    out.append("")
+    for c in d.corrections:
+        where = f" Numeric: `{c.numeric}`." if c.numeric else ""
+        out.append(f"- **{c.name}** ({c.quantity}, {c.status}): `{c.text}`. {_sentence(c.reason)}.{where}")
+    return out + [""]
+
+
+def _corrections_tex(d) -> list[str]:
+    if not d.corrections:
+        return []
+    out = [f"\\subsection*{{{CORRECTIONS_TITLE}}}",
+           "Relative to $h_t$ (mean) and $N_L^{1-2\\gamma_L} V_t$ (variance); " + _tex_escape(_STATUS) + ".", "",
+           "\\begin{tabular}{llllll}", "quantity & term & order & path exponent & present & status \\\\ \\hline"]
+    for c in d.corrections:
+        out.append(f"{c.quantity} & {_tex_escape(c.name)} & ${_map_tex(c.order)}$ & ${sympy.latex(c.path_exponent)}$ & "
+                   f"{_PRESENT[c.present]} & {c.status} \\\\")
+    out += ["\\end{tabular}", "\\begin{itemize}"]
+    for c in d.corrections:
+        where = f" Numeric: \\texttt{{{_tex_escape(c.numeric)}}}." if c.numeric else ""
+        out.append(f"\\item \\texttt{{{_tex_escape(c.name)}}} ({c.quantity}): ${c.latex}$. "
+                   f"{_tex_escape(_sentence(c.reason))}.{where}")
+    return out + ["\\end{itemize}"]
 
 
 def _hierarchy_md(d) -> list[str]:
@@ -239,6 +283,7 @@ def to_latex(d) -> str:
         out.append("\\end{itemize}")
         for f in d.degeneracies:
             out.append(f"\\paragraph{{{f.kind}}} {_tex_escape(f.condition)}: {_tex_escape(f.reason)}.")
+        out += _corrections_tex(d)
     else:
         out += ["\\subsection*{The deterministic hierarchy}", "\\begin{align*}"]
         rows = []
