@@ -197,6 +197,8 @@ TERMS = ("mean", "var", "D", "c_over_n", "gram_curvature", "inner_training", "V_
 #: (Gauss nodes per w-dimension, per c-dimension) for the value and for its error; K = 96 and 64 nodes in P = 5
 #: dimensions (the cost grows like K^2 per step; 3 nodes a side would be 729).
 ETA_RULE, ETA_RULE_LOW = (2, 3), (2, 2)
+#: Gaussian directions of the Hessian piece of B^N(eps) (its Monte Carlo SE is part of the error).
+ETA_REPLICAS = 256
 
 
 def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "gd", say=None) -> dict:
@@ -224,7 +226,7 @@ def conditional_terms(problem, gammas, layer_widths, t: float, dynamics: str = "
         rough = _terms_on(problem, layers, gamma_last, n, t, dynamics, ORDER_LOW, DIRECTION_ORDER_LOW)
         err = difference_errors({"mean": fine["mean"], "var": fine["var"]}, {"mean": rough["mean"], "var": rough["var"]})
         eta = terms_at(conditional_problem(problem, layers.gram, layers.w_var), t, float(n) ** (gamma_last - 1.0),
-                       ETA_RULE, ETA_RULE_LOW)
+                       ETA_RULE, ETA_RULE_LOW, ETA_REPLICAS)
         fine["c_eps_over_n"], fine["BN_eps_over_n"] = eta["c"] / n, eta["BN"] / n
         fine["mean"] = fine["mean"] + eta["c"] / n
         fine["var"] = fine["var"] + fine["scale"] * eta["BN"] / n

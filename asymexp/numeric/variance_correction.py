@@ -110,29 +110,30 @@ def _rule(problem, nodes: tuple[int, int]):
     return quadrature_samples(problem.c_law, problem.w_law, problem.points, nodes[0], c_nodes=nodes[1])
 
 
-def bracket(problem, t: float, eps: float, nodes: tuple[int, int]) -> dict:
+def bracket(problem, t: float, eps: float, nodes: tuple[int, int], replicas: int = REPLICAS) -> dict:
     """On the Gauss rule ``nodes`` = (per w-dimension, per c-dimension), each (P,): "BN" = B^N_rule(eps) -
     B^N_rule(EPS_REF), "c" = c_rule(eps) - c_rule(EPS_REF), and "BN_se", the Monte Carlo SE of the BN bracket (the
     same Gaussian directions serve both eps; the SE is that of the paired difference)."""
     samples = _rule(problem, nodes)
-    hi = rule_coefficients(problem, samples, eps, t)
-    lo = rule_coefficients(problem, samples, EPS_REF, t)
+    hi = rule_coefficients(problem, samples, eps, t, replicas=replicas)
+    lo = rule_coefficients(problem, samples, EPS_REF, t, replicas=replicas)
     diff = hi["hessian_terms"] - lo["hessian_terms"]
     se = diff.std(axis=0, ddof=1) / np.sqrt(diff.shape[0])
     return {"BN": hi["BN"] - lo["BN"], "c": hi["c"] - lo["c"], "BN_se": se}
 
 
-def terms_at(problem, t: float, eps: float, nodes: tuple[int, int] = FINE, coarse: tuple[int, int] = COARSE) -> dict:
+def terms_at(problem, t: float, eps: float, nodes: tuple[int, int] = FINE, coarse: tuple[int, int] = COARSE,
+             replicas: int = REPLICAS) -> dict:
     """The eps-dependence of the two 1/N coefficients at the single time t, each (P,): {"BN": B^N_t(eps) - B^N_t(0),
     "c": c_t(eps) - c_t(0), "BN_error", "c_error"}. Add them to B^N_t(0) and c_t(0) of the refined rule
     (:func:`asymexp.numeric.random_terms.random_terms`, or ``rule_values`` on the caller's rule) and their errors.
     Error: twice the change from the ``coarse`` rule (:func:`asymexp.numeric.error_control.difference_errors`), plus
-    twice the Monte Carlo SE for BN."""
+    twice the Monte Carlo SE for BN (``replicas`` Gaussian directions per rule)."""
     if not 0.0 < eps <= 1.0:
         raise SpecError(f"eps = {eps}; 0 < eps <= 1 is required")
     if min(coarse) < 2 or coarse[0] > nodes[0] or coarse[1] > nodes[1] or tuple(coarse) == tuple(nodes):
         raise SpecError(f"rules {nodes} and {coarse}: the coarse rule needs at least 2 nodes a side and fewer "
                         "nodes than the fine one")
-    fine, rough = bracket(problem, t, eps, nodes), bracket(problem, t, eps, coarse)
+    fine, rough = bracket(problem, t, eps, nodes, replicas), bracket(problem, t, eps, coarse, replicas)
     err = difference_errors({k: fine[k] for k in ("BN", "c")}, {k: rough[k] for k in ("BN", "c")})
     return {"BN": fine["BN"], "c": fine["c"], "BN_error": err["BN"] + 2.0 * fine["BN_se"], "c_error": err["c"]}

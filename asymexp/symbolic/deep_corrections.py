@@ -187,11 +187,13 @@ def _mean_terms(g, L, activation, c_symmetric, orders, flags) -> list[dict]:
                            "min_l N_l",
                     equation=(big_o(_width(L - 1) ** -2),), text=f"O(1/N_{L - 1}^2) of E M(G)"))
     out.append(dict(name="eps_c_over_N", order=add_maps(scale_map(orders["eps"], 2), unit_map(L, L, -1)),
-                    status="omitted", numeric="", present=True,
-                    reason=f"c_t is taken at eps_{L} = 0; its eps_{L}^2 dependence (O(eps^2/N) of "
-                           "docs/theory/7-random-terms.md) is larger than the N^-2 terms of the mean's estimate "
-                           f"whenever gamma_{L} > 1/2, and is not in it",
-                    equation=(big_o(eps ** 2 / _width(L)),), text=f"O(eps_{L}^2 / N_{L}): the eps-dependence of c_t"))
+                    status="computed", part=0, numeric=f"{CONDITIONAL}.conditional_terms: c_eps_over_n", present=True,
+                    reason=f"c_t depends on eps_{L} at O(eps^2); c_t(eps_{L}) - c_t(0) comes from the particle method "
+                           "at the width's eps (docs/theory/7-random-terms.md, 'The 1/N correction of the variance at "
+                           "finite eps')",
+                    equation=(sympy.Eq(_f("c", t, eps) - _f("c", t, 0), HALF * (E(_f("D^{2}G_{t,eps}", nu, nu))
+                                                                                - E(_f("D^{2}G_{t,0}", nu, nu)))),),
+                    text=f"(c_t(eps_{L}) - c_t(0)) / N_{L}: the eps-dependence of c_t, O(eps_{L}^2 / N_{L})"))
     return out
 
 
@@ -305,16 +307,25 @@ def _variance_terms(g, L, activation, orders, flags) -> list[dict]:
                                        sympy.Sum(lam[k] * _f(r"\mathrm{d}M", u[k]) ** 2, (k, 1, J))),),
                     text="Var M(G) = sum_k lam_k (dM[u_k])^2 over the eigenpairs of Cov(G)"))
     out += _inner_fluctuation_terms(g, L, "variance", orders)
-    out.append(dict(name="inner_training_variance", order=orders["inner"], status="omitted", numeric="",
-                    present=True,
+    out.append(dict(name="inner_training_variance", order=orders["inner"], status="computed", part=2,
+                    numeric=f"{CONDITIONAL}.conditional_terms: inner_training_var", present=True,
                     reason=f"the kernel dA of W^{L - 1} (order 1/N_{L}) also moves the propagator, hence V_t, at "
-                           f"relative order 1/N_{L} (as B^N/N_{L}); the prediction adds dA to the mean only and its "
-                           "variance estimate does not name it",
-                    equation=(big_o(1 / _width(L)),), text=f"the response of V_t to dA: O(1/N_{L}) relative"))
+                           f"relative order 1/N_{L} (as B^N/N_{L})",
+                    equation=(sympy.Eq(sympy.Symbol(r"\delta V_{t}"),
+                                       _f("diag", _f(r"\Phi^{A+\delta A}_{t}", t) * sympy.Symbol("S")
+                                          * _f(r"\Phi^{A+\delta A}_{t}", t)) - _f("V", t)),),
+                    text=f"dV_t = diag(Phi^(A+dA)_t S Phi^(A+dA)_t^T) - V_t, dA the W^{L - 1} kernel of order 1/N_{L}"))
     out.append(dict(name="eps_BN_over_N", order=add_maps(scale_map(orders["eps"], 2), unit_map(L, L, -1)),
-                    status="estimated", numeric=f"{ESTIMATE}: omitted_var", present=True,
-                    reason="the eps-dependence of B^N; estimated as N_L^(1-2gamma_L) max(V, |B^N|) eps^2/N",
-                    equation=(big_o(eps ** 2 / _width(L)),), text=f"O(eps_{L}^2 / N_{L}) relative"))
+                    status="computed", part=0, numeric=f"{CONDITIONAL}.conditional_terms: BN_eps_over_n", present=True,
+                    reason="the eps-dependence of B^N: the N^-2 coefficient of the variance of the rule's empirical "
+                           "measure at the width's eps (docs/theory/7-random-terms.md, 'The 1/N correction of the "
+                           "variance at finite eps')",
+                    equation=(sympy.Eq(_f("K_2", t, eps), E(_f("d.xi", t) * _f("H", sympy.Symbol("xi"), sympy.Symbol("xi")))
+                                       + _f("T", sympy.Symbol("Sd"), sympy.Symbol("S"))
+                                       + HALF * _f("tr", sympy.Symbol("HSHS"))),
+                              sympy.Eq(_f("B^{N}", t, eps), eps ** 2 * _f("K_2", t, eps))),
+                    text=f"(B^N_t(eps_{L}) - B^N_t(0)) / N_{L}, B^N(eps) = eps^2 (E[(d.xi) H[xi, xi]] + T[S d, S] + "
+                         "tr(H S H S)/2)"))
     out.append(dict(name="variance_N2", order=unit_map(L, L, -2), status="estimated",
                     numeric=f"{ESTIMATE}: omitted_var", present=True,
                     reason="the second order in 1/N_L of the one-hidden-layer block; estimated as "

@@ -117,4 +117,20 @@ def estimate(problem, gammas, layer_widths: list[list[int]], t: float, dynamics:
     steps = max(1.0, t * max(int(ws[-1]) for ws in layer_widths) / 50.0) if dynamics == "gd" else 1.0
     work = budget.prediction(nodes * steps, problem.x.shape[0], p, p, len(layer_widths), t)
     memory = budget.prediction(4.0 * dc.ORDER ** p, problem.x.shape[0], p, p, 1, t)      # one rule at a time
-    return budget.Estimate("the deep prediction at t > 0", memory.bytes, work.flops)
+    return budget.Estimate("the deep prediction at t > 0", memory.bytes,
+                           work.flops + _particle_flops(problem, t) * len(layer_widths))
+
+
+def _particle_flops(problem, t: float) -> float:
+    """The particle runs of c(eps) and B^N(eps) at one width (:func:`asymexp.numeric.variance_correction.terms_at`
+    on the rules dc.ETA_RULE and dc.ETA_RULE_LOW, two eps each): (P + 1) K + dc.ETA_REPLICAS directions of K nodes each,
+    priced per direction-node pair as the particle flows of :data:`asymexp.numeric.mean_field_terms.BRACKET_FLOPS`."""
+    from asymexp.numeric import deep_conditional as dc
+    from asymexp.numeric.mean_field_terms import BRACKET_FLOPS
+
+    p, m = problem.points.shape[0], problem.x.shape[0]
+    pairs = 0.0
+    for w_nodes, c_nodes in (dc.ETA_RULE, dc.ETA_RULE_LOW):
+        k = float(c_nodes * w_nodes ** p)
+        pairs += ((p + 1) * k + dc.ETA_REPLICAS) * k
+    return BRACKET_FLOPS * 2.0 * pairs * m * (p + 1) * max(float(t), 1.0 / 40.0)
