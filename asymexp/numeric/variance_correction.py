@@ -122,6 +122,21 @@ def bracket(problem, t: float, eps: float, nodes: tuple[int, int], replicas: int
     return {"BN": hi["BN"] - lo["BN"], "c": hi["c"] - lo["c"], "BN_se": se}
 
 
+def cost_flops(problem, t: float, nodes: tuple[int, int] = FINE, coarse: tuple[int, int] = COARSE,
+               replicas: int = REPLICAS) -> float:
+    """The work of :func:`terms_at` (flops, an order of magnitude): on each rule and at both eps, (P + 1) K + replicas
+    directions of K nodes, priced per direction-node pair as the particle flows of
+    :data:`asymexp.numeric.mean_field_terms.BRACKET_FLOPS`."""
+    from asymexp.numeric.mean_field_terms import BRACKET_FLOPS
+
+    p, m, d1 = problem.points.shape[0], problem.x.shape[0], problem.x.shape[1] + 1.0
+    pairs = 0.0
+    for rule in (nodes, coarse):
+        k = float(len(_rule(problem, rule)))
+        pairs += ((p + 1) * k + replicas) * k
+    return BRACKET_FLOPS * 2.0 * pairs * m * d1 * max(float(t), 1.0 / 40.0)
+
+
 def terms_at(problem, t: float, eps: float, nodes: tuple[int, int] = FINE, coarse: tuple[int, int] = COARSE,
              replicas: int = REPLICAS) -> dict:
     """The eps-dependence of the two 1/N coefficients at the single time t, each (P,): {"BN": B^N_t(eps) - B^N_t(0),

@@ -118,19 +118,16 @@ def estimate(problem, gammas, layer_widths: list[list[int]], t: float, dynamics:
     work = budget.prediction(nodes * steps, problem.x.shape[0], p, p, len(layer_widths), t)
     memory = budget.prediction(4.0 * dc.ORDER ** p, problem.x.shape[0], p, p, 1, t)      # one rule at a time
     return budget.Estimate("the deep prediction at t > 0", memory.bytes,
-                           work.flops + _particle_flops(problem, t) * len(layer_widths))
+                           work.flops + _particle_flops(problem, gammas, layer_widths, t))
 
 
-def _particle_flops(problem, t: float) -> float:
-    """The particle runs of c(eps) and B^N(eps) at one width (:func:`asymexp.numeric.variance_correction.terms_at`
-    on the rules dc.ETA_RULE and dc.ETA_RULE_LOW, two eps each): (P + 1) K + dc.ETA_REPLICAS directions of K nodes each,
-    priced per direction-node pair as the particle flows of :data:`asymexp.numeric.mean_field_terms.BRACKET_FLOPS`."""
+def _particle_flops(problem, gammas, layer_widths, t: float) -> float:
+    """The particle runs of c(eps) and B^N(eps), one per width, on the conditional problem at the first width's Gram
+    matrix (:func:`asymexp.numeric.variance_correction.cost_flops`; the node count does not depend on it)."""
     from asymexp.numeric import deep_conditional as dc
-    from asymexp.numeric.mean_field_terms import BRACKET_FLOPS
+    from asymexp.numeric.variance_correction import cost_flops
 
-    p, m = problem.points.shape[0], problem.x.shape[0]
-    pairs = 0.0
-    for w_nodes, c_nodes in (dc.ETA_RULE, dc.ETA_RULE_LOW):
-        k = float(c_nodes * w_nodes ** p)
-        pairs += ((p + 1) * k + dc.ETA_REPLICAS) * k
-    return BRACKET_FLOPS * 2.0 * pairs * m * (p + 1) * max(float(t), 1.0 / 40.0)
+    layers = dc.layers_below(problem, [float(g) for g in gammas], layer_widths[0], order=8)
+    q = dc.conditional_problem(problem, layers.gram, layers.w_var)
+    return cost_flops(q, t, dc.ETA_RULE, dc.ETA_RULE_LOW, dc.ETA_REPLICAS) * len(layer_widths)
+

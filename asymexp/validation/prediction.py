@@ -128,12 +128,17 @@ def eps_slope(problem, t: float) -> np.ndarray:
 
 
 def mean_field_c(problem, rt) -> dict:
-    """c_t at eps = 1 (gamma = 1) with its error and bracket (:func:`asymexp.numeric.mean_field_terms.mean_term_at`),
-    as JSON-able lists keyed c_eps, c_eps_error, c_eps_bracket."""
+    """c_t and B^N_t at eps = 1 (gamma = 1) with their errors and brackets, as JSON-able lists keyed c_eps,
+    c_eps_error, c_eps_bracket (:func:`asymexp.numeric.mean_field_terms.mean_term_at`) and BN_eps, BN_eps_error,
+    BN_eps_bracket (:func:`asymexp.numeric.variance_correction.terms_at`)."""
     from asymexp.numeric.mean_field_terms import mean_term_at
+    from asymexp.numeric.variance_correction import terms_at
 
     value, err, fine = mean_term_at(problem, float(rt.times[0]), 1.0, rt.c[0], rt.errors["c"][0])
-    return {"c_eps": value.tolist(), "c_eps_error": err.tolist(), "c_eps_bracket": fine.tolist()}
+    bn = terms_at(problem, float(rt.times[0]), 1.0)
+    return {"c_eps": value.tolist(), "c_eps_error": err.tolist(), "c_eps_bracket": fine.tolist(),
+            "BN_eps": (rt.BN[0] + bn["BN"]).tolist(), "BN_eps_error": (rt.errors["BN"][0] + bn["BN_error"]).tolist(),
+            "BN_eps_bracket": bn["BN"].tolist()}
 
 
 def holds_from(widths, holds: np.ndarray):
@@ -172,7 +177,7 @@ def numbers(problem, gamma: Fraction, t: float, widths, say=None, dynamics: str 
     stages = prediction_cache.Stages(say, 7 if gd else 5)
     rt = stages.run("c, B, B_N, V: the random terms", terms, problem, t)
     if gamma == 1:
-        slope = stages.run("c at eps = 1: the particle bracket", mean_field_c, problem, rt)
+        slope = stages.run("c and B_N at eps = 1: the particle brackets", mean_field_c, problem, rt)
     else:
         slope = stages.run("the eps-slope of c", eps_slope, problem, t)
     rules = stages.run("the rules of the variance remainder", remainder_rules, problem, t)
@@ -223,8 +228,9 @@ ESTIMATE_KAPPA = 39.0625
 
 def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=None):
     """What :func:`numbers` will cost (:func:`asymexp.budget.prediction` on the rule of design exponent
-    ESTIMATE_KAPPA; at gamma = 1 one eps for every width, plus the particle bracket of c_t(1),
-    :func:`asymexp.numeric.mean_field_terms.bracket_cost`), or None where nothing will be computed (no prediction
+    ESTIMATE_KAPPA; at gamma = 1 one eps for every width, plus the particle brackets of c_t(1) and B^N_t(1),
+    :func:`asymexp.numeric.mean_field_terms.bracket_cost` and :func:`asymexp.numeric.variance_correction.cost_flops`),
+    or None where nothing will be computed (no prediction
     here, or one in the cache)."""
     from asymexp import budget
     from asymexp.numeric.quadrature import c_rule
@@ -241,9 +247,11 @@ def estimate(problem, gamma: Fraction, t: float, widths, dynamics: str, folder=N
         return budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, count, t)
     from asymexp.numeric.mean_field_terms import bracket_cost
 
+    from asymexp.numeric.variance_correction import cost_flops
+
     flows = budget.prediction(nodes, problem.n_train, problem.points.shape[0], problem.dim, 1, t)   # one eps
     memory, flops = bracket_cost(problem, t)
-    return budget.Estimate(flows.what, max(flows.bytes, memory), flows.flops + flops)
+    return budget.Estimate(flows.what, max(flows.bytes, memory), flows.flops + flops + cost_flops(problem, t))
 
 
 def predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynamics: str = "flow", folder=None,
@@ -284,6 +292,7 @@ def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynam
     mean_field = gamma == 1
     # at gamma = 1 (eps = 1) the 1/N term is c_t(1), every eps-order of it (docs/theory/7-random-terms.md, "gamma = 1")
     c_n, c_n_err = (nums["c_eps"], nums["c_eps_error"]) if mean_field else (c, c_err)
+    BN_n, BN_n_err = (nums["BN_eps"], nums["BN_eps_error"]) if mean_field else (BN, BN_err)
     out = {k: [] for k in ("mean", "var", "mean_error", "var_error", "z_mean", "z_var", "omitted_mean",
                            "omitted_var", "deterministic", "V_eps", "V_eps_error", "variance_remainder")}
     for i, (n, row, D, D_err, Ve, Ve_err, rem) in enumerate(zip(
@@ -292,7 +301,7 @@ def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynam
         eps = float(n) ** (g - 1.0)
         scale = float(n) ** (1.0 - 2.0 * g)
         mean = D + shift[i] + c_n / n
-        var = scale * (Ve + d_v[i] + BN / n)
+        var = scale * (Ve + d_v[i] + BN_n / n)
         out["deterministic"].append(D.tolist())
         out["V_eps"].append(Ve.tolist())
         out["V_eps_error"].append(Ve_err.tolist())
@@ -300,14 +309,16 @@ def _predict(problem, gamma: Fraction, t: float, widths, rows: list[dict], dynam
         out["mean"].append(mean.tolist())
         out["var"].append(var.tolist())
         out["mean_error"].append((D_err + shift_err[i] + c_n_err / n).tolist())
-        out["var_error"].append((scale * (Ve_err + d_v_err[i] + BN_err / n)).tolist())
+        out["var_error"].append((scale * (Ve_err + d_v_err[i] + BN_n_err / n)).tolist())
         with np.errstate(divide="ignore", invalid="ignore"):    # an SE of 0 (the antithetic mean at t = 0): no z
             out["z_mean"].append(((np.asarray(row["mean"]) - mean) / np.asarray(row["mean_se"])).tolist())
         out["z_var"].append(((np.asarray(row["var"]) - var) / np.asarray(row["var_se"])).tolist())
         out["omitted_mean"].append((slope * eps ** 2 / n + np.abs(c_n) / float(n) ** 2
                                     + (np.abs(d_c[i]) + d_c_err[i]) / n).tolist())
         big = np.maximum(np.maximum(V, np.abs(B)), np.abs(BN))
-        out["omitted_var"].append((scale * big * max(eps ** 2 / n, float(n) ** -2)).tolist())
+        # at gamma = 1 B^N is taken at eps = 1, so only the N^-2 order is left out
+        order = float(n) ** -2 if mean_field else max(eps ** 2 / n, float(n) ** -2)
+        out["omitted_var"].append((scale * big * order).tolist())
     mean_se = np.array([r["mean_se"] for r in rows])
     var_se = np.array([r["var_se"] for r in rows])
     holds_mean = np.array(out["omitted_mean"]) < mean_se
@@ -349,9 +360,9 @@ def _mean_field_text(nums: dict) -> dict:
                            "c_t(1)/N = (1/2N) E D^2 G_t[nu, nu] at eps = 1 (c_0 from the random terms plus the "
                            "particle bracket c(1) - c(0))"],
                   "var": ["V_t(1)/N = Var DG_t[nu]/N at eps = 1 (linear response of the flow)",
-                          "B_N/N^2 (the eps -> 0 coefficient; its eps-dependence is not derived)"]},
+                          "B_N(1)/N^2 (B_N from the random terms plus the particle bracket B_N(1) - B_N(0))"]},
         "omitted": {"mean": "O(N^-2), size estimated as |c_t(1)|/N^2",
-                    "var": "O(N^-2): (B_N(1) - B_N)/N^2, the eps-dependence of B_N (not derived), size estimated "
-                           "as max(V, |B|, |B_N|)/N^2 (the gamma < 1 estimate at eps = 1)"},
-        **{k: np.asarray(nums[k]).tolist() for k in ("c_eps", "c_eps_error", "c_eps_bracket")},
+                    "var": "O(N^-3), size estimated as max(V, |B|, |B_N|)/N^3 (relative N^-2)"},
+        **{k: np.asarray(nums[k]).tolist() for k in ("c_eps", "c_eps_error", "c_eps_bracket", "BN_eps",
+                                                      "BN_eps_error", "BN_eps_bracket")},
     }
