@@ -6,9 +6,10 @@ g^N = G(w + X), X the mean of N i.i.d. vectors xi = e_J - w (J ~ w), of covarian
 d = DG, H = D^2 G and T = D^3 G at w, expanding to the N^-2 order of the variance:
 
     Var g^N = K1 / N + K2 / N^2 + O(N^-3),     K1 = d^T S d,
-    K2 = E[(d . xi) H[xi, xi]]        (the third cumulant of xi)
-       + T[S d, S]                     (the third derivative against the covariance)
-       + (1/2) tr(H S H S)             (the variance of the Hessian's quadratic form)
+    K2 = E[(d . xi) H[xi, xi]] + T[S d, S] + (1/2) tr(H S H S)
+
+(the third cumulant of xi; the third derivative against the covariance; the variance of the Hessian's quadratic
+form),
 
 and relative to N^{1 - 2 gamma} = 1 / (N eps^2): V(eps) = eps^2 K1 and B^N(eps) = eps^2 K2. The pieces come from
 the particle flow of :mod:`asymexp.numeric.finite_n`, generalized to any set of measure directions:
