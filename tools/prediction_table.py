@@ -1,4 +1,5 @@
-"""The prediction blocks of deep `asymexp validate` runs in one table (docs/validation.md, "Deep prediction at t > 0").
+"""The prediction blocks of `asymexp validate` runs in one table (docs/validation.md, "Deep prediction at t > 0" and
+"gamma = 1"; a one-hidden-layer run shows L = 1).
 
     python tools/prediction_table.py docs/runs/deep_prediction_t1/*/result.json > docs/runs/deep_prediction_t1/summary.md
 
@@ -27,8 +28,10 @@ def row(path: Path) -> str:
     seed = json.loads((path.parent / "manifest.json").read_text())["parameters"]["seed"]
     pr = doc["prediction"]
     wide = np.array(doc["widths"]) >= 64
-    cells = [doc["problem"].split("/")[-1], str(doc["depth"]), ", ".join(doc["gammas"]), str(doc["time"]),
-             doc["dynamics"], str(seed), ",".join(str(n) for n in doc["widths"]), str(doc["replicas"][0])]
+    gammas = ", ".join(doc["gammas"]) if "gammas" in doc else str(doc["gamma"])     # deep, or one hidden layer
+    replicas = doc["replicas"][0] if isinstance(doc["replicas"], list) else doc["replicas"]
+    cells = [doc["problem"].split("/")[-1], str(doc.get("depth", 1)), gammas, str(doc["time"]),
+             doc["dynamics"], str(seed), ",".join(str(n) for n in doc["widths"]), str(replicas)]
     if not pr.get("applicable"):
         return "| " + " | ".join(cells + ["not applicable: " + pr.get("reason", "")] + [""] * 5) + " |"
     for what in ("mean", "var"):
