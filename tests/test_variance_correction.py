@@ -124,3 +124,15 @@ def test_terms_at_refuses_bad_rules_and_eps(tanh4):
         vc.terms_at(tanh4, T, 0.5, (2, 2), (3, 3))
     with pytest.raises(SpecError, match="at least 2"):
         vc.terms_at(tanh4, T, 0.5, (3, 3), (1, 2))
+
+
+def test_cost_counts_every_direction_node_pair_of_both_rules(tanh4):
+    """tanh4.toml (P = 5 points, M = 4 training points, x in R^3): the rules (3, 3) and (2, 2) hold 81 and 16 nodes;
+    each runs (P + 1) K + R directions of K nodes at two eps, priced at BRACKET_FLOPS per pair, training point,
+    coordinate (d + 1 = 4) and unit of time."""
+    from asymexp.numeric.mean_field_terms import BRACKET_FLOPS
+
+    assert [len(vc._rule(tanh4, r)) for r in ((3, 3), (2, 2))] == [81, 16]
+    pairs = (6 * 81 + 1024) * 81 + (6 * 16 + 1024) * 16
+    assert vc.cost_flops(tanh4, 2.0) == pytest.approx(BRACKET_FLOPS * 2 * pairs * 4 * 4 * 2.0, rel=1e-12)
+    assert vc.cost_flops(tanh4, 0.0) == pytest.approx(vc.cost_flops(tanh4, 1.0) / 40.0, rel=1e-12)

@@ -92,7 +92,7 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "validation/step_terms.py": (("test_gd_prediction.py",), None),
     "numeric/deep_conditional.py": (("test_deep_training_prediction.py",), None),
     "numeric/variance_correction.py": (("test_variance_correction.py",), None),
-    "symbolic/deep_corrections.py": (("test_deep_corrections.py",), None),
+    "symbolic/deep_corrections.py": (("test_deep_corrections.py", "test_derivations_current.py"), None),
     "bn/dual.py": (("test_bn_theory_values.py::test_spectrum_of_the_dual_equals_that_of_an_explicit_fim",
                         "test_bn_theory_values.py::test_fim_laws_are_the_spectrum_of_the_isotropic_dual",
                         "test_fim.py::test_theta_equals_explicit_jacobian_gram",
