@@ -5,7 +5,7 @@
 
 Per run: the largest |z| of the mean and of the variance over the judged cells (with their count) and over all
 cells from N_L = 64, the verdicts, and the widths from which each is judged. The seed comes from manifest.json beside
-each result.json.
+each result.json. With ``--cells`` first, the z of every cell of each run instead ('*': not judged).
 """
 from __future__ import annotations
 
@@ -40,8 +40,27 @@ def row(path: Path) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def cells(path: Path) -> str:
+    """The z of every (width, point) cell of one run, mean and variance; '*' marks a cell that is not judged."""
+    doc = json.loads(path.read_text())
+    seed = json.loads((path.parent / "manifest.json").read_text())["parameters"]["seed"]
+    pr = doc["prediction"]
+    gammas = ", ".join(doc["gammas"]) if "gammas" in doc else str(doc["gamma"])
+    lines = [f"{doc['problem'].split('/')[-1]}, gammas ({gammas}), seed {seed}:", "",
+             "| N | z mean | z var |", "|---|---|---|"]
+    for i, n in enumerate(doc["widths"]):
+        row = [", ".join(f"{z:+.2f}" + ("" if h else "*") for z, h in zip(pr[f"z_{w}"][i], pr[f"holds_{w}"][i]))
+               for w in ("mean", "var")]
+        lines.append(f"| {n} | {row[0]} | {row[1]} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
+    args = list(argv if argv is not None else sys.argv[1:])
+    if args[:1] == ["--cells"]:
+        print("\n".join(cells(Path(p)) for p in args[1:]))
+        return 0
+    paths = [Path(p) for p in args]
     print("| problem | L | gammas | t | dynamics | seed | widths | replicas | mean: max abs z judged (cells) | "
           "mean: max abs z, N >= 64 | mean verdict | var: max abs z judged (cells) | var: max abs z, N >= 64 | "
           "var verdict |")
