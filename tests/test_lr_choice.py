@@ -11,8 +11,8 @@ from asymexp.mnist.lr_choice import is_scan, scan_table
 
 
 def _run(gammas, lr, seed, train_acc, status="finished"):
-    hist = [] if status != "finished" else [{"epoch": 1, "train_acc": 0.1, "test_acc": 0.1},
-                                            {"epoch": 5, "train_acc": train_acc, "test_acc": 0.5}]
+    hist = [] if status != "finished" else [{"epoch": 1, "train_acc": 0.1, "test_acc": 0.1, "train_loss": 2.3},
+                                            {"epoch": 5, "train_acc": train_acc, "test_acc": 0.5, "train_loss": 2.0}]
     return {"gammas": gammas, "seed": seed, "lr_scale": lr, "loss": "ce", "status": status, "history": hist}
 
 
@@ -110,7 +110,7 @@ def test_a_scan_that_differs_or_is_unfinished_is_refused(tmp_path, capsys):
 
 
 def _hist(accs, every=10):
-    return [{"epoch": 1 + every * i, "train_acc": a, "test_acc": a} for i, a in enumerate(accs)]
+    return [{"epoch": 1 + every * i, "train_acc": a, "test_acc": a, "train_loss": 2.3 - a} for i, a in enumerate(accs)]
 
 
 def test_runs_cut_at_an_epoch_and_the_first_epoch_above_chance():
@@ -139,6 +139,8 @@ def test_compare_reports_accuracy_exits_and_rank_agreement():
     assert row["paper"]["test_acc"] == pytest.approx(0.155) and row["paper"]["left_chance"] == 0
     assert row["tuned"]["left_chance"] == 2 and row["tuned"]["left_chance_epoch"] == 11
     assert row["tuned"]["lr_scale"] == 10.0
+    assert row["tuned"]["train_loss"] == pytest.approx(2.3 - 0.255) and row["tuned"]["train_loss_sd"] == pytest.approx(
+        0.01 / 2 ** 0.5)
     assert out["rank_agreement"][0]["tau"] == pytest.approx(1.0)
 
 

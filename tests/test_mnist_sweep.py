@@ -54,7 +54,7 @@ def test_sweep_runs_resumes_and_plots(tmp_path, capsys):
 
 def _run(gammas, seed, accs):
     return {"gammas": gammas, "seed": seed, "lr_scale": 1.0, "loss": "ce", "status": "finished",
-            "history": [{"epoch": i + 1, "test_acc": a} for i, a in enumerate(accs)]}
+            "history": [{"epoch": i + 1, "test_acc": a, "train_loss": 2.5 - a} for i, a in enumerate(accs)]}
 
 
 def test_analysis_states_trends_with_seed_errors():
@@ -69,6 +69,8 @@ def test_analysis_states_trends_with_seed_errors():
     assert not inner[("1",)]["rises"] and not inner[("1",)]["clear"] and not inner[("1",)]["flat"]
     assert a["rises_with_all_gammas"]["rises"] and a["rises_with_all_gammas"]["first_to_last"] == pytest.approx(0.1)
     assert "in 1 of 2 inner tuples" in a["statement"]
+    row = next(r for r in a["table"] if r["gammas"] == ["0.5", "1"])  # losses 2.5 - (0.80, 0.81, 0.82)
+    assert row["final_train_loss"] == pytest.approx(1.69) and row["final_train_loss_sd"] == pytest.approx(0.01)
 
 
 def test_analysis_calls_equal_accuracies_flat_not_rising():

@@ -53,14 +53,18 @@ def run(args):
     if summary.get("kind") == "lr-scale scan":
         _print_scan(summary)
         return 0
-    print(f"{'gammas':<22} {'seeds':>5} {'epochs':>6} {'final test acc':>16} {'best':>7}")
+    print(f"{'gammas':<22} {'seeds':>5} {'epochs':>6} {'final test acc':>16} {'final train loss':>18} {'best':>7}")
     for row in summary["table"]:
         acc = "-" if row["final_test_acc"] is None else f"{row['final_test_acc']:.4f}"
         if row["final_test_acc_sd"] is not None:
             acc += f" +- {row['final_test_acc_sd']:.4f}"
+        loss = "-" if row["final_train_loss"] is None else f"{row['final_train_loss']:.4f}"
+        if row["final_train_loss_sd"] is not None:
+            loss += f" +- {row['final_train_loss_sd']:.4f}"
         best = "-" if row["best_test_acc"] is None else f"{row['best_test_acc']:.4f}"
         div = f" ({row['diverged']} diverged)" if row["diverged"] else ""
-        print(f"{','.join(row['gammas']):<22} {row['seeds']:>5} {row['epochs']:>6} {acc:>16} {best:>7}{div}")
+        print(f"{','.join(row['gammas']):<22} {row['seeds']:>5} {row['epochs']:>6} {acc:>16} {loss:>18} "
+              f"{best:>7}{div}")
     print(f"\n{summary['statement']} (depth {L})")
     print(f"figure: {summary['figure']}")
     return 0
@@ -103,18 +107,20 @@ def _compare(args) -> int:
         emit_json(summary)
         return 0
     at = ", ".join(f"{n} {e}" for n, e in epochs.items())
-    print(f"test accuracy at the epochs {at} (mean +- sd over seeds; seeds that left chance, mean epoch)")
-    print(f"{'gammas':<16} " + " ".join(f"{n[:24]:>30}" for n in names))
+    print(f"test accuracy at the epochs {at} (mean +- sd over seeds; seeds that left chance, mean epoch; "
+          "training loss)")
+    print(f"{'gammas':<16} " + " ".join(f"{n[:24]:>38}" for n in names))
     for row in summary["table"]:
         cells = []
         for n in names:
             c = row[n]
             if c is None or c["test_acc"] is None:
-                cells.append(f"{'-':>30}")
+                cells.append(f"{'-':>38}")
                 continue
             sd = f"+-{c['test_acc_sd']:.3f}" if c["test_acc_sd"] is not None else ""
             ep = f"{c['left_chance_epoch']:.0f}" if c["left_chance_epoch"] is not None else "-"
-            cells.append(f"{c['test_acc']:.3f}{sd} [{c['left_chance']}/{c['seeds']}, {ep}]".rjust(30))
+            cells.append(f"{c['test_acc']:.3f}{sd} [{c['left_chance']}/{c['seeds']}, {ep}] {c['train_loss']:.3f}"
+                         .rjust(38))
         print(f"{','.join(row['gammas']):<16} " + " ".join(cells))
     for n, text in summary["verdicts"].items():
         print(f"\n{n}: {text}")

@@ -4,7 +4,7 @@ The same 27 (or 9) gamma vectors run several ways (plain or mean-last, the paper
 own lr-scale) are compared at a common epoch E, which every run must have evaluated (with ``--eval-every 10``
 the epochs 1, 11, 21, ...; E = 301 is one of them), or each grid at its own epoch (e.g. a 1500-epoch grid at
 its end against 301-epoch grids). Per grid and gamma vector: the test accuracy at E (mean and
-sd over seeds), how many seeds have **left chance** by E (test accuracy above :data:`CHANCE_EXIT`, the
+sd over seeds) with the evaluated training loss beside it, how many seeds have **left chance** by E (test accuracy above :data:`CHANCE_EXIT`, the
 threshold used throughout docs/mnist.md) and the mean first epoch they did, and the grid's verdicts at E
 (:func:`asymexp.mnist.grid_report.analyse`). Whether the ranking of the gamma vectors survives from one grid to
 another is Kendall's tau between their mean accuracies at E (ties allowed; the p-value of the null "no
@@ -61,12 +61,15 @@ def compare(grids: dict[str, list[dict]], epoch: int | dict[str, int]) -> dict:
         for k, rs in by_g.items():
             done = [r for r in rs if r["status"] == "finished" and r["history"]]
             acc = np.array([r["history"][-1]["test_acc"] for r in done])
+            loss = np.array([r["history"][-1]["train_loss"] for r in done])
             exits = [left_chance(r["history"]) for r in done]
             left = [e for e in exits if e is not None]
             cells[k][name] = {"gammas": list(rs[0]["gammas"]), "lr_scale": run_lr_scale(rs[0]),
                               "seeds": len(done), "diverged": len(rs) - len(done),
                               "test_acc": float(acc.mean()) if len(acc) else None,
                               "test_acc_sd": float(acc.std(ddof=1)) if len(acc) > 1 else None,
+                              "train_loss": float(loss.mean()) if len(loss) else None,
+                              "train_loss_sd": float(loss.std(ddof=1)) if len(loss) > 1 else None,
                               "left_chance": len(left), "left_chance_epoch": float(np.mean(left)) if left else None}
     keys = sorted(cells)
     names = list(grids)
@@ -89,25 +92,30 @@ def compare(grids: dict[str, list[dict]], epoch: int | dict[str, int]) -> dict:
 
 
 def figure(summary: dict):
-    """Test accuracy at the common epoch per gamma vector (x) for each grid (markers, seed sd as error bars)."""
+    """Test accuracy (top) and the evaluated training loss (bottom) at the common epoch per gamma vector (x) for
+    each grid (markers, seed sd as error bars)."""
     from matplotlib.figure import Figure
 
     names, table = summary["grids"], summary["table"]
     at = sorted(set(summary["epochs"].values()))
-    fig = Figure(figsize=(max(6.0, 0.36 * len(table) + 4), 4.0))
-    ax = fig.subplots()
+    fig = Figure(figsize=(max(6.0, 0.36 * len(table) + 4), 6.5))
+    axes = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(table))
     width = 0.8 / max(len(names), 1)
-    for i, n in enumerate(names):
-        y = [np.nan if (r[n] or {}).get("test_acc") is None else r[n]["test_acc"] for r in table]
-        e = [0 if (r[n] or {}).get("test_acc_sd") is None else r[n]["test_acc_sd"] for r in table]
-        label = n if len(at) == 1 else f"{n} (epoch {summary['epochs'][n]})"
-        ax.errorbar(x - 0.4 + width * (i + 0.5), y, yerr=e, fmt="o", ms=3.5, capsize=1.5, lw=0.8, label=label)
-    ax.axhline(CHANCE_EXIT, color="0.6", lw=0.8, ls=":")
-    ax.set_xticks(x, ["(" + ",".join(r["gammas"]) + ")" for r in table], rotation=90, fontsize=7)
-    ax.set_ylabel(f"test accuracy at epoch {', '.join(map(str, at))}")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
+    for ax, metric in zip(axes, ("test_acc", "train_loss")):
+        for i, n in enumerate(names):
+            y = [np.nan if (r[n] or {}).get(metric) is None else r[n][metric] for r in table]
+            e = [0 if (r[n] or {}).get(f"{metric}_sd") is None else r[n][f"{metric}_sd"] for r in table]
+            label = n if len(at) == 1 else f"{n} (epoch {summary['epochs'][n]})"
+            ax.errorbar(x - 0.4 + width * (i + 0.5), y, yerr=e, fmt="o", ms=3.5, capsize=1.5, lw=0.8,
+                        label=label if metric == "test_acc" else None)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].axhline(CHANCE_EXIT, color="0.6", lw=0.8, ls=":")
+    axes[0].set_ylabel(f"test accuracy at epoch {', '.join(map(str, at))}")
+    axes[0].set_ylim(0, 1)
+    axes[1].axhline(float(np.log(10)), color="0.6", lw=0.8, ls=":")
+    axes[1].set_ylabel("training loss (evaluated)")
+    axes[1].set_xticks(x, ["(" + ",".join(r["gammas"]) + ")" for r in table], rotation=90, fontsize=7)
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     return fig

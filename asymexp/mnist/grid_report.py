@@ -3,7 +3,8 @@
 :func:`analyse` groups the finished runs by their gamma vector, averages over seeds, and states two findings
 with numbers: whether the final test accuracy rises with gamma_L at fixed inner gammas, and whether it rises
 when all gammas rise together. A rise counts as "clear" when it exceeds twice the standard error over seeds;
-with one seed no error is available and the verdict says so. :func:`figure` draws one panel per gamma_L,
+with one seed no error is available and the verdict says so. :func:`trend_tests` tests for a rise and for a
+fall with gamma_L at each inner tuple (exact Jonckheere-Terpstra over the seeds, Holm-adjusted over the family). :func:`figure` draws one panel per gamma_L,
 one curve per inner-gamma tuple, seeds as error bars, and returns the ``Figure``; :func:`draw_figure` saves it.
 """
 from __future__ import annotations
@@ -16,21 +17,25 @@ import numpy as np
 
 from asymexp.mnist.grid_runs import load_runs, runs_of  # noqa: F401 - the grid's runs, re-exported
 
+#: Family-wise level of the trend tests over a grid's inner tuples (both directions, Holm-adjusted).
+TREND_ALPHA = 0.05
+
 
 def _key(g: str) -> Fraction:
     return Fraction(g)
 
 
-def _curves(runs):
-    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} over the runs that finished, at the
-    epochs that every seed of the configuration recorded (all epochs, or those of ``--eval-every``)."""
+def _curves(runs, metric: str = "test_acc"):
+    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} of ``metric`` (``test_acc`` or
+    ``train_loss``, the evaluated training loss) over the runs that finished, at the epochs that every seed of the
+    configuration recorded (all epochs, or those of ``--eval-every``)."""
     groups = defaultdict(list)
     diverged = defaultdict(int)
     for r in runs:
         if r["status"] != "finished" or not r["history"]:
             diverged[r["gammas"]] += 1
             continue
-        groups[r["gammas"]].append({int(h.get("epoch", i + 1)): h["test_acc"] for i, h in enumerate(r["history"])})
+        groups[r["gammas"]].append({int(h.get("epoch", i + 1)): h[metric] for i, h in enumerate(r["history"])})
     out = {}
     for g, accs in groups.items():
         epochs = sorted(set.intersection(*(set(a) for a in accs)))
@@ -41,6 +46,44 @@ def _curves(runs):
     for g in diverged:
         out.setdefault(g, (np.arange(0), np.zeros(0), np.zeros(0), 0, diverged[g]))
     return out
+
+
+def _finals(runs) -> dict:
+    """{gammas: final test accuracies (seeds,)} at the last epoch that every finished seed of the configuration
+    evaluated (the epoch of :func:`_curves`' last point)."""
+    groups = defaultdict(list)
+    for r in runs:
+        if r["status"] == "finished" and r["history"]:
+            groups[r["gammas"]].append({int(h.get("epoch", i + 1)): h["test_acc"] for i, h in enumerate(r["history"])})
+    out = {}
+    for g, accs in groups.items():
+        last = max(set.intersection(*(set(a) for a in accs)))
+        out[g] = np.array([a[last] for a in accs])
+    return out
+
+
+def trend_tests(runs, alpha: float = TREND_ALPHA) -> dict:
+    """Jonckheere-Terpstra tests (:func:`asymexp.stats.trend.jonckheere`) of the seeds' final test accuracies
+    against gamma_L at each fixed inner tuple, for a rise and for a fall, Holm-adjusted over all of these tests
+    together (:func:`asymexp.stats.trend.holm`). JSON-ready: one row per inner tuple and the counts significant at
+    family-wise level ``alpha``."""
+    from asymexp.stats.trend import holm, jonckheere
+
+    finals = _finals(runs)
+    by_inner = defaultdict(list)
+    for g in finals:
+        by_inner[g[:-1]].append(g)
+    rows = []
+    for inner, gs in sorted(by_inner.items(), key=lambda kv: tuple(_key(x) for x in kv[0])):
+        gs = sorted(gs, key=lambda t: _key(t[-1]))
+        if len(gs) >= 2:
+            rows.append({"inner": list(inner), "last_gammas": [g[-1] for g in gs],
+                         "seeds": [int(finals[g].size) for g in gs], **jonckheere([finals[g] for g in gs])})
+    adjusted = holm([r["p_rise"] for r in rows] + [r["p_fall"] for r in rows]) if rows else []
+    for r, a, b in zip(rows, adjusted[:len(rows)], adjusted[len(rows):]):
+        r["p_rise_holm"], r["p_fall_holm"] = a, b
+    return {"alpha": alpha, "tests": 2 * len(rows), "rows": rows,
+            "rises": sum(r["p_rise_holm"] <= alpha for r in rows), "falls": sum(r["p_fall_holm"] <= alpha for r in rows)}
 
 
 def _trend(values: list[tuple[float, float, int]]) -> dict:
@@ -63,7 +106,7 @@ def analyse(runs: list[dict]) -> dict:
 
     if is_scan(runs):
         return scan_summary(runs)
-    curves = _curves(runs)
+    curves, losses = _curves(runs), _curves(runs, "train_loss")
     lrs = defaultdict(set)
     for r in runs:
         lrs[r["gammas"]].add(run_lr_scale(r))
@@ -71,10 +114,14 @@ def analyse(runs: list[dict]) -> dict:
     table = []
     for g in sorted(curves, key=lambda t: tuple(_key(x) for x in t)):
         ep, mean, sd, n, nd = curves[g]
+        _, loss, loss_sd, _, _ = losses[g]
         table.append({"gammas": list(g), "lr_scale": min(lrs[g]), "seeds": n, "diverged": nd,
                       "epochs": int(ep[-1]) if len(ep) else 0,
                       "final_test_acc": float(mean[-1]) if len(mean) else None,
                       "final_test_acc_sd": float(sd[-1]) if len(sd) and np.isfinite(sd[-1]) else None,
+                      "final_train_loss": float(loss[-1]) if len(loss) else None,
+                      "final_train_loss_sd": float(loss_sd[-1]) if len(loss_sd) and np.isfinite(loss_sd[-1])
+                      else None,
                       "best_test_acc": float(mean.max()) if len(mean) else None})
     ok = {tuple(r["gammas"]): r for r in table if r["final_test_acc"] is not None}
 
@@ -107,36 +154,45 @@ def analyse(runs: list[dict]) -> dict:
         lines.append("with all gammas together (" + ", ".join(f"{k}: {v:.4f}" for k, v in
                                                               together["acc_by_gamma"].items())
                      + f") accuracy {shape}" + (", clearly" if together["clear"] else ""))
+    trends = trend_tests(runs)
+    if trends["rows"]:
+        lines.append(f"Jonckheere trend test in gamma_{depth} (seeds' final accuracies, {trends['tests']} one-sided "
+                     f"tests Holm-adjusted at family-wise {trends['alpha']:g}): significant rise in "
+                     f"{trends['rises']} of {len(trends['rows'])} inner tuples, significant fall in {trends['falls']}")
     if all(r["seeds"] <= 1 for r in table):
         lines.append("one seed per configuration: no error bars, 'clearly' cannot hold")
     return {"depth": depth, "configurations": len(table), "table": table, "rises_with_last_gamma": last,
-            "rises_with_all_gammas": together, "statement": "; ".join(lines)}
+            "rises_with_all_gammas": together, "trend_tests": trends, "statement": "; ".join(lines)}
 
 
 def figure(runs: list[dict]):
-    """The paper-style figure as a ``matplotlib.figure.Figure``: one panel per gamma_L, test accuracy against
-    epoch, one curve per inner tuple (mean over seeds, error bars = standard deviation over seeds). Built without
-    pyplot, so the global backend is left alone."""
+    """The paper-style figure as a ``matplotlib.figure.Figure``: one column per gamma_L, test accuracy (top row)
+    and the evaluated training loss (bottom row) against epoch, one curve per inner tuple (mean over seeds, error
+    bars = standard deviation over seeds). Built without pyplot, so the global backend is left alone."""
     from matplotlib.figure import Figure
 
-    curves = _curves(runs)
-    lasts = sorted({g[-1] for g in curves}, key=_key)
-    fig = Figure(figsize=(4.2 * len(lasts), 3.6))
-    axes = fig.subplots(1, len(lasts), sharey=True, squeeze=False)
-    depth = len(next(iter(curves)))
-    for ax, gl in zip(axes[0], lasts):
-        for g in sorted((g for g in curves if g[-1] == gl), key=lambda t: tuple(_key(x) for x in t)):
-            ep, mean, sd, n, nd = curves[g]
-            if not len(ep):
-                continue
-            label = ("(" + ", ".join(g[:-1]) + ")" if depth > 1 else "") + (f" [{nd} diverged]" if nd else "")
-            err = sd if n > 1 else None
-            ax.errorbar(ep, mean, yerr=err, label=label or None, capsize=2, lw=1.2,
-                        errorevery=max(1, len(ep) // 10))
-        ax.set_title(f"gamma_{depth} = {gl}")
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
+    curves = {"test_acc": _curves(runs), "train_loss": _curves(runs, "train_loss")}
+    lasts = sorted({g[-1] for g in curves["test_acc"]}, key=_key)
+    fig = Figure(figsize=(4.2 * len(lasts), 6.6))
+    axes = fig.subplots(2, len(lasts), sharey="row", sharex="col", squeeze=False)
+    depth = len(next(iter(curves["test_acc"])))
+    for row, metric in enumerate(curves):
+        for ax, gl in zip(axes[row], lasts):
+            for g in sorted((g for g in curves[metric] if g[-1] == gl), key=lambda t: tuple(_key(x) for x in t)):
+                ep, mean, sd, n, nd = curves[metric][g]
+                if not len(ep):
+                    continue
+                label = ("(" + ", ".join(g[:-1]) + ")" if depth > 1 else "") + (f" [{nd} diverged]" if nd else "")
+                err = sd if n > 1 else None
+                ax.errorbar(ep, mean, yerr=err, label=label or None, capsize=2, lw=1.2,
+                            errorevery=max(1, len(ep) // 10))
+            if row == 0:
+                ax.set_title(f"gamma_{depth} = {gl}")
+            else:
+                ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy")
+    axes[1][0].set_ylabel("training loss (evaluated)")
     if depth > 1:
         axes[0][-1].legend(title="(" + ", ".join(f"g{l}" for l in range(1, depth)) + ")", fontsize=7)
     fig.tight_layout()

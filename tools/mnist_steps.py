@@ -1,0 +1,204 @@
+"""Summaries of the step-matched MNIST runs of docs/runs/mnist_steps/run.sh (docs/mnist.md, "The depth-3 grid at the
+paper's step count").
+
+    python tools/mnist_steps.py runs OUT --to docs/runs/mnist_steps
+    python tools/mnist_steps.py centring OUT/snapshots/301 --to docs/runs/mnist_steps
+
+``runs`` reads every OUT/runs/<key>/checkpoint.npz (its metadata: config, last epoch, evaluated history) and writes
+``runs.json`` (one row per run: the epoch and SGD steps reached, train loss and test accuracy there and at epochs
+301 and 1500, the first evaluated epoch with test accuracy above 0.2) and ``runs.md`` (per configuration: seeds,
+mean and SD over seeds at the last epoch that every seed reached) and ``runs.png`` (test accuracy and training loss
+against SGD steps). ``centring`` evaluates every checkpoint of a snapshot folder with and without per-class centring
+of the outputs (:mod:`asymexp.mnist.centring`) and writes ``centring_<epoch>.json`` and ``centring_<epoch>.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+CHANCE_EXIT = 0.2   # docs/mnist.md: a seed "leaves chance" when its test accuracy passes 0.2
+STEPS_PER_EPOCH = 400  # 8,000 embedded training digits, batch 20
+
+
+def _order(g: str):
+    return tuple(Fraction(x) for x in g.split(","))
+
+
+def _meta(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        return json.loads(str(z["meta"]))
+
+
+def run_rows(out: Path) -> list[dict]:
+    """One row per run folder under ``out/runs`` (see the module docstring)."""
+    rows = []
+    for ckpt in sorted((out / "runs").glob("*/checkpoint.npz")):
+        meta = _meta(ckpt)
+        hist = meta["history"]
+        at = {h["epoch"]: h for h in hist}
+        last = hist[-1]
+        exit_epoch = next((h["epoch"] for h in hist if h["test_acc"] > CHANCE_EXIT), None)
+        row = {"run": ckpt.parent.name, "gammas": meta["config"]["gammas"], "seed": meta["config"]["seed"],
+               "epoch": meta["epoch"], "steps": meta["epoch"] * STEPS_PER_EPOCH,
+               "last_evaluated": last["epoch"], "train_loss": last["train_loss"], "train_acc": last["train_acc"],
+               "test_acc": last["test_acc"], "first_epoch_above_0.2": exit_epoch}
+        for e in (301, 1500, 11250):
+            if e in at:
+                row[f"at_{e}"] = {k: at[e][k] for k in ("train_loss", "train_acc", "test_acc")}
+        row["curve"] = [[h["epoch"], h["train_loss"], h["test_acc"]] for h in hist]
+        rows.append(row)
+    return rows
+
+
+def _mean_sd(values) -> str:
+    v = np.asarray(values, dtype=float)
+    if v.size < 2:
+        return f"{v.mean():.4f} (1 seed)"
+    return f"{v.mean():.4f} +- {v.std(ddof=1):.4f}"
+
+
+def config_table(rows: list[dict]) -> str:
+    """Markdown: per configuration, at the last evaluated epoch that all its seeds reached."""
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["gammas"]].append(r)
+    lines = ["| gammas | seeds | epoch | SGD steps | test acc, mean +- SD | train loss, mean +- SD | "
+             "seeds above 0.2 (first epoch) |", "|---|---|---|---|---|---|---|"]
+    for g in sorted(groups, key=_order):
+        rs = groups[g]
+        common = set.intersection(*({c[0] for c in r["curve"]} for r in rs))
+        e = max(common)
+        pts = [{c[0]: c for c in r["curve"]}[e] for r in rs]
+        exits = [r["first_epoch_above_0.2"] for r in rs]
+        firsts = ", ".join(str(x) for x in exits if x is not None and x <= e)
+        n_exit = sum(1 for x in exits if x is not None and x <= e)
+        lines.append(f"| ({g}) | {len(rs)} | {e} | {e * STEPS_PER_EPOCH:,} | {_mean_sd([p[2] for p in pts])} | "
+                     f"{_mean_sd([p[1] for p in pts])} | {n_exit} of {len(rs)}" + (f" ({firsts})" if firsts else "")
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(rows: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["gammas"]].append(r)
+    fig, axes = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
+    cmap = plt.get_cmap("tab20")
+    for i, g in enumerate(sorted(groups, key=_order)):
+        for j, r in enumerate(groups[g]):
+            c = np.array(r["curve"], dtype=float)
+            kw = {"color": cmap(i % 20), "lw": 1, "label": f"({g})" if j == 0 else None}
+            axes[0].plot(c[:, 0] * STEPS_PER_EPOCH, c[:, 2], **kw)
+            axes[1].plot(c[:, 0] * STEPS_PER_EPOCH, c[:, 1], **kw)
+    axes[0].axhline(0.1265, color="k", ls=":", lw=0.8)
+    axes[0].set_ylabel("test accuracy (2,000 digits)")
+    axes[1].axhline(np.log(10), color="k", ls=":", lw=0.8)
+    axes[1].set_ylabel("training loss (8,000 digits)")
+    axes[1].set_xlabel("SGD steps (batch 20); paper: 4.5M")
+    axes[1].set_xscale("log")
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def _as_runs(points: list[tuple[str, int, float, float]]) -> list[dict]:
+    """(gammas, seed, test_acc, train_loss) points as the runs of :func:`asymexp.mnist.grid_report.analyse`."""
+    return [{"gammas": tuple(g.split(",")), "seed": s, "lr_scale": 1.0, "loss": "ce", "status": "finished",
+             "history": [{"epoch": 1, "test_acc": a, "train_loss": l}]} for g, s, a, l in points]
+
+
+def verdicts_at(rows: list[dict], epoch: int) -> dict | None:
+    """:func:`asymexp.mnist.grid_report.analyse` of the runs that evaluated ``epoch`` (None when none did)."""
+    from asymexp.mnist.grid_report import analyse
+
+    pts = []
+    for r in rows:
+        at = {c[0]: c for c in r["curve"]}
+        if epoch in at:
+            pts.append((r["gammas"], r["seed"], at[epoch][2], at[epoch][1]))
+    if not pts:
+        return None
+    return {"epoch": epoch, "runs": len(pts), **analyse(_as_runs(pts))}
+
+
+def centring_rows(folder: Path) -> list[dict]:
+    from asymexp.mnist.centring import check_checkpoint
+
+    rows = []
+    files = sorted(folder.glob("*.npz"))
+    for k, f in enumerate(files):
+        rows.append(check_checkpoint(f))
+        print(f"{k + 1}/{len(files)} {f.name}", file=sys.stderr, flush=True)
+    return rows
+
+
+def centring_table(rows: list[dict]) -> str:
+    """Markdown: per configuration, plain and centred test accuracy and training loss (mean +- SD over seeds), and
+    the seeds above 0.2 each way."""
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r["gammas"]].append(r)
+    lines = ["| gammas | seeds | epoch | test acc, plain | test acc, centred | train loss, plain | "
+             "train loss, centred | seeds above 0.2: plain, centred |", "|---|---|---|---|---|---|---|---|"]
+    for g in sorted(groups, key=_order):
+        rs = groups[g]
+        lines.append(f"| ({g}) | {len(rs)} | {rs[0]['epoch']} | "
+                     + " | ".join(_mean_sd([r[w][k] for r in rs]) for k, w in
+                                  (("test_acc", "plain"), ("test_acc", "centred"), ("train_loss", "plain"),
+                                   ("train_loss", "centred")))
+                     + f" | {sum(r['plain']['test_acc'] > CHANCE_EXIT for r in rs)}, "
+                     f"{sum(r['centred']['test_acc'] > CHANCE_EXIT for r in rs)} |")
+    n = len(rows)
+    plain = sum(r["plain"]["test_acc"] > CHANCE_EXIT for r in rows)
+    cent = sum(r["centred"]["test_acc"] > CHANCE_EXIT for r in rows)
+    gain = np.array([r["centred"]["test_acc"] - r["plain"]["test_acc"] for r in rows])
+    lines.append("")
+    lines.append(f"All {n} runs: {plain} above 0.2 plain, {cent} centred; centred minus plain test accuracy "
+                 f"{gain.mean():.4f} on average (SD {gain.std(ddof=1) if n > 1 else float('nan'):.4f}, "
+                 f"range {gain.min():.4f} to {gain.max():.4f}).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("what", choices=("runs", "centring"))
+    p.add_argument("folder", type=Path)
+    p.add_argument("--to", type=Path, required=True)
+    a = p.parse_args(argv)
+    a.to.mkdir(parents=True, exist_ok=True)
+    if a.what == "runs":
+        rows = run_rows(a.folder)
+        (a.to / "runs.json").write_text(json.dumps(rows, indent=1))
+        verdicts = [v for v in (verdicts_at(rows, e) for e in (301, 1500, 11250)) if v is not None]
+        (a.to / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
+        (a.to / "runs.md").write_text(config_table(rows) + "".join(
+            f"\nAt epoch {v['epoch']} ({v['runs']} runs): {v['statement']}.\n" for v in verdicts))
+        figure(rows, a.to / "runs.png")
+        print((a.to / "runs.md").read_text())
+    else:
+        rows = centring_rows(a.folder)
+        epoch = rows[0]["epoch"]
+        (a.to / f"centring_{epoch}.json").write_text(json.dumps(rows, indent=1))
+        from asymexp.mnist.grid_report import analyse
+
+        verdicts = {w: analyse(_as_runs([(r["gammas"], r["seed"], r[w]["test_acc"], r[w]["train_loss"])
+                                         for r in rows])) for w in ("plain", "centred")}
+        (a.to / f"centring_{epoch}.json").write_text(json.dumps({"runs": rows, "verdicts": verdicts}, indent=1))
+        text = centring_table(rows) + "".join(f"\n{w}: {v['statement']}.\n" for w, v in verdicts.items())
+        (a.to / f"centring_{epoch}.md").write_text(text)
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
