@@ -92,12 +92,18 @@ def figure(rows: list[dict], path: Path) -> None:
     groups = defaultdict(list)
     for r in rows:
         groups[r["gammas"]].append(r)
-    fig, axes = plt.subplots(2, 1, figsize=(9, 8), sharex=True)
-    cmap = plt.get_cmap("tab20")
+    groups = {g: rs for g, rs in groups.items() if max(r["epoch"] for r in rs) > 301}  # the step-matched ones
+    fig, axes = plt.subplots(2, 1, figsize=(10, 8), sharex=True)
+    cmap = plt.get_cmap("tab10")
+    for ax in axes:
+        for steps, text in ((600_000, "600k: the grids above"), (4_500_000, "4.5M: the paper")):
+            ax.axvline(steps, color="0.5", lw=0.8, ls="--")
+            ax.text(steps, 1.0, text, transform=ax.get_xaxis_transform(), fontsize=7, ha="right", va="bottom")
     for i, g in enumerate(sorted(groups, key=_order)):
         for j, r in enumerate(groups[g]):
             c = np.array(r["curve"], dtype=float)
-            kw = {"color": cmap(i % 20), "lw": 1, "label": f"({g})" if j == 0 else None}
+            kw = {"color": cmap(i % 10), "ls": ("-", "--", ":")[i // 10 % 3], "lw": 1,
+                  "label": f"({g})" if j == 0 else None}
             axes[0].plot(c[:, 0] * STEPS_PER_EPOCH, c[:, 2], **kw)
             axes[1].plot(c[:, 0] * STEPS_PER_EPOCH, c[:, 1], **kw)
     axes[0].axhline(0.1265, color="k", ls=":", lw=0.8)
@@ -106,7 +112,7 @@ def figure(rows: list[dict], path: Path) -> None:
     axes[1].set_ylabel("training loss (8,000 digits)")
     axes[1].set_xlabel("SGD steps (batch 20); paper: 4.5M")
     axes[1].set_xscale("log")
-    axes[0].legend(fontsize=7, ncol=2)
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), title="gammas, seeds 0-2")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -129,6 +135,44 @@ def verdicts_at(rows: list[dict], epoch: int) -> dict | None:
     if not pts:
         return None
     return {"epoch": epoch, "runs": len(pts), **analyse(_as_runs(pts))}
+
+
+#: Paired contrasts (a, b): a minus b, seed by seed (a seed fixes the initial weights and the batch order of every
+#: configuration). The diagonal for "best at gamma = 1"; at gamma_1 = 1 the outer and the middle gamma raised
+#: alone from 1/2 to 1 for "above all through the outer layer".
+CONTRASTS = [("1,1,1", "1/2,1/2,1/2"), ("1,1,1", "7/10,7/10,7/10"), ("7/10,7/10,7/10", "1/2,1/2,1/2"),
+             ("1,1/2,1", "1,1/2,1/2"), ("1,1,1/2", "1,1/2,1/2"), ("1,1/2,1", "1,1,1/2"),
+             ("1,7/10,1", "1,7/10,1/2"), ("1,1,1", "1,1,1/2")]
+
+
+def paired(rows: list[dict], a: str, b: str) -> dict | None:
+    """a minus b over the seeds both have, at the last evaluated epoch both reached in every such seed: mean and
+    SE (SD / sqrt(seeds)) of the test-accuracy and training-loss differences, and each seed's difference."""
+    ra = {r["seed"]: {c[0]: c for c in r["curve"]} for r in rows if r["gammas"] == a}
+    rb = {r["seed"]: {c[0]: c for c in r["curve"]} for r in rows if r["gammas"] == b}
+    seeds = sorted(set(ra) & set(rb))
+    if not seeds:
+        return None
+    epoch = max(set.intersection(*(set(ra[s]) & set(rb[s]) for s in seeds)))
+    out = {"a": a, "b": b, "epoch": epoch, "steps": epoch * STEPS_PER_EPOCH, "seeds": seeds}
+    for name, col in (("test_acc", 2), ("train_loss", 1)):
+        d = np.array([ra[s][epoch][col] - rb[s][epoch][col] for s in seeds])
+        out[name] = {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else None,
+                     "per_seed": d.tolist()}
+    return out
+
+
+def contrast_table(rows: list[dict]) -> str:
+    lines = ["| a minus b | seeds | epoch | SGD steps | test acc difference, mean +- SE | "
+             "train loss difference, mean +- SE | per seed (test acc) |", "|---|---|---|---|---|---|---|"]
+    for a, b in CONTRASTS:
+        p = paired(rows, a, b)
+        if p is None:
+            continue
+        f = lambda d: f"{d['mean']:+.4f}" + (f" +- {d['se']:.4f}" if d["se"] is not None else " (1 seed)")
+        lines.append(f"| ({a}) - ({b}) | {len(p['seeds'])} | {p['epoch']} | {p['steps']:,} | {f(p['test_acc'])} | "
+                     f"{f(p['train_loss'])} | {', '.join(f'{x:+.3f}' for x in p['test_acc']['per_seed'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def centring_rows(folder: Path) -> list[dict]:
@@ -180,8 +224,10 @@ def main(argv=None) -> int:
         rows = run_rows(a.folder)
         (a.to / "runs.json").write_text(json.dumps(rows, indent=1))
         verdicts = [v for v in (verdicts_at(rows, e) for e in (301, 1500, 11250)) if v is not None]
-        (a.to / "verdicts.json").write_text(json.dumps(verdicts, indent=1))
-        (a.to / "runs.md").write_text(config_table(rows) + "".join(
+        (a.to / "verdicts.json").write_text(json.dumps(
+            {"verdicts": verdicts, "contrasts": [p for p in (paired(rows, x, y) for x, y in CONTRASTS) if p]},
+            indent=1))
+        (a.to / "runs.md").write_text(config_table(rows) + "\n" + contrast_table(rows) + "".join(
             f"\nAt epoch {v['epoch']} ({v['runs']} runs): {v['statement']}.\n" for v in verdicts))
         figure(rows, a.to / "runs.png")
         print((a.to / "runs.md").read_text())

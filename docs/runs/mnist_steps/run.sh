@@ -13,11 +13,24 @@ set -euo pipefail
 OUT=${1:?usage: run.sh OUT [WORKERS]}
 WORKERS=${2:-2}
 ASYMEXP=${ASYMEXP:-asymexp}
+PYTHON=${PYTHON:-python}
 mkdir -p "$OUT/runs" "$OUT/logs"
 V="1/2 7/10 1"
 ALL=(); for a in $V; do for b in $V; do for c in $V; do ALL+=("$a,$b,$c"); done; done; done
 STEPS=("1,1,1" "1/2,1/2,1/2" "7/10,7/10,7/10" "1,1/2,1" "1,7/10,1" "1,1,7/10" "1,1,1/2" "1,1/2,1/2" "1,1/2,7/10"
        "1,7/10,1/2" "1,7/10,7/10")
+# The price, before anything runs: epochs still to train over all runs, at the fused kernel's 0.055 s of one core
+# per 8,000-digit epoch (docs/mnist.md, "Throughput"; about 0.06 s with the evaluations every 50 epochs).
+left() {  # left EPOCHS CONFIG...: epochs still to train for these configurations' runs
+  local epochs=$1; shift
+  "$PYTHON" - "$OUT" "$epochs" "$@" <<'PY'
+import sys
+from asymexp.mnist.checkpoints import checkpoint_epoch
+out, epochs, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+print(sum(max(epochs - checkpoint_epoch(f"{out}/runs/g={g.replace('/', '-')}+seed={s}/checkpoint.npz"), 0)
+          for g in configs for s in (0, 1, 2)))
+PY
+}
 key() { echo "g=${1//\//-}+seed=$2"; }
 stage() {  # stage EPOCHS CONFIG...
   local epochs=$1; shift
@@ -33,6 +46,10 @@ stage() {  # stage EPOCHS CONFIG...
     [ -e "$OUT/snapshots/$epochs/$k.npz" ] || cp "$OUT/runs/$k/checkpoint.npz" "$OUT/snapshots/$epochs/$k.npz"
   done; done
 }
+OTHERS=(); for g in "${ALL[@]}"; do [[ " ${STEPS[*]} " == *" $g "* ]] || OTHERS+=("$g"); done
+E1=$(left 301 "${OTHERS[@]}"); E2=$(left 11250 "${STEPS[@]}")
+echo "to train: $((E1 + E2)) epochs of 400 steps, about $(( (E1 + E2) * 6 / 100 / 3600 )) core-hours at 0.06 s per" \
+     "epoch, $(( (E1 + E2) * 6 / 100 / 3600 / WORKERS )) h on $WORKERS workers; rerun this script to resume" >&2
 stage 301 "${ALL[@]}"
 stage 1500 "${STEPS[@]}"
 stage 11250 "${STEPS[@]}"
