@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 from asymexp.cli import main
 from asymexp.mnist.grid_report import analyse
-from asymexp.mnist.lr_choice import is_scan, scan_table
+from asymexp.mnist.grid_runs import load_runs
+from asymexp.mnist.lr_choice import PLATEAU_LOSS, is_scan, scan_summary, scan_table
 
 
 def _run(gammas, lr, seed, train_acc, status="finished"):
@@ -38,6 +39,31 @@ def test_a_scan_at_chance_everywhere_is_undetermined_and_falls_back_to_the_paper
     assert "undetermined" in analyse(runs)["statement"]
     row = scan_table([r for r in runs if r["lr_scale"] != 1.0])[0]
     assert row["lr_scale"] == 0.1 and not row["determined"]
+
+
+def _loss_run(lr, seed, acc, loss):
+    return {"gammas": ("1",), "seed": seed, "lr_scale": lr, "loss": "ce", "status": "finished",
+            "history": [{"epoch": 5, "train_acc": acc, "test_acc": acc, "train_loss": loss}]}
+
+
+def test_choice_by_training_loss_takes_the_lowest_loss_ties_to_the_smaller_lr():
+    # lr 10 has the best accuracy, lr 100 and 300 the (equal) lowest mean loss over two seeds
+    runs = [_loss_run(1.0, 0, 0.3, 2.2), _loss_run(10.0, 0, 0.8, 1.0), _loss_run(100.0, 0, 0.7, 0.7),
+            _loss_run(100.0, 1, 0.7, 0.9), _loss_run(300.0, 0, 0.7, 0.8)]
+    assert scan_table(runs)[0]["lr_scale"] == 10.0
+    row = scan_table(runs, "train_loss")[0]
+    assert row["lr_scale"] == 100.0 and row["train_loss"] == pytest.approx(0.8) and row["determined"]
+    assert row["criterion"] == "train_loss" and row["open_side"] is None
+
+
+def test_a_loss_scan_on_the_plateau_is_undetermined():
+    near = PLATEAU_LOSS - 0.099  # not 0.1 below ln 10
+    runs = [_loss_run(lr, 0, 0.5, near + 0.001 * i) for i, lr in enumerate((0.3, 1.0, 3.0))]
+    row = scan_table(runs, "train_loss")[0]
+    assert not row["determined"] and row["lr_scale"] == 1.0
+    assert "0.1 below ln 10 in training loss" in scan_summary(runs, "train_loss")["statement"]
+    with pytest.raises(ValueError, match="allowed: train_acc, train_loss"):
+        scan_table(runs, "test_acc")
 
 
 @settings(max_examples=60, deadline=None)
@@ -89,7 +115,18 @@ def test_grid_takes_each_configurations_choice_from_a_scan(tmp_path, capsys):
     assert len(tasks) == 8 and all(t["params"]["config"]["lr_scale"] == chosen[t["params"]["config"]["gammas"]]
                                    for t in tasks)
     manifest = json.loads((grid / "manifest.json").read_text())
-    assert manifest["parameters"]["lr_scale"]["chosen"] == chosen
+    assert manifest["parameters"]["lr_scale"]["chosen"] == chosen and "by" not in manifest["parameters"]["lr_scale"]
+
+    by_loss = tmp_path / "grid-by-loss"
+    assert main(["sweep", "mnist", "--grid", "gammas=1/2,1", "--seeds", "0", "--lr-scale-from", str(scan),
+                 "--lr-choice-by", "train_loss", *BASE, "--out", str(by_loss), "--json"]) == 0
+    capsys.readouterr()
+    want = {",".join(r["gammas"]): r["lr_scale"] for r in scan_table(load_runs(scan), "train_loss")}
+    manifest = json.loads((by_loss / "manifest.json").read_text())
+    assert manifest["parameters"]["lr_scale"] == {"from": str(scan.resolve()), "chosen": want, "by": "train_loss"}
+    assert main(["sweep", "mnist", "--grid", "gammas=1/2,1", "--lr-choice-by", "train_loss", *BASE,
+                 "--out", str(tmp_path / "g4")]) == 2
+    assert "needs --lr-scale-from" in capsys.readouterr().err
 
 
 def test_a_scan_that_differs_or_is_unfinished_is_refused(tmp_path, capsys):

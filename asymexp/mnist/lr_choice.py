@@ -3,7 +3,8 @@
 A scan is an ``asymexp sweep mnist`` folder whose grid has an ``lr_scale`` axis (several lr-scales per gamma
 vector, typically one selection seed and a short run). For every gamma vector the choice is the lr-scale whose
 runs end with the highest **training** accuracy (mean over the scan's seeds, at the last epoch, which is always
-evaluated); a diverged run does not count, ties go to the smaller lr-scale. Training accuracy, not test
+evaluated), or with ``--lr-choice-by train_loss`` the lowest training loss; a diverged run does not count, ties
+go to the smaller lr-scale. Training accuracy, not test
 accuracy: the choice must not see the test images whose accuracy the chosen grid then reports, and the scan's
 seeds should differ from the grid's.
 
@@ -25,6 +26,13 @@ import numpy as np
 FREE_FIELDS = ("gammas", "seed", "lr_scale", "epochs", "eval_every", "checkpoint_every", "threads")
 SCORE = "train_acc"
 CHANCE_EXIT = 0.2   # the accuracy a net must pass to have left chance (docs/mnist.md)
+#: The choice's criteria: the final training accuracy (highest wins; the default) or the final evaluated training
+#: loss (lowest wins), each a mean over the scan's seeds.
+CRITERIA = ("train_acc", "train_loss")
+#: A scale has left the loss plateau when its training loss is this far below ln 10 (the loss of a net that
+#: answers 1/10 for every class); the plain nets at chance sit within 0.065 of ln 10 (docs/mnist.md).
+LOSS_EXIT = 0.1
+PLATEAU_LOSS = float(np.log(10.0))
 
 
 def gamma_key(gammas) -> tuple:
@@ -45,11 +53,21 @@ def is_scan(runs: list[dict]) -> bool:
     return any(len(v) > 1 for v in seen.values())
 
 
-def scan_table(runs: list[dict]) -> list[dict]:
-    """One row per gamma vector, in grid order: ``{"gammas", "candidates": [{"lr_scale", "train_acc" (mean over
-    finished seeds, or None), "seeds", "diverged"}], "lr_scale" (the choice, or None when every run diverged),
-    "train_acc", "determined" (some lr-scale passed :data:`CHANCE_EXIT`), "open_side" ("below"/"above" when a
-    determined choice is an end of the scanned range, else None)}``."""
+def _left_plateau(value: float, by: str) -> bool:
+    return value > CHANCE_EXIT if by == "train_acc" else value < PLATEAU_LOSS - LOSS_EXIT
+
+
+def scan_table(runs: list[dict], by: str = "train_acc") -> list[dict]:
+    """One row per gamma vector, in grid order: ``{"gammas", "candidates": [{"lr_scale", "train_acc",
+    "train_loss" (means over finished seeds, or None), "seeds", "diverged"}], "lr_scale" (the choice, or None
+    when every run diverged), "train_acc", "train_loss" (the choice's), "criterion" (``by``), "determined" (some
+    lr-scale left the plateau: training accuracy above :data:`CHANCE_EXIT`, or for ``by="train_loss"`` a loss
+    :data:`LOSS_EXIT` below ln 10), "open_side" ("below"/"above" when a determined choice is an end of the
+    scanned range, else None)}``. The choice is the highest training accuracy or, with ``by="train_loss"``, the
+    lowest training loss; ties go to the smaller lr-scale."""
+    if by not in CRITERIA:
+        raise ValueError(f"lr-scale criterion {by!r} is not allowed; allowed: {', '.join(CRITERIA)}")
+    sign = 1.0 if by == "train_acc" else -1.0
     groups = defaultdict(lambda: defaultdict(list))
     names = {}
     for r in runs:
@@ -61,27 +79,28 @@ def scan_table(runs: list[dict]) -> list[dict]:
         cands = []
         for lr in sorted(groups[k]):
             done = [r for r in groups[k][lr] if r["status"] == "finished" and r["history"]]
-            score = float(np.mean([r["history"][-1][SCORE] for r in done])) if done else None
-            cands.append({"lr_scale": lr, "train_acc": score, "seeds": len(done),
-                          "diverged": len(groups[k][lr]) - len(done)})
-        ok = [c for c in cands if c["train_acc"] is not None]
-        best = max(ok, key=lambda c: (c["train_acc"], -c["lr_scale"])) if ok else None
+            means = {m: float(np.mean([r["history"][-1][m] for r in done])) if done else None for m in CRITERIA}
+            cands.append({"lr_scale": lr, **means, "seeds": len(done), "diverged": len(groups[k][lr]) - len(done)})
+        ok = [c for c in cands if c[by] is not None]
+        best = max(ok, key=lambda c: (sign * c[by], -c["lr_scale"])) if ok else None
         scanned = [c["lr_scale"] for c in cands]
-        determined = best is not None and best["train_acc"] > CHANCE_EXIT
+        determined = best is not None and _left_plateau(best[by], by)
         if best is not None and not determined:
             best = next((c for c in ok if c["lr_scale"] == 1.0), ok[0])
         side = None
         if determined and len(scanned) > 1:
             side = "below" if best["lr_scale"] == scanned[0] else "above" if best["lr_scale"] == scanned[-1] else None
         table.append({"gammas": names[k], "candidates": cands, "lr_scale": best and best["lr_scale"],
-                      "train_acc": best and best["train_acc"], "determined": determined, "open_side": side})
+                      "train_acc": best and best["train_acc"], "train_loss": best and best["train_loss"],
+                      "criterion": by, "determined": determined, "open_side": side})
     return table
 
 
-def scan_summary(runs: list[dict]) -> dict:
-    """The scan's table (:func:`scan_table`) and a statement: how many choices sit inside the scanned range and
-    how many at an end (open brackets), and which gamma vectors diverged at every lr-scale. JSON-ready."""
-    table = scan_table(runs)
+def scan_summary(runs: list[dict], by: str = "train_acc") -> dict:
+    """The scan's table (:func:`scan_table` with criterion ``by``) and a statement: how many choices sit inside the
+    scanned range and how many at an end (open brackets), and which gamma vectors diverged at every lr-scale.
+    JSON-ready."""
+    table = scan_table(runs, by)
     lrs = sorted({c["lr_scale"] for row in table for c in row["candidates"]})
     none = [",".join(r["gammas"]) for r in table if r["lr_scale"] is None]
     counts = defaultdict(int)
@@ -91,21 +110,25 @@ def scan_summary(runs: list[dict]) -> dict:
     open_rows = [r for r in table if r["open_side"] is not None]
     undetermined = [",".join(r["gammas"]) for r in table if r["lr_scale"] is not None and not r["determined"]]
     lines = [f"lr-scale scan of {len(table)} configurations over lr-scales {', '.join(f'{v:g}' for v in lrs)}: "
-             "chosen (highest final training accuracy) " + ", ".join(f"{v:g} in {counts[v]}" for v in sorted(counts)),
+             f"chosen ({'highest final training accuracy' if by == 'train_acc' else 'lowest final training loss'}) "
+             + ", ".join(f"{v:g} in {counts[v]}" for v in sorted(counts)),
              f"{len(open_rows)} choices lie at an end of the scanned range (bracket open there)"]
     if undetermined:
-        lines.append(f"undetermined (no lr-scale above {CHANCE_EXIT} training accuracy; fallback "
+        plateau = (f"above {CHANCE_EXIT} training accuracy" if by == "train_acc"
+                   else f"{LOSS_EXIT} below ln 10 in training loss")
+        lines.append(f"undetermined (no lr-scale {plateau}; fallback "
                      f"lr-scale 1 or the smallest) for {len(undetermined)}: {'; '.join(undetermined)}")
     if none:
         lines.append(f"every lr-scale diverged for {', '.join(none)}")
-    return {"kind": "lr-scale scan", "depth": len(table[0]["gammas"]) if table else 0, "lr_scales": lrs,
+    return {"kind": "lr-scale scan", "criterion": by, "depth": len(table[0]["gammas"]) if table else 0,
+            "lr_scales": lrs,
             "configurations": len(table), "scan": table, "statement": "; ".join(lines)}
 
 
-def choices_for(scan_dir, sample: dict, vectors: list[str]) -> dict[str, float]:
+def choices_for(scan_dir, sample: dict, vectors: list[str], by: str = "train_acc") -> dict[str, float]:
     """``{gammas: lr_scale}`` for the grid's gamma vectors (``vectors``, comma-separated as the grid writes them),
-    from the scan folder ``scan_dir``; ``sample`` is one task config of the grid (a dict of
-    :class:`asymexp.mnist.train.TrainConfig` fields) whose settings the scan must share.
+    from the scan folder ``scan_dir`` by the criterion ``by`` (:data:`CRITERIA`); ``sample`` is one task config
+    of the grid (a dict of :class:`asymexp.mnist.train.TrainConfig` fields) whose settings the scan must share.
 
     Raises :class:`asymexp.executor.SweepError` (exit status 2, one line) when the folder is not a finished scan,
     when its runs differ from the grid in a setting other than :data:`FREE_FIELDS`, when a configuration of the
@@ -134,7 +157,7 @@ def choices_for(scan_dir, sample: dict, vectors: list[str]) -> dict[str, float]:
         raise SweepError(f"--lr-scale-from {scan_dir}: not an lr-scale scan (one lr-scale per configuration); "
                          'run it with --grid "lr_scale=V1,V2,..."')
     _check_complete(scan_dir, runs)
-    table = {gamma_key(r["gammas"]): r for r in scan_table(runs)}
+    table = {gamma_key(r["gammas"]): r for r in scan_table(runs, by)}
     out = {}
     for gammas in vectors:
         row = table.get(gamma_key(gammas.split(",")))

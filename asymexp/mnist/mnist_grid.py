@@ -39,6 +39,9 @@ def add_arguments(parser):
     parser.add_argument("--lr-scale-from", default=None, metavar="SCAN",
                         help="each configuration's lr-scale from an lr-scale scan (a sweep mnist folder with an "
                         "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md)")
+    parser.add_argument("--lr-choice-by", default="train_acc", choices=("train_acc", "train_loss"),
+                        help="with --lr-scale-from: choose the highest final training accuracy (default) or the "
+                        "lowest final training loss (mean over the scan's seeds)")
     shared("--preset", "--dtype")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
     shared("--shuffle", "--checkpoint-every")
@@ -82,6 +85,9 @@ def build_tasks(args):
                            **_options(args), **_schedule(args))
 
     vectors = list(itertools.product(axes["gammas"], repeat=args.layers))
+    if getattr(args, "lr_choice_by", "train_acc") != "train_acc" and not getattr(args, "lr_scale_from", None):
+        raise SweepError(f"--lr-choice-by {args.lr_choice_by} needs --lr-scale-from SCAN (it says how to choose "
+                         "from a scan)")
     chosen = None
     if getattr(args, "lr_scale_from", None):
         chosen = _lr_choice(args, lr_axis, losses, _config_dict(config(vectors[0], seeds[0], 1.0, losses[0])),
@@ -120,7 +126,7 @@ def _lr_choice(args, lr_axis: bool, losses: list, sample: dict, vectors: list[st
                          "grid axis")
     if len(losses) > 1:
         raise SweepError("--lr-scale-from takes one --loss (the scan's); drop the loss grid axis")
-    args._lr_chosen = choices_for(args.lr_scale_from, sample, vectors)
+    args._lr_chosen = choices_for(args.lr_scale_from, sample, vectors, getattr(args, "lr_choice_by", "train_acc"))
     return args._lr_chosen
 
 
@@ -173,6 +179,8 @@ def folder_identity(args) -> tuple[dict, dict]:
         if getattr(args, "_lr_chosen", None) is None:
             build_tasks(args)  # sets args._lr_chosen (run() has called it already)
         params["lr_scale"] = {"from": os.path.abspath(args.lr_scale_from), "chosen": args._lr_chosen}
+        if getattr(args, "lr_choice_by", "train_acc") != "train_acc":  # older folders keep their identity
+            params["lr_scale"]["by"] = args.lr_choice_by
     return params, {"epochs": args.epochs} | _schedule(args, changed_only=True)
 
 
