@@ -63,15 +63,20 @@ def _mean_sd(values) -> str:
     return f"{v.mean():.4f} +- {v.std(ddof=1):.4f}"
 
 
-def config_table(rows: list[dict]) -> str:
-    """Markdown: per configuration, at the last evaluated epoch that all its seeds reached."""
+def _by_config(rows: list[dict]) -> dict[str, list[dict]]:
+    """The rows grouped by gamma vector, in grid order."""
     groups = defaultdict(list)
     for r in rows:
         groups[r["gammas"]].append(r)
+    return {g: groups[g] for g in sorted(groups, key=_order)}
+
+
+def config_table(rows: list[dict]) -> str:
+    """Markdown: per configuration, at the last evaluated epoch that all its seeds reached."""
+    groups = _by_config(rows)
     lines = ["| gammas | seeds | epoch | SGD steps | test acc, mean +- SD | train loss, mean +- SD | "
              "seeds above 0.2 (first epoch) |", "|---|---|---|---|---|---|---|"]
-    for g in sorted(groups, key=_order):
-        rs = groups[g]
+    for g, rs in groups.items():
         common = set.intersection(*({c[0] for c in r["curve"]} for r in rs))
         e = max(common)
         pts = [{c[0]: c for c in r["curve"]}[e] for r in rs]
@@ -89,18 +94,15 @@ def figure(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = defaultdict(list)
-    for r in rows:
-        groups[r["gammas"]].append(r)
-    groups = {g: rs for g, rs in groups.items() if max(r["epoch"] for r in rs) > 301}  # the step-matched ones
+    groups = {g: rs for g, rs in _by_config(rows).items() if max(r["epoch"] for r in rs) > 301}  # step-matched
     fig, axes = plt.subplots(2, 1, figsize=(10, 8), sharex=True)
     cmap = plt.get_cmap("tab10")
     for ax in axes:
         for steps, text in ((600_000, "600k: the grids above"), (4_500_000, "4.5M: the paper")):
             ax.axvline(steps, color="0.5", lw=0.8, ls="--")
             ax.text(steps, 1.0, text, transform=ax.get_xaxis_transform(), fontsize=7, ha="right", va="bottom")
-    for i, g in enumerate(sorted(groups, key=_order)):
-        for j, r in enumerate(groups[g]):
+    for i, (g, rs) in enumerate(groups.items()):
+        for j, r in enumerate(rs):
             c = np.array(r["curve"], dtype=float)
             kw = {"color": cmap(i % 10), "ls": ("-", "--", ":")[i // 10 % 3], "lw": 1,
                   "label": f"({g})" if j == 0 else None}
@@ -189,13 +191,10 @@ def centring_rows(folder: Path) -> list[dict]:
 def centring_table(rows: list[dict]) -> str:
     """Markdown: per configuration, plain and centred test accuracy and training loss (mean +- SD over seeds), and
     the seeds above 0.2 each way."""
-    groups = defaultdict(list)
-    for r in rows:
-        groups[r["gammas"]].append(r)
+    groups = _by_config(rows)
     lines = ["| gammas | seeds | epoch | test acc, plain | test acc, centred | train loss, plain | "
              "train loss, centred | seeds above 0.2: plain, centred |", "|---|---|---|---|---|---|---|---|"]
-    for g in sorted(groups, key=_order):
-        rs = groups[g]
+    for g, rs in groups.items():
         lines.append(f"| ({g}) | {len(rs)} | {rs[0]['epoch']} | "
                      + " | ".join(_mean_sd([r[w][k] for r in rs]) for k, w in
                                   (("test_acc", "plain"), ("test_acc", "centred"), ("train_loss", "plain"),

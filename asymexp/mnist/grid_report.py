@@ -48,6 +48,16 @@ def _curves(runs, metric: str = "test_acc"):
     return out
 
 
+def _by_inner(vectors) -> list[tuple[tuple, list[tuple]]]:
+    """The gamma ``vectors`` grouped by their inner tuple (all but gamma_L): ``[(inner, [vectors by gamma_L])]``,
+    inner tuples in grid order."""
+    groups = defaultdict(list)
+    for g in vectors:
+        groups[g[:-1]].append(g)
+    return [(inner, sorted(gs, key=lambda t: _key(t[-1])))
+            for inner, gs in sorted(groups.items(), key=lambda kv: tuple(_key(x) for x in kv[0]))]
+
+
 def _finals(runs) -> dict:
     """{gammas: final test accuracies (seeds,)} at the last epoch that every finished seed of the configuration
     evaluated (the epoch of :func:`_curves`' last point)."""
@@ -70,12 +80,8 @@ def trend_tests(runs, alpha: float = TREND_ALPHA) -> dict:
     from asymexp.stats.trend import holm, jonckheere
 
     finals = _finals(runs)
-    by_inner = defaultdict(list)
-    for g in finals:
-        by_inner[g[:-1]].append(g)
     rows = []
-    for inner, gs in sorted(by_inner.items(), key=lambda kv: tuple(_key(x) for x in kv[0])):
-        gs = sorted(gs, key=lambda t: _key(t[-1]))
+    for inner, gs in _by_inner(finals):
         if len(gs) >= 2:
             rows.append({"inner": list(inner), "last_gammas": [g[-1] for g in gs],
                          "seeds": [int(finals[g].size) for g in gs], **jonckheere([finals[g] for g in gs])})
@@ -130,12 +136,8 @@ def analyse(runs: list[dict]) -> dict:
         return (r["final_test_acc"], r["final_test_acc_sd"] if r["final_test_acc_sd"] is not None else np.nan,
                 r["seeds"])
 
-    by_inner = defaultdict(list)
-    for g in ok:
-        by_inner[g[:-1]].append(g)
     last = []
-    for inner, gs in sorted(by_inner.items(), key=lambda kv: tuple(_key(x) for x in kv[0])):
-        gs = sorted(gs, key=lambda t: _key(t[-1]))
+    for inner, gs in _by_inner(ok):
         if len(gs) < 2:
             continue
         last.append({"inner": list(inner), "acc_by_last_gamma": {g[-1]: ok[g]["final_test_acc"] for g in gs},
