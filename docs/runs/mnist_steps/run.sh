@@ -9,6 +9,8 @@
 # them; stage 3 continues them to epoch 11250: 11250 x 400 = 4.5M SGD steps of batch 20 on the embedded 8,000
 # digits, the authors' 1500 epochs x 3000 steps. Each run is `asymexp mnist ... --out OUT/runs/<key>`: it resumes
 # from its last checkpoint (every 50 epochs), and a finished stage is skipped, so rerunning this script resumes.
+# A run that stops (diverged: exit status 3) is named on stderr and the others go on. ASYMEXP (default: asymexp)
+# and PYTHON (default: python) name the commands to use.
 set -euo pipefail
 OUT=${1:?usage: run.sh OUT [WORKERS]}
 WORKERS=${2:-2}
@@ -31,6 +33,10 @@ print(sum(max(epochs - checkpoint_epoch(f"{out}/runs/g={g.replace('/', '-')}+see
           for g in configs for s in (0, 1, 2)))
 PY
 }
+epoch_of() {  # epoch_of KEY: the last finished epoch in that run's checkpoint (0 when none)
+  "$PYTHON" -c "import sys; from asymexp.mnist.checkpoints import checkpoint_epoch; print(checkpoint_epoch(sys.argv[1]))" \
+    "$OUT/runs/$1/checkpoint.npz"
+}
 key() { echo "g=${1//\//-}+seed=$2"; }
 stage() {  # stage EPOCHS CONFIG...
   local epochs=$1; shift
@@ -39,11 +45,13 @@ stage() {  # stage EPOCHS CONFIG...
       k="g=${0//\//-}+seed=$1"
       '"$ASYMEXP"' mnist --layers 3 --gammas "$0" --widths 100,100,100 --epochs '"$epochs"' --batch 20 \
         --preset paper-mnist --seed "$1" --threads 1 --eval-every 50 --checkpoint-every 50 --no-progress --json \
-        --yes-long-run --out "'"$OUT"'/runs/$k" > "'"$OUT"'/logs/$k.'"$epochs"'.jsonl"'
+        --yes-long-run --out "'"$OUT"'/runs/$k" > "'"$OUT"'/logs/$k.'"$epochs"'.jsonl" ||
+        echo "run.sh: $k stopped with exit status $? (3: diverged; see its log); the others go on" >&2' || true
   mkdir -p "$OUT/snapshots/$epochs"
-  for g in "$@"; do for s in 0 1 2; do
+  for g in "$@"; do for s in 0 1 2; do  # a snapshot only of a run that reached this stage's epoch
     k=$(key "$g" "$s")
-    [ -e "$OUT/snapshots/$epochs/$k.npz" ] || cp "$OUT/runs/$k/checkpoint.npz" "$OUT/snapshots/$epochs/$k.npz"
+    [ -e "$OUT/snapshots/$epochs/$k.npz" ] || [ "$(epoch_of "$k")" != "$epochs" ] ||
+      cp "$OUT/runs/$k/checkpoint.npz" "$OUT/snapshots/$epochs/$k.npz"
   done; done
 }
 OTHERS=(); for g in "${ALL[@]}"; do [[ " ${STEPS[*]} " == *" $g "* ]] || OTHERS+=("$g"); done
