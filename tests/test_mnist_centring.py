@@ -19,7 +19,9 @@ from asymexp.mnist.checkpoints import load_checkpoint, save_checkpoint
 from asymexp.mnist.train import TrainConfig, build_spec, train
 from asymexp.nn.layout import build_layout
 
-SMALL = dict(widths="8,6", gammas="1/2,1", n_train=300, n_test=150, lr_scale=20.0, seed=3, dtype="float64",
+# 1001 training images: more than two evaluation chunks of 500 and more than 784 (the input size), and a last
+# batch of one image (1001 = 50 x 20 + 1), so that the chunking and the step count are both exercised.
+SMALL = dict(widths="8,6", gammas="1/2,1", n_train=1001, n_test=150, lr_scale=20.0, seed=3, dtype="float64",
              epochs=3)
 
 
@@ -32,7 +34,8 @@ def run(tmp_path_factory):
 
 def test_plain_outputs_reproduce_the_trainers_evaluation(run):
     r = check_checkpoint(run)
-    assert r["epoch"] == 3 and r["steps"] == 3 * 15
+    assert r["epoch"] == 3 and r["steps"] == 3 * 51 and r["n_train"] == 1001
+    assert r["offset_spread"] == pytest.approx(max(r["offset"]) - min(r["offset"]))
     assert r["plain"]["train_loss"] == pytest.approx(r["recorded"]["train_loss"], rel=1e-9)
     assert r["plain"]["train_acc"] == r["recorded"]["train_acc"]
     assert r["plain"]["test_acc"] == r["recorded"]["test_acc"]

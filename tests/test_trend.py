@@ -48,7 +48,9 @@ def test_monte_carlo_branch_agrees_with_the_exact_count(monkeypatch):
     exact = jonckheere(groups)
     monkeypatch.setattr(trend, "EXACT_LIMIT", 10)
     mc = jonckheere(groups)
-    assert mc["method"] == "monte carlo" and mc["mc_se"] > 0
+    assert mc["method"] == "monte carlo" and mc["assignments"] == trend.MC_PERMUTATIONS
+    worst = max(p * (1 - p) for p in (mc["p_rise"], mc["p_fall"]))
+    assert mc["mc_se"] == pytest.approx((worst / trend.MC_PERMUTATIONS) ** 0.5)
     assert abs(mc["p_rise"] - exact["p_rise"]) < 4 * mc["mc_se"]
 
 

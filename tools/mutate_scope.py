@@ -4,7 +4,7 @@ batch-normalization wing's theory: order parameters, constant mode, FIM dual, Gr
 gradient fraction, products of Gaussian matrices; the activation and normalization registries and their NumPy
 arithmetic, the verdict rule, and the BN studies: their network, the FIM study's fits and rows, the Gram chain, the
 lr scan and the one-step study; the width, batch-size and training studies, the initial cumulants and the gamma = 1
-terms), each module with the tests that should catch a wrong number in
+terms; the MNIST grid's trend tests, per-class centring and lr-scale choice), each module with the tests that should catch a wrong number in
 it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure).
 The random terms' list ends with test_random_terms.py's simulated-network check (80 s), the only one that
 reaches their 1/N variance term B^N: it runs for the mutants that the faster tests let through."""
@@ -173,4 +173,10 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "stats/cumulants.py": (("test_cumulant_values.py", "test_initial_cumulants.py"), None),
     "numeric/initial_cumulants.py": (("test_cumulant_values.py", "test_initial_cumulants.py"), None),
     "numeric/mean_field_terms.py": (("test_gamma_one_prediction.py",), None),
+    # the MNIST grid's statistics (docs/mnist.md): trend tests, per-class centring, the lr-scale choice
+    "stats/trend.py": (("test_trend.py",), None),
+    "mnist/centring.py": (("test_mnist_centring.py",), None),
+    "mnist/lr_choice.py": (("test_lr_choice.py",), ("scan_table", "_left_plateau")),
+    "mnist/grid_report.py": (("test_trend.py", "test_mnist_sweep.py"), ("trend_tests", "_finals", "_by_inner",
+                                                                      "_curves")),
 }
