@@ -56,6 +56,11 @@ def test_choice_by_training_loss_takes_the_lowest_loss_ties_to_the_smaller_lr():
     assert row["criterion"] == "train_loss" and row["open_side"] is None
 
 
+def test_exactly_chance_exit_has_not_left_chance():
+    runs = [_run(("1",), lr, 0, acc) for lr, acc in ((1.0, 0.2), (10.0, 0.15))]
+    assert not scan_table(runs)[0]["determined"]
+
+
 def test_a_loss_scan_on_the_plateau_is_undetermined():
     near = PLATEAU_LOSS - 0.099  # not 0.1 below ln 10
     runs = [_loss_run(lr, 0, 0.5, near + 0.001 * i) for i, lr in enumerate((0.3, 1.0, 3.0))]

@@ -84,3 +84,24 @@ def test_grid_trend_tests_find_falls_as_well_as_rises():
     assert t["tests"] == 4 and t["rises"] == 1 and t["falls"] == 1
     assert rows[("1/2",)]["p_rise_holm"] == pytest.approx(4 / 1680)
     assert rows[("1",)]["p_fall_holm"] == pytest.approx(4 / 1680)
+
+
+def test_grid_trend_tests_at_depth_three_with_two_outer_values():
+    """Inner tuples are all but the last gamma (here two gammas), and two gamma_L values are enough for a test."""
+    runs = [_run(("1", a, g), s, base + 0.1 * (a == "1") + 0.01 * s) for a in ("1/2", "1")
+            for g, base in (("1/2", 0.3), ("1", 0.6)) for s in range(3)]
+    t = trend_tests(runs)
+    assert [r["inner"] for r in t["rows"]] == [["1", "1/2"], ["1", "1"]]
+    assert all(r["last_gammas"] == ["1/2", "1"] and r["p_rise"] == pytest.approx(1 / 20) for r in t["rows"])
+
+
+def test_diverged_runs_are_counted_and_a_configuration_that_only_diverged_has_no_points():
+    from asymexp.mnist.grid_report import analyse
+
+    runs = [_run(("1/2", "1/2"), s, 0.3) for s in range(2)] + [_run(("1/2", "1"), s, 0.5) for s in range(2)]
+    runs += [dict(_run(("1/2", "1"), 2, 0.5), status="diverged", history=[])]
+    runs += [dict(_run(("1", "1"), s, 0.5), status="diverged", history=[]) for s in range(2)]
+    table = {tuple(r["gammas"]): r for r in analyse(runs)["table"]}
+    assert table[("1/2", "1")]["diverged"] == 1 and table[("1/2", "1")]["seeds"] == 2
+    assert table[("1", "1")]["diverged"] == 2 and table[("1", "1")]["seeds"] == 0
+    assert table[("1", "1")]["epochs"] == 0 and table[("1", "1")]["final_test_acc"] is None
