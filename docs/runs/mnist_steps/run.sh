@@ -19,7 +19,9 @@ PYTHON=${PYTHON:-python}
 mkdir -p "$OUT/runs" "$OUT/logs"
 V="1/2 7/10 1"
 ALL=(); for a in $V; do for b in $V; do for c in $V; do ALL+=("$a,$b,$c"); done; done; done
-STEPS=("1,1,1" "1/2,1/2,1/2" "7/10,7/10,7/10" "1,1/2,1" "1,7/10,1" "1,1,7/10" "1,1,1/2" "1,1/2,1/2" "1,1/2,7/10"
+# Item 2's configurations in the order they run: the diagonal, then the three that compare raising the outer gamma
+# with raising the middle one at gamma_1 = 1 (from (1, 1/2, 1/2)), then the rest of gamma_1 = 1.
+STEPS=("1,1,1" "1/2,1/2,1/2" "7/10,7/10,7/10" "1,1/2,1/2" "1,1/2,1" "1,1,1/2" "1,7/10,1" "1,1,7/10" "1,1/2,7/10"
        "1,7/10,1/2" "1,7/10,7/10")
 # The price, before anything runs: epochs still to train over all runs, at the fused kernel's 0.055 s of one core
 # per 8,000-digit epoch (docs/mnist.md, "Throughput"; about 0.06 s with the evaluations every 50 epochs).
@@ -38,9 +40,21 @@ epoch_of() {  # epoch_of KEY: the last finished epoch in that run's checkpoint (
     "$OUT/runs/$1/checkpoint.npz"
 }
 key() { echo "g=${1//\//-}+seed=$2"; }
+pending() {  # pending EPOCHS CONFIG...: "gammas seed" of every run not yet at EPOCHS, in order
+  local epochs=$1; shift
+  "$PYTHON" - "$OUT" "$epochs" "$@" <<'PY'
+import sys
+from asymexp.mnist.checkpoints import checkpoint_epoch
+out, epochs, configs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+for g in configs:
+    for s in (0, 1, 2):
+        if checkpoint_epoch(f"{out}/runs/g={g.replace('/', '-')}+seed={s}/checkpoint.npz") < epochs:
+            print(g, s)
+PY
+}
 stage() {  # stage EPOCHS CONFIG...
   local epochs=$1; shift
-  for g in "$@"; do for s in 0 1 2; do echo "$g $s"; done; done |
+  pending "$epochs" "$@" |
     xargs -P "$WORKERS" -L 1 bash -c '
       k="g=${0//\//-}+seed=$1"
       '"$ASYMEXP"' mnist --layers 3 --gammas "$0" --widths 100,100,100 --epochs '"$epochs"' --batch 20 \
