@@ -55,7 +55,7 @@ PY
 stage() {  # stage EPOCHS CONFIG...
   local epochs=$1; shift
   pending "$epochs" "$@" |
-    xargs -P "$WORKERS" -L 1 bash -c '
+    xargs -r -P "$WORKERS" -L 1 bash -c '
       k="g=${0//\//-}+seed=$1"
       '"$ASYMEXP"' mnist --layers 3 --gammas "$0" --widths 100,100,100 --epochs '"$epochs"' --batch 20 \
         --preset paper-mnist --seed "$1" --threads 1 --eval-every 50 --checkpoint-every 50 --no-progress --json \
