@@ -4,8 +4,9 @@ batch-normalization wing's theory: order parameters, constant mode, FIM dual, Gr
 gradient fraction, products of Gaussian matrices; the activation and normalization registries and their NumPy
 arithmetic, the verdict rule, and the BN studies: their network, the FIM study's fits and rows, the Gram chain, the
 lr scan and the one-step study; the width, batch-size and training studies, the initial cumulants and the gamma = 1
-terms; the MNIST grid's trend tests, per-class centring and lr-scale choice), each module with the tests that should catch a wrong number in
-it (files or pytest node ids under tests/; fast ones first, since a run stops at the first failure).
+terms; the MNIST grid's trend tests, per-class centring and lr-scale choice), each module with the tests that
+should catch a wrong number in it (files or pytest node ids under tests/; fast ones first, since a run stops at the
+first failure).
 The random terms' list ends with test_random_terms.py's simulated-network check (80 s), the only one that
 reaches their 1/N variance term B^N: it runs for the mutants that the faster tests let through."""
 

@@ -4,9 +4,9 @@ The same 27 (or 9) gamma vectors run several ways (plain or mean-last, the paper
 own lr-scale) are compared at a common epoch E, which every run must have evaluated (with ``--eval-every 10``
 the epochs 1, 11, 21, ...; E = 301 is one of them), or each grid at its own epoch (e.g. a 1500-epoch grid at
 its end against 301-epoch grids). Per grid and gamma vector: the test accuracy at E (mean and
-sd over seeds) with the evaluated training loss beside it, how many seeds have **left chance** by E (test accuracy above :data:`CHANCE_EXIT`, the
-threshold used throughout docs/mnist.md) and the mean first epoch they did, and the grid's verdicts at E
-(:func:`asymexp.mnist.grid_report.analyse`). Whether the ranking of the gamma vectors survives from one grid to
+sd over seeds) with the evaluated training loss beside it, how many seeds have **left chance** by E (test
+accuracy above :data:`CHANCE_EXIT`, the threshold used throughout docs/mnist.md) and the mean first epoch they
+did, and the grid's verdicts at E (:func:`asymexp.mnist.grid_report.analyse`). Whether the ranking of the gamma vectors survives from one grid to
 another is Kendall's tau between their mean accuracies at E (ties allowed; the p-value of the null "no
 association", scipy's exact or asymptotic test).
 """

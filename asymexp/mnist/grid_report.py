@@ -4,8 +4,9 @@
 with numbers: whether the final test accuracy rises with gamma_L at fixed inner gammas, and whether it rises
 when all gammas rise together. A rise counts as "clear" when it exceeds twice the standard error over seeds;
 with one seed no error is available and the verdict says so. :func:`trend_tests` tests for a rise and for a
-fall with gamma_L at each inner tuple (exact Jonckheere-Terpstra over the seeds, Holm-adjusted over the family). :func:`figure` draws one panel per gamma_L,
-one curve per inner-gamma tuple, seeds as error bars, and returns the ``Figure``; :func:`draw_figure` saves it.
+fall with gamma_L at each inner tuple (exact Jonckheere-Terpstra over the seeds, Holm-adjusted over the family).
+:func:`figure` draws one column per gamma_L (test accuracy and training loss), one curve per inner-gamma tuple,
+seeds as error bars, and returns the ``Figure``; :func:`draw_figure` saves it.
 """
 from __future__ import annotations
 
@@ -25,17 +26,23 @@ def _key(g: str) -> Fraction:
     return Fraction(g)
 
 
-def _curves(runs, metric: str = "test_acc"):
-    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} of ``metric`` (``test_acc`` or
-    ``train_loss``, the evaluated training loss) over the runs that finished, at the epochs that every seed of the
-    configuration recorded (all epochs, or those of ``--eval-every``)."""
-    groups = defaultdict(list)
-    diverged = defaultdict(int)
+def _per_seed(runs, metric: str) -> tuple[dict, dict]:
+    """``({gammas: [{epoch: value of metric} per finished seed]}, {gammas: runs that diverged or have no
+    history})``."""
+    groups, diverged = defaultdict(list), defaultdict(int)
     for r in runs:
         if r["status"] != "finished" or not r["history"]:
             diverged[r["gammas"]] += 1
             continue
         groups[r["gammas"]].append({int(h.get("epoch", i + 1)): h[metric] for i, h in enumerate(r["history"])})
+    return groups, diverged
+
+
+def _curves(runs, metric: str = "test_acc"):
+    """{gammas: (epochs (E,), mean (E,), sd (E,), n_seeds, n_diverged)} of ``metric`` (``test_acc`` or
+    ``train_loss``, the evaluated training loss) over the runs that finished, at the epochs that every seed of the
+    configuration recorded (all epochs, or those of ``--eval-every``)."""
+    groups, diverged = _per_seed(runs, metric)
     out = {}
     for g, accs in groups.items():
         epochs = sorted(set.intersection(*(set(a) for a in accs)))
@@ -61,12 +68,8 @@ def _by_inner(vectors) -> list[tuple[tuple, list[tuple]]]:
 def _finals(runs) -> dict:
     """{gammas: final test accuracies (seeds,)} at the last epoch that every finished seed of the configuration
     evaluated (the epoch of :func:`_curves`' last point)."""
-    groups = defaultdict(list)
-    for r in runs:
-        if r["status"] == "finished" and r["history"]:
-            groups[r["gammas"]].append({int(h.get("epoch", i + 1)): h["test_acc"] for i, h in enumerate(r["history"])})
     out = {}
-    for g, accs in groups.items():
+    for g, accs in _per_seed(runs, "test_acc")[0].items():
         last = max(set.intersection(*(set(a) for a in accs)))
         out[g] = np.array([a[last] for a in accs])
     return out
@@ -89,7 +92,8 @@ def trend_tests(runs, alpha: float = TREND_ALPHA) -> dict:
     for r, a, b in zip(rows, adjusted[:len(rows)], adjusted[len(rows):]):
         r["p_rise_holm"], r["p_fall_holm"] = a, b
     return {"alpha": alpha, "tests": 2 * len(rows), "rows": rows,
-            "rises": sum(r["p_rise_holm"] <= alpha for r in rows), "falls": sum(r["p_fall_holm"] <= alpha for r in rows)}
+            "rises": sum(r["p_rise_holm"] <= alpha for r in rows),
+            "falls": sum(r["p_fall_holm"] <= alpha for r in rows)}
 
 
 def _trend(values: list[tuple[float, float, int]]) -> dict:
