@@ -24,7 +24,6 @@ import numpy as np
 
 #: Fields of a task's config that may differ between a scan and the grid that takes its choices.
 FREE_FIELDS = ("gammas", "seed", "lr_scale", "epochs", "eval_every", "checkpoint_every", "threads")
-SCORE = "train_acc"
 CHANCE_EXIT = 0.2   # the accuracy a net must pass to have left chance (docs/mnist.md)
 #: The choice's criteria: the final training accuracy (highest wins; the default) or the final evaluated training
 #: loss (lowest wins), each a mean over the scan's seeds.

@@ -21,6 +21,7 @@ from pathlib import Path
 from asymexp import budget
 
 from asymexp.executor import SweepError, Task, parse_grid
+from asymexp.mnist.lr_choice import CRITERIA
 from asymexp.mnist.norm_net import DEFAULTS
 from asymexp.mnist.train_options import SWEEP, add_trainer_arguments
 
@@ -39,7 +40,7 @@ def add_arguments(parser):
     parser.add_argument("--lr-scale-from", default=None, metavar="SCAN",
                         help="each configuration's lr-scale from an lr-scale scan (a sweep mnist folder with an "
                         "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md)")
-    parser.add_argument("--lr-choice-by", default="train_acc", choices=("train_acc", "train_loss"),
+    parser.add_argument("--lr-choice-by", default=CRITERIA[0], choices=CRITERIA,
                         help="with --lr-scale-from: choose the highest final training accuracy (default) or the "
                         "lowest final training loss (mean over the scan's seeds)")
     shared("--preset", "--dtype")
