@@ -1,7 +1,8 @@
 """``asymexp sweep mnist``: the paper's gamma grid through the shared resumable executor (asymexp.executor).
 
 ``--grid "gammas=0.5,0.7,1.0" --layers 3`` makes every gamma_l range over the list: 27 configurations for three
-hidden layers, 9 for two. Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. ``--norm``, ``--norm-placement``,
+hidden layers, 9 for two; ``--only 1,1,1 --only ...`` keeps just the listed vectors (:func:`grid_vectors`).
+Further axes: ``seed=0,1,2`` (or ``--seeds``), ``lr_scale=...``, ``loss=...``. ``--norm``, ``--norm-placement``,
 ``--init`` and ``--optimizer`` apply to every run (asymexp mnist's options), and so do ``--eval-every`` and
 ``--checkpoint-every`` (the schedule; they change no trained parameter, so they are not part of a task's identity
 and a rerun with other values continues every task). Each task trains one network single-threaded and checkpoints
@@ -43,6 +44,9 @@ def add_arguments(parser):
     parser.add_argument("--lr-choice-by", default=CRITERIA[0], choices=CRITERIA,
                         help="with --lr-scale-from: choose the highest final training accuracy (default) or the "
                         "lowest final training loss (mean over the scan's seeds)")
+    parser.add_argument("--only", action="append", default=None, metavar="G1,...,GL",
+                        help="run only this gamma vector of the grid (repeatable; each gamma_l one of the gammas "
+                        "axis' values), e.g. --only 1,1,1 --only 1/2,1/2,1/2")
     shared("--preset", "--dtype")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (an extra grid axis)")
     shared("--shuffle", "--checkpoint-every")
@@ -85,7 +89,7 @@ def build_tasks(args):
                            data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
                            **_options(args), **_schedule(args))
 
-    vectors = list(itertools.product(axes["gammas"], repeat=args.layers))
+    vectors = grid_vectors(axes["gammas"], args.layers, getattr(args, "only", None))
     if getattr(args, "lr_choice_by", "train_acc") != "train_acc" and not getattr(args, "lr_scale_from", None):
         raise SweepError(f"--lr-choice-by {args.lr_choice_by} needs --lr-scale-from SCAN (it says how to choose "
                          "from a scan)")
@@ -114,6 +118,35 @@ def build_tasks(args):
     if tasks:
         _check_size(args, len(tasks), cfg)
     return balanced(tasks, args.epochs, out), train_worker
+
+
+def grid_vectors(gammas: list[str], layers: int, only: list[str] | None = None) -> list[tuple[str, ...]]:
+    """The gamma vectors of the grid: every product of ``gammas`` over ``layers`` hidden layers, in grid order, or
+    with ``only`` (``--only``, each "g_1,...,g_L") just those, in grid order and spelt as the grid spells them
+    ("0.5" in ``only`` is the grid's "1/2"). A vector of the wrong length, or with a value not on the axis, is a
+    :class:`SweepError` that names it and what is allowed."""
+    from fractions import Fraction
+
+    vectors = list(itertools.product(gammas, repeat=layers))
+    if not only:
+        return vectors
+
+    def exact(values):
+        try:
+            return tuple(Fraction(v.strip()) for v in values)
+        except (ValueError, ZeroDivisionError):
+            return None
+
+    by_value = {exact(v): v for v in vectors}
+    wanted = set()
+    for item in only:
+        parts = item.split(",")
+        key = exact(parts)
+        if len(parts) != layers or key not in by_value:
+            raise SweepError(f"--only {item!r} is not a vector of the grid; allowed: {layers} comma-separated values "
+                             f"from the gammas axis ({', '.join(gammas)})")
+        wanted.add(key)
+    return [v for v in vectors if exact(v) in wanted]
 
 
 def _lr_choice(args, lr_axis: bool, losses: list, sample: dict, vectors: list[str]) -> dict[str, float]:
@@ -173,6 +206,8 @@ def folder_identity(args) -> tuple[dict, dict]:
               "preset": args.preset, "batch": args.batch, "dtype": args.dtype, "shuffle": bool(args.shuffle),
               "dataset": args.dataset, "data_dir": args.data_dir, "n_train": args.n_train, "n_test": args.n_test,
               "gammas": axes["gammas"], "seeds": seeds,
+              **({"only": [",".join(v) for v in grid_vectors(axes["gammas"], args.layers, args.only)]}
+                 if getattr(args, "only", None) else {}),
               "lr_scale": [float(v) for v in axes.get("lr_scale", [args.lr_scale])],
               "loss": axes.get("loss", [args.loss])}
     params |= {k: v for k, v in _options(args).items() if v != DEFAULTS[k]}  # old sweep folders still match
