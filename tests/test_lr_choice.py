@@ -133,6 +133,15 @@ def test_grid_takes_each_configurations_choice_from_a_scan(tmp_path, capsys):
                  "--out", str(tmp_path / "g4")]) == 2
     assert "needs --lr-scale-from" in capsys.readouterr().err
 
+    fig = tmp_path / "scan-loss.png"
+    assert main(["plot", "--sweep", str(scan), "--lr-choice-by", "train_loss", "--out", str(fig), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["criterion"] == "train_loss" and fig.stat().st_size > 1000
+    assert {",".join(r["gammas"]): r["lr_scale"] for r in doc["scan"]} == want
+    assert main(["plot", "--sweep", str(by_loss), "--lr-choice-by", "train_loss", "--out", str(fig)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "one lr-scale per configuration" in err[0]
+
 
 def test_a_scan_that_differs_or_is_unfinished_is_refused(tmp_path, capsys):
     scan = tmp_path / "scan"

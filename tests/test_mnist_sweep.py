@@ -29,6 +29,23 @@ def test_grid_has_27_configurations_for_three_layers_and_9_for_two(tmp_path):
     assert len(tasks2) == 18 and len({t.key for t in tasks2}) == 18
 
 
+def test_only_keeps_the_listed_vectors_in_grid_order_and_spelling(tmp_path):
+    args = _args(tmp_path, ["gammas=1/2,7/10,1"], 3, only=["1,1,1", "0.5,0.5,0.5", "1, 0.7, 1/2"])
+    tasks, _ = S.build_tasks(args)
+    assert [t.params["config"]["gammas"] for t in tasks] == ["1/2,1/2,1/2", "1,7/10,1/2", "1,1,1"]
+    params, _ = S.folder_identity(args)
+    assert params["only"] == ["1/2,1/2,1/2", "1,7/10,1/2", "1,1,1"]
+    assert "only" not in S.folder_identity(_args(tmp_path, ["gammas=1/2,7/10,1"], 3))[0]  # old folders match
+    full = S.grid_vectors(["1/2", "7/10", "1"], 3)
+    assert len(full) == 27 and S.grid_vectors(["1/2", "7/10", "1"], 3, ["1,1,1"] * 2) == [("1", "1", "1")]
+
+
+@pytest.mark.parametrize("only", ["1,1", "1,1,0.6", "1,1,x", "1,1,1/0", "1,1,1,1"])
+def test_only_off_the_grid_is_refused_with_what_is_allowed(tmp_path, only):
+    with pytest.raises(SweepError, match=r"--only .* is not a vector of the grid; allowed: 3 .*\(1/2, 7/10, 1\)"):
+        S.build_tasks(_args(tmp_path, ["gammas=1/2,7/10,1"], 3, only=[only]))
+
+
 def test_unknown_axis_is_refused(tmp_path):
     with pytest.raises(SweepError, match="widths"):
         S.build_tasks(_args(tmp_path, ["gammas=0.5", "widths=3"], 2))
@@ -86,3 +103,11 @@ def test_a_clear_rise_is_a_rise():
             for s in range(3)]
     t = analyse(runs)["rises_with_last_gamma"][0]
     assert not t["rises"] and not t["clear"] and t["first_to_last"] > 2 * t["first_to_last_se"]
+
+
+def test_only_off_the_grid_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", "mnist", "--grid", "gammas=1/2,1", "--layers", "2", "--only", "1,7/10", "--epochs", "1",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'1,7/10'" in err[0] and not out.exists()

@@ -1,5 +1,6 @@
 """asymexp plot: the paper-style figure and summary table of an ``asymexp sweep mnist`` folder."""
 from asymexp.cli._common import add_json_argument, emit_json
+from asymexp.mnist.lr_choice import CRITERIA
 
 HELP = ("figure (test accuracy vs epoch per gamma_L) and summary table of an MNIST gamma sweep, or several "
         "sweeps side by side")
@@ -12,6 +13,9 @@ def add_arguments(parser):
                         help="analyse as of epoch E (an epoch every run evaluated); needed with several --sweep: "
                         "once for all, or once per --sweep in their order")
     parser.add_argument("--out", required=True, help="figure file (.png, .pdf or .svg)")
+    parser.add_argument("--lr-choice-by", default=None, choices=CRITERIA,
+                        help="for an lr-scale scan: choose and draw by the final training accuracy (default) or "
+                        "training loss, as `sweep mnist --lr-choice-by` would")
     add_json_argument(parser)
 
 
@@ -32,6 +36,7 @@ def _runs(folder, epoch):
 def run(args):
     from asymexp.errors import AsymexpError
     from asymexp.mnist.grid_report import analyse, draw_figure
+    from asymexp.mnist.lr_choice import is_scan
     from asymexp.run_folder import check_out_file
 
     check_out_file(args.out, (".png", ".pdf", ".svg"))
@@ -42,10 +47,16 @@ def run(args):
         raise AsymexpError(f"{len(args.epoch)} --epoch values for {len(args.sweep)} --sweep folders; give one for "
                            "all, or one per folder")
     if len(args.sweep) > 1:
+        if args.lr_choice_by:
+            raise AsymexpError("--lr-choice-by reads one lr-scale scan; give one --sweep")
         return _compare(args)
     runs = _runs(args.sweep[0], args.epoch[0] if args.epoch else None)
-    summary = analyse(runs)
-    summary["figure"] = str(draw_figure(runs, args.out))
+    by = args.lr_choice_by or CRITERIA[0]
+    if args.lr_choice_by and not is_scan(runs):
+        raise AsymexpError(f"--lr-choice-by {by} chooses among an lr-scale scan's scales; {args.sweep[0]} has one "
+                           "lr-scale per configuration; drop the option")
+    summary = analyse(runs, by)
+    summary["figure"] = str(draw_figure(runs, args.out, by))
     if args.json:
         emit_json(summary)
         return 0
@@ -72,10 +83,11 @@ def run(args):
 
 def _print_scan(summary: dict) -> None:
     """Text form of an lr-scale scan (:func:`asymexp.mnist.lr_choice.scan_summary`)."""
-    lrs = summary["lr_scales"]
+    lrs, by = summary["lr_scales"], summary["criterion"]
+    print(f"final {by.replace('_', ' ')}, mean over seeds")
     print(f"{'gammas':<22} " + " ".join(f"{v:>8g}" for v in lrs) + "   chosen")
     for row in summary["scan"]:
-        cells = {c["lr_scale"]: "div" if c["train_acc"] is None else f"{c['train_acc']:.4f}"
+        cells = {c["lr_scale"]: "div" if c[by] is None else f"{c[by]:.4f}"
                  for c in row["candidates"]}
         chosen = "-" if row["lr_scale"] is None else f"{row['lr_scale']:g}"
         edge = f" (open {row['open_side']})" if row["open_side"] else ""

@@ -109,13 +109,14 @@ def _trend(values: list[tuple[float, float, int]]) -> dict:
             "clear": bool(monotone and diff > 0 and np.isfinite(diff_se) and diff > 2 * diff_se)}
 
 
-def analyse(runs: list[dict]) -> dict:
+def analyse(runs: list[dict], by: str = "train_acc") -> dict:
     """Table and verdicts of a gamma grid (see the module docstring), or, for an lr-scale scan (several lr-scales
-    per gamma vector), the scan's choices (:func:`asymexp.mnist.lr_choice.scan_summary`). JSON-ready."""
+    per gamma vector), the scan's choices by the criterion ``by`` (:func:`asymexp.mnist.lr_choice.scan_summary`).
+    JSON-ready."""
     from asymexp.mnist.lr_choice import is_scan, run_lr_scale, scan_summary
 
     if is_scan(runs):
-        return scan_summary(runs)
+        return scan_summary(runs, by)
     curves, losses = _curves(runs), _curves(runs, "train_loss")
     lrs = defaultdict(set)
     for r in runs:
@@ -205,49 +206,53 @@ def figure(runs: list[dict]):
     return fig
 
 
-def scan_figure(runs: list[dict]):
-    """An lr-scale scan as a heat map: one row per gamma vector, one column per lr-scale, colour = final training
-    accuracy (mean over seeds; grey with "div" where every run diverged), the choice framed (dashed where it is
-    undetermined: no lr-scale left chance)."""
+def scan_figure(runs: list[dict], by: str = "train_acc"):
+    """An lr-scale scan as a heat map: one row per gamma vector, one column per lr-scale, colour = the criterion
+    ``by`` (final training accuracy, or training loss from 0 to ln 10; mean over seeds; grey with "div" where every
+    run diverged), the choice framed (dashed where it is undetermined: no lr-scale left the plateau)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    from asymexp.mnist.lr_choice import scan_table
+    from asymexp.mnist.lr_choice import PLATEAU_LOSS, scan_table
 
-    table = scan_table(runs)
+    table = scan_table(runs, by)
     lrs = sorted({c["lr_scale"] for row in table for c in row["candidates"]})
-    acc = np.full((len(table), len(lrs)), np.nan)
+    val = np.full((len(table), len(lrs)), np.nan)
     for i, row in enumerate(table):
         for c in row["candidates"]:
-            acc[i, lrs.index(c["lr_scale"])] = np.nan if c["train_acc"] is None else c["train_acc"]
+            val[i, lrs.index(c["lr_scale"])] = np.nan if c[by] is None else c[by]
+    loss = by == "train_loss"
+    top = PLATEAU_LOSS if loss else 1.0
     fig = Figure(figsize=(1.2 * len(lrs) + 2.6, 0.26 * len(table) + 1.4))
     ax = fig.subplots()
     from matplotlib import colormaps
 
-    im = ax.imshow(np.ma.masked_invalid(acc), aspect="auto", cmap=colormaps["viridis"].with_extremes(bad="0.8"),
-                   vmin=0, vmax=1)
+    cmap = colormaps["viridis_r" if loss else "viridis"].with_extremes(bad="0.8")
+    im = ax.imshow(np.ma.masked_invalid(val), aspect="auto", cmap=cmap, vmin=0, vmax=top)
     for i, row in enumerate(table):
         for j, lr in enumerate(lrs):
-            text = "div" if np.isnan(acc[i, j]) else f"{acc[i, j]:.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if acc[i, j] < 0.6 else "k")
+            text = "div" if np.isnan(val[i, j]) else f"{val[i, j]:.2f}"
+            dark = val[i, j] > 0.4 * top if loss else val[i, j] < 0.6
+            ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if dark else "k")
         if row["lr_scale"] is not None:
             ax.add_patch(Rectangle((lrs.index(row["lr_scale"]) - 0.5, i - 0.5), 1, 1, fill=False, ec="r", lw=1.5,
                                    ls="-" if row["determined"] else "--"))
     ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
     ax.set_yticks(range(len(table)), ["(" + ", ".join(r["gammas"]) + ")" for r in table], fontsize=7)
     ax.set_xlabel("lr-scale")
-    ax.set_title("final training accuracy (choice framed; dashed: undetermined, at chance everywhere)", fontsize=9)
+    ax.set_title(f"final training {'loss' if loss else 'accuracy'} (choice framed; dashed: undetermined, on the "
+                 "plateau everywhere)", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.05)
     fig.tight_layout()
     return fig
 
 
-def draw_figure(runs: list[dict], path) -> Path:
-    """:func:`figure` (or :func:`scan_figure` for an lr-scale scan), written to ``path`` (PNG/PDF/SVG, by its
-    suffix); returns the path."""
+def draw_figure(runs: list[dict], path, by: str = "train_acc") -> Path:
+    """:func:`figure` (or :func:`scan_figure` by the criterion ``by`` for an lr-scale scan), written to ``path``
+    (PNG/PDF/SVG, by its suffix); returns the path."""
     from asymexp.mnist.lr_choice import is_scan
 
-    return save_figure(scan_figure(runs) if is_scan(runs) else figure(runs), path)
+    return save_figure(scan_figure(runs, by) if is_scan(runs) else figure(runs), path)
 
 
 def save_figure(fig, path) -> Path:

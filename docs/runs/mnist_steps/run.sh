@@ -70,8 +70,8 @@ stage() {  # stage EPOCHS CONFIG...
 }
 OTHERS=(); for g in "${ALL[@]}"; do [[ " ${STEPS[*]} " == *" $g "* ]] || OTHERS+=("$g"); done
 E1=$(left 301 "${OTHERS[@]}"); E2=$(left 11250 "${STEPS[@]}")
-echo "to train: $((E1 + E2)) epochs of 400 steps, about $(( (E1 + E2) * 6 / 100 / 3600 )) core-hours at 0.06 s per" \
-     "epoch, $(( (E1 + E2) * 6 / 100 / 3600 / WORKERS )) h on $WORKERS workers; rerun this script to resume" >&2
+awk -v e=$((E1 + E2)) -v w="$WORKERS" 'BEGIN { printf "to train: %d epochs of 400 steps, about %.1f core-hours at " \
+  "0.06 s per epoch, %.1f h on %d workers; rerun this script to resume\n", e, e * 0.06 / 3600, e * 0.06 / 3600 / w, w }' >&2
 stage 301 "${ALL[@]}"
 stage 1500 "${STEPS[@]}"
 stage 11250 "${STEPS[@]}"
