@@ -180,4 +180,5 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "mnist/lr_choice.py": (("test_lr_choice.py",), ("scan_table", "_left_plateau")),
     "mnist/grid_report.py": (("test_trend.py", "test_mnist_sweep.py"), ("trend_tests", "_finals", "_by_inner",
                                                                       "_curves")),
+    "mnist/mnist_grid.py": (("test_mnist_sweep.py", "test_lr_choice.py"), ("grid_vectors",)),
 }
