@@ -217,3 +217,31 @@ def test_plot_compares_sweeps_at_an_epoch(tmp_path, capsys):
     assert "add --epoch" in capsys.readouterr().err
     assert main(["plot", "--sweep", str(a), "--epoch", "5", "--out", str(fig)]) == 2
     assert "did not evaluate epoch 5" in capsys.readouterr().err
+
+
+def test_a_second_scan_extends_the_first_and_must_share_its_seeds(tmp_path, capsys):
+    scan, more, other, dup = (tmp_path / n for n in ("scan", "more", "other", "dup"))
+    common = ["--grid", "gammas=1/2,1", "--only", "1,1", "--only", "1/2,1/2", *BASE]
+    assert main(["sweep", "mnist", *common, "--grid", "lr_scale=1,1000", "--seeds", "7,8", "--out", str(scan)]) == 0
+    assert main(["sweep", "mnist", *common[:4], "--grid", "lr_scale=10,100", "--seeds", "7,8", *BASE,
+                 "--out", str(more)]) == 0
+    capsys.readouterr()
+    pooled = load_runs(scan) + load_runs(more)
+    want = {",".join(r["gammas"]): r["lr_scale"] for r in scan_table(pooled, "train_loss")}
+    grid = tmp_path / "grid"
+    assert main(["sweep", "mnist", *common, "--seeds", "0", "--lr-scale-from", str(scan), "--lr-scale-from",
+                 str(more), "--lr-choice-by", "train_loss", "--out", str(grid)]) == 0
+    manifest = json.loads((grid / "manifest.json").read_text())
+    assert manifest["parameters"]["lr_scale"] == {"from": [str(scan.resolve()), str(more.resolve())],
+                                                  "chosen": want, "by": "train_loss"}
+    assert {t["params"]["config"]["lr_scale"] for t in map(lambda p: json.loads(p.read_text()),
+                                                             (grid / "tasks").glob("*.json"))} <= set(want.values())
+    capsys.readouterr()
+    assert main(["sweep", "mnist", *common, "--grid", "lr_scale=10", "--seeds", "9", "--out", str(other)]) == 0
+    assert main(["sweep", "mnist", *common, "--grid", "lr_scale=1", "--seeds", "7,8", "--out", str(dup)]) == 0
+    capsys.readouterr()
+    for extra, message in ((other, "the scans ran other seeds"), (dup, "is in more than one scan")):
+        assert main(["sweep", "mnist", *common, "--seeds", "0", "--lr-scale-from", str(scan), "--lr-scale-from",
+                     str(extra), "--out", str(tmp_path / "refused")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0] and not (tmp_path / "refused").exists()

@@ -55,7 +55,7 @@ def test_scan_and_grid_reports_end_to_end(tmp_path, capsys):
     to.mkdir()
     assert main(["sweep", "mnist", "--grid", "gammas=1/2,1", "--only", "1,1", "--only", "1/2,1/2", "--only", "1,1/2",
                  "--grid", "lr_scale=1,1000", "--seeds", "7,8", *BASE, "--out", str(scan)]) == 0
-    text = fair_scan.scan_report(scan, to)
+    text = fair_scan.scan_report([scan], to)
     doc = json.loads((to / "scan.json").read_text())
     want = {",".join(r["gammas"]): r for r in scan_table(load_runs(scan), "train_loss")}
     assert {",".join(r["gammas"]): r["lr_scale"] for r in doc["by_train_loss"]["scan"]} == {

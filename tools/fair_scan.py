@@ -1,12 +1,13 @@
 """Summaries of the fair learning-rate scan and of the grid that takes its choices (docs/mnist.md, "The fair
 learning-rate scan").
 
-    python tools/fair_scan.py scan SCAN --to docs/runs/mnist_fair
+    python tools/fair_scan.py scan SCAN [SCAN2 ...] --to docs/runs/mnist_fair
     python tools/fair_scan.py grid GRID --steps docs/runs/mnist_steps/runs.json --to docs/runs/mnist_fair
 
-``scan`` reads an ``asymexp sweep mnist`` lr-scale scan and writes ``scan.json`` (the choices by final training
-loss and, beside them, by final training accuracy, :func:`asymexp.mnist.lr_choice.scan_summary`; each selection
-seed's own choice by loss), ``scan.md`` (per gamma vector: final training loss at every lr-scale, mean over the
+``scan`` reads an ``asymexp sweep mnist`` lr-scale scan (several folders are pooled, as ``sweep mnist
+--lr-scale-from`` pools them: a second scan extends the range of the first) and writes ``scan.json`` (the choices
+by final training loss and, beside them, by final training accuracy,
+:func:`asymexp.mnist.lr_choice.scan_summary`; each selection seed's own choice by loss), ``scan.md`` (per gamma vector: final training loss at every lr-scale, mean over the
 seeds, the choice, whether it is determined or at an end of the range, and each seed's choice) and ``scan.png``
 (the heat map of training loss). ``grid`` reads the grid run at the chosen scales and writes ``grid.json`` and
 ``grid.md``: per configuration its lr-scale, test accuracy and training loss (mean +- SD over seeds) at the last
@@ -38,16 +39,17 @@ def seed_choices(runs: list[dict], by: str) -> dict[str, dict[int, float | None]
     return out
 
 
-def scan_report(folder: Path, to: Path) -> str:
+def scan_report(folders: list[Path], to: Path) -> str:
     from asymexp.mnist.grid_report import load_runs, save_figure, scan_figure
     from asymexp.mnist.lr_choice import scan_summary
 
-    runs = load_runs(folder)
+    runs = [r for f in folders for r in load_runs(f)]
     by_loss, by_acc = scan_summary(runs, "train_loss"), scan_summary(runs, "train_acc")
     per_seed = seed_choices(runs, "train_loss")
     epochs = sorted({r["history"][-1]["epoch"] for r in runs if r["history"]})
-    (to / "scan.json").write_text(json.dumps({"folder": str(folder), "epochs": epochs, "by_train_loss": by_loss,
-                                              "by_train_acc": by_acc, "seed_choices_by_loss": per_seed}, indent=1))
+    (to / "scan.json").write_text(json.dumps({"folders": [str(f) for f in folders], "epochs": epochs,
+                                              "by_train_loss": by_loss, "by_train_acc": by_acc,
+                                              "seed_choices_by_loss": per_seed}, indent=1))
     save_figure(scan_figure(runs, "train_loss"), to / "scan.png")
     lrs = by_loss["lr_scales"]
     acc_choice = {",".join(r["gammas"]): r for r in by_acc["scan"]}
@@ -131,13 +133,15 @@ def grid_report(folder: Path, steps_json: Path, to: Path) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=("scan", "grid"))
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, nargs="+", help="scan: the scan folders; grid: the grid's folder")
     p.add_argument("--steps", type=Path, default=Path("docs/runs/mnist_steps/runs.json"),
                    help="the step-matched runs' runs.json (grid: the paper's rates to compare with)")
     p.add_argument("--to", type=Path, required=True)
     a = p.parse_args(argv)
     a.to.mkdir(parents=True, exist_ok=True)
-    print(scan_report(a.folder, a.to) if a.what == "scan" else grid_report(a.folder, a.steps, a.to))
+    if a.what == "grid" and len(a.folder) > 1:
+        p.error("grid reads one folder")
+    print(scan_report(a.folder, a.to) if a.what == "scan" else grid_report(a.folder[0], a.steps, a.to))
     return 0
 
 

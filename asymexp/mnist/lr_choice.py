@@ -17,6 +17,7 @@ else to the smallest scanned; the statement names those configurations, and a lo
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from fractions import Fraction
 
@@ -124,15 +125,54 @@ def scan_summary(runs: list[dict], by: str = "train_acc") -> dict:
             "configurations": len(table), "scan": table, "statement": "; ".join(lines)}
 
 
-def choices_for(scan_dir, sample: dict, vectors: list[str], by: str = "train_acc") -> dict[str, float]:
+def choices_for(scan_dirs, sample: dict, vectors: list[str], by: str = "train_acc") -> dict[str, float]:
     """``{gammas: lr_scale}`` for the grid's gamma vectors (``vectors``, comma-separated as the grid writes them),
-    from the scan folder ``scan_dir`` by the criterion ``by`` (:data:`CRITERIA`); ``sample`` is one task config
+    from the scan folder ``scan_dirs`` by the criterion ``by`` (:data:`CRITERIA`); ``sample`` is one task config
     of the grid (a dict of :class:`asymexp.mnist.train.TrainConfig` fields) whose settings the scan must share.
+    ``scan_dirs`` may be a list of folders: their runs are pooled, so that a second scan extends the range of the
+    first where a choice lay at its end (docs/mnist.md, "The fair learning-rate scan"); they must share their
+    seeds and may not scan one (gammas, lr-scale, seed) twice.
 
-    Raises :class:`asymexp.executor.SweepError` (exit status 2, one line) when the folder is not a finished scan,
+    Raises :class:`asymexp.executor.SweepError` (exit status 2, one line) when a folder is not a finished scan,
     when its runs differ from the grid in a setting other than :data:`FREE_FIELDS`, when a configuration of the
-    grid is missing from it, or when every lr-scale of a configuration diverged."""
+    grid is missing from them, or when every lr-scale of a configuration diverged."""
+    from asymexp.executor import SweepError
+
+    dirs = [scan_dirs] if isinstance(scan_dirs, (str, os.PathLike)) else list(scan_dirs)
+    runs, seeds = [], {}
+    for scan_dir in dirs:
+        runs += _scan_runs(scan_dir, sample)
+        seeds[str(scan_dir)] = sorted({r["seed"] for r in runs if r["_from"] == str(scan_dir)})
+    named = " ".join(str(d) for d in dirs)
+    if len(set(map(tuple, seeds.values()))) > 1:
+        raise SweepError(f"--lr-scale-from {named}: the scans ran other seeds ("
+                         + "; ".join(f"{d}: {v}" for d, v in seeds.items()) + "); extend a scan with its seeds")
+    cells = [(gamma_key(r["gammas"]), run_lr_scale(r), r["seed"]) for r in runs]
+    if len(set(cells)) < len(cells):
+        raise SweepError(f"--lr-scale-from {named}: a (gammas, lr-scale, seed) is in more than one scan; extend a "
+                         "scan with new lr-scales only")
+    if not is_scan(runs):
+        raise SweepError(f"--lr-scale-from {named}: not an lr-scale scan (one lr-scale per configuration); "
+                         'run it with --grid "lr_scale=V1,V2,..."')
+    table = {gamma_key(r["gammas"]): r for r in scan_table(runs, by)}
+    out = {}
+    for gammas in vectors:
+        row = table.get(gamma_key(gammas.split(",")))
+        if row is None:
+            raise SweepError(f"--lr-scale-from {named}: gammas {gammas} were not scanned; scan every "
+                             "configuration of the grid")
+        if row["lr_scale"] is None:
+            raise SweepError(f"--lr-scale-from {named}: every scanned lr-scale diverged for gammas {gammas}; "
+                             "scan smaller lr-scales")
+        out[gammas] = row["lr_scale"]
+    return out
+
+
+def _scan_runs(scan_dir, sample: dict) -> list[dict]:
+    """The finished runs of one scan folder (each tagged ``"_from"``), after checking that its settings match the
+    grid's ``sample`` config and that every task of its manifest is finished."""
     from asymexp.executor import SweepError, load_results
+    from asymexp.mnist.grid_runs import runs_of
 
     try:
         docs = [d for d in load_results(scan_dir) if "config" in d.get("params", {})]
@@ -149,25 +189,9 @@ def choices_for(scan_dir, sample: dict, vectors: list[str], by: str = "train_acc
             raise SweepError(f"--lr-scale-from {scan_dir}: its runs differ from this grid in {', '.join(diff)} "
                              f"(scan {k}={fixed.get(k)!r}, grid {k}={grid_fixed.get(k)!r}); scan with the "
                              "grid's settings")
-    from asymexp.mnist.grid_runs import runs_of
-
     runs = runs_of(docs, scan_dir)
-    if not is_scan(runs):
-        raise SweepError(f"--lr-scale-from {scan_dir}: not an lr-scale scan (one lr-scale per configuration); "
-                         'run it with --grid "lr_scale=V1,V2,..."')
     _check_complete(scan_dir, runs)
-    table = {gamma_key(r["gammas"]): r for r in scan_table(runs, by)}
-    out = {}
-    for gammas in vectors:
-        row = table.get(gamma_key(gammas.split(",")))
-        if row is None:
-            raise SweepError(f"--lr-scale-from {scan_dir}: gammas {gammas} were not scanned; scan every "
-                             "configuration of the grid")
-        if row["lr_scale"] is None:
-            raise SweepError(f"--lr-scale-from {scan_dir}: every scanned lr-scale diverged for gammas {gammas}; "
-                             "scan smaller lr-scales")
-        out[gammas] = row["lr_scale"]
-    return out
+    return [r | {"_from": str(scan_dir)} for r in runs]
 
 
 def _check_complete(scan_dir, runs: list[dict]) -> None:

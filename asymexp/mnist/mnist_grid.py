@@ -38,9 +38,10 @@ def add_arguments(parser):
                               layers={"default": 3, "help": "hidden layers L (each gamma_l runs over the grid)"})
 
     shared("--layers", "--lr-scale")
-    parser.add_argument("--lr-scale-from", default=None, metavar="SCAN",
+    parser.add_argument("--lr-scale-from", default=None, metavar="SCAN", action="append",
                         help="each configuration's lr-scale from an lr-scale scan (a sweep mnist folder with an "
-                        "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md)")
+                        "lr_scale axis): the one with the highest final training accuracy (docs/mnist.md); "
+                        "repeat to pool a scan with one that extends its range")
     parser.add_argument("--lr-choice-by", default=CRITERIA[0], choices=CRITERIA,
                         help="with --lr-scale-from: choose the highest final training accuracy (default) or the "
                         "lowest final training loss (mean over the scan's seeds)")
@@ -214,10 +215,16 @@ def folder_identity(args) -> tuple[dict, dict]:
     if getattr(args, "lr_scale_from", None):
         if getattr(args, "_lr_chosen", None) is None:
             build_tasks(args)  # sets args._lr_chosen (run() has called it already)
-        params["lr_scale"] = {"from": os.path.abspath(args.lr_scale_from), "chosen": args._lr_chosen}
+        scans = [os.path.abspath(d) for d in _as_list(args.lr_scale_from)]
+        params["lr_scale"] = {"from": scans[0] if len(scans) == 1 else scans, "chosen": args._lr_chosen}
         if getattr(args, "lr_choice_by", "train_acc") != "train_acc":  # older folders keep their identity
             params["lr_scale"]["by"] = args.lr_choice_by
     return params, {"epochs": args.epochs} | _schedule(args, changed_only=True)
+
+
+def _as_list(value) -> list:
+    """--lr-scale-from as a list (argparse gives a list; a Namespace built by hand may hold one folder)."""
+    return [value] if isinstance(value, (str, os.PathLike)) else list(value)
 
 
 def _options(args) -> dict:
