@@ -4,16 +4,16 @@ learning-rate scan").
     python tools/fair_scan.py scan SCAN [SCAN2 ...] --to docs/runs/mnist_fair
     python tools/fair_scan.py grid GRID --steps docs/runs/mnist_steps/runs.json --to docs/runs/mnist_fair
 
-``scan`` reads an ``asymexp sweep mnist`` lr-scale scan (several folders are pooled, as ``sweep mnist
---lr-scale-from`` pools them: a second scan extends the range of the first) and writes ``scan.json`` (the choices
-by final training loss and, beside them, by final training accuracy,
-:func:`asymexp.mnist.lr_choice.scan_summary`; each selection seed's own choice by loss), ``scan.md`` (per gamma
-vector: final training loss at every lr-scale, mean over the seeds, the choice, whether it is determined or at an
-end of the range, and each seed's choice) and ``scan.png`` (the heat map of training loss). ``grid`` reads the grid run at the chosen scales and writes ``grid.json`` and
-``grid.md``: per configuration its lr-scale, test accuracy and training loss (mean +- SD over seeds) at the last
-epoch every seed reached; the paired contrasts of tools/mnist_steps.py (a seed fixes the initial weights and the
-batch order); the trend tests both ways; and Kendall's tau between this grid's ranking and that of the paper's
-rates, at the same epoch and at 4.5M steps (from the step-matched runs' ``runs.json``).
+``scan`` reads an ``asymexp sweep mnist`` lr-scale scan (several folders are pooled, as ``sweep mnist --lr-scale-
+from`` pools them: a second scan extends the range of the first) and writes ``scan.json`` (the choices by final
+training loss and, beside them, by final training accuracy, :func:`asymexp.mnist.lr_choice.scan_summary`; each
+selection seed's own choice by loss), ``scan.md`` (per gamma vector: final training loss at every lr-scale, mean over
+the seeds, the choice, whether it is determined or at an end of the range, and each seed's choice) and ``scan.png``
+(the heat map of training loss). ``grid`` reads the grid run at the chosen scales and writes ``grid.json`` and
+``grid.md``: per configuration its lr-scale, test accuracy and training loss (mean +- SD over seeds) at the last epoch
+every seed reached; the paired contrasts of tools/mnist_steps.py (a seed fixes the initial weights and the batch
+order); the trend tests both ways; and Kendall's tau between this grid's ranking and that of the paper's rates, at the
+same epoch and at 4.5M steps (from the step-matched runs' ``runs.json``).
 """
 from __future__ import annotations
 
