@@ -4,9 +4,9 @@ learning-rate scan").
     python tools/fair_scan.py scan SCAN [SCAN2 ...] --to docs/runs/mnist_fair
     python tools/fair_scan.py grid GRID --steps docs/runs/mnist_steps/runs.json --to docs/runs/mnist_fair
 
-``scan`` reads an ``asymexp sweep mnist`` lr-scale scan (several folders are pooled, as ``sweep mnist --lr-scale-
-from`` pools them: a second scan extends the range of the first) and writes ``scan.json`` (the choices by final
-training loss and, beside them, by final training accuracy, :func:`asymexp.mnist.lr_choice.scan_summary`; each
+``scan`` reads an ``asymexp sweep mnist`` lr-scale scan (several folders are pooled, as ``sweep mnist
+--lr-scale-from`` pools them: a second scan extends the range of the first) and writes ``scan.json`` (the choices by
+final training loss and, beside them, by final training accuracy, :func:`asymexp.mnist.lr_choice.scan_summary`; each
 selection seed's own choice by loss), ``scan.md`` (per gamma vector: final training loss at every lr-scale, mean over
 the seeds, the choice, whether it is determined or at an end of the range, and each seed's choice) and ``scan.png``
 (the heat map of training loss). ``grid`` reads the grid run at the chosen scales and writes ``grid.json`` and
