@@ -240,7 +240,12 @@ def test_a_second_scan_extends_the_first_and_must_share_its_seeds(tmp_path, caps
     assert main(["sweep", "mnist", *common, "--grid", "lr_scale=10", "--seeds", "9", "--out", str(other)]) == 0
     assert main(["sweep", "mnist", *common, "--grid", "lr_scale=1", "--seeds", "7,8", "--out", str(dup)]) == 0
     capsys.readouterr()
-    for extra, message in ((other, "the scans ran other seeds"), (dup, "is in more than one scan")):
+    longer = tmp_path / "longer"
+    assert main(["sweep", "mnist", *common[:4], "--grid", "lr_scale=3,30", "--seeds", "7,8", *BASE[:4], "--epochs", "3",
+                 *BASE[6:], "--out", str(longer)]) == 0
+    capsys.readouterr()
+    for extra, message in ((other, "the scans ran other seeds"), (dup, "is in more than one scan"),
+                           (longer, "gammas 1,1 ran to different epochs in the scans (2, 3)")):
         assert main(["sweep", "mnist", *common, "--seeds", "0", "--lr-scale-from", str(scan), "--lr-scale-from",
                      str(extra), "--out", str(tmp_path / "refused")]) == 2
         err = capsys.readouterr().err.strip().splitlines()

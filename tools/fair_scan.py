@@ -41,9 +41,10 @@ def seed_choices(runs: list[dict], by: str) -> dict[str, dict[int, float | None]
 
 def scan_report(folders: list[Path], to: Path) -> str:
     from asymexp.mnist.grid_report import load_runs, save_figure, scan_figure
-    from asymexp.mnist.lr_choice import scan_summary
+    from asymexp.mnist.lr_choice import check_lengths, scan_summary
 
     runs = [r for f in folders for r in load_runs(f)]
+    check_lengths(runs)
     by_loss, by_acc = scan_summary(runs, "train_loss"), scan_summary(runs, "train_acc")
     per_seed = seed_choices(runs, "train_loss")
     epochs = sorted({r["history"][-1]["epoch"] for r in runs if r["history"]})

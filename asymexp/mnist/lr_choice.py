@@ -12,8 +12,9 @@ The choice is only as good as the scanned range: where it lies at the smallest o
 bracket is open on that side, and :func:`scan_summary` says so in its statement. Where no lr-scale gets the
 training accuracy above :data:`CHANCE_EXIT` the scan cannot tell the candidates apart (each net answers nearly one
 class): the choice is then **undetermined** and falls back to lr-scale 1 (the paper's rates) when it was scanned,
-else to the smallest scanned; the statement names those configurations, and a longer scan would settle them. ``asymexp sweep mnist
---lr-scale-from SCAN`` runs a grid with these choices (:func:`choices_for`).
+else to the smallest scanned; the statement names those configurations, and a longer scan would settle them.
+``asymexp sweep mnist --lr-scale-from SCAN`` runs a grid with these choices (:func:`choices_for`); a repeated
+``--lr-scale-from`` pools scans of one length (:func:`check_lengths`).
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def run_lr_scale(run: dict) -> float:
 
 
 def is_scan(runs: list[dict]) -> bool:
-    """Whether some gamma vector was run at more than one lr-scale (runs of :func:`asymexp.mnist.grid_runs.load_runs`)."""
+    """Whether some gamma vector was run at more than one lr-scale (``runs`` of
+    :func:`asymexp.mnist.grid_runs.load_runs`)."""
     seen = defaultdict(set)
     for r in runs:
         seen[gamma_key(r["gammas"])].add(run_lr_scale(r))
@@ -151,6 +153,10 @@ def choices_for(scan_dirs, sample: dict, vectors: list[str], by: str = "train_ac
     if len(set(cells)) < len(cells):
         raise SweepError(f"--lr-scale-from {named}: a (gammas, lr-scale, seed) is in more than one scan; extend a "
                          "scan with new lr-scales only")
+    try:
+        check_lengths(runs)
+    except ValueError as exc:
+        raise SweepError(f"--lr-scale-from {named}: {exc}") from None
     if not is_scan(runs):
         raise SweepError(f"--lr-scale-from {named}: not an lr-scale scan (one lr-scale per configuration); "
                          'run it with --grid "lr_scale=V1,V2,..."')
@@ -166,6 +172,20 @@ def choices_for(scan_dirs, sample: dict, vectors: list[str], by: str = "train_ac
                              "scan smaller lr-scales")
         out[gammas] = row["lr_scale"]
     return out
+
+
+def check_lengths(runs: list[dict]) -> None:
+    """Raise ValueError where one gamma vector's finished runs end at different epochs: a choice compares final
+    values, so pooled scans must be of one length for each configuration."""
+    ends = defaultdict(set)
+    for r in runs:
+        if r["status"] == "finished" and r["history"]:
+            ends[gamma_key(r["gammas"])].add(r["history"][-1]["epoch"])
+    mixed = {",".join(map(str, k)): sorted(v) for k, v in ends.items() if len(v) > 1}
+    if mixed:
+        g, v = next(iter(mixed.items()))
+        raise ValueError(f"gammas {g} ran to different epochs in the scans ({', '.join(map(str, v))}); pool scans "
+                         "of one length for each configuration")
 
 
 def _scan_runs(scan_dir, sample: dict) -> list[dict]:
