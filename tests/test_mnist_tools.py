@@ -70,9 +70,20 @@ def test_scan_and_grid_reports_end_to_end(tmp_path, capsys):
     rows = mnist_steps.run_rows(grid)
     steps_json = tmp_path / "runs.json"
     steps_json.write_text(json.dumps(rows))  # the grid against itself: tau 1 at its own epoch
-    md = fair_scan.grid_report(grid, steps_json, to)
+    md = fair_scan.grid_report([grid], steps_json, to, [to / "scan.json"])
     out = json.loads((to / "grid.json").read_text())
     assert out["epoch"] == 2 and out["lr_scale"] == {g: r["lr_scale"] for g, r in want.items()}
     assert out["rank_agreement"]["paper's rates at epoch 2"]["tau"] == pytest.approx(1.0)
     assert out["rank_agreement"]["paper's rates at 4.5M steps (epoch 11250)"] is None
-    assert "undetermined (fewer than 3" in md and all(f"| ({g}) | {r['lr_scale']:g} |" in md for g, r in want.items())
+    assert out["undetermined"] == sorted((g for g, r in want.items() if not r["determined"]), key=mnist_steps._order)
+    assert "undetermined (fewer than 3" in md
+    for g, r in want.items():
+        assert f"| ({g}) | {r['lr_scale']:g}{'' if r['determined'] else ' (undetermined)'} |" in md
+
+    again = tmp_path / "again"  # a later grid folder replaces the earlier one's runs of its gamma vectors
+    assert main(["sweep", "mnist", "--grid", "gammas=1/2,1", "--only", "1,1", "--lr-scale", "10", "--seeds", "0,1",
+                 *BASE, "--out", str(again)]) == 0
+    capsys.readouterr()
+    rows, lr, source = fair_scan.grid_rows([grid, again])
+    assert lr["1,1"] == 10.0 and source == {"1/2,1/2": "grid", "1,1/2": "grid", "1,1": "again"}
+    assert len(rows) == 6 and sorted(r["seed"] for r in rows if r["gammas"] == "1,1") == [0, 1]

@@ -2,7 +2,8 @@
 learning-rate scan").
 
     python tools/fair_scan.py scan SCAN [SCAN2 ...] --to docs/runs/mnist_fair
-    python tools/fair_scan.py grid GRID --steps docs/runs/mnist_steps/runs.json --to docs/runs/mnist_fair
+    python tools/fair_scan.py grid GRID [GRID2 ...] --steps docs/runs/mnist_steps/runs.json \
+        --scan docs/runs/mnist_fair/scan.json [--scan ...] --to docs/runs/mnist_fair
 
 ``scan`` reads an ``asymexp sweep mnist`` lr-scale scan (several folders are pooled, as ``sweep mnist
 --lr-scale-from`` pools them: a second scan extends the range of the first) and writes ``scan.json`` (the choices by
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -88,30 +90,68 @@ def _kendall(a: dict[str, float], b: dict[str, float]) -> dict | None:
     return {"tau": float(tau), "p_value": float(p), "configurations": len(keys)}
 
 
-def _means_at(rows: list[dict], epoch: int) -> dict[str, float]:
-    """Mean test accuracy per gamma vector over the rows that evaluated ``epoch`` (all of a vector's seeds)."""
-    out = {}
+def _means_at(rows: list[dict], epoch: int, only=None) -> tuple[dict[str, float], list[int]]:
+    """Mean test accuracy per gamma vector (those in ``only``, when given) at each run's last evaluation in the 50
+    epochs up to ``epoch`` (vectors with a seed that has none are left out), and the evaluated epochs used."""
+    out, used = {}, set()
     for g, rs in steps._by_config(rows).items():
-        pts = [{c[0]: c for c in r["curve"]}.get(epoch) for r in rs]
+        if only is not None and g not in only:
+            continue
+        pts = []
+        for r in rs:
+            before = [c for c in r["curve"] if epoch - 50 < c[0] <= epoch]
+            pts.append(max(before, key=lambda c: c[0]) if before else None)
         if all(p is not None for p in pts):
             out[g] = float(np.mean([p[2] for p in pts]))
+            used |= {p[0] for p in pts}
+    return out, sorted(used)
+
+
+def _determined(scans: list[Path]) -> dict[str, bool]:
+    """``{gammas: determined}`` from scan.json files written by :func:`scan_report` (a later file overrides)."""
+    out = {}
+    for path in scans:
+        for row in json.loads(path.read_text())["by_train_loss"]["scan"]:
+            out[",".join(row["gammas"])] = bool(row["determined"])
     return out
 
 
-def grid_report(folder: Path, steps_json: Path, to: Path) -> str:
-    rows = steps.run_rows(folder)
-    lr = {}
-    for ckpt in sorted((folder / "runs").glob("*/checkpoint.npz")):
-        cfg = steps._meta(ckpt)["config"]
-        lr[cfg["gammas"]] = cfg["lr_scale"]
+def grid_rows(folders: list[Path]) -> tuple[list[dict], dict[str, float], dict[str, str]]:
+    """The runs of the grid folders (a gamma vector in a later folder replaces the earlier folders' runs of it),
+    each vector's lr-scale, and the folder each vector's runs come from."""
+    rows, lr, source = {}, {}, {}
+    for folder in folders:
+        new = defaultdict(list)
+        for r in steps.run_rows(folder):
+            new[r["gammas"]].append(r)
+        for ckpt in sorted((folder / "runs").glob("*/checkpoint.npz")):
+            cfg = steps._meta(ckpt)["config"]
+            lr[cfg["gammas"]] = cfg["lr_scale"]
+        for g, rs in new.items():
+            rows[g], source[g] = rs, folder.name
+    return [r for rs in rows.values() for r in rs], lr, source
+
+
+def grid_report(folders: list[Path], steps_json: Path, to: Path, scans: list[Path] = ()) -> str:
+    rows, lr, source = grid_rows(folders)
+    determined = _determined(list(scans))
+    undetermined = {g for g, d in determined.items() if not d}
     epoch = min(r["epoch"] for r in rows)
     paper = json.loads(steps_json.read_text())
-    ours = _means_at(rows, epoch)
-    agreement = {f"paper's rates at epoch {epoch}": _kendall(ours, _means_at(paper, epoch)),
-                 "paper's rates at 4.5M steps (epoch 11250)": _kendall(ours, _means_at(paper, 11250))}
+    ours, _ = _means_at(rows, epoch)
+    agreement = {}
+    for label, e in ((f"epoch {epoch}", epoch), ("4.5M steps (epoch 11250)", 11250)):
+        theirs, used = _means_at(paper, e, set(ours))
+        key = f"paper's rates at {label}" + (f", evaluated at epochs {', '.join(map(str, used))}"
+                                             if used and used != [e] else "")
+        agreement[key] = _kendall(ours, theirs)
+        fair = {g: v for g, v in ours.items() if g not in undetermined}
+        agreement[key + ", determined scales only"] = _kendall(fair, theirs) if undetermined else None
+    agreement = {k: v for k, v in agreement.items() if v is not None or "determined scales only" not in k}
     verdict = steps.verdicts_at(rows, epoch)
     contrasts = [p for p in (steps.paired(rows, a, b) for a, b in steps.CONTRASTS) if p]
-    (to / "grid.json").write_text(json.dumps({"folder": str(folder), "epoch": epoch, "lr_scale": lr,
+    (to / "grid.json").write_text(json.dumps({"folders": [str(f) for f in folders], "epoch": epoch, "lr_scale": lr,
+                                              "source": source, "undetermined": sorted(undetermined, key=steps._order),
                                               "runs": [{k: v for k, v in r.items() if k != "curve"} for r in rows],
                                               "verdicts": verdict, "contrasts": contrasts,
                                               "rank_agreement": agreement}, indent=1))
@@ -120,8 +160,15 @@ def grid_report(folder: Path, steps_json: Path, to: Path) -> str:
     table[1] = "|---" + table[1]
     for i, line in enumerate(table[2:], 2):
         g = line.split("|")[1].strip().strip("()")
-        table[i] = line.replace(f"| ({g}) |", f"| ({g}) | {lr[g]:g} |", 1)
-    text = ("\n".join(table) + "\n\n" + steps.contrast_table(rows)
+        mark = " (undetermined)" if g in undetermined else ""
+        where = f", {source[g]}" if len(folders) > 1 else ""
+        table[i] = line.replace(f"| ({g}) |", f"| ({g}) | {lr[g]:g}{mark}{where} |", 1)
+    lines = steps.contrast_table(rows).splitlines()
+    for i, line in enumerate(lines[2:], 2):
+        pair = line.split("|")[1]
+        if any(f"({g})" in pair for g in undetermined):
+            lines[i] = line.replace(pair, pair.rstrip() + " [undetermined scale] ", 1)
+    text = ("\n".join(table) + "\n\n" + "\n".join(lines) + "\n"
             + f"\nAt epoch {epoch} ({verdict['runs']} runs): {verdict['statement']}.\n\n"
             + "\n".join(f"Kendall's tau of the mean test accuracies against the {k}: {v['tau']:+.3f} "
                         f"(p = {v['p_value']:.3f}, {v['configurations']} configurations)." if v else
@@ -134,15 +181,16 @@ def grid_report(folder: Path, steps_json: Path, to: Path) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=("scan", "grid"))
-    p.add_argument("folder", type=Path, nargs="+", help="scan: the scan folders; grid: the grid's folder")
+    p.add_argument("folder", type=Path, nargs="+", help="scan: the scan folders, pooled; grid: the grid folders (a "
+                   "gamma vector in a later one replaces the earlier ones' runs of it)")
+    p.add_argument("--scan", type=Path, action="append", default=[],
+                   help="grid: scan.json files of the scans it took its scales from (marks undetermined choices)")
     p.add_argument("--steps", type=Path, default=Path("docs/runs/mnist_steps/runs.json"),
                    help="the step-matched runs' runs.json (grid: the paper's rates to compare with)")
     p.add_argument("--to", type=Path, required=True)
     a = p.parse_args(argv)
     a.to.mkdir(parents=True, exist_ok=True)
-    if a.what == "grid" and len(a.folder) > 1:
-        p.error("grid reads one folder")
-    print(scan_report(a.folder, a.to) if a.what == "scan" else grid_report(a.folder[0], a.steps, a.to))
+    print(scan_report(a.folder, a.to) if a.what == "scan" else grid_report(a.folder, a.steps, a.to, a.scan))
     return 0
 
 
