@@ -87,3 +87,19 @@ def test_scan_and_grid_reports_end_to_end(tmp_path, capsys):
     rows, lr, source = fair_scan.grid_rows([grid, again])
     assert lr["1,1"] == 10.0 and source == {"1/2,1/2": "grid", "1,1/2": "grid", "1,1": "again"}
     assert len(rows) == 6 and sorted(r["seed"] for r in rows if r["gammas"] == "1,1") == [0, 1]
+
+
+def test_main_effects_at_gamma1_one_by_hand():
+    vals, rows = ("1/2", "7/10", "1"), []
+    for s, shift in ((0, 0.0), (1, 0.02), (2, -0.01)):
+        for i, g2 in enumerate(vals):
+            for j, g3 in enumerate(vals):
+                acc = 0.1 + 0.3 * j + 0.1 * i + shift * j  # outer step 0.6 (+2 shift), middle step 0.2
+                rows.append(_row(f"1,{g2},{g3}", s, [[11250, 0.1, acc]]))
+    m = mnist_steps.main_effects(rows)
+    outer = np.array([0.6, 0.64, 0.58])
+    assert m["outer"]["per_seed"] == pytest.approx(outer.tolist())
+    assert m["middle"]["per_seed"] == pytest.approx([0.2] * 3)
+    assert m["outer_minus_middle"]["mean"] == pytest.approx((outer - 0.2).mean())
+    assert m["outer"]["t95"] == pytest.approx(4.302653 * outer.std(ddof=1) / 3 ** 0.5, rel=1e-6)
+    assert mnist_steps.main_effects(rows[:-1]) is None  # a missing cell: no verdict

@@ -164,6 +164,38 @@ def paired(rows: list[dict], a: str, b: str) -> dict | None:
     return out
 
 
+def main_effects(rows: list[dict], epoch: int = 11250) -> dict | None:
+    """At gamma_1 = 1, the 3 x 3 block of (gamma_2, gamma_3) at ``epoch``: per seed, the outer effect (gamma_3 from
+    1/2 to 1, averaged over gamma_2), the middle effect (gamma_2 from 1/2 to 1, averaged over gamma_3) and outer
+    minus middle; each as mean, SE over seeds and a 95% t interval (None unless every cell has every seed)."""
+    from scipy.stats import t as student
+
+    vals = ("1/2", "7/10", "1")
+    acc = {(r["gammas"], r["seed"]): {c[0]: c[2] for c in r["curve"]}.get(epoch) for r in rows}
+    seeds = sorted({s for (g, s), v in acc.items() if g.startswith("1,") and v is not None})
+    cell = lambda g2, g3, s: acc.get((f"1,{g2},{g3}", s))
+    if not seeds or any(cell(a, b, s) is None for a in vals for b in vals for s in seeds):
+        return None
+    outer = np.array([np.mean([cell(g2, "1", s) - cell(g2, "1/2", s) for g2 in vals]) for s in seeds])
+    middle = np.array([np.mean([cell("1", g3, s) - cell("1/2", g3, s) for g3 in vals]) for s in seeds])
+    out = {"epoch": epoch, "seeds": seeds}
+    for name, d in (("outer", outer), ("middle", middle), ("outer_minus_middle", outer - middle)):
+        se = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else None
+        half = float(student.ppf(0.975, d.size - 1) * se) if se is not None else None
+        out[name] = {"mean": float(d.mean()), "se": se, "t95": half, "per_seed": d.tolist()}
+    return out
+
+
+def main_effects_text(m: dict | None) -> str:
+    if m is None:
+        return ""
+    f = lambda d: (f"{d['mean']:+.4f} +- {d['se']:.4f} (SE; 95% t interval +-{d['t95']:.4f}; per seed "
+                   + ", ".join(f"{x:+.3f}" for x in d["per_seed"]) + ")")
+    return (f"\nAt gamma_1 = 1, epoch {m['epoch']}, {len(m['seeds'])} seeds: raising the outer gamma from 1/2 to 1 "
+            f"(mean over gamma_2) {f(m['outer'])}; raising the middle gamma from 1/2 to 1 (mean over gamma_3) "
+            f"{f(m['middle'])}; outer minus middle {f(m['outer_minus_middle'])}.\n")
+
+
 def contrast_table(rows: list[dict]) -> str:
     lines = ["| a minus b | seeds | epoch | SGD steps | test acc difference, mean +- SE | "
              "train loss difference, mean +- SE | per seed (test acc) |", "|---|---|---|---|---|---|---|"]
@@ -223,11 +255,13 @@ def main(argv=None) -> int:
         rows = run_rows(a.folder)
         (a.to / "runs.json").write_text(json.dumps(rows, indent=1))
         verdicts = [v for v in (verdicts_at(rows, e) for e in (301, 1500, 11250)) if v is not None]
+        effects = main_effects(rows)
         (a.to / "verdicts.json").write_text(json.dumps(
-            {"verdicts": verdicts, "contrasts": [p for p in (paired(rows, x, y) for x, y in CONTRASTS) if p]},
-            indent=1))
+            {"verdicts": verdicts, "contrasts": [p for p in (paired(rows, x, y) for x, y in CONTRASTS) if p],
+             "main_effects_gamma1_1": effects}, indent=1))
         (a.to / "runs.md").write_text(config_table(rows) + "\n" + contrast_table(rows) + "".join(
-            f"\nAt epoch {v['epoch']} ({v['runs']} runs): {v['statement']}.\n" for v in verdicts))
+            f"\nAt epoch {v['epoch']} ({v['runs']} runs): {v['statement']}.\n" for v in verdicts)
+            + main_effects_text(effects))
         figure(rows, a.to / "runs.png")
         print((a.to / "runs.md").read_text())
     else:
