@@ -40,10 +40,11 @@ def test_only_keeps_the_listed_vectors_in_grid_order_and_spelling(tmp_path):
     assert len(full) == 27 and S.grid_vectors(["1/2", "7/10", "1"], 3, ["1,1,1"] * 2) == [("1", "1", "1")]
 
 
-@pytest.mark.parametrize("only", ["1,1", "1,1,0.6", "1,1,x", "1,1,1/0", "1,1,1,1"])
+@pytest.mark.parametrize("only", ["1,1", "1,1,0.6", "1,1,x", "1,1,1/0", "1,1,1,1", "1," * 5000])
 def test_only_off_the_grid_is_refused_with_what_is_allowed(tmp_path, only):
-    with pytest.raises(SweepError, match=r"--only .* is not a vector of the grid; allowed: 3 .*\(1/2, 7/10, 1\)"):
+    with pytest.raises(SweepError, match=r"--only .* is not a vector of the grid; allowed: 3 .*\(1/2, 7/10, 1\)") as e:
         S.build_tasks(_args(tmp_path, ["gammas=1/2,7/10,1"], 3, only=[only]))
+    assert len(str(e.value)) < 200
 
 
 def test_unknown_axis_is_refused(tmp_path):

@@ -144,7 +144,8 @@ def grid_vectors(gammas: list[str], layers: int, only: list[str] | None = None) 
         parts = item.split(",")
         key = exact(parts)
         if len(parts) != layers or key not in by_value:
-            raise SweepError(f"--only {item!r} is not a vector of the grid; allowed: {layers} comma-separated values "
+            shown = repr(item) if len(item) <= 60 else f"{item[:40]!r}... ({len(item)} characters)"
+            raise SweepError(f"--only {shown} is not a vector of the grid; allowed: {layers} comma-separated values "
                              f"from the gammas axis ({', '.join(gammas)})")
         wanted.add(key)
     return [v for v in vectors if exact(v) in wanted]
