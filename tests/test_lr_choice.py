@@ -250,3 +250,13 @@ def test_a_second_scan_extends_the_first_and_must_share_its_seeds(tmp_path, caps
                      str(extra), "--out", str(tmp_path / "refused")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0] and not (tmp_path / "refused").exists()
+
+
+def test_heat_map_tells_an_unscanned_cell_from_a_diverged_one():
+    from asymexp.mnist.grid_report import scan_figure
+
+    runs = [_loss_run(1.0, 0, 0.5, 1.2), _loss_run(10.0, 0, 0.6, 0.9),
+            {**_loss_run(1.0, 0, 0.5, 1.1), "gammas": ("1", "1")},
+            {**_loss_run(100.0, 0, 0.5, 1.1), "gammas": ("1", "1"), "status": "diverged"}]
+    texts = [t.get_text() for t in scan_figure(runs, "train_loss").axes[0].texts]
+    assert texts.count("-") == 2 and texts.count("div") == 1 and "0.90" in texts

@@ -209,7 +209,8 @@ def figure(runs: list[dict]):
 def scan_figure(runs: list[dict], by: str = "train_acc"):
     """An lr-scale scan as a heat map: one row per gamma vector, one column per lr-scale, colour = the criterion
     ``by`` (final training accuracy, or training loss from 0 to ln 10; mean over seeds; grey with "div" where every
-    run diverged), the choice framed (dashed where it is undetermined: no lr-scale left the plateau)."""
+    run diverged, "-" where that lr-scale was not scanned), the choice framed (dashed where it is undetermined: no
+    lr-scale left the plateau)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -218,9 +219,11 @@ def scan_figure(runs: list[dict], by: str = "train_acc"):
     table = scan_table(runs, by)
     lrs = sorted({c["lr_scale"] for row in table for c in row["candidates"]})
     val = np.full((len(table), len(lrs)), np.nan)
+    scanned = np.zeros(val.shape, dtype=bool)
     for i, row in enumerate(table):
         for c in row["candidates"]:
             val[i, lrs.index(c["lr_scale"])] = np.nan if c[by] is None else c[by]
+            scanned[i, lrs.index(c["lr_scale"])] = True
     loss = by == "train_loss"
     top = PLATEAU_LOSS if loss else 1.0
     fig = Figure(figsize=(1.2 * len(lrs) + 2.6, 0.26 * len(table) + 1.4))
@@ -231,7 +234,7 @@ def scan_figure(runs: list[dict], by: str = "train_acc"):
     im = ax.imshow(np.ma.masked_invalid(val), aspect="auto", cmap=cmap, vmin=0, vmax=top)
     for i, row in enumerate(table):
         for j, lr in enumerate(lrs):
-            text = "div" if np.isnan(val[i, j]) else f"{val[i, j]:.2f}"
+            text = "-" if not scanned[i, j] else "div" if np.isnan(val[i, j]) else f"{val[i, j]:.2f}"
             dark = val[i, j] > 0.4 * top if loss else val[i, j] < 0.6
             ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if dark else "k")
         if row["lr_scale"] is not None:
