@@ -80,14 +80,12 @@ def scan_report(folders: list[Path], to: Path) -> str:
 
 
 def _kendall(a: dict[str, float], b: dict[str, float]) -> dict | None:
-    """Kendall's tau (tau-b, SciPy's p-value) over the gamma vectors both have; None with fewer than 3."""
-    from scipy.stats import kendalltau
+    """:func:`asymexp.mnist.grid_compare.rank_agreement` of two ``{gammas: accuracy}`` maps; None with fewer than 3
+    configurations in both."""
+    from asymexp.mnist.grid_compare import rank_agreement
 
-    keys = sorted(set(a) & set(b), key=steps._order)
-    if len(keys) < 3:
-        return None
-    tau, p = kendalltau([a[k] for k in keys], [b[k] for k in keys])
-    return {"tau": float(tau), "p_value": float(p), "configurations": len(keys)}
+    res = rank_agreement(a, b)
+    return res if res["tau"] is not None else None
 
 
 def _means_at(rows: list[dict], epoch: int, only=None) -> tuple[dict[str, float], list[int]]:

@@ -47,8 +47,6 @@ def left_chance(history: list[dict]) -> int | None:
 def compare(grids: dict[str, list[dict]], epoch: int | dict[str, int]) -> dict:
     """Side-by-side table, per-grid verdicts and rank agreement of ``grids`` ({name: runs of
     :func:`asymexp.mnist.grid_report.load_runs`}) at ``epoch`` (one for all, or {name: epoch}). JSON-ready."""
-    from scipy.stats import kendalltau
-
     from asymexp.mnist.grid_report import analyse
 
     epochs = epoch if isinstance(epoch, dict) else {name: epoch for name in grids}
@@ -76,19 +74,27 @@ def compare(grids: dict[str, list[dict]], epoch: int | dict[str, int]) -> dict:
     table = [{"gammas": next(iter(cells[k].values()))["gammas"], **{n: cells[k].get(n) for n in names}}
              for k in keys]
     verdicts = {n: analyse(cut[n])["statement"] for n in names}
-    ranks = []
     base = names[0]
-    for n in names[1:]:
-        both = [k for k in keys if cells[k].get(base, {}).get("test_acc") is not None
-                and (cells[k].get(n) or {}).get("test_acc") is not None]
-        if len(both) < 3:
-            ranks.append({"against": n, "tau": None, "p_value": None, "configurations": len(both)})
-            continue
-        res = kendalltau([cells[k][base]["test_acc"] for k in both], [cells[k][n]["test_acc"] for k in both])
-        ranks.append({"against": n, "tau": float(res.statistic), "p_value": float(res.pvalue),
-                      "configurations": len(both)})
+
+    def accs(name):
+        return {k: cells[k][name]["test_acc"] for k in keys
+                if (cells[k].get(name) or {}).get("test_acc") is not None}
+
+    ranks = [{"against": n, **rank_agreement(accs(base), accs(n))} for n in names[1:]]
     return {"kind": "grid comparison", "epochs": epochs, "grids": names, "table": table, "verdicts": verdicts,
             "rank_agreement_with": base, "rank_agreement": ranks}
+
+
+def rank_agreement(a: dict, b: dict) -> dict:
+    """Kendall's tau-b (SciPy's, with its p-value) between two ``{configuration: accuracy}`` maps over the
+    configurations both have: ``{"tau", "p_value", "configurations"}``, tau and p None with fewer than 3."""
+    from scipy.stats import kendalltau
+
+    both = [k for k in a if k in b]
+    if len(both) < 3:
+        return {"tau": None, "p_value": None, "configurations": len(both)}
+    res = kendalltau([a[k] for k in both], [b[k] for k in both])
+    return {"tau": float(res.statistic), "p_value": float(res.pvalue), "configurations": len(both)}
 
 
 def figure(summary: dict):

@@ -216,16 +216,11 @@ def folder_identity(args) -> tuple[dict, dict]:
     if getattr(args, "lr_scale_from", None):
         if getattr(args, "_lr_chosen", None) is None:
             build_tasks(args)  # sets args._lr_chosen (run() has called it already)
-        scans = [os.path.abspath(d) for d in _as_list(args.lr_scale_from)]
+        scans = [os.path.abspath(d) for d in args.lr_scale_from]
         params["lr_scale"] = {"from": scans[0] if len(scans) == 1 else scans, "chosen": args._lr_chosen}
         if getattr(args, "lr_choice_by", "train_acc") != "train_acc":  # older folders keep their identity
             params["lr_scale"]["by"] = args.lr_choice_by
     return params, {"epochs": args.epochs} | _schedule(args, changed_only=True)
-
-
-def _as_list(value) -> list:
-    """--lr-scale-from as a list (argparse gives a list; a Namespace built by hand may hold one folder)."""
-    return [value] if isinstance(value, (str, os.PathLike)) else list(value)
 
 
 def _options(args) -> dict:
