@@ -260,3 +260,13 @@ def test_heat_map_tells_an_unscanned_cell_from_a_diverged_one():
             {**_loss_run(100.0, 0, 0.5, 1.1), "gammas": ("1", "1"), "status": "diverged"}]
     texts = [t.get_text() for t in scan_figure(runs, "train_loss").axes[0].texts]
     assert texts.count("-") == 2 and texts.count("div") == 1 and "0.90" in texts
+
+
+def test_rank_agreement_needs_three_shared_configurations():
+    from asymexp.mnist.grid_compare import rank_agreement
+
+    a, b = {"x": 0.1, "y": 0.5, "z": 0.9, "w": 0.3}, {"x": 0.2, "y": 0.4, "z": 0.8}
+    three = rank_agreement(a, b)  # w is not in b: 3 shared, perfectly concordant
+    assert three["configurations"] == 3 and three["tau"] == pytest.approx(1.0) and 0 < three["p_value"] <= 1
+    two = rank_agreement(a, {"x": 0.2, "y": 0.4})
+    assert two == {"tau": None, "p_value": None, "configurations": 2}

@@ -181,4 +181,5 @@ SCOPE: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "mnist/grid_report.py": (("test_trend.py", "test_mnist_sweep.py"), ("trend_tests", "_finals", "_by_inner",
                                                                       "_curves")),
     "mnist/mnist_grid.py": (("test_mnist_sweep.py", "test_lr_choice.py"), ("grid_vectors",)),
+    "mnist/grid_compare.py": (("test_lr_choice.py",), ("rank_agreement",)),
 }
